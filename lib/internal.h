@@ -1,0 +1,24 @@
+/* internal.h - shared by libptd's sources; not installed. */
+#ifndef PTD_INTERNAL_H
+#define PTD_INTERNAL_H
+
+#include "ptd.h"
+
+#include <float.h>
+
+/* Unit roundoff of IEEE double (half the machine epsilon). */
+#define PTD_U (DBL_EPSILON / 2)
+
+/* The one error funnel: record a formatted one-line message for ptd_last_error() and
+ * return `status`.  Put a breakpoint here to catch every error. */
+int ptd_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Forget the last error (start of a public call that may succeed). */
+void ptd_clear_error(void);
+/* Map a LAPACK info value: < 0 illegal argument, > 0 no convergence. */
+int ptd_lapack_status(const char *routine, int info);
+
+/* Set OpenBLAS to one thread while OpenMP threads call it; returns the old count. */
+int ptd_blas_threads_single(void);
+void ptd_blas_threads_restore(int old);
+
+#endif

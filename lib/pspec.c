@@ -1,0 +1,3 @@
+/* pspec.c (being written) */
+#include "config.h"
+#include "internal.h"

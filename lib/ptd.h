@@ -1,0 +1,262 @@
+/* ptd.h - libptd: pseudospectra and perturb-then-diagonalize for non-normal matrices.
+ *
+ * Ownership: every object is created by a ptd_*_alloc / _create / _make / _read call
+ * and released by the matching ptd_*_free, which accepts NULL; the library never frees
+ * what the caller passes in and never keeps a pointer to it beyond the call (plans keep
+ * their own copies).  Functions that can fail return an int status from enum ptd_status
+ * (PTD_OK is 0) and write their result through an output pointer; on failure the output
+ * is left NULL and ptd_last_error() holds a one-line message naming what went wrong.
+ *
+ * Matrices are dense, complex double, column-major.  All functions are thread-safe on
+ * distinct objects; plans are read-only after creation and may be shared by threads.
+ */
+#ifndef PTD_H
+#define PTD_H
+
+#include <complex.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------ */
+/* status                                                                                 */
+/* ------------------------------------------------------------------------------------ */
+
+enum ptd_status {
+    PTD_OK = 0,
+    PTD_EINVAL,    /* invalid argument (size, NaN, negative tolerance, ...) */
+    PTD_ENOMEM,    /* allocation failed */
+    PTD_ENOTFOUND, /* unknown matrix name */
+    PTD_EFORMAT,   /* malformed input file */
+    PTD_EIO,       /* read or write failed */
+    PTD_ELAPACK,   /* LAPACK reported an illegal argument or failed to converge */
+    PTD_ENOCONV,   /* an iteration did not converge within its limit */
+    PTD_ERANGE,    /* a value over- or underflowed the double range */
+    PTD_EEXTERN    /* an external program (gnuplot) failed or is missing */
+};
+
+/* Short description of a status code ("invalid argument", ...).  Never NULL. */
+const char *ptd_strerror(int status);
+
+/* The message recorded by the last failing call in this thread: one line, no newline.
+ * Empty string when nothing failed.  Valid until the next libptd call in this thread. */
+const char *ptd_last_error(void);
+
+/* Library version, "MAJOR.MINOR.PATCH". */
+const char *ptd_version(void);
+
+/* Switch GSL's abort-on-error handler off (libptd maps GSL errors onto statuses).
+ * Tools call this first; calling it more than once is harmless. */
+void ptd_init(void);
+
+/* ------------------------------------------------------------------------------------ */
+/* matrix: dense complex column-major matrices                                            */
+/* ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    size_t rows, cols;
+    double complex *data; /* element (i, j) at data[i + j * rows] */
+} ptd_matrix;
+
+#define PTD_AT(M, i, j) ((M)->data[(size_t)(i) + (size_t)(j) * (M)->rows])
+
+/* A rows x cols matrix of zeros, or NULL when out of memory or rows*cols overflows. */
+ptd_matrix *ptd_matrix_alloc(size_t rows, size_t cols);
+void ptd_matrix_free(ptd_matrix *m);
+ptd_matrix *ptd_matrix_copy(const ptd_matrix *m);
+
+/* Largest singular value (LAPACK zgesvd on a copy; O(n^3), allocates). */
+int ptd_matrix_norm2(const ptd_matrix *m, double *norm);
+/* Frobenius norm, overflow-safe.  O(rows cols). */
+double ptd_matrix_norm_fro(const ptd_matrix *m);
+/* 1 when every entry strictly below (upper) / above (lower) the diagonal is exactly 0. */
+int ptd_matrix_is_upper(const ptd_matrix *m);
+int ptd_matrix_is_lower(const ptd_matrix *m);
+/* 1 when every entry is finite. */
+int ptd_matrix_is_finite(const ptd_matrix *m);
+
+/* Matrix Market: read a coordinate or array file (real, integer, complex or pattern;
+ * general, symmetric, skew-symmetric or hermitian).  `name` is used in messages
+ * ("a.mtx:12: expected 3 numbers").  A malformed file gives PTD_EFORMAT with the line
+ * number and the reason in ptd_last_error(). */
+int ptd_mm_read(FILE *f, const char *name, ptd_matrix **out);
+/* Write `m` as a complex general array file, every entry to 17 significant digits, so
+ * that ptd_mm_read gives back the same matrix bit for bit. */
+int ptd_mm_write(FILE *f, const ptd_matrix *m);
+
+/* ------------------------------------------------------------------------------------ */
+/* zoo: named matrices and state-space systems                                            */
+/* ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    char name[64];  /* the name it was made from, e.g. "hippo-legs" or "file:a.mtx" */
+    size_t n;       /* order of A */
+    ptd_matrix *A;  /* n x n */
+    ptd_matrix *B;  /* n x 1 input vector, or NULL when the matrix has none */
+    ptd_matrix *P;  /* n x r rank correction with A + P P^T normal, or NULL */
+} ptd_system;
+
+/* Largest order the zoo builds (memory: 16 n^2 bytes per copy). */
+#define PTD_ZOO_MAX_N 8192
+
+/* Build a named matrix of order n.  `spec` is a name from the list below, "file:PATH"
+ * (a Matrix Market file; n is then ignored and taken from the file) or "-" (Matrix
+ * Market on standard input).  `seed` drives the random matrices (ginibre, randtri).
+ * Unknown names give PTD_ENOTFOUND; n == 0 or n > PTD_ZOO_MAX_N gives PTD_EINVAL; a
+ * file matrix that is not square gives PTD_EFORMAT. */
+int ptd_zoo_make(const char *spec, size_t n, unsigned long seed, ptd_system **out);
+void ptd_system_free(ptd_system *s);
+
+/* The catalogue: number of names, the i-th name, and its one-line definition. */
+size_t ptd_zoo_count(void);
+const char *ptd_zoo_name(size_t i);
+const char *ptd_zoo_describe(size_t i);
+/* 1 if n is a valid order for the named matrix (e.g. hippo-fout needs n even). */
+int ptd_zoo_valid_n(const char *name, size_t n);
+
+/* ------------------------------------------------------------------------------------ */
+/* pspec: epsilon-pseudospectra                                                           */
+/* ------------------------------------------------------------------------------------ */
+
+/* A plan holds A, its complex Schur form A = Q T Q^* (T upper triangular) and the
+ * data every evaluation shares.  Read-only once created; share it between threads.
+ * A triangular A is used as its own Schur form (upper as is, lower after reversing the
+ * index order, a permutation): no rounding at all, so sigma_min stays accurate far below
+ * u ||A||.  Otherwise LAPACK zgees (no balancing: balancing is not unitary). */
+typedef struct ptd_pspec_plan ptd_pspec_plan;
+/* Per-thread scratch space for evaluations; one per thread, never shared. */
+typedef struct ptd_pspec_work ptd_pspec_work;
+
+typedef enum {
+    PTD_PSPEC_LANCZOS = 0, /* inverse Lanczos on the triangular factor, O(n^2) per point */
+    PTD_PSPEC_SVD = 1      /* dense SVD of zI - A, O(n^3) per point, for verification */
+} ptd_pspec_method;
+
+/* Cost O(n^3) (Schur form and ||A||_2) or O(n^2) for triangular A. */
+int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out);
+void ptd_pspec_plan_free(ptd_pspec_plan *p);
+size_t ptd_pspec_plan_order(const ptd_pspec_plan *p);
+/* 1 when the Schur form is exact (A was triangular). */
+int ptd_pspec_plan_exact(const ptd_pspec_plan *p);
+/* ||A||_2, computed when the plan was made. */
+double ptd_pspec_plan_norm2(const ptd_pspec_plan *p);
+/* The eigenvalues, diag(T); an array of n owned by the plan. */
+const double complex *ptd_pspec_plan_eigenvalues(const ptd_pspec_plan *p);
+/* Rounding floor: sigma_min values below it are not resolved by the plan's data.
+ * n u ||A||_2 for a computed Schur form; 0 for an exact one, where each point carries its
+ * own componentwise error estimate instead (ptd_pspec_point.err). */
+double ptd_pspec_plan_floor(const ptd_pspec_plan *p);
+
+ptd_pspec_work *ptd_pspec_work_alloc(const ptd_pspec_plan *p);
+void ptd_pspec_work_free(ptd_pspec_work *w);
+
+typedef struct {
+    double sigma;      /* sigma_min(zI - A) */
+    double err;        /* estimated absolute error of sigma (rounding); sigma < err means
+                          "below the rounding floor": only an upper bound */
+    unsigned iterations; /* Lanczos steps taken (0 for SVD or an exactly singular zI - T) */
+} ptd_pspec_point;
+
+/* Options for evaluations; zero-initialise and set what you need. */
+typedef struct {
+    ptd_pspec_method method;
+    double tol;           /* relative change in sigma that stops Lanczos; 0 means 1e-10 */
+    unsigned maxit;       /* Lanczos step limit; 0 means min(n, 200) */
+    int threads;          /* grid threads; 0 means all OpenMP threads */
+    /* Called by one thread now and then during a grid: done of total points. */
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *progress_ctx;
+} ptd_pspec_opts;
+
+/* sigma_min(zI - A) at one point.  Never allocates; `w` must come from this plan.
+ * Inverse Lanczos: PTD_ENOCONV if maxit steps did not meet tol (the result then holds
+ * the best estimate so far). */
+int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z,
+                        const ptd_pspec_opts *opts, ptd_pspec_point *res);
+
+typedef struct {
+    double xmin, xmax, ymin, ymax;
+} ptd_box;
+
+/* A grid of sigma_min values.  Points include the edges of the box:
+ * x_i = xmin + i (xmax - xmin)/(nx - 1), y_j likewise; value (i, j) at index i + j nx. */
+typedef struct {
+    size_t nx, ny;
+    ptd_box box;
+    double *sigma;        /* nx ny values */
+    double *err;          /* nx ny error estimates, as in ptd_pspec_point */
+    unsigned long iterations; /* total Lanczos steps */
+    unsigned max_iterations;
+    size_t unconverged;   /* points that hit maxit */
+    int threads;          /* threads used */
+    double seconds;       /* wall time */
+} ptd_pspec_grid;
+
+double ptd_pspec_grid_x(const ptd_pspec_grid *g, size_t i);
+double ptd_pspec_grid_y(const ptd_pspec_grid *g, size_t j);
+
+/* Evaluate sigma_min on an nx x ny grid over `box` (nx, ny >= 2), in parallel.  The values
+ * do not depend on the thread count.  Allocates the grid and one workspace per thread. */
+int ptd_pspec_grid_compute(const ptd_pspec_plan *p, const ptd_box *box, size_t nx,
+                           size_t ny, const ptd_pspec_opts *opts, ptd_pspec_grid **out);
+void ptd_pspec_grid_free(ptd_pspec_grid *g);
+
+/* A box that encloses the whole eps_max-pseudospectrum (eps_max = largest of eps[]):
+ * starting from the eigenvalues, grow each side while sigma_min <= eps_max somewhere on
+ * that side (sampled at the spacing of an nx x ny grid), never beyond the enclosure
+ * W(A) + eps_max disc (W the numerical range), then add a margin.  The grid computed on
+ * the returned box has sigma_min > eps_max on its whole border (unless capped by the
+ * enclosure, which is then exact). */
+int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, size_t nx,
+                       size_t ny, const ptd_pspec_opts *opts, ptd_box *box);
+
+/* Grid estimates of the eps-pseudospectral abscissa (max Re z) and radius (max |z|)
+ * over grid points with sigma_min <= eps.  Returns 0 and sets both to NAN when no grid
+ * point is inside the eps-pseudospectrum. */
+int ptd_pspec_grid_estimates(const ptd_pspec_grid *g, double eps, double *abscissa,
+                             double *radius);
+
+/* ------------------------------------------------------------------------------------ */
+/* plot: gnuplot scripts, data files, rendered images                                     */
+/* ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *title;          /* plot title, e.g. "hippo-legs, n = 64" */
+    const char *command;        /* the command line that made the data (provenance) */
+    const char *const *notes;   /* further "key: value" lines for the header, or NULL */
+    size_t nnotes;
+    int latex;                  /* 1: labels in LaTeX markup (cairolatex output) */
+} ptd_plot_meta;
+
+/* Write a complete gnuplot script, data inline as datablocks: contour lines of
+ * log10 sigma_min at log10 eps[k], eigenvalues as points, equal axis scales, labelled
+ * axes, a title, and '#' provenance lines.  No terminal is set: pipe to gnuplot -p, or
+ * use ptd_plot_render.  Values are written as log10(max(sigma, DBL_TRUE_MIN)): never inf
+ * or nan. */
+int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
+                           size_t neps, const double complex *eig, size_t neig,
+                           const ptd_plot_meta *meta);
+/* Data only: '#' header lines (command, version, parameters, "# columns: x y sigma_min"),
+ * then one line "x y sigma_min" per grid point, a blank line after each grid row (fixed y). */
+int ptd_plot_pspec_tsv(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta);
+
+/* Render a gnuplot script (text without a terminal) into `path`, the terminal chosen by
+ * the extension: .png (pngcairo), .svg, .pdf (pdfcairo), .tex (cairolatex: path and its
+ * companion .pdf).  gnuplot runs on a temporary file beside `path`; the image is renamed
+ * into place only when gnuplot succeeded, so a failure leaves nothing behind.
+ * PTD_EEXTERN when gnuplot is missing or fails (its first error line in the message);
+ * PTD_EINVAL for an unknown extension. */
+int ptd_plot_render(const char *script, const char *path);
+/* 1 if `path` has an extension ptd_plot_render can draw. */
+int ptd_plot_is_image(const char *path);
+/* Write `len` bytes to `path` atomically (temporary file, then rename). */
+int ptd_plot_write_file(const char *path, const char *text, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PTD_H */

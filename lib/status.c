@@ -1,0 +1,71 @@
+/* status.c - status codes and the error funnel. */
+#include "config.h"
+#include "internal.h"
+
+#include <gsl/gsl_errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local char last_error[512];
+
+const char *ptd_strerror(int status)
+{
+    switch (status) {
+    case PTD_OK: return "success";
+    case PTD_EINVAL: return "invalid argument";
+    case PTD_ENOMEM: return "out of memory";
+    case PTD_ENOTFOUND: return "not found";
+    case PTD_EFORMAT: return "malformed input";
+    case PTD_EIO: return "input/output error";
+    case PTD_ELAPACK: return "LAPACK failure";
+    case PTD_ENOCONV: return "no convergence";
+    case PTD_ERANGE: return "out of range";
+    case PTD_EEXTERN: return "external program failed";
+    default: return "unknown status";
+    }
+}
+
+const char *ptd_last_error(void) { return last_error; }
+
+const char *ptd_version(void) { return PACKAGE_VERSION; }
+
+void ptd_init(void) { gsl_set_error_handler_off(); }
+
+void ptd_clear_error(void) { last_error[0] = '\0'; }
+
+int ptd_error(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    /* one line: fold any newline a caller's text brought in */
+    for (char *c = last_error; *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
+    return status;
+}
+
+int ptd_lapack_status(const char *routine, int info)
+{
+    if (info == 0) return PTD_OK;
+    if (info < 0)
+        return ptd_error(PTD_ELAPACK, "%s: illegal value in argument %d", routine, -info);
+    return ptd_error(PTD_ELAPACK, "%s: failed to converge (info = %d)", routine, info);
+}
+
+/* OpenBLAS (pthreads build on Debian) exports these; declared here to avoid pulling in
+ * its cblas.h, which clashes with GSL's. */
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+
+int ptd_blas_threads_single(void)
+{
+    int old = openblas_get_num_threads();
+    if (old != 1) openblas_set_num_threads(1);
+    return old;
+}
+
+void ptd_blas_threads_restore(int old)
+{
+    if (old > 1) openblas_set_num_threads(old);
+}

@@ -1,0 +1,3 @@
+/* zoo.c (being written) */
+#include "config.h"
+#include "internal.h"
