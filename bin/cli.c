@@ -1,4 +1,275 @@
-/* cli.c (being written) */
+/* cli.c - what the tools share. */
+#include "config.h"
 #include "cli.h"
-int ptd_cli_placeholder_(void);
-int ptd_cli_placeholder_(void) { return 0; }
+#include "ptd.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *prog = "ptd";
+
+void cli_init(const char *p)
+{
+    const char *slash = strrchr(p, '/');
+    prog = slash ? slash + 1 : p;
+    ptd_init();
+}
+
+const char *cli_prog(void) { return prog; }
+
+static void vmsg(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see %s --help)\n", prog);
+    va_end(ap);
+    exit(CLI_USAGE);
+}
+
+void cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg(fmt, ap);
+    va_end(ap);
+    exit(CLI_FAIL);
+}
+
+void cli_note(int quiet, const char *fmt, ...)
+{
+    if (quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+size_t cli_size(const char *opt, const char *s, size_t min, size_t max)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-' || *s == '+') cli_usage("%s must be an integer in %zu..%zu (got '%s')", opt, min, max, s);
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno == ERANGE || v < min || v > max) {
+        if (!*end && (errno == ERANGE || v > max))
+            cli_usage("%s = %s is too large (at most %zu)", opt, s, max);
+        cli_usage("%s must be an integer in %zu..%zu (got '%s')", opt, min, max, s);
+    }
+    return (size_t)v;
+}
+
+unsigned long cli_ulong(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-') cli_usage("%s must be a non-negative integer (got '%s')", opt, s);
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end || errno == ERANGE) cli_usage("%s must be a non-negative integer (got '%s')", opt, s);
+    return v;
+}
+
+static int parse_finite(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !isfinite(v)) return 0;
+    *out = v;
+    return 1;
+}
+
+double cli_double(const char *opt, const char *s)
+{
+    double v;
+    if (!parse_finite(s, &v)) cli_usage("%s needs a finite number (got '%s')", opt, s);
+    return v;
+}
+
+double cli_positive(const char *opt, const char *s)
+{
+    double v;
+    if (!parse_finite(s, &v) || !(v > 0)) cli_usage("%s needs a positive finite number (got '%s')", opt, s);
+    return v;
+}
+
+double *cli_positive_list(const char *opt, const char *s, size_t *count)
+{
+    size_t cap = 1;
+    for (const char *c = s; *c; c++) cap += *c == ',';
+    double *v = malloc(cap * sizeof *v);
+    char *copy = strdup(s);
+    if (!v || !copy) cli_fail("out of memory");
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!parse_finite(tok, &v[n]) || !(v[n] > 0))
+            cli_usage("%s needs positive finite numbers separated by commas (got '%s')", opt, tok);
+        n++;
+    }
+    free(copy);
+    if (n == 0) cli_usage("%s needs at least one value", opt);
+    *count = n;
+    return v;
+}
+
+void cli_grid(const char *opt, const char *s, size_t max, size_t *nx, size_t *ny)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *x = strchr(buf, 'x');
+    if (x) *x = '\0';
+    *nx = cli_size(opt, buf, 2, max);
+    *ny = x ? cli_size(opt, x + 1, 2, max) : *nx;
+}
+
+void cli_box4(const char *opt, const char *s, double out[4])
+{
+    char *copy = strdup(s);
+    if (!copy) cli_fail("out of memory");
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n == 4 || !parse_finite(tok, &out[n]))
+            cli_usage("%s needs four finite numbers XMIN,XMAX,YMIN,YMAX (got '%s')", opt, s);
+        n++;
+    }
+    free(copy);
+    if (n != 4) cli_usage("%s needs four finite numbers XMIN,XMAX,YMIN,YMAX (got '%s')", opt, s);
+    if (!(out[0] < out[1]) || !(out[2] < out[3]))
+        cli_usage("%s needs XMIN < XMAX and YMIN < YMAX (got '%s')", opt, s);
+}
+
+char *cli_command_line(int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 3;
+    char *s = malloc(len);
+    if (!s) cli_fail("out of memory");
+    s[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        const char *a = i == 0 ? prog : argv[i];
+        int quote = strpbrk(a, " \t") != NULL;
+        if (i) strcat(s, " ");
+        if (quote) strcat(s, "'");
+        strcat(s, a);
+        if (quote) strcat(s, "'");
+    }
+    return s;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_progress_start(cli_progress_state *s, int quiet, const char *what)
+{
+    s->t0 = cli_now();
+    s->enabled = !quiet && isatty(STDERR_FILENO);
+    s->shown = 0;
+    s->what = what;
+}
+
+void cli_progress(void *ctx, size_t done, size_t total)
+{
+    cli_progress_state *s = ctx;
+    if (!s->enabled || total == 0) return;
+    double el = cli_now() - s->t0;
+    if (el < 1.0 && !s->shown) return;
+    s->shown = 1;
+    int width = 30, fill = (int)((double)width * (double)done / (double)total);
+    double eta = done ? el * (double)(total - done) / (double)done : 0;
+    fprintf(stderr, "\r%s: %s [%.*s%*s] %3d%% %zu/%zu, %.0f s left ", prog, s->what, fill,
+            "##############################", width - fill, "", (int)(100.0 * (double)done / (double)total),
+            done, total, eta);
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress_state *s)
+{
+    if (s->shown) fprintf(stderr, "\r%*s\r", 79, "");
+}
+
+static const char *extension(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash)) return "";
+    return dot;
+}
+
+static int find_gnuplot(void)
+{
+    const char *env = getenv("PTD_GNUPLOT");
+    if (env && *env) return strchr(env, '/') ? access(env, X_OK) == 0 : 1;
+    const char *path = getenv("PATH");
+    if (!path) return 0;
+    char *copy = strdup(path), *save = NULL;
+    int found = 0;
+    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char buf[PATH_MAX];
+        snprintf(buf, sizeof buf, "%s/gnuplot", *d ? d : ".");
+        found = access(buf, X_OK) == 0;
+    }
+    free(copy);
+    return found;
+}
+
+cli_out_kind cli_output_kind(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0) return OUT_STDOUT;
+    const char *ext = extension(path);
+    cli_out_kind k;
+    if (ptd_plot_is_image(path)) k = OUT_IMAGE;
+    else if (strcmp(ext, ".gp") == 0) k = OUT_SCRIPT;
+    else if (strcmp(ext, ".dat") == 0 || strcmp(ext, ".tsv") == 0) k = OUT_DATA;
+    else
+        cli_usage("-o %s: unknown extension '%s' (accepted: .png .svg .pdf .tex .gp .dat .tsv)", path,
+                  *ext ? ext : "(none)");
+    /* the directory must exist and be writable: fail before the computation */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    if (access(dir, W_OK) != 0) cli_fail("cannot write %s: %s", path, strerror(errno));
+    if (k == OUT_IMAGE && !find_gnuplot())
+        cli_fail("cannot draw %s: gnuplot not found (install the Debian package gnuplot-nox, or use -o FILE.gp)", path);
+    return k;
+}
+
+void cli_emit(const char *path, int tsv, const char *script, size_t slen, const char *data, size_t dlen)
+{
+    cli_out_kind k = cli_output_kind(path);
+    int st = PTD_OK;
+    switch (k) {
+    case OUT_STDOUT:
+        if (tsv ? fwrite(data, 1, dlen, stdout) != dlen : fwrite(script, 1, slen, stdout) != slen)
+            cli_fail("writing to standard output: %s", strerror(errno));
+        if (fflush(stdout) != 0) cli_fail("writing to standard output: %s", strerror(errno));
+        return;
+    case OUT_IMAGE: st = ptd_plot_render(script, path); break;
+    case OUT_SCRIPT: st = ptd_plot_write_file(path, script, slen); break;
+    case OUT_DATA: st = ptd_plot_write_file(path, data, dlen); break;
+    }
+    if (st) cli_fail("%s", ptd_last_error());
+}

@@ -1,4 +1,58 @@
-/* cli.h - shared by the tools (being written) */
+/* cli.h - what the tools share: argument parsing, messages, progress, output files. */
 #ifndef PTD_CLI_H
 #define PTD_CLI_H
+
+#include <stddef.h>
+
+/* Exit statuses of every tool. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Remember the program name for messages and switch GSL's abort handler off. */
+void cli_init(const char *prog);
+const char *cli_prog(void);
+
+/* One-line messages on stderr, "PROG: message", then exit 2 (usage) or 1 (failure). */
+_Noreturn void cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A note on stderr unless quiet. */
+void cli_note(int quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parsers: each exits with status 2 and a message naming the option on bad input. */
+size_t cli_size(const char *opt, const char *s, size_t min, size_t max);
+double cli_double(const char *opt, const char *s);                 /* finite */
+double cli_positive(const char *opt, const char *s);               /* finite, > 0 */
+unsigned long cli_ulong(const char *opt, const char *s);
+/* Comma-separated positive finite numbers; returns a malloc'd array. */
+double *cli_positive_list(const char *opt, const char *s, size_t *count);
+/* "NX" or "NXxNY", each 2..max. */
+void cli_grid(const char *opt, const char *s, size_t max, size_t *nx, size_t *ny);
+/* "A,B,C,D" with A < B and C < D, all finite. */
+void cli_box4(const char *opt, const char *s, double out[4]);
+
+/* The command line as one string (for provenance); malloc'd. */
+char *cli_command_line(int argc, char **argv);
+
+/* Progress bar on stderr, shown only on a terminal, unless quiet, and only once the work
+ * has run for more than a second.  Use cli_progress as a ptd progress callback. */
+typedef struct {
+    double t0;
+    int enabled, shown;
+    const char *what;
+} cli_progress_state;
+void cli_progress_start(cli_progress_state *s, int quiet, const char *what);
+void cli_progress(void *ctx, size_t done, size_t total);
+void cli_progress_end(cli_progress_state *s);
+double cli_now(void);
+
+/* Output kinds by -o extension. */
+typedef enum { OUT_STDOUT, OUT_IMAGE, OUT_SCRIPT, OUT_DATA } cli_out_kind;
+/* Classify -o PATH (NULL or "-" is stdout); exits 2 for an unknown extension.  For a
+ * file, checks now that its directory is writable (exit 1 otherwise) and, for an image,
+ * that gnuplot can be found (exit 1 otherwise), so that no work is wasted. */
+cli_out_kind cli_output_kind(const char *path);
+/* Write the result: the gnuplot script or the tsv text to stdout or to PATH (atomically),
+ * or render the script to an image.  Exits 1 with a message on failure. */
+void cli_emit(const char *path, int tsv, const char *script, size_t slen, const char *data,
+              size_t dlen);
+
 #endif

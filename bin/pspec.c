@@ -1,3 +1,273 @@
-/* pspec.c (being written) */
+/* pspec - epsilon-pseudospectra of a dense matrix, as a gnuplot figure or data. */
+#include "config.h"
+#include "cli.h"
 #include "ptd.h"
-int main(void) { return 0; }
+
+#include <complex.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static void usage(void)
+{
+    printf("Usage: pspec MATRIX [options]\n"
+           "Epsilon-pseudospectra {z : sigma_min(zI - A) <= eps} of a dense matrix, drawn by gnuplot.\n"
+           "\n"
+           "MATRIX is a name (see below), file:PATH (Matrix Market) or - (Matrix Market on stdin).\n"
+           "\n"
+           "Options (single or double dash; -eps 1e-4 and --eps=1e-4 alike):\n"
+           "  -n N               order of a named matrix (default 64; at most %d)\n"
+           "  -eps LIST          comma-separated absolute eps levels (default 1e-1,...,1e-8,\n"
+           "                     those above the rounding floor n u ||A||)\n"
+           "  --relative         eps levels are relative: multiplied by ||A||_2\n"
+           "  --grid NX[xNY]     grid points per side, edges included (default 200)\n"
+           "  --box XMIN,XMAX,YMIN,YMAX\n"
+           "                     the region (default: found so that it holds the whole\n"
+           "                     largest-eps pseudospectrum, with a margin)\n"
+           "  --method M         lanczos (inverse Lanczos on the Schur form, default) or svd\n"
+           "  -o FILE            .png .svg .pdf .tex (image, by gnuplot), .gp (script),\n"
+           "                     .dat or .tsv (data); default: the gnuplot script on stdout\n"
+           "  --format F         gnuplot (default) or tsv, for standard output\n"
+           "  --seed S           seed of the random matrices (default 1)\n"
+           "  --threads T        threads for the grid (default: all cores)\n"
+           "  --quiet            no summary or progress on stderr\n"
+           "  --help, --version\n"
+           "\n"
+           "Matrices:\n",
+           PTD_ZOO_MAX_N);
+    for (size_t i = 0; i < ptd_zoo_count(); i++) printf("  %-18s %s\n", ptd_zoo_name(i), ptd_zoo_describe(i));
+    printf("\nExamples:\n"
+           "  pspec hippo-legs -n 64 -eps 1e-4 | gnuplot -p\n"
+           "  pspec grcar -n 100 -eps 1e-1,1e-2,1e-3,1e-4 -o grcar.pdf\n"
+           "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
+}
+
+static char *join_names(void)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < ptd_zoo_count(); i++) len += strlen(ptd_zoo_name(i)) + 2;
+    char *s = calloc(len, 1);
+    if (!s) cli_fail("out of memory");
+    for (size_t i = 0; i < ptd_zoo_count(); i++) {
+        if (i) strcat(s, ", ");
+        strcat(s, ptd_zoo_name(i));
+    }
+    return s;
+}
+
+/* Text written to a growing memory buffer, NUL-terminated. */
+typedef struct {
+    char *buf;
+    size_t len;
+    FILE *f;
+} membuf;
+
+static FILE *mem_open(membuf *m)
+{
+    m->buf = NULL;
+    m->len = 0;
+    m->f = open_memstream(&m->buf, &m->len);
+    if (!m->f) cli_fail("out of memory");
+    return m->f;
+}
+
+static void mem_close(membuf *m)
+{
+    if (fclose(m->f) != 0) cli_fail("out of memory");
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    size_t n = 64, nx = 200, ny = 200, neps = 0;
+    double *eps = NULL, boxv[4];
+    int have_box = 0, relative = 0, quiet = 0, tsv = 0, threads = 0;
+    unsigned long seed = 1;
+    const char *out = NULL;
+    ptd_pspec_method method = PTD_PSPEC_LANCZOS;
+
+    static const struct option opts[] = {
+        {"n", required_argument, NULL, 'n'},       {"eps", required_argument, NULL, 'e'},
+        {"relative", no_argument, NULL, 'r'},       {"grid", required_argument, NULL, 'g'},
+        {"box", required_argument, NULL, 'b'},      {"method", required_argument, NULL, 'm'},
+        {"output", required_argument, NULL, 'o'},   {"format", required_argument, NULL, 'f'},
+        {"seed", required_argument, NULL, 's'},     {"threads", required_argument, NULL, 't'},
+        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': n = cli_size("-n", optarg, 1, PTD_ZOO_MAX_N); break;
+        case 'e':
+            free(eps);
+            eps = cli_positive_list("-eps", optarg, &neps);
+            break;
+        case 'r': relative = 1; break;
+        case 'g': cli_grid("--grid", optarg, 4000, &nx, &ny); break;
+        case 'b':
+            cli_box4("--box", optarg, boxv);
+            have_box = 1;
+            break;
+        case 'm':
+            if (strcmp(optarg, "lanczos") == 0) method = PTD_PSPEC_LANCZOS;
+            else if (strcmp(optarg, "svd") == 0) method = PTD_PSPEC_SVD;
+            else cli_usage("--method must be lanczos or svd (got '%s')", optarg);
+            break;
+        case 'o': out = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "gnuplot") == 0) tsv = 0;
+            else if (strcmp(optarg, "tsv") == 0) tsv = 1;
+            else cli_usage("--format must be gnuplot or tsv (got '%s')", optarg);
+            break;
+        case 's': seed = cli_ulong("--seed", optarg); break;
+        case 't': threads = (int)cli_size("--threads", optarg, 1, 256); break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(); return CLI_OK;
+        case 'V': printf("pspec (ptdkit) %s\n", ptd_version()); return CLI_OK;
+        default:
+            if (optopt && strchr("noe", optopt)) cli_usage("option -%c needs a value", optopt);
+            cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) cli_usage("no MATRIX given");
+    if (optind + 1 < argc) cli_usage("one MATRIX only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
+    const char *spec = argv[optind];
+    cli_out_kind kind = cli_output_kind(out); /* fail early on a bad -o */
+    if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
+    int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
+
+    ptd_system *sys = NULL;
+    int st = ptd_zoo_make(spec, n, seed, &sys);
+    if (st == PTD_ENOTFOUND) {
+        char *names = join_names();
+        cli_usage("unknown matrix '%s' (known: %s; or file:PATH, or - for standard input)", spec, names);
+    }
+    if (st == PTD_EINVAL && strncmp(spec, "file:", 5) != 0 && strcmp(spec, "-") != 0)
+        cli_usage("%s", ptd_last_error());
+    if (st) cli_fail("%s", ptd_last_error());
+    n = sys->n;
+
+    ptd_pspec_plan *plan = NULL;
+    if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());
+    double nrm = ptd_pspec_plan_norm2(plan), floor_ = ptd_pspec_plan_floor(plan);
+    double unit = relative ? nrm : 1.0;
+    if (!eps) {
+        /* the decade ladder 1e-1 .. 1e-8, clipped at the rounding floor */
+        eps = malloc(8 * sizeof *eps);
+        if (!eps) cli_fail("out of memory");
+        double fl = floor_ > 0 ? floor_ : (double)n * 1.1102230246251565e-16 * nrm;
+        for (int k = 1; k <= 8; k++)
+            if (pow(10.0, -k) * unit > fl) eps[neps++] = pow(10.0, -k);
+        if (neps == 0) eps[neps++] = 1e-1;
+    }
+    double *eabs = malloc(neps * sizeof *eabs);
+    if (!eabs) cli_fail("out of memory");
+    for (size_t k = 0; k < neps; k++) eabs[k] = eps[k] * unit;
+
+    ptd_pspec_opts po = {.method = method, .threads = threads};
+    ptd_box box;
+    double t0 = cli_now();
+    if (have_box) {
+        box = (ptd_box){boxv[0], boxv[1], boxv[2], boxv[3]};
+    } else if ((st = ptd_pspec_auto_box(plan, eabs, neps, nx, ny, &po, &box))) {
+        cli_fail("finding the region: %s", ptd_last_error());
+    }
+    double t_box = cli_now() - t0;
+    cli_progress_state prog;
+    cli_progress_start(&prog, quiet, "grid");
+    po.progress = cli_progress;
+    po.progress_ctx = &prog;
+    ptd_pspec_grid *g = NULL;
+    st = ptd_pspec_grid_compute(plan, &box, nx, ny, &po, &g);
+    cli_progress_end(&prog);
+    if (st) cli_fail("%s", ptd_last_error());
+
+    /* provenance and the figure */
+    char *cmd = cli_command_line(argc, argv);
+    char notes_buf[12][160];
+    const char *notes[12];
+    size_t nn = 0;
+    snprintf(notes_buf[nn++], 160, "matrix: %s", spec);
+    snprintf(notes_buf[nn++], 160, "n: %zu", n);
+    snprintf(notes_buf[nn++], 160, "seed: %lu", seed);
+    {
+        char list[120] = "";
+        for (size_t k = 0; k < neps && strlen(list) < 100; k++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%.3g", k ? "," : "", eabs[k]);
+        snprintf(notes_buf[nn++], 160, "eps (absolute): %s%s", list, relative ? " (relative to ||A||_2)" : "");
+    }
+    snprintf(notes_buf[nn++], 160, "grid: %zu x %zu, box: %.10g,%.10g,%.10g,%.10g%s", nx, ny, box.xmin,
+             box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)");
+    snprintf(notes_buf[nn++], 160, "method: %s", method == PTD_PSPEC_SVD ? "svd" : "lanczos");
+    snprintf(notes_buf[nn++], 160, "norm2: %.10g", nrm);
+    snprintf(notes_buf[nn++], 160, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "computed (zgees)");
+    snprintf(notes_buf[nn++], 160, "rounding floor: %.3g", method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_);
+    for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
+    char title[128];
+    snprintf(title, sizeof title, "%s, n = %zu", spec, n);
+    ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn,
+                          .latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0};
+    membuf script = {0}, data = {0};
+    if (want_tsv) {
+        st = ptd_plot_pspec_tsv(mem_open(&data), g, &meta);
+        mem_close(&data);
+    } else {
+        st = ptd_plot_pspec_gnuplot(mem_open(&script), g, eabs, neps, ptd_pspec_plan_eigenvalues(plan), n, &meta);
+        mem_close(&script);
+    }
+    if (st) cli_fail("writing the output: %s", ptd_last_error());
+    cli_emit(out, want_tsv, script.buf, script.len, data.buf, data.len);
+
+    /* the summary: the numbers a reader wants first */
+    if (!quiet) {
+        const double complex *ev = ptd_pspec_plan_eigenvalues(plan);
+        double alpha = -INFINITY, rho = 0;
+        for (size_t i = 0; i < n; i++) {
+            alpha = fmax(alpha, creal(ev[i]));
+            rho = fmax(rho, cabs(ev[i]));
+        }
+        double hx = (box.xmax - box.xmin) / (double)(nx - 1), hy = (box.ymax - box.ymin) / (double)(ny - 1);
+        fprintf(stderr, "pspec: %s, n = %zu, ||A||_2 = %.6g, Schur form %s\n", spec, n, nrm,
+                ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "by zgees");
+        fprintf(stderr, "  spectral abscissa %.6g, spectral radius %.6g\n", alpha, rho);
+        double fl = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
+        for (size_t k = 0; k < neps; k++) {
+            double a, r;
+            if (eabs[k] <= fl)
+                fprintf(stderr, "  eps %.3g: below the rounding floor n u ||A|| = %.2g, not resolved\n", eabs[k], fl);
+            else if (ptd_pspec_grid_estimates(g, eabs[k], &a, &r))
+                fprintf(stderr, "  eps %.3g: pseudospectral abscissa ~ %.6g, radius ~ %.6g (grid estimates, "
+                                "+- %.2g)\n", eabs[k], a, r, hypot(hx, hy));
+            else
+                fprintf(stderr, "  eps %.3g: no grid point inside (the level set is finer than the grid)\n", eabs[k]);
+        }
+        size_t below = 0;
+        for (size_t k = 0; k < nx * ny; k++) below += g->sigma[k] < g->err[k];
+        double tot = g->seconds + t_box;
+        fprintf(stderr, "  grid %zu x %zu over [%.4g, %.4g] x [%.4g, %.4g]%s: %zu points, %d thread%s, "
+                        "%.3g s (%.3g s finding the region), %.0f points/s\n",
+                nx, ny, box.xmin, box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)", nx * ny,
+                g->threads, g->threads == 1 ? "" : "s", tot, t_box, (double)(nx * ny) / g->seconds);
+        if (method == PTD_PSPEC_LANCZOS)
+            fprintf(stderr, "  inverse Lanczos: %.1f steps per point on average, at most %u%s\n",
+                    (double)g->iterations / (double)(nx * ny), g->max_iterations,
+                    g->unconverged ? " (some points did not converge)" : "");
+        if (below) fprintf(stderr, "  %zu points below their rounding error (values there are upper bounds)\n", below);
+        if (g->unconverged) fprintf(stderr, "  warning: %zu points hit the Lanczos step limit\n", g->unconverged);
+    }
+    free(script.buf);
+    free(data.buf);
+    free(cmd);
+    free(eabs);
+    free(eps);
+    ptd_pspec_grid_free(g);
+    ptd_pspec_plan_free(plan);
+    ptd_system_free(sys);
+    return CLI_OK;
+}

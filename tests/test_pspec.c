@@ -1,12 +1,463 @@
-/* test_pspec.c (being written) */
+/* test_pspec.c - sigma_min(zI - A) by inverse Lanczos against independent methods: dense SVD,
+ * MPFR in the test itself, unitary invariance, eigenvalue bounds, scaling; grids and their
+ * thread independence; automatic bounds. */
 #include "testutil.h"
-START_TEST(test_placeholder) { ck_assert_int_eq(ptd_strerror(PTD_OK)[0], 's'); }
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <lapacke.h>
+#include <mpfr.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ptd_system *make(const char *name, size_t n, unsigned long seed)
+{
+    ptd_system *s = NULL;
+    ck_assert_msg(ptd_zoo_make(name, n, seed, &s) == PTD_OK, "%s: %s", name, ptd_last_error());
+    return s;
+}
+
+static ptd_pspec_plan *plan_of(const ptd_matrix *A)
+{
+    ptd_pspec_plan *p = NULL;
+    ck_assert_msg(ptd_pspec_plan_create(A, &p) == PTD_OK, "%s", ptd_last_error());
+    return p;
+}
+
+static ptd_pspec_point at(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z, ptd_pspec_method m)
+{
+    ptd_pspec_opts o = {.method = m};
+    ptd_pspec_point r;
+    int st = ptd_pspec_sigma_min(p, w, z, &o, &r);
+    ck_assert_msg(st == PTD_OK, "sigma_min at %g%+gi: %s", creal(z), cimag(z), ptd_last_error());
+    return r;
+}
+
+/* the Lanczos stopping tolerance the library uses by default (ptd.h: 1e-10 on sigma's
+ * relative change, a bound on theta = sigma^-2 that halves for sigma) */
+#define LANCZOS_TOL 1e-10
+
+/* Random points around the spectrum: uniform in the eigenvalue box widened by `pad`. */
+static void random_points(gsl_rng *r, const ptd_pspec_plan *p, double pad, double complex *z, size_t m)
+{
+    const double complex *ev = ptd_pspec_plan_eigenvalues(p);
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (size_t i = 0; i < ptd_pspec_plan_order(p); i++) {
+        x0 = fmin(x0, creal(ev[i]));
+        x1 = fmax(x1, creal(ev[i]));
+        y0 = fmin(y0, cimag(ev[i]));
+        y1 = fmax(y1, cimag(ev[i]));
+    }
+    for (size_t k = 0; k < m; k++) {
+        double x = x0 - pad + (x1 - x0 + 2 * pad) * gsl_rng_uniform(r);
+        double y = y0 - pad + (y1 - y0 + 2 * pad) * gsl_rng_uniform(r);
+        z[k] = CMPLX(x, y);
+    }
+}
+
+/* Inverse Lanczos agrees with the dense SVD of zI - A within 100 n u ||A|| (the SVD's own
+ * rounding) plus the Lanczos tolerance, on HiPPO, Grcar and random matrices. */
+START_TEST(test_lanczos_vs_svd)
+{
+    struct {
+        const char *name;
+        size_t n;
+    } cases[] = {{"hippo-legs", 16}, {"hippo-legs", 48}, {"hippo-legt", 32}, {"hippo-lmu", 12},
+                 {"hippo-fout", 32}, {"grcar", 32},      {"grcar", 80},      {"ginibre", 60},
+                 {"randtri", 40},    {"frank", 12},      {"kahan", 30},      {"hippo-legs-normal", 24}};
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 11);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ptd_system *s = make(cases[c].name, cases[c].n, 1);
+        ptd_pspec_plan *p = plan_of(s->A);
+        ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+        double nrm = ptd_pspec_plan_norm2(p), n = (double)cases[c].n;
+        double complex z[40];
+        random_points(r, p, 0.2 * nrm + 1, z, 40);
+        for (size_t k = 0; k < 40; k++) {
+            ptd_pspec_point a = at(p, w, z[k], PTD_PSPEC_LANCZOS), b = at(p, w, z[k], PTD_PSPEC_SVD);
+            double tol = 100 * n * U_ROUND * (nrm + cabs(z[k])) + LANCZOS_TOL * b.sigma;
+            ck_assert_msg(fabs(a.sigma - b.sigma) <= tol, "%s n=%zu z=%g%+gi: lanczos %.17g svd %.17g (tol %g)",
+                          cases[c].name, cases[c].n, creal(z[k]), cimag(z[k]), a.sigma, b.sigma, tol);
+            ck_assert(a.err >= 0 && b.err > 0);
+        }
+        ptd_pspec_work_free(w);
+        ptd_pspec_plan_free(p);
+        ptd_system_free(s);
+    }
+    gsl_rng_free(r);
+}
 END_TEST
+
+/* A random unitary Q (QR of a complex Gaussian matrix). */
+static ptd_matrix *random_unitary(size_t n, unsigned long seed)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    ptd_matrix *Q = ptd_matrix_alloc(n, n);
+    for (size_t k = 0; k < n * n; k++) {
+        double re = gsl_ran_gaussian(r, 1), im = gsl_ran_gaussian(r, 1);
+        Q->data[k] = CMPLX(re, im);
+    }
+    double complex *tau = malloc(n * sizeof *tau);
+    ck_assert_int_eq(LAPACKE_zgeqrf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, Q->data, (lapack_int)n, tau), 0);
+    ck_assert_int_eq(LAPACKE_zungqr(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, (lapack_int)n, Q->data, (lapack_int)n, tau), 0);
+    free(tau);
+    gsl_rng_free(r);
+    return Q;
+}
+
+/* Q A Q^*, plain triple loop (an independent route, no BLAS) */
+static ptd_matrix *similar(const ptd_matrix *A, const ptd_matrix *Q)
+{
+    size_t n = A->rows;
+    ptd_matrix *T = ptd_matrix_alloc(n, n), *B = ptd_matrix_alloc(n, n);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double complex s = 0;
+            for (size_t k = 0; k < n; k++) s += PTD_AT(Q, i, k) * PTD_AT(A, k, j);
+            PTD_AT(T, i, j) = s;
+        }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double complex s = 0;
+            for (size_t k = 0; k < n; k++) s += PTD_AT(T, i, k) * conj(PTD_AT(Q, j, k));
+            PTD_AT(B, i, j) = s;
+        }
+    ptd_matrix_free(T);
+    return B;
+}
+
+START_TEST(test_unitary_invariance)
+{
+    const char *names[] = {"hippo-legs", "grcar", "ginibre", "demmel"};
+    for (size_t c = 0; c < 4; c++) {
+        size_t n = 24;
+        ptd_system *s = make(names[c], n, 2);
+        ptd_matrix *Q = random_unitary(n, 100 + c);
+        ptd_matrix *B = similar(s->A, Q);
+        ptd_pspec_plan *pa = plan_of(s->A), *pb = plan_of(B);
+        ck_assert(!ptd_pspec_plan_exact(pb));
+        ptd_pspec_work *wa = ptd_pspec_work_alloc(pa), *wb = ptd_pspec_work_alloc(pb);
+        double nrm = ptd_pspec_plan_norm2(pa);
+        /* ||Q A Q^*||_2 = ||A||_2 */
+        assert_close(ptd_pspec_plan_norm2(pb), nrm, 0, 100 * n * U_ROUND);
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(r, 5);
+        double complex z[25];
+        random_points(r, pa, 0.3 * nrm, z, 25);
+        for (size_t k = 0; k < 25; k++) {
+            double a = at(pa, wa, z[k], PTD_PSPEC_LANCZOS).sigma, b = at(pb, wb, z[k], PTD_PSPEC_LANCZOS).sigma;
+            /* the similarity itself is computed with error about n u ||A|| */
+            assert_close(b, a, 100 * n * U_ROUND * (nrm + cabs(z[k])), LANCZOS_TOL);
+        }
+        gsl_rng_free(r);
+        ptd_pspec_work_free(wa);
+        ptd_pspec_work_free(wb);
+        ptd_pspec_plan_free(pa);
+        ptd_pspec_plan_free(pb);
+        ptd_matrix_free(B);
+        ptd_matrix_free(Q);
+        ptd_system_free(s);
+    }
+}
+END_TEST
+
+/* sigma_min(zI - A) <= |z - lambda| for every eigenvalue lambda: checked with exactly known
+ * eigenvalues (triangular matrices: the diagonal), and sigma(c(zI - A)) = |c| sigma(zI - A). */
+START_TEST(test_eigenvalue_bound_and_scaling)
+{
+    const char *names[] = {"hippo-legs", "kahan", "demmel", "randtri", "jordan", "hippo-lagt"};
+    const double complex c = CMPLX(-1.5, 2.0);
+    for (size_t m = 0; m < 6; m++) {
+        size_t n = 20;
+        ptd_system *s = make(names[m], n, 4);
+        ptd_pspec_plan *p = plan_of(s->A);
+        ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+        ptd_matrix *cA = ptd_matrix_copy(s->A);
+        for (size_t k = 0; k < n * n; k++) cA->data[k] *= c;
+        ptd_pspec_plan *pc = plan_of(cA);
+        ptd_pspec_work *wc = ptd_pspec_work_alloc(pc);
+        double nrm = ptd_pspec_plan_norm2(p);
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(r, 9);
+        double complex z[30];
+        random_points(r, p, 0.5 * nrm + 0.5, z, 30);
+        for (size_t k = 0; k < 30; k++) {
+            double sg = at(p, w, z[k], PTD_PSPEC_LANCZOS).sigma;
+            double dmin = INFINITY;
+            for (size_t i = 0; i < n; i++) dmin = fmin(dmin, cabs(z[k] - PTD_AT(s->A, i, i)));
+            ck_assert_msg(sg <= dmin * (1 + LANCZOS_TOL) + 10 * n * U_ROUND * nrm,
+                          "%s: sigma %g > distance to spectrum %g", names[m], sg, dmin);
+            double sc = at(pc, wc, c * z[k], PTD_PSPEC_LANCZOS).sigma;
+            /* scaling by c is exact up to the rounding of c * A_ij: relative n u */
+            assert_close(sc, cabs(c) * sg, 10 * n * U_ROUND * cabs(c) * nrm * 0, 4 * LANCZOS_TOL + 100 * n * U_ROUND);
+        }
+        gsl_rng_free(r);
+        ptd_pspec_work_free(w);
+        ptd_pspec_work_free(wc);
+        ptd_pspec_plan_free(p);
+        ptd_pspec_plan_free(pc);
+        ptd_matrix_free(cA);
+        ptd_system_free(s);
+    }
+}
+END_TEST
+
+/* ---- extended precision oracle --------------------------------------------------------- */
+
+/* sigma_min(M) for a real triangular M (lower when `lower`) given as doubles, in MPFR at
+ * `prec` bits: X = M^{-1} by substitution, then power iteration on X^T X. */
+static double mpfr_sigma_min(const double *M, size_t n, int lower, mpfr_prec_t prec)
+{
+    mpfr_t *X = malloc(n * n * sizeof *X), *v = malloc(n * sizeof *v), *t = malloc(n * sizeof *t);
+    mpfr_t s, a, lam, old, diff;
+    mpfr_inits2(prec, s, a, lam, old, diff, (mpfr_ptr)0);
+    for (size_t k = 0; k < n * n; k++) mpfr_init2(X[k], prec);
+    for (size_t k = 0; k < n; k++) {
+        mpfr_init2(v[k], prec);
+        mpfr_init2(t[k], prec);
+    }
+    /* column c of X solves M x = e_c */
+    for (size_t c = 0; c < n; c++) {
+        for (size_t ii = 0; ii < n; ii++) {
+            size_t i = lower ? ii : n - 1 - ii;
+            mpfr_set_d(s, i == c ? 1.0 : 0.0, MPFR_RNDN);
+            for (size_t kk = 0; kk < ii; kk++) {
+                size_t k = lower ? kk : n - 1 - kk;
+                mpfr_mul_d(a, X[k + c * n], M[i + k * n], MPFR_RNDN);
+                mpfr_sub(s, s, a, MPFR_RNDN);
+            }
+            mpfr_div_d(X[i + c * n], s, M[i + i * n], MPFR_RNDN);
+        }
+    }
+    for (size_t k = 0; k < n; k++) mpfr_set_d(v[k], 1.0 + 0.01 * (double)k, MPFR_RNDN);
+    mpfr_set_ui(old, 0, MPFR_RNDN);
+    for (int it = 0; it < 5000; it++) {
+        for (size_t i = 0; i < n; i++) { /* t = X v */
+            mpfr_set_ui(t[i], 0, MPFR_RNDN);
+            for (size_t k = 0; k < n; k++) mpfr_fma(t[i], X[i + k * n], v[k], t[i], MPFR_RNDN);
+        }
+        mpfr_set_ui(lam, 0, MPFR_RNDN);
+        for (size_t i = 0; i < n; i++) { /* v = X^T t */
+            mpfr_set_ui(v[i], 0, MPFR_RNDN);
+            for (size_t k = 0; k < n; k++) mpfr_fma(v[i], X[k + i * n], t[k], v[i], MPFR_RNDN);
+            mpfr_fma(lam, v[i], v[i], lam, MPFR_RNDN);
+        }
+        mpfr_sqrt(lam, lam, MPFR_RNDN); /* ||X^T X v|| with ||v|| = 1 from the last step */
+        for (size_t i = 0; i < n; i++) mpfr_div(v[i], v[i], lam, MPFR_RNDN);
+        if (it == 0) {
+            mpfr_set(old, lam, MPFR_RNDN);
+            continue;
+        }
+        mpfr_sub(diff, lam, old, MPFR_RNDN);
+        mpfr_abs(diff, diff, MPFR_RNDN);
+        mpfr_mul_2si(a, lam, -100, MPFR_RNDN);
+        mpfr_set(old, lam, MPFR_RNDN);
+        if (mpfr_cmp(diff, a) <= 0) break;
+    }
+    /* sigma_min = lam^{-1/2} */
+    mpfr_rec_sqrt(lam, lam, MPFR_RNDN);
+    double out = mpfr_get_d(lam, MPFR_RNDN);
+    for (size_t k = 0; k < n * n; k++) mpfr_clear(X[k]);
+    for (size_t k = 0; k < n; k++) {
+        mpfr_clear(v[k]);
+        mpfr_clear(t[k]);
+    }
+    mpfr_clears(s, a, lam, old, diff, (mpfr_ptr)0);
+    free(X);
+    free(v);
+    free(t);
+    return out;
+}
+
+/* An exact (triangular) Schur form keeps sigma_min accurate far below u ||A||: LegS n = 64 at
+ * z = -32.5 has sigma_min about 2e-44 (dense SVD: about 1e-15, its rounding floor). */
+START_TEST(test_triangular_extended_precision)
+{
+    struct {
+        const char *name;
+        size_t n;
+        double z[4];
+    } cases[] = {{"hippo-legs", 64, {-32.5, -70, -5.5, -64.5}},
+                 {"hippo-legs", 40, {-20.25, -1.5, 0.5, -41}},
+                 {"kahan", 40, {0.3, 0.05, 0.9, -0.1}},
+                 {"demmel", 20, {-1.5, -0.5, -1.01, 0}},
+                 {"randtri", 40, {0.1, -0.2, 0.45, 0}},
+                 {"hippo-lagt", 30, {-0.25, 0, -1, 0.5}}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t n = cases[c].n;
+        ptd_system *s = make(cases[c].name, n, 3);
+        int lower = ptd_matrix_is_lower(s->A);
+        ptd_pspec_plan *p = plan_of(s->A);
+        ck_assert(ptd_pspec_plan_exact(p));
+        ck_assert_double_eq(ptd_pspec_plan_floor(p), 0);
+        ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+        double *M = malloc(n * n * sizeof *M);
+        for (size_t k = 0; k < 4; k++) {
+            double z = cases[c].z[k];
+            for (size_t i = 0; i < n * n; i++) M[i] = creal(s->A->data[i]) - ((i % (n + 1)) == 0 ? z : 0.0);
+            double ref = mpfr_sigma_min(M, n, lower, 512);
+            ptd_pspec_point r = at(p, w, z, PTD_PSPEC_LANCZOS);
+            /* the reported error covers the true error */
+            ck_assert_msg(fabs(r.sigma - ref) <= r.err, "%s n=%zu z=%g: lanczos %.17g mpfr %.17g err %g",
+                          cases[c].name, n, z, r.sigma, ref, r.err);
+            assert_close(r.sigma, ref, 0, 1e-6);
+        }
+        free(M);
+        ptd_pspec_work_free(w);
+        ptd_pspec_plan_free(p);
+        ptd_system_free(s);
+    }
+    /* the headline case */
+    ptd_system *s = make("hippo-legs", 64, 0);
+    ptd_pspec_plan *p = plan_of(s->A);
+    ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+    ptd_pspec_point a = at(p, w, -32.5, PTD_PSPEC_LANCZOS), b = at(p, w, -32.5, PTD_PSPEC_SVD);
+    ck_assert(a.sigma > 1e-45 && a.sigma < 1e-43);
+    ck_assert_msg(b.sigma < b.err, "the SVD value %g should be flagged below its floor %g", b.sigma, b.err);
+    ck_assert(b.sigma > 1e-18);
+    ptd_pspec_work_free(w);
+    ptd_pspec_plan_free(p);
+    ptd_system_free(s);
+}
+END_TEST
+
+/* An exactly singular zI - T (z an eigenvalue of a triangular matrix) gives sigma = 0. */
+START_TEST(test_exact_eigenvalue)
+{
+    ptd_system *s = make("hippo-legs", 10, 0);
+    ptd_pspec_plan *p = plan_of(s->A);
+    ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+    ptd_pspec_point r = at(p, w, -3.0, PTD_PSPEC_LANCZOS);
+    ck_assert_double_eq(r.sigma, 0);
+    ck_assert_uint_eq(r.iterations, 0);
+    ptd_pspec_opts o = {0};
+    ck_assert_int_eq(ptd_pspec_sigma_min(p, w, CMPLX(NAN, 0), &o, &r), PTD_EINVAL);
+    ptd_pspec_work_free(w);
+    ptd_pspec_plan_free(p);
+    ptd_system_free(s);
+}
+END_TEST
+
+/* ---- grids ---------------------------------------------------------------------------- */
+
+START_TEST(test_grid_threads_identical)
+{
+    ptd_system *s = make("grcar", 60, 0);
+    ptd_pspec_plan *p = plan_of(s->A);
+    ptd_box b = {-1, 3, -3.5, 3.5};
+    ptd_pspec_opts o1 = {.threads = 1}, o2 = {.threads = 2}, o3 = {.threads = 3};
+    ptd_pspec_grid *g1, *g2, *g3;
+    ck_assert_int_eq(ptd_pspec_grid_compute(p, &b, 31, 23, &o1, &g1), PTD_OK);
+    ck_assert_int_eq(ptd_pspec_grid_compute(p, &b, 31, 23, &o2, &g2), PTD_OK);
+    ck_assert_int_eq(ptd_pspec_grid_compute(p, &b, 31, 23, &o3, &g3), PTD_OK);
+    ck_assert_int_eq(g1->threads, 1);
+    ck_assert_int_eq(g2->threads, 2);
+    ck_assert(memcmp(g1->sigma, g2->sigma, 31 * 23 * sizeof(double)) == 0);
+    ck_assert(memcmp(g1->sigma, g3->sigma, 31 * 23 * sizeof(double)) == 0);
+    /* the grid includes the box edges, and each value is the single-point value */
+    ck_assert_double_eq(ptd_pspec_grid_x(g1, 0), -1);
+    ck_assert_double_eq(ptd_pspec_grid_x(g1, 30), 3);
+    ck_assert_double_eq(ptd_pspec_grid_y(g1, 22), 3.5);
+    ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+    ptd_pspec_point r = at(p, w, CMPLX(ptd_pspec_grid_x(g1, 7), ptd_pspec_grid_y(g1, 5)), PTD_PSPEC_LANCZOS);
+    ck_assert_double_eq(r.sigma, g1->sigma[7 + 5 * 31]);
+    ptd_pspec_work_free(w);
+    /* bad grids and boxes are refused */
+    ptd_pspec_grid *bad = NULL;
+    ck_assert_int_eq(ptd_pspec_grid_compute(p, &b, 1, 10, &o1, &bad), PTD_EINVAL);
+    ptd_box flipped = {1, -1, 0, 1};
+    ck_assert_int_eq(ptd_pspec_grid_compute(p, &flipped, 10, 10, &o1, &bad), PTD_EINVAL);
+    ptd_box nanbox = {NAN, 1, 0, 1};
+    ck_assert_int_eq(ptd_pspec_grid_compute(p, &nanbox, 10, 10, &o1, &bad), PTD_EINVAL);
+    ck_assert_ptr_null(bad);
+    ptd_pspec_grid_free(g1);
+    ptd_pspec_grid_free(g2);
+    ptd_pspec_grid_free(g3);
+    ptd_pspec_plan_free(p);
+    ptd_system_free(s);
+}
+END_TEST
+
+/* The automatic box holds the whole largest-eps pseudospectrum: no border point of the
+ * grid on it has sigma_min <= eps, and some interior point does. */
+START_TEST(test_auto_box)
+{
+    struct {
+        const char *name;
+        size_t n;
+        double eps[3];
+    } cases[] = {{"hippo-legs", 32, {1e-4, 1e-2, 1e-6}}, {"grcar", 64, {1e-1, 1e-3, 1e-5}},
+                 {"kahan", 20, {1e-3, 1e-5, 1e-7}},      {"ginibre", 40, {1e-1, 1e-2, 1e-3}},
+                 {"jordan", 16, {1e-2, 1e-4, 1e-8}},     {"hippo-legs-normal", 16, {1e-1, 1e-3, 1e-5}}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ptd_system *s = make(cases[c].name, cases[c].n, 1);
+        ptd_pspec_plan *p = plan_of(s->A);
+        ptd_pspec_opts o = {0};
+        ptd_box b;
+        size_t nx = 60, ny = 50;
+        ck_assert_msg(ptd_pspec_auto_box(p, cases[c].eps, 3, nx, ny, &o, &b) == PTD_OK, "%s", ptd_last_error());
+        ptd_pspec_grid *g;
+        ck_assert_int_eq(ptd_pspec_grid_compute(p, &b, nx, ny, &o, &g), PTD_OK);
+        double emax = cases[c].eps[1] > cases[c].eps[0] ? cases[c].eps[1] : cases[c].eps[0];
+        size_t inside = 0;
+        for (size_t j = 0; j < ny; j++)
+            for (size_t i = 0; i < nx; i++) {
+                double v = g->sigma[i + j * nx];
+                if (i == 0 || j == 0 || i == nx - 1 || j == ny - 1)
+                    ck_assert_msg(v > emax, "%s: sigma %g <= eps %g on the border at (%zu, %zu)",
+                                  cases[c].name, v, emax, i, j);
+                else
+                    inside += v <= emax;
+            }
+        ck_assert_msg(inside > 0, "%s: nothing inside the box", cases[c].name);
+        /* every eigenvalue lies inside the box */
+        const double complex *ev = ptd_pspec_plan_eigenvalues(p);
+        for (size_t i = 0; i < cases[c].n; i++)
+            ck_assert(creal(ev[i]) > b.xmin && creal(ev[i]) < b.xmax && cimag(ev[i]) > b.ymin && cimag(ev[i]) < b.ymax);
+        double a, r;
+        ck_assert(ptd_pspec_grid_estimates(g, emax, &a, &r));
+        ck_assert(a < b.xmax && r > 0);
+        ptd_pspec_grid_free(g);
+        ptd_pspec_plan_free(p);
+        ptd_system_free(s);
+    }
+}
+END_TEST
+
+START_TEST(test_plan_errors)
+{
+    ptd_pspec_plan *p = (ptd_pspec_plan *)1;
+    ptd_matrix *A = ptd_matrix_alloc(3, 4);
+    ck_assert_int_eq(ptd_pspec_plan_create(A, &p), PTD_EINVAL);
+    ck_assert_ptr_null(p);
+    ptd_matrix_free(A);
+    A = ptd_matrix_alloc(3, 3);
+    A->data[4] = NAN;
+    ck_assert_int_eq(ptd_pspec_plan_create(A, &p), PTD_EINVAL);
+    ck_assert(strstr(ptd_last_error(), "NaN") != NULL);
+    ptd_matrix_free(A);
+}
+END_TEST
+
 int main(void)
 {
+    ptd_init();
     Suite *s = suite_create("pspec");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_placeholder);
+    TCase *tc = tcase_create("points");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_lanczos_vs_svd);
+    tcase_add_test(tc, test_unitary_invariance);
+    tcase_add_test(tc, test_eigenvalue_bound_and_scaling);
+    tcase_add_test(tc, test_triangular_extended_precision);
+    tcase_add_test(tc, test_exact_eigenvalue);
+    tcase_add_test(tc, test_plan_errors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("grids");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_grid_threads_identical);
+    tcase_add_test(tc, test_auto_box);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
