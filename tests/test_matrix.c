@@ -3,6 +3,7 @@
  * hand-expanded matrices for every Matrix Market symmetry kind, bitwise round trips of
  * random doubles over the whole exponent range, and the exact line number every malformed
  * file must be rejected at. */
+#define _POSIX_C_SOURCE 200809L /* fmemopen */
 #include "testutil.h"
 
 #include <stdint.h>
@@ -673,6 +674,129 @@ START_TEST(test_read_bad)
 END_TEST
 
 /* ------------------------------------------------------------------------------------ */
+/* mmio: limits and mutated input                                                         */
+/* ------------------------------------------------------------------------------------ */
+
+static int read_string(const char *text, size_t len, ptd_matrix **out)
+{
+    FILE *f = fmemopen((void *)text, len, "r");
+    ck_assert_ptr_nonnull(f);
+    int status = ptd_mm_read(f, "mem", out);
+    fclose(f);
+    return status;
+}
+
+START_TEST(test_read_size_limits)
+{
+    /* PTD_ZOO_MAX_N itself is accepted, for rows and for columns */
+    static const char rows_max[] = "%%MatrixMarket matrix coordinate real general\n"
+                                   "8192 1 1\n8192 1 -2\n";
+    ptd_matrix *m = NULL;
+    ck_assert_int_eq(read_string(rows_max, strlen(rows_max), &m), PTD_OK);
+    ck_assert_uint_eq(m->rows, 8192);
+    ck_assert(PTD_AT(m, 8191, 0) == -2);
+    ptd_matrix_free(m);
+    static const char cols_max[] = "%%MatrixMarket matrix array real general\n1 8193\n";
+    ck_assert_int_eq(read_string(cols_max, strlen(cols_max), &m), PTD_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), "mem:2: column count 8193 out of range"));
+    /* a coordinate file with no entries is the zero matrix */
+    static const char none[] = "%%MatrixMarket matrix coordinate complex general\n2 3 0\n";
+    ck_assert_int_eq(read_string(none, strlen(none), &m), PTD_OK);
+    ck_assert_uint_eq(m->cols, 3);
+    ck_assert_double_eq(ptd_matrix_norm_fro(m), 0);
+    ptd_matrix_free(m);
+    /* skew-symmetric array of order 1 holds no entries at all */
+    static const char skew1[] = "%%MatrixMarket matrix array real skew-symmetric\n1 1\n";
+    ck_assert_int_eq(read_string(skew1, strlen(skew1), &m), PTD_OK);
+    ck_assert(PTD_AT(m, 0, 0) == 0);
+    ptd_matrix_free(m);
+    /* subnormal and underflowing values are read (to the nearest double), not refused */
+    static const char tiny[] = "%%MatrixMarket matrix array real general\n2 1\n"
+                               "4.9406564584124654e-324\n1e-400\n";
+    ck_assert_int_eq(read_string(tiny, strlen(tiny), &m), PTD_OK);
+    ck_assert(creal(PTD_AT(m, 0, 0)) == DBL_TRUE_MIN);
+    ck_assert(creal(PTD_AT(m, 1, 0)) == 0);
+    ptd_matrix_free(m);
+}
+END_TEST
+
+/* Mutate the good fixtures at random (bytes replaced by characters that matter to the
+ * parser, lines cut, doubled or removed) and read them: the reader must answer PTD_OK
+ * with a finite matrix or PTD_EFORMAT with a one-line message, never crash or leak
+ * (this test is what valgrind and ASan exercise the error paths with). */
+START_TEST(test_read_mutated)
+{
+    static const char *const files[] = {"sym.mtx", "skew.mtx", "herm.mtx", "pattern.mtx",
+                                        "array-real.mtx", "array-skew.mtx", "array-herm.mtx",
+                                        "coord-complex.mtx", "integer.mtx", "crlf.mtx"};
+    static const char alphabet[] = "0123456789 .-+eE\n%x\t\r\0";
+    uint64_t st = 99;
+    size_t n_ok = 0, n_bad = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char path[1024], orig[4096], text[8192];
+        snprintf(path, sizeof path, "%s%s", MM_DIR, files[f]);
+        FILE *in = fopen(path, "rb");
+        ck_assert_ptr_nonnull(in);
+        size_t len = fread(orig, 1, sizeof orig, in);
+        fclose(in);
+        ck_assert_uint_gt(len, 0);
+        for (int trial = 0; trial < 200; trial++) {
+            memcpy(text, orig, len);
+            size_t n = len;
+            int edits = 1 + (int)(next_u64(&st) % 3);
+            for (int e = 0; e < edits && n > 0; e++) {
+                size_t at = next_u64(&st) % n;
+                switch (next_u64(&st) % 4) {
+                case 0: /* replace a byte */
+                    text[at] = alphabet[next_u64(&st) % (sizeof alphabet - 1)];
+                    break;
+                case 1: /* cut the text short */
+                    n = at;
+                    break;
+                case 2: { /* delete a span */
+                    size_t span = 1 + next_u64(&st) % 8;
+                    if (span > n - at) span = n - at;
+                    memmove(text + at, text + at + span, n - at - span);
+                    n -= span;
+                    break;
+                }
+                default: { /* repeat a span (a doubled entry, digit or line) */
+                    size_t span = 1 + next_u64(&st) % 16;
+                    if (span > n - at) span = n - at;
+                    if (n + span > sizeof text) break;
+                    memmove(text + at + span, text + at, n - at);
+                    n += span;
+                    break;
+                }
+                }
+            }
+            ptd_matrix *m = (ptd_matrix *)&m;
+            int status = n ? read_string(text, n, &m) : PTD_EFORMAT;
+            if (!n) continue;
+            ck_assert_msg(status == PTD_OK || status == PTD_EFORMAT,
+                          "%s trial %d: status %d: %s", files[f], trial, status,
+                          ptd_last_error());
+            if (status == PTD_OK) {
+                ck_assert_ptr_nonnull(m);
+                ck_assert_int_eq(ptd_matrix_is_finite(m), 1);
+                ptd_matrix_free(m);
+                n_ok++;
+            } else {
+                ck_assert_ptr_null(m);
+                const char *msg = ptd_last_error();
+                ck_assert_msg(strncmp(msg, "mem:", 4) == 0, "message '%s'", msg);
+                ck_assert_ptr_null(strchr(msg, '\n'));
+                n_bad++;
+            }
+        }
+    }
+    /* the mutations are neither all harmless nor all fatal */
+    ck_assert_uint_gt(n_ok, 50);
+    ck_assert_uint_gt(n_bad, 500);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------ */
 
 int main(void)
 {
@@ -709,6 +833,8 @@ int main(void)
     tcase_add_test(tc, test_read_lenient_layout);
     tcase_add_test(tc, test_read_clears_error);
     tcase_add_test(tc, test_read_io_error);
+    tcase_add_test(tc, test_read_size_limits);
+    tcase_add_test(tc, test_read_mutated);
     tcase_add_loop_test(tc, test_read_bad, 0, (int)(sizeof bad_files / sizeof bad_files[0]));
     suite_add_tcase(s, tc);
 
