@@ -93,23 +93,38 @@ static void put_quoted(FILE *f, const char *s)
     fputc('\'', f);
 }
 
-/* The shortest form of eps that reads back as the same double: 1e-04, 2.5e-03, 0.3, 1. */
-static void eps_plain(char *buf, size_t n, double eps)
+/* eps as text, the shortest form that reads back as the same double.  A list reads
+ * best in one style: decimals (0.01, 0.3, 1) when every level lies in [1e-2, 1e3),
+ * otherwise exponents (1e-04, 2.5e-03).  `fixed` says which, for the whole list. */
+static int eps_fixed(const double *lev, size_t n)
 {
-    int fixed = eps >= 1e-2 && eps < 1e3;
+    for (size_t k = 0; k < n; k++)
+        if (!(lev[k] >= 1e-2 && lev[k] < 1e3)) return 0;
+    return 1;
+}
+
+static void eps_plain(char *buf, size_t n, double eps, int fixed)
+{
     for (int p = 0; p <= 17; p++) {
         snprintf(buf, n, fixed ? "%.*g" : "%.*e", fixed ? p + 1 : p, eps);
         if (strtod(buf, NULL) == eps) return;
     }
 }
 
-/* The same in LaTeX math (no dollars): 10^{-4}, 2.5\times 10^{-3}. */
-static void eps_latex(char *buf, size_t n, double eps)
+/* The same in LaTeX math (no dollars): 10^{-4}, 2.5\times 10^{-3}, or 0.3. */
+static void eps_latex(char *buf, size_t n, double eps, int fixed)
 {
+    if (fixed) {
+        eps_plain(buf, n, eps, 1);
+        return;
+    }
     char plain[64];
-    eps_plain(plain, sizeof plain, eps);
+    eps_plain(plain, sizeof plain, eps, 0);
     char *e = strchr(plain, 'e');
-    if (!e) { snprintf(buf, n, "%s", plain); return; }
+    if (!e) {
+        snprintf(buf, n, "%s", plain);
+        return;
+    }
     *e = '\0';
     int ex = atoi(e + 1);
     if (strcmp(plain, "1") == 0) snprintf(buf, n, "10^{%d}", ex);
@@ -215,6 +230,7 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
         if (isfinite(creal(eig[k])) && isfinite(cimag(eig[k]))) nfin++;
 
     const int latex = meta && meta->latex;
+    const int fixed = eps_fixed(lev, nlev);
     char buf[256], text[1024];
 
     /* provenance */
@@ -289,8 +305,8 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
     k0 = strlen(text);
     snprintf(text + k0, sizeof text - k0, latex ? "$\\varepsilon = " : "ε = ");
     for (size_t k = 0; k < nlev; k++) {
-        if (latex) eps_latex(buf, sizeof buf, lev[k]);
-        else eps_plain(buf, sizeof buf, lev[k]);
+        if (latex) eps_latex(buf, sizeof buf, lev[k], fixed);
+        else eps_plain(buf, sizeof buf, lev[k], fixed);
         size_t m = strlen(text);
         if (m + strlen(buf) + 16 >= sizeof text) {
             snprintf(text + m, sizeof text - m, ", ...");
@@ -326,10 +342,10 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
                  "$contours using 1:2:3 with lines lw 2 lc palette notitle");
     } else {
         if (latex) {
-            eps_latex(buf, sizeof buf, lev[0]);
+            eps_latex(buf, sizeof buf, lev[0], fixed);
             snprintf(text, sizeof text, "$\\varepsilon = %s$", buf);
         } else {
-            eps_plain(buf, sizeof buf, lev[0]);
+            eps_plain(buf, sizeof buf, lev[0], fixed);
             snprintf(text, sizeof text, "ε = %s", buf);
         }
         /* text goes through put_quoted; build the plot clause around it below */
