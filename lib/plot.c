@@ -239,7 +239,10 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
           f);
     put_provenance(f, g, meta);
     fputs("# eps:", f);
-    for (size_t k = 0; k < nlev; k++) fprintf(f, " %.17g", lev[k]);
+    for (size_t k = 0; k < nlev; k++) {
+        eps_plain(buf, sizeof buf, lev[k], 1); /* shortest exact: 0.1, not 0.1000...01 */
+        fprintf(f, " %s", buf);
+    }
     fputc('\n', f);
     fprintf(f, "# eigenvalues: %zu", neig);
     if (nfin < neig) fprintf(f, " (%zu not finite, not drawn)", neig - nfin);
@@ -253,7 +256,9 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
         for (size_t i = 0; i < g->nx; i++) {
             double x = grid_coord(g->box.xmin, g->box.xmax, i, g->nx);
             double s = finite_sigma(g->sigma[i + j * g->nx]);
-            fprintf(f, "%.10g %.10g %.10g\n", x, y, log10(fmax(s, DBL_TRUE_MIN)));
+            /* 15 digits keep coordinates exact to the grid spacing even for a small box
+             * far from 0; 10 are plenty for a log10 value */
+            fprintf(f, "%.15g %.15g %.10g\n", x, y, log10(fmax(s, DBL_TRUE_MIN)));
         }
         fputc('\n', f);
     }
@@ -320,7 +325,7 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
     fputs(latex ? "\n" : " noenhanced\n", f);
 
     /* below the plot: never on top of the contours */
-    fputs("set key outside below center horizontal samplen 2 spacing 1.2 noenhanced\n", f);
+    fputs("set key outside below center horizontal samplen 2 height 1 noenhanced\n", f);
 
     char contour_spec[512];
     if (nlev > 1) {
@@ -606,7 +611,9 @@ static void first_error(const char *errpath, char *msg, size_t n)
     if (!f) return;
     char line[1024], fallback[1024] = "";
     while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
+        size_t len = strcspn(line, "\r\n");
+        while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t')) len--;
+        line[len] = '\0';
         const char *p = line;
         while (*p == ' ' || *p == '\t') p++;
         if (!*p || strstr(p, "warning:")) continue;
@@ -683,7 +690,7 @@ int ptd_plot_render(const char *script, const char *path)
     if (!term)
         return ptd_error(PTD_EINVAL,
                          "%s: cannot tell the image format from the extension; accepted: "
-                         ".png .svg .pdf .tex (or .gp for the script itself)", path);
+                         ".png .svg .pdf .tex", path);
     for (const char *c = path; *c; c++)
         if (iscntrl((unsigned char)*c))
             return ptd_error(PTD_EINVAL, "%s: control character in the output path", fn);
