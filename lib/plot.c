@@ -1,31 +1,840 @@
-/* plot.c - gnuplot scripts, tsv data, rendering.  (stub: being written) */
+/* plot.c - gnuplot scripts, tsv data, and images rendered by running gnuplot.
+ *
+ * The script is self-contained: the grid and the eigenvalues travel as datablocks, and
+ * gnuplot itself extracts the contour lines (set table) before drawing them in 2D, so
+ * the figure is a clean line plot in any terminal.  Rendering runs gnuplot (no shell) in
+ * a private directory created beside the target, and only a finished image is renamed
+ * into place.
+ */
 #include "config.h"
 #include "internal.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------------------ */
+/* checks and small writers                                                               */
+/* ------------------------------------------------------------------------------------ */
+
+static int check_grid(const char *fn, const ptd_pspec_grid *g)
+{
+    if (!g) return ptd_error(PTD_EINVAL, "%s: grid is NULL", fn);
+    if (g->nx < 2 || g->ny < 2)
+        return ptd_error(PTD_EINVAL, "%s: grid is %zu x %zu; nx and ny must be >= 2", fn,
+                         g->nx, g->ny);
+    if (g->nx > SIZE_MAX / g->ny)
+        return ptd_error(PTD_EINVAL, "%s: grid %zu x %zu overflows", fn, g->nx, g->ny);
+    if (!g->sigma) return ptd_error(PTD_EINVAL, "%s: grid has no sigma values", fn);
+    const ptd_box *b = &g->box;
+    if (!isfinite(b->xmin) || !isfinite(b->xmax) || !isfinite(b->ymin) ||
+        !isfinite(b->ymax) || !(b->xmin < b->xmax) || !(b->ymin < b->ymax))
+        return ptd_error(PTD_EINVAL,
+                         "%s: box [%g, %g] x [%g, %g] must be finite with min < max", fn,
+                         b->xmin, b->xmax, b->ymin, b->ymax);
+    size_t n = g->nx * g->ny;
+    for (size_t k = 0; k < n; k++)
+        if (isnan(g->sigma[k]) || g->sigma[k] < 0)
+            return ptd_error(PTD_EINVAL,
+                             "%s: sigma at grid point (%zu, %zu) is %g; want a number >= 0",
+                             fn, k % g->nx, k / g->nx, g->sigma[k]);
+    return PTD_OK;
+}
+
+/* Same points as ptd_pspec_grid_x/_y, with the last one exactly on the box edge. */
+static double grid_coord(double lo, double hi, size_t i, size_t n)
+{
+    if (i + 1 == n) return hi;
+    return lo + (double)i * ((hi - lo) / (double)(n - 1));
+}
+
+/* sigma as written into data files: +inf is clamped to DBL_MAX so no "inf" appears. */
+static double finite_sigma(double s) { return s > DBL_MAX ? DBL_MAX : s; }
+
+/* One '#' comment line.  Control characters become spaces (a newline would end the
+ * comment and turn the rest into gnuplot commands).  gnuplot continues a line that ends
+ * in a backslash, comments included, so such a line gets a trailing space. */
+static void put_comment(FILE *f, const char *label, const char *text)
+{
+    fputs("# ", f);
+    if (label) fprintf(f, "%s: ", label);
+    char last = '\0';
+    for (const char *c = text ? text : ""; *c; c++) {
+        char ch = iscntrl((unsigned char)*c) ? ' ' : *c;
+        fputc(ch, f);
+        last = ch;
+    }
+    if (last == '\\') fputc(' ', f);
+    fputc('\n', f);
+}
+
+/* A gnuplot single-quoted string: no escapes are interpreted ('' is a quote), so LaTeX
+ * backslashes pass through untouched.  Control characters cannot appear in one. */
+static void put_quoted(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (const char *c = s; *c; c++) {
+        if (*c == '\'') fputs("''", f);
+        else if (iscntrl((unsigned char)*c)) fputc(' ', f);
+        else fputc(*c, f);
+    }
+    fputc('\'', f);
+}
+
+/* eps as text, the shortest form that reads back as the same double.  A list reads
+ * best in one style: decimals (0.01, 0.3, 1) when every level lies in [1e-2, 1e3),
+ * otherwise exponents (1e-04, 2.5e-03).  `fixed` says which, for the whole list. */
+static int eps_fixed(const double *lev, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!(lev[k] >= 1e-2 && lev[k] < 1e3)) return 0;
+    return 1;
+}
+
+static void eps_plain(char *buf, size_t n, double eps, int fixed)
+{
+    for (int p = 0; p <= 17; p++) {
+        snprintf(buf, n, fixed ? "%.*g" : "%.*e", fixed ? p + 1 : p, eps);
+        if (strtod(buf, NULL) == eps) return;
+    }
+}
+
+/* The same in LaTeX math (no dollars): 10^{-4}, 2.5\times 10^{-3}, or 0.3. */
+static void eps_latex(char *buf, size_t n, double eps, int fixed)
+{
+    if (fixed) {
+        eps_plain(buf, n, eps, 1);
+        return;
+    }
+    char plain[64];
+    eps_plain(plain, sizeof plain, eps, 0);
+    char *e = strchr(plain, 'e');
+    if (!e) {
+        snprintf(buf, n, "%s", plain);
+        return;
+    }
+    *e = '\0';
+    int ex = atoi(e + 1);
+    if (strcmp(plain, "1") == 0) snprintf(buf, n, "10^{%d}", ex);
+    else if (ex == 0) snprintf(buf, n, "%s", plain);
+    else snprintf(buf, n, "%s\\times 10^{%d}", plain, ex);
+}
+
+/* Escape LaTeX's special characters in a caller's text (a title like "file:a_b.mtx"
+ * would otherwise stop the document from compiling). */
+static void latex_text(char *buf, size_t n, const char *s)
+{
+    size_t k = 0;
+    for (const char *c = s; *c && k + 24 < n; c++) {
+        const char *rep = NULL;
+        switch (*c) {
+        case '\\': rep = "\\textbackslash{}"; break;
+        case '~': rep = "\\textasciitilde{}"; break;
+        case '^': rep = "\\textasciicircum{}"; break;
+        case '_': rep = "\\_"; break;
+        case '%': rep = "\\%"; break;
+        case '&': rep = "\\&"; break;
+        case '#': rep = "\\#"; break;
+        case '$': rep = "\\$"; break;
+        case '{': rep = "\\{"; break;
+        case '}': rep = "\\}"; break;
+        default: break;
+        }
+        if (rep) {
+            size_t m = strlen(rep);
+            memcpy(buf + k, rep, m);
+            k += m;
+        } else {
+            buf[k++] = *c;
+        }
+    }
+    buf[k] = '\0';
+}
+
+static int finish_stream(FILE *f, const char *fn)
+{
+    if (fflush(f) != 0 || ferror(f))
+        return ptd_error(PTD_EIO, "%s: write failed: %s", fn, strerror(errno));
+    return PTD_OK;
+}
+
+static void put_provenance(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta)
+{
+    if (meta && meta->command) put_comment(f, "command", meta->command);
+    fprintf(f, "# ptdkit %s\n", ptd_version());
+    if (meta && meta->notes)
+        for (size_t k = 0; k < meta->nnotes; k++)
+            if (meta->notes[k]) put_comment(f, NULL, meta->notes[k]);
+    fprintf(f, "# grid: %zu x %zu points, box [%.17g, %.17g] x [%.17g, %.17g]\n", g->nx,
+            g->ny, g->box.xmin, g->box.xmax, g->box.ymin, g->box.ymax);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* the gnuplot script                                                                     */
+/* ------------------------------------------------------------------------------------ */
+
+/* Contour colours: one line colour for a single level; for several, a palette from
+ * blue (smallest eps, innermost) to dark red, EigTool's order, with every colour dark
+ * enough to read as a thin line on white (no yellow end). */
+#define ONE_LEVEL_COLOUR "#0060ad"
+#define PALETTE \
+    "(0 '#1f3c99', 0.25 '#0a8fb5', 0.5 '#2ca02c', 0.75 '#e6820e', 1 '#c0111f')"
 
 int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
                            size_t neps, const double complex *eig, size_t neig,
                            const ptd_plot_meta *meta)
 {
-    (void)f; (void)g; (void)eps; (void)neps; (void)eig; (void)neig; (void)meta;
-    return ptd_error(PTD_EINVAL, "not written yet");
+    static const char fn[] = "ptd_plot_pspec_gnuplot";
+    ptd_clear_error();
+    if (!f) return ptd_error(PTD_EINVAL, "%s: stream is NULL", fn);
+    int st = check_grid(fn, g);
+    if (st) return st;
+    if (neps == 0 || !eps)
+        return ptd_error(PTD_EINVAL, "%s: no eps levels; give at least one eps > 0", fn);
+    if (neig > 0 && !eig)
+        return ptd_error(PTD_EINVAL, "%s: %zu eigenvalues but the array is NULL", fn, neig);
+    for (size_t k = 0; k < neps; k++)
+        if (!isfinite(eps[k]) || !(eps[k] > 0))
+            return ptd_error(PTD_EINVAL, "%s: eps[%zu] = %g; want a finite eps > 0", fn, k,
+                             eps[k]);
+
+    /* levels sorted and without repeats: the colour scale and title read in order */
+    double *lev = malloc(neps * sizeof *lev);
+    if (!lev) return ptd_error(PTD_ENOMEM, "%s: %zu eps levels", fn, neps);
+    memcpy(lev, eps, neps * sizeof *lev);
+    qsort(lev, neps, sizeof *lev, cmp_double);
+    size_t nlev = 0;
+    for (size_t k = 0; k < neps; k++)
+        if (nlev == 0 || lev[k] != lev[nlev - 1]) lev[nlev++] = lev[k];
+
+    size_t nfin = 0;
+    for (size_t k = 0; k < neig; k++)
+        if (isfinite(creal(eig[k])) && isfinite(cimag(eig[k]))) nfin++;
+
+    const int latex = meta && meta->latex;
+    const int fixed = eps_fixed(lev, nlev);
+    char buf[256], text[1024];
+
+    /* provenance */
+    fputs("# ptdkit: epsilon-pseudospectra, a gnuplot 5 script with its data inline.\n"
+          "# Show it with: gnuplot -p FILE, or render it with -o FILE.png/.svg/.pdf/.tex\n",
+          f);
+    put_provenance(f, g, meta);
+    fputs("# eps:", f);
+    for (size_t k = 0; k < nlev; k++) {
+        eps_plain(buf, sizeof buf, lev[k], 1); /* shortest exact: 0.1, not 0.1000...01 */
+        fprintf(f, " %s", buf);
+    }
+    fputc('\n', f);
+    fprintf(f, "# eigenvalues: %zu", neig);
+    if (nfin < neig) fprintf(f, " (%zu not finite, not drawn)", neig - nfin);
+    fputc('\n', f);
+
+    /* data */
+    fputs("\n# log10 sigma_min(zI - A): x y log10(max(sigma, DBL_TRUE_MIN)), one block per y\n"
+          "$sigma << EOD\n", f);
+    for (size_t j = 0; j < g->ny; j++) {
+        double y = grid_coord(g->box.ymin, g->box.ymax, j, g->ny);
+        for (size_t i = 0; i < g->nx; i++) {
+            double x = grid_coord(g->box.xmin, g->box.xmax, i, g->nx);
+            double s = finite_sigma(g->sigma[i + j * g->nx]);
+            /* 15 digits keep coordinates exact to the grid spacing even for a small box
+             * far from 0; 10 are plenty for a log10 value */
+            fprintf(f, "%.15g %.15g %.10g\n", x, y, log10(fmax(s, DBL_TRUE_MIN)));
+        }
+        fputc('\n', f);
+    }
+    fputs("EOD\n", f);
+    if (nfin > 0) {
+        fputs("\n# eigenvalues: Re Im\n$eig << EOD\n", f);
+        for (size_t k = 0; k < neig; k++)
+            if (isfinite(creal(eig[k])) && isfinite(cimag(eig[k])))
+                fprintf(f, "%.17g %.17g\n", creal(eig[k]), cimag(eig[k]));
+        fputs("EOD\n", f);
+    }
+
+    /* contour extraction: gnuplot writes the lines into $contours, column 3 the level */
+    fputs("\n# contour lines of log10 sigma_min at log10 eps, traced by gnuplot into $contours\n"
+          "set contour base\nunset surface\nset view map\nset cntrparam linear\n"
+          "set cntrparam levels discrete ", f);
+    for (size_t k = 0; k < nlev; k++)
+        fprintf(f, "%s%.17g", k ? ", " : "", log10(lev[k]));
+    fputs("\nset table $contours\nsplot $sigma using 1:2:3 with lines notitle\n"
+          "unset table\nunset contour\nreset\n", f);
+    /* A level no grid point crosses leaves only comment lines; plotting that block would
+     * only warn, but the figure should say so instead. */
+    fputs("ptd_ncontour = 0\nptd_i = 1\n"
+          "while (ptd_ncontour == 0 && ptd_i <= |$contours|) {\n"
+          "    ptd_line = $contours[ptd_i]\n"
+          "    if (words(ptd_line) >= 3 && strstrt(ptd_line, '#') == 0) { ptd_ncontour = 1 }\n"
+          "    ptd_i = ptd_i + 1\n"
+          "}\n", f);
+
+    /* the figure */
+    fputs("\n# the figure\n", f);
+    fprintf(f, "set size ratio -1\nset xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n",
+            g->box.xmin, g->box.xmax, g->box.ymin, g->box.ymax);
+    fputs("set tics out\n", f);
+    fputs("set xlabel ", f);
+    put_quoted(f, latex ? "$\\mathrm{Re}\\,z$" : "Re z");
+    fputs("\nset ylabel ", f);
+    put_quoted(f, latex ? "$\\mathrm{Im}\\,z$" : "Im z");
+    fputc('\n', f);
+
+    /* title: the caller's title, then the eps list */
+    size_t k0;
+    text[0] = '\0';
+    if (meta && meta->title && meta->title[0]) {
+        if (latex) latex_text(text, sizeof text - 256, meta->title);
+        else snprintf(text, sizeof text - 256, "%s", meta->title);
+        strcat(text, ": ");
+    }
+    k0 = strlen(text);
+    snprintf(text + k0, sizeof text - k0, latex ? "$\\varepsilon = " : "ε = ");
+    for (size_t k = 0; k < nlev; k++) {
+        if (latex) eps_latex(buf, sizeof buf, lev[k], fixed);
+        else eps_plain(buf, sizeof buf, lev[k], fixed);
+        size_t m = strlen(text);
+        if (m + strlen(buf) + 16 >= sizeof text) {
+            snprintf(text + m, sizeof text - m, ", ...");
+            break;
+        }
+        snprintf(text + m, sizeof text - m, "%s%s", k ? ", " : "", buf);
+    }
+    if (latex) strcat(text, "$");
+    fputs("set title ", f);
+    put_quoted(f, text);
+    fputs(latex ? "\n" : " noenhanced\n", f);
+
+    /* below the plot: never on top of the contours */
+    fputs("set key outside below center horizontal samplen 2 height 1 noenhanced\n", f);
+
+    char contour_spec[512];
+    if (nlev > 1) {
+        fprintf(f, "set palette defined %s\n", PALETTE);
+        fprintf(f, "set cbrange [%.17g:%.17g]\n", log10(lev[0]), log10(lev[nlev - 1]));
+        fputs("set colorbox vertical\nset cbtics out nomirror (", f);
+        for (size_t k = 0; k < nlev; k++) {
+            if (latex) snprintf(buf, sizeof buf, "$%.3g$", log10(lev[k]));
+            else snprintf(buf, sizeof buf, "%.3g", log10(lev[k]));
+            if (k) fputs(", ", f);
+            put_quoted(f, buf);
+            fprintf(f, " %.17g", log10(lev[k]));
+        }
+        /* room on the right for the colour box's label */
+        fputs(")\nset rmargin 12\nset cblabel ", f);
+        put_quoted(f, latex ? "$\\log_{10}\\varepsilon$" : "log₁₀ ε");
+        fputs("\n", f);
+        snprintf(contour_spec, sizeof contour_spec,
+                 "$contours using 1:2:3 with lines lw 2 lc palette notitle");
+    } else {
+        if (latex) {
+            eps_latex(buf, sizeof buf, lev[0], fixed);
+            snprintf(text, sizeof text, "$\\varepsilon = %s$", buf);
+        } else {
+            eps_plain(buf, sizeof buf, lev[0], fixed);
+            snprintf(text, sizeof text, "ε = %s", buf);
+        }
+        /* text goes through put_quoted; build the plot clause around it below */
+        snprintf(contour_spec, sizeof contour_spec,
+                 "$contours using 1:2 with lines lw 2 lc rgb '%s' title ", ONE_LEVEL_COLOUR);
+    }
+    const char *eig_spec =
+        "$eig using 1:2 with points pt 7 ps 0.8 lc rgb 'black' title 'eigenvalues'";
+
+    fputs("if (ptd_ncontour) {\n    plot ", f);
+    fputs(contour_spec, f);
+    if (nlev == 1) put_quoted(f, text);
+    if (nfin > 0) fprintf(f, ", \\\n         %s", eig_spec);
+    fputs("\n} else {\n    set label 1 ", f);
+    put_quoted(f, latex ? "no $\\varepsilon$-contour crosses this box"
+                        : "no ε-contour crosses this box");
+    fputs(" at graph 0.5, graph 0.5 center front\n    plot ", f);
+    fputs(nfin > 0 ? eig_spec : "NaN notitle", f);
+    fputs("\n}\n", f);
+
+    free(lev);
+    return finish_stream(f, fn);
 }
+
+/* ------------------------------------------------------------------------------------ */
+/* tsv                                                                                    */
+/* ------------------------------------------------------------------------------------ */
 
 int ptd_plot_pspec_tsv(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta)
 {
-    (void)f; (void)g; (void)meta;
-    return ptd_error(PTD_EINVAL, "not written yet");
+    static const char fn[] = "ptd_plot_pspec_tsv";
+    ptd_clear_error();
+    if (!f) return ptd_error(PTD_EINVAL, "%s: stream is NULL", fn);
+    int st = check_grid(fn, g);
+    if (st) return st;
+    fputs("# ptdkit: sigma_min(zI - A) on a grid; a blank line after each row of fixed y\n", f);
+    if (meta && meta->title) put_comment(f, "title", meta->title);
+    put_provenance(f, g, meta);
+    fputs("# columns: x y sigma_min\n", f);
+    for (size_t j = 0; j < g->ny; j++) {
+        double y = grid_coord(g->box.ymin, g->box.ymax, j, g->ny);
+        for (size_t i = 0; i < g->nx; i++)
+            fprintf(f, "%.17g %.17g %.17g\n", grid_coord(g->box.xmin, g->box.xmax, i, g->nx),
+                    y, finite_sigma(g->sigma[i + j * g->nx]));
+        fputc('\n', f);
+    }
+    return finish_stream(f, fn);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* files and rendering                                                                    */
+/* ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *ext;      /* lower case, with the dot */
+    const char *terminal; /* the gnuplot "set terminal" arguments */
+} term_spec;
+
+/* Sizes: 1000x800 px and 6in x 4.8in leave room for the key below and the colour box
+ * beside an equal-scaled plot; cairolatex at 5in x 4in fits a one-column figure. */
+static const term_spec terms[] = {
+    {".png", "pngcairo size 1000,800 enhanced font 'sans,12' linewidth 1.2"},
+    {".svg", "svg size 1000,800 dynamic enhanced font 'sans,12' background '#ffffff'"},
+    {".pdf", "pdfcairo size 6in,4.8in enhanced font 'sans,10'"},
+    {".tex", "cairolatex pdf size 5in,4in"},
+};
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static const term_spec *term_for(const char *path)
+{
+    const char *base = base_name(path);
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base) return NULL; /* ".png" alone is a hidden file, not a PNG */
+    for (size_t k = 0; k < sizeof terms / sizeof terms[0]; k++)
+        if (strcasecmp(dot, terms[k].ext) == 0) return &terms[k];
+    return NULL;
+}
+
+int ptd_plot_is_image(const char *path) { return path && term_for(path) != NULL; }
+
+/* "dir" of "dir/base" ("." when there is no slash, "/" for "/base"); malloc'ed. */
+static char *dir_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    if (!s) return strdup(".");
+    if (s == path) return strdup("/");
+    size_t n = (size_t)(s - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* malloc'ed concatenation of up to three strings (NULL ends the list early). */
+static char *concat3(const char *a, const char *b, const char *c)
+{
+    size_t na = strlen(a), nb = b ? strlen(b) : 0, nc = c ? strlen(c) : 0;
+    char *s = malloc(na + nb + nc + 1);
+    if (!s) return NULL;
+    memcpy(s, a, na);
+    if (nb) memcpy(s + na, b, nb);
+    if (nc) memcpy(s + na + nb, c, nc);
+    s[na + nb + nc] = '\0';
+    return s;
+}
+
+static int write_all(int fd, const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, text, len);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        text += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Create a new file beside `path` (same directory, so rename is atomic), mode 0666 less
+ * the umask like any file the caller writes.  Returns the fd and the malloc'ed name. */
+static int create_beside(const char *dir, char **name)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long r = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^
+                      (unsigned long)(uintptr_t)&ts;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        char suffix[64];
+        r = r * 6364136223846793005UL + 1442695040888963407UL;
+        snprintf(suffix, sizeof suffix, "/.ptdtmp-%08lx", (r >> 20) & 0xffffffffUL);
+        char *tmp = concat3(dir, suffix, NULL);
+        if (!tmp) {
+            errno = ENOMEM;
+            return -1;
+        }
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            *name = tmp;
+            return fd;
+        }
+        int e = errno;
+        free(tmp);
+        if (e != EEXIST) {
+            errno = e;
+            return -1;
+        }
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+int ptd_plot_write_file(const char *path, const char *text, size_t len)
+{
+    static const char fn[] = "ptd_plot_write_file";
+    ptd_clear_error();
+    if (!path || !*path || (!text && len > 0))
+        return ptd_error(PTD_EINVAL, "%s: path or text is NULL", fn);
+    if (!*base_name(path))
+        return ptd_error(PTD_EINVAL, "%s: '%s' names a directory, not a file", fn, path);
+    char *dir = dir_name(path);
+    if (!dir) return ptd_error(PTD_ENOMEM, "%s: %s", fn, path);
+    char *tmp = NULL;
+    int fd = create_beside(dir, &tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(dir);
+        return ptd_error(PTD_EIO, "cannot write %s: %s", path, strerror(e));
+    }
+    free(dir);
+    int st = PTD_OK;
+    if (write_all(fd, text, len) != 0) {
+        st = ptd_error(PTD_EIO, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+    } else if (close(fd) != 0) {
+        st = ptd_error(PTD_EIO, "cannot write %s: %s", path, strerror(errno));
+    } else if (rename(tmp, path) != 0) {
+        st = ptd_error(PTD_EIO, "cannot write %s: %s", path, strerror(errno));
+    }
+    if (st) unlink(tmp);
+    free(tmp);
+    return st;
+}
+
+/* gnuplot's program path: $PTD_GNUPLOT if set (a path, or a name looked up on PATH),
+ * otherwise "gnuplot" on PATH.  Resolved here, not by execvp in the child, so the child
+ * only makes async-signal-safe calls and "not found" is known before any work. */
+static int find_gnuplot(char **out)
+{
+    const char *env = getenv("PTD_GNUPLOT");
+    const char *name = env && *env ? env : "gnuplot";
+    *out = NULL;
+    if (strchr(name, '/')) {
+        struct stat sb;
+        if (stat(name, &sb) == 0 && S_ISREG(sb.st_mode) && access(name, X_OK) == 0)
+            *out = strdup(name);
+    } else {
+        const char *path = getenv("PATH");
+        if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+        while (!*out) {
+            const char *colon = strchr(path, ':');
+            size_t n = colon ? (size_t)(colon - path) : strlen(path);
+            char *cand = malloc(n + strlen(name) + 3);
+            if (!cand) break;
+            if (n == 0) sprintf(cand, "./%s", name); /* an empty PATH entry is "." */
+            else sprintf(cand, "%.*s/%s", (int)n, path, name);
+            struct stat sb;
+            if (stat(cand, &sb) == 0 && S_ISREG(sb.st_mode) && access(cand, X_OK) == 0)
+                *out = cand;
+            else
+                free(cand);
+            if (!colon) break;
+            path = colon + 1;
+        }
+    }
+    if (*out) return PTD_OK;
+    if (env && *env)
+        return ptd_error(PTD_EEXTERN,
+                         "gnuplot not found (PTD_GNUPLOT=%s): install the Debian package "
+                         "gnuplot-nox, or write the script with -o FILE.gp", env);
+    return ptd_error(PTD_EEXTERN, "gnuplot not found: install the Debian package gnuplot-nox, "
+                                  "or write the script with -o FILE.gp");
+}
+
+/* Remove a render directory and everything in it (it is ours: made by mkdtemp). */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+            char *p = concat3(dir, "/", e->d_name);
+            if (p) {
+                unlink(p);
+                free(p);
+            }
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* The message for a failed run: gnuplot's first error line, with the temporary script's
+ * name replaced by "script" or "terminal set-up".  Warnings are skipped. */
+static void first_error(const char *errpath, char *msg, size_t n)
+{
+    msg[0] = '\0';
+    FILE *f = fopen(errpath, "r");
+    if (!f) return;
+    char line[1024], fallback[1024] = "";
+    while (fgets(line, sizeof line, f)) {
+        size_t len = strcspn(line, "\r\n");
+        while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t')) len--;
+        line[len] = '\0';
+        const char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p || strstr(p, "warning:")) continue;
+        if (!fallback[0] && strspn(p, "^") == 0) snprintf(fallback, sizeof fallback, "%s", p);
+        /* "path/.script.gp" line 12: message */
+        const char *q = strstr(p, "\" line ");
+        if (p[0] == '"' && q) {
+            const char *num = q + 7, *colon = strchr(num, ':');
+            if (colon && colon > num && strspn(num, "0123456789") == (size_t)(colon - num)) {
+                const char *what = strstr(p, ".prelude.gp\"") && strstr(p, ".prelude.gp\"") < q
+                                       ? "terminal set-up" : "script";
+                const char *rest = colon + 1;
+                while (*rest == ' ') rest++;
+                snprintf(msg, n, "%s line %.*s: %s", what, (int)(colon - num), num, rest);
+                break;
+            }
+        }
+    }
+    fclose(f);
+    if (!msg[0] && fallback[0]) snprintf(msg, n, "%s", fallback);
+}
+
+static int nonempty_file(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0;
+}
+
+/* Everything one render allocates, so every exit path frees it in one place. */
+typedef struct {
+    char *gnuplot, *dir, *tmpdir, *prelude, *script, *errlog, *out, *out_pdf, *final_pdf;
+    char *quoted;
+} render_job;
+
+static void job_free(render_job *j)
+{
+    if (j->tmpdir) remove_tree(j->tmpdir);
+    free(j->gnuplot);
+    free(j->dir);
+    free(j->tmpdir);
+    free(j->prelude);
+    free(j->script);
+    free(j->errlog);
+    free(j->out);
+    free(j->out_pdf);
+    free(j->final_pdf);
+    free(j->quoted);
+}
+
+/* 'text' as a gnuplot single-quoted string ('' for a quote); malloc'ed. */
+static char *gp_quote(const char *text)
+{
+    size_t n = 3;
+    for (const char *c = text; *c; c++) n += *c == '\'' ? 2 : 1;
+    char *s = malloc(n), *w = s;
+    if (!s) return NULL;
+    *w++ = '\'';
+    for (const char *c = text; *c; c++) {
+        if (*c == '\'') *w++ = '\'';
+        *w++ = *c;
+    }
+    *w++ = '\'';
+    *w = '\0';
+    return s;
 }
 
 int ptd_plot_render(const char *script, const char *path)
 {
-    (void)script; (void)path;
-    return ptd_error(PTD_EINVAL, "not written yet");
-}
+    static const char fn[] = "ptd_plot_render";
+    ptd_clear_error();
+    if (!script || !path || !*path)
+        return ptd_error(PTD_EINVAL, "%s: script or path is NULL", fn);
+    const term_spec *term = term_for(path);
+    if (!term)
+        return ptd_error(PTD_EINVAL,
+                         "%s: cannot tell the image format from the extension; accepted: "
+                         ".png .svg .pdf .tex", path);
+    for (const char *c = path; *c; c++)
+        if (iscntrl((unsigned char)*c))
+            return ptd_error(PTD_EINVAL, "%s: control character in the output path", fn);
+    const int tex = strcmp(term->ext, ".tex") == 0;
+    const char *base = base_name(path);
 
-int ptd_plot_is_image(const char *path) { (void)path; return 0; }
+    render_job j = {0};
+    int st = find_gnuplot(&j.gnuplot);
+    if (st) return st;
+    st = PTD_ENOMEM;
+    if (!(j.dir = dir_name(path))) goto nomem;
 
-int ptd_plot_write_file(const char *path, const char *text, size_t len)
-{
-    (void)path; (void)text; (void)len;
-    return ptd_error(PTD_EINVAL, "not written yet");
+    /* A leading "./" keeps a relative directory from looking like a gnuplot option. */
+    j.tmpdir = concat3(j.dir[0] == '/' ? "" : "./", j.dir, "/.ptdplot-XXXXXX");
+    if (!j.tmpdir) goto nomem;
+    if (!mkdtemp(j.tmpdir)) {
+        int e = errno;
+        free(j.tmpdir);
+        j.tmpdir = NULL;
+        st = ptd_error(PTD_EIO, "cannot write %s: cannot create a file in %s: %s", path,
+                       j.dir, strerror(e));
+        goto done;
+    }
+    if (!(j.prelude = concat3(j.tmpdir, "/.prelude.gp", NULL)) ||
+        !(j.script = concat3(j.tmpdir, "/.script.gp", NULL)) ||
+        !(j.errlog = concat3(j.tmpdir, "/.stderr", NULL)) ||
+        !(j.out = concat3(j.tmpdir, "/", base)))
+        goto nomem;
+    if (tex) {
+        /* gnuplot names the companion after the output, "x.tex" -> "x.pdf", and writes
+         * that name, directory included, into the .tex: so gnuplot runs inside tmpdir
+         * and is given the bare final name. */
+        size_t nb = strlen(base) - 4;
+        char *stem = strndup(base, nb);
+        if (!stem) goto nomem;
+        j.out_pdf = concat3(j.tmpdir, "/", stem);
+        char *tmp = j.out_pdf ? concat3(j.out_pdf, ".pdf", NULL) : NULL;
+        free(j.out_pdf);
+        j.out_pdf = tmp;
+        j.final_pdf = concat3(j.dir, "/", stem);
+        tmp = j.final_pdf ? concat3(j.final_pdf, ".pdf", NULL) : NULL;
+        free(j.final_pdf);
+        j.final_pdf = tmp;
+        free(stem);
+        if (!j.out_pdf || !j.final_pdf) goto nomem;
+    }
+    if (!(j.quoted = gp_quote(tex ? base : j.out))) goto nomem;
+
+    /* the terminal goes in a file of its own so gnuplot's line numbers match the script */
+    {
+        size_t n = strlen(term->terminal) + strlen(j.quoted) + 64;
+        char *pre = malloc(n);
+        if (!pre) goto nomem;
+        snprintf(pre, n, "set terminal %s\nset output %s\n", term->terminal, j.quoted);
+        int fd1 = open(j.prelude, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int ok1 = fd1 >= 0 && write_all(fd1, pre, strlen(pre)) == 0;
+        int e1 = errno;
+        free(pre);
+        if (fd1 >= 0 && close(fd1) != 0 && ok1) { ok1 = 0; e1 = errno; }
+        int fd2 = ok1 ? open(j.script, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+        int ok2 = fd2 >= 0 && write_all(fd2, script, strlen(script)) == 0 &&
+                  write_all(fd2, "\n", 1) == 0;
+        int e2 = errno;
+        if (fd2 >= 0 && close(fd2) != 0 && ok2) { ok2 = 0; e2 = errno; }
+        if (!ok1 || !ok2) {
+            st = ptd_error(PTD_EIO, "cannot write %s: temporary file in %s: %s", path, j.dir,
+                           strerror(ok1 ? e2 : e1));
+            goto done;
+        }
+    }
+
+    int errfd = open(j.errlog, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (errfd < 0 || nullfd < 0) {
+        int e = errno;
+        if (errfd >= 0) close(errfd);
+        if (nullfd >= 0) close(nullfd);
+        st = ptd_error(PTD_EIO, "cannot write %s: temporary file in %s: %s", path, j.dir,
+                       strerror(e));
+        goto done;
+    }
+    /* inside tmpdir (tex) the files are named relative to it */
+    char *argv[4] = {j.gnuplot, tex ? (char *)".prelude.gp" : j.prelude,
+                     tex ? (char *)".script.gp" : j.script, NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* child: async-signal-safe calls only */
+        if (dup2(nullfd, 0) < 0 || dup2(nullfd, 1) < 0 || dup2(errfd, 2) < 0) _exit(126);
+        if (tex && chdir(j.tmpdir) != 0) _exit(126);
+        execv(j.gnuplot, argv);
+        static const char m[] = "exec of gnuplot failed\n";
+        ssize_t w = write(2, m, sizeof m - 1);
+        (void)w;
+        _exit(127);
+    }
+    int fork_errno = errno;
+    close(errfd);
+    close(nullfd);
+    if (pid < 0) {
+        st = ptd_error(PTD_EEXTERN, "cannot run %s: fork: %s", j.gnuplot, strerror(fork_errno));
+        goto done;
+    }
+    int wstatus;
+    pid_t r;
+    do r = waitpid(pid, &wstatus, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        st = ptd_error(PTD_EEXTERN, "%s: waiting for gnuplot: %s", path, strerror(errno));
+        goto done;
+    }
+
+    char msg[512];
+    if (WIFSIGNALED(wstatus)) {
+        st = ptd_error(PTD_EEXTERN, "gnuplot (%s) was killed by signal %d while rendering %s",
+                       j.gnuplot, WTERMSIG(wstatus), path);
+        goto done;
+    }
+    if (WEXITSTATUS(wstatus) != 0) {
+        first_error(j.errlog, msg, sizeof msg);
+        st = ptd_error(PTD_EEXTERN, "gnuplot failed rendering %s: %s", path,
+                       msg[0] ? msg : "no message (exit status non-zero)");
+        goto done;
+    }
+    if (!nonempty_file(j.out) || (tex && !nonempty_file(j.out_pdf))) {
+        first_error(j.errlog, msg, sizeof msg);
+        st = ptd_error(PTD_EEXTERN, "gnuplot wrote no image for %s (does the script plot "
+                                    "anything?)%s%s", path, msg[0] ? ": " : "", msg);
+        goto done;
+    }
+    /* the companion first: a .tex in place always has its pdf */
+    if (tex && rename(j.out_pdf, j.final_pdf) != 0) {
+        st = ptd_error(PTD_EIO, "cannot write %s: %s", j.final_pdf, strerror(errno));
+        goto done;
+    }
+    if (rename(j.out, path) != 0) {
+        st = ptd_error(PTD_EIO, "cannot write %s: %s", path, strerror(errno));
+        if (tex) unlink(j.final_pdf);
+        goto done;
+    }
+    st = PTD_OK;
+    goto done;
+nomem:
+    st = ptd_error(PTD_ENOMEM, "%s: out of memory rendering %s", fn, path);
+done:
+    job_free(&j);
+    return st;
 }

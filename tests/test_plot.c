@@ -1,12 +1,720 @@
-/* test_plot.c (being written) */
+/* test_plot.c - the plot module: tsv and gnuplot writers, rendering through gnuplot.
+ *
+ * The grids are synthetic with a known sigma_min: sigma = |z - c| is sigma_min(zI - A)
+ * for the 1 x 1 matrix A = c, so its eps-contour is the circle |z - c| = eps.  Tests that
+ * run gnuplot skip (with a message) when it is not on PATH.
+ */
 #include "testutil.h"
-START_TEST(test_placeholder) { ck_assert_int_eq(ptd_strerror(PTD_OK)[0], 's'); }
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------------------ */
+/* helpers                                                                                */
+/* ------------------------------------------------------------------------------------ */
+
+static double coord(double lo, double hi, size_t i, size_t n)
+{
+    if (i + 1 == n) return hi;
+    return lo + (double)i * ((hi - lo) / (double)(n - 1));
+}
+
+/* sigma = |z - c| on an nx x ny grid over box; free with free_grid. */
+static ptd_pspec_grid *circle_grid(size_t nx, size_t ny, ptd_box box, double complex c)
+{
+    ptd_pspec_grid *g = calloc(1, sizeof *g);
+    ck_assert_ptr_nonnull(g);
+    g->nx = nx;
+    g->ny = ny;
+    g->box = box;
+    g->sigma = malloc(nx * ny * sizeof *g->sigma);
+    ck_assert_ptr_nonnull(g->sigma);
+    for (size_t j = 0; j < ny; j++)
+        for (size_t i = 0; i < nx; i++) {
+            double complex z = coord(box.xmin, box.xmax, i, nx) +
+                               I * coord(box.ymin, box.ymax, j, ny);
+            g->sigma[i + j * nx] = cabs(z - c);
+        }
+    return g;
+}
+
+static void free_grid(ptd_pspec_grid *g)
+{
+    if (g) free(g->sigma);
+    free(g);
+}
+
+/* Everything a writer puts on a stream, as a NUL-terminated string the caller frees. */
+typedef struct {
+    char *buf;
+    size_t len;
+    FILE *f;
+} membuf;
+
+static void mem_open(membuf *m)
+{
+    m->buf = NULL;
+    m->len = 0;
+    m->f = open_memstream(&m->buf, &m->len);
+    ck_assert_ptr_nonnull(m->f);
+}
+
+static char *mem_close(membuf *m)
+{
+    ck_assert_int_eq(fclose(m->f), 0);
+    return m->buf;
+}
+
+static int contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const char *p = hay; *p; p++)
+        if (strncasecmp(p, needle, n) == 0) return 1;
+    return 0;
+}
+
+/* A fresh directory per test: make check runs the suites in parallel. */
+static char *make_tmpdir(void)
+{
+    const char *t = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/ptd-test-plot-XXXXXX", t && *t ? t : "/tmp");
+    char *d = mkdtemp(tmpl);
+    ck_assert_msg(d != NULL, "mkdtemp %s: %s", tmpl, strerror(errno));
+    return strdup(d);
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* Names in dir (without . and ..), space-separated into list; returns their count. */
+static size_t list_dir(const char *dir, char *list, size_t n)
+{
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "opendir %s: %s", dir, strerror(errno));
+    size_t count = 0;
+    list[0] = '\0';
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        count++;
+        size_t m = strlen(list);
+        snprintf(list + m, n - m, "%s%s", m ? " " : "", e->d_name);
+    }
+    closedir(d);
+    return count;
+}
+
+static void remove_dir(char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+            char *p = join(dir, e->d_name);
+            unlink(p);
+            free(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
+static int have_gnuplot(void)
+{
+    const char *path = getenv("PATH");
+    if (!path) return 0;
+    char *copy = strdup(path), *save = NULL;
+    int found = 0;
+    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char *p = join(*d ? d : ".", "gnuplot");
+        found = access(p, X_OK) == 0;
+        free(p);
+    }
+    free(copy);
+    return found;
+}
+
+#define SKIP_WITHOUT_GNUPLOT()                                                              \
+    do {                                                                                    \
+        if (!have_gnuplot()) {                                                              \
+            fprintf(stderr, "%s: SKIP: gnuplot not on PATH\n", __func__);                   \
+            return;                                                                         \
+        }                                                                                   \
+    } while (0)
+
+/* The file's first bytes begin with magic. */
+static int has_magic(const char *path, const char *magic, size_t skip_ws)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char buf[512] = {0};
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    if (skip_ws) return n > 0 && strstr(buf, magic) != NULL;
+    return n >= strlen(magic) && memcmp(buf, magic, strlen(magic)) == 0;
+}
+
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+static char *script_for(const ptd_pspec_grid *g, const double *eps, size_t neps,
+                        const double complex *eig, size_t neig, int latex)
+{
+    const char *notes[] = {"matrix: 1 x 1", "seed: 7"};
+    ptd_plot_meta meta = {"circle test", "test_plot --eps 0.5", notes, 2, latex};
+    membuf m;
+    mem_open(&m);
+    int st = ptd_plot_pspec_gnuplot(m.f, g, eps, neps, eig, neig, &meta);
+    char *s = mem_close(&m);
+    ck_assert_msg(st == PTD_OK, "ptd_plot_pspec_gnuplot: %s", ptd_last_error());
+    return s;
+}
+
+static const ptd_box unit_box = {-1, 1, -1, 1};
+
+/* ------------------------------------------------------------------------------------ */
+/* tsv                                                                                    */
+/* ------------------------------------------------------------------------------------ */
+
+START_TEST(test_tsv_layout_and_values)
+{
+    /* 9 x 7 over [-1,1]^2: the origin is a grid point, so one sigma is exactly 0 */
+    size_t nx = 9, ny = 7;
+    ptd_pspec_grid *g = circle_grid(nx, ny, unit_box, 0);
+    ck_assert(g->sigma[4 + 3 * nx] == 0.0);
+    ptd_plot_meta meta = {"t", "test_plot tsv", NULL, 0, 0};
+    membuf m;
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_pspec_tsv(m.f, g, &meta), PTD_OK);
+    char *s = mem_close(&m);
+    ck_assert_str_eq(ptd_last_error(), "");
+    ck_assert(!contains_ci(s, "inf") && !contains_ci(s, "nan"));
+    ck_assert_ptr_nonnull(strstr(s, "# columns: x y sigma_min\n"));
+    ck_assert_ptr_nonnull(strstr(s, "# command: test_plot tsv\n"));
+    char ver[64];
+    snprintf(ver, sizeof ver, "# ptdkit %s\n", ptd_version());
+    ck_assert_ptr_nonnull(strstr(s, ver));
+
+    size_t ndata = 0, nblank = 0, k = 0;
+    int header_done = 0;
+    /* strtok would fold blank lines: walk the lines by hand */
+    for (char *line = s; *line;) {
+        char *nl = strchr(line, '\n');
+        ck_assert_msg(nl != NULL, "last line not terminated");
+        *nl = '\0';
+        if (line[0] == '#') {
+            ck_assert_msg(!header_done, "comment after the data: %s", line);
+        } else if (line[0] == '\0') {
+            nblank++;
+            ck_assert_msg(ndata == nblank * nx, "blank line after %zu data lines", ndata);
+        } else {
+            header_done = 1;
+            double x, y, sg;
+            char extra;
+            ck_assert_msg(sscanf(line, "%lf %lf %lf %c", &x, &y, &sg, &extra) == 3,
+                          "bad data line: %s", line);
+            size_t i = k % nx, j = k / nx;
+            ck_assert(x == coord(-1, 1, i, nx));
+            ck_assert(y == coord(-1, 1, j, ny));
+            ck_assert(sg == g->sigma[k]); /* %.17g: bit for bit */
+            k++;
+            ndata++;
+        }
+        line = nl + 1;
+    }
+    ck_assert_uint_eq(ndata, nx * ny);
+    ck_assert_uint_eq(nblank, ny);
+    free(s);
+    free_grid(g);
+}
 END_TEST
+
+START_TEST(test_tsv_never_inf)
+{
+    ptd_pspec_grid *g = circle_grid(3, 3, unit_box, 0);
+    g->sigma[0] = INFINITY;
+    membuf m;
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_pspec_tsv(m.f, g, NULL), PTD_OK);
+    char *s = mem_close(&m);
+    ck_assert(!contains_ci(s, "inf") && !contains_ci(s, "nan"));
+    ck_assert_ptr_nonnull(strstr(s, "# columns: x y sigma_min\n"));
+    free(s);
+    free_grid(g);
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    ptd_pspec_grid *g = circle_grid(4, 4, unit_box, 0);
+    double eps[] = {0.5}, bad_eps[] = {0.5, -1};
+    FILE *f = fopen("/dev/null", "w");
+    ck_assert_ptr_nonnull(f);
+
+    ck_assert_int_eq(ptd_plot_pspec_tsv(f, NULL, NULL), PTD_EINVAL);
+    ck_assert_int_eq(ptd_plot_pspec_gnuplot(f, NULL, eps, 1, NULL, 0, NULL), PTD_EINVAL);
+    ck_assert_int_eq(ptd_plot_pspec_gnuplot(f, g, eps, 0, NULL, 0, NULL), PTD_EINVAL);
+    ck_assert_int_eq(ptd_plot_pspec_gnuplot(f, g, bad_eps, 2, NULL, 0, NULL), PTD_EINVAL);
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), "eps[1]"));
+
+    g->nx = 1;
+    ck_assert_int_eq(ptd_plot_pspec_tsv(f, g, NULL), PTD_EINVAL);
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), "nx and ny must be >= 2"));
+    g->nx = 4;
+    g->box.xmax = g->box.xmin;
+    ck_assert_int_eq(ptd_plot_pspec_tsv(f, g, NULL), PTD_EINVAL);
+    g->box.xmax = 1;
+    g->sigma[5] = NAN;
+    ck_assert_int_eq(ptd_plot_pspec_gnuplot(f, g, eps, 1, NULL, 0, NULL), PTD_EINVAL);
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), "(1, 1)"));
+    g->sigma[5] = 1;
+    ck_assert_int_eq(ptd_plot_pspec_gnuplot(f, g, eps, 1, NULL, 0, NULL), PTD_OK);
+    ck_assert_str_eq(ptd_last_error(), "");
+    fclose(f);
+    free_grid(g);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------ */
+/* the script as text                                                                     */
+/* ------------------------------------------------------------------------------------ */
+
+START_TEST(test_script_text)
+{
+    size_t nx = 11, ny = 5;
+    ptd_pspec_grid *g = circle_grid(nx, ny, unit_box, 0); /* contains sigma = 0 */
+    double eps[] = {1e-4};
+    double complex eig[] = {0, INFINITY};
+    char *s = script_for(g, eps, 1, eig, 2, 0);
+    ck_assert(!contains_ci(s, "inf") && !contains_ci(s, "nan"));
+    ck_assert_ptr_null(strstr(s, "set terminal"));
+    ck_assert_ptr_null(strstr(s, "set output"));
+    ck_assert_ptr_nonnull(strstr(s, "# command: test_plot --eps 0.5\n"));
+    ck_assert_ptr_nonnull(strstr(s, "\n# matrix: 1 x 1\n# seed: 7\n"));
+    ck_assert_ptr_nonnull(strstr(s, "# grid: 11 x 5 points, box [-1, 1] x [-1, 1]\n"));
+    ck_assert_ptr_nonnull(strstr(s, "set size ratio -1\n"));
+    ck_assert_ptr_nonnull(strstr(s, "set xrange [-1:1]\n"));
+    ck_assert_ptr_nonnull(strstr(s, "set xlabel 'Re z'\n"));
+    ck_assert_ptr_nonnull(strstr(s, "set ylabel 'Im z'\n"));
+    ck_assert_ptr_nonnull(strstr(s, "'ε = 1e-04'"));
+    ck_assert_ptr_nonnull(strstr(s, "set cntrparam levels discrete -4\n"));
+    ck_assert_ptr_nonnull(strstr(s, "(1 not finite, not drawn)"));
+
+    /* $sigma: nx*ny rows of three numbers, a blank line after each row of fixed y;
+     * sigma = 0 is written as log10(DBL_TRUE_MIN) */
+    char *b = strstr(s, "$sigma << EOD\n");
+    ck_assert_ptr_nonnull(b);
+    b = strchr(b, '\n') + 1;
+    size_t ndata = 0, nblank = 0;
+    double lowest = 0;
+    while (strncmp(b, "EOD\n", 4) != 0) {
+        char *nl = strchr(b, '\n');
+        ck_assert_ptr_nonnull(nl);
+        if (nl == b) nblank++;
+        else {
+            double x, y, l;
+            ck_assert_int_eq(sscanf(b, "%lf %lf %lf", &x, &y, &l), 3);
+            lowest = fmin(lowest, l);
+            ndata++;
+        }
+        b = nl + 1;
+    }
+    ck_assert_uint_eq(ndata, nx * ny);
+    ck_assert_uint_eq(nblank, ny);
+    assert_close(lowest, log10(DBL_TRUE_MIN), 0, 1e-9); /* %.10g */
+
+    /* $eig: the finite eigenvalue only */
+    b = strstr(s, "$eig << EOD\n");
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(strncmp(strchr(b, '\n') + 1, "0 0\nEOD\n", 8), 0);
+    free(s);
+    free_grid(g);
+}
+END_TEST
+
+START_TEST(test_script_newline_in_meta)
+{
+    /* a newline or a trailing backslash in a note must not escape the comment */
+    ptd_pspec_grid *g = circle_grid(4, 4, unit_box, 0);
+    const char *notes[] = {"a\nset output 'evil'", "ends in \\"};
+    ptd_plot_meta meta = {"t\nx", "cmd\rline", notes, 2, 0};
+    double eps[] = {0.5};
+    membuf m;
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_pspec_gnuplot(m.f, g, eps, 1, NULL, 0, &meta), PTD_OK);
+    char *s = mem_close(&m);
+    ck_assert_ptr_nonnull(strstr(s, "\n# a set output 'evil'\n"));
+    ck_assert_ptr_nonnull(strstr(s, "\n# ends in \\ \n"));
+    ck_assert_ptr_nonnull(strstr(s, "# command: cmd line\n"));
+    ck_assert_ptr_null(strstr(s, "\nset output"));
+    free(s);
+    free_grid(g);
+}
+END_TEST
+
+START_TEST(test_script_latex_and_levels)
+{
+    ptd_pspec_grid *g = circle_grid(5, 5, unit_box, 0);
+    double eps[] = {1e-1, 1e-3, 1e-2, 1e-2}; /* unsorted, one repeat */
+    const char *notes[] = {NULL};
+    ptd_plot_meta meta = {"file:a_b.mtx", "cmd", notes, 1, 1};
+    membuf m;
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_pspec_gnuplot(m.f, g, eps, 4, NULL, 0, &meta), PTD_OK);
+    char *s = mem_close(&m);
+    ck_assert_ptr_nonnull(strstr(s, "set xlabel '$\\mathrm{Re}\\,z$'"));
+    ck_assert_ptr_nonnull(strstr(s, "file:a\\_b.mtx: $\\varepsilon = 10^{-3}, 10^{-2}, 10^{-1}$"));
+    ck_assert_ptr_nonnull(strstr(s, "set cntrparam levels discrete -3, -2, -1\n"));
+    ck_assert_ptr_nonnull(strstr(s, "set cbrange [-3:-1]\n"));
+    ck_assert_ptr_nonnull(strstr(s, "'$\\log_{10}\\varepsilon$'"));
+    ck_assert_ptr_nonnull(strstr(s, "lc palette"));
+    ck_assert_ptr_null(strstr(s, "ε")); /* LaTeX gets no UTF-8 epsilon */
+    free(s);
+    free_grid(g);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------ */
+/* files                                                                                  */
+/* ------------------------------------------------------------------------------------ */
+
+START_TEST(test_is_image)
+{
+    ck_assert_int_eq(ptd_plot_is_image("a.png"), 1);
+    ck_assert_int_eq(ptd_plot_is_image("dir/a.svg"), 1);
+    ck_assert_int_eq(ptd_plot_is_image("/x/a.b.pdf"), 1);
+    ck_assert_int_eq(ptd_plot_is_image("fig.tex"), 1);
+    ck_assert_int_eq(ptd_plot_is_image("FIG.PNG"), 1);
+    ck_assert_int_eq(ptd_plot_is_image("a.gp"), 0);
+    ck_assert_int_eq(ptd_plot_is_image("a.tsv"), 0);
+    ck_assert_int_eq(ptd_plot_is_image("png"), 0);
+    ck_assert_int_eq(ptd_plot_is_image(".png"), 0);
+    ck_assert_int_eq(ptd_plot_is_image("d.png/x"), 0);
+    ck_assert_int_eq(ptd_plot_is_image(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_write_file)
+{
+    char *dir = make_tmpdir(), list[4096];
+    char *p = join(dir, "out.gp");
+    ck_assert_int_eq(ptd_plot_write_file(p, "first\n", 6), PTD_OK);
+    ck_assert_int_eq(ptd_plot_write_file(p, "second", 6), PTD_OK); /* replaces */
+    FILE *f = fopen(p, "r");
+    char buf[64] = {0};
+    ck_assert_uint_eq(fread(buf, 1, sizeof buf - 1, f), 6);
+    fclose(f);
+    ck_assert_str_eq(buf, "second");
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 1);
+    ck_assert_str_eq(list, "out.gp");
+    ck_assert_int_eq(ptd_plot_write_file(p, "", 0), PTD_OK);
+    ck_assert_int_eq(file_size(p), 0);
+
+    /* a directory in the way: the rename fails, the temporary goes */
+    char *sub = join(dir, "sub");
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    ck_assert_int_eq(ptd_plot_write_file(sub, "x", 1), PTD_EIO);
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), sub));
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 2);
+    rmdir(sub);
+
+    char *missing = join(dir, "no/such/dir/out.gp");
+    ck_assert_int_eq(ptd_plot_write_file(missing, "x", 1), PTD_EIO);
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), missing));
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), strerror(ENOENT)));
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 1);
+    free(missing);
+    free(sub);
+    free(p);
+    remove_dir(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------ */
+/* rendering                                                                              */
+/* ------------------------------------------------------------------------------------ */
+
+START_TEST(test_render_formats)
+{
+    SKIP_WITHOUT_GNUPLOT();
+    ptd_pspec_grid *g = circle_grid(41, 31, (ptd_box){-1.2, 1.2, -0.9, 0.9}, 0.1);
+    double eps1[] = {0.5}, eps3[] = {0.1, 0.3, 0.6};
+    double complex eig[] = {0.1};
+    char *one = script_for(g, eps1, 1, eig, 1, 0);
+    char *three = script_for(g, eps3, 3, eig, 1, 0);
+    char *latex = script_for(g, eps3, 3, eig, 1, 1);
+    char *dir = make_tmpdir(), list[4096];
+    static const struct {
+        const char *name, *magic;
+        int anywhere;
+    } cases[] = {
+        {"one.png", "\x89PNG\r\n", 0},
+        {"three.png", "\x89PNG\r\n", 0},
+        {"three.svg", "<svg", 1},
+        {"three.pdf", "%PDF-", 0},
+        {"it's.pdf", "%PDF-", 0}, /* a quote in the name: gnuplot string quoting */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *p = join(dir, cases[k].name);
+        const char *s = k == 0 ? one : three;
+        ck_assert_msg(ptd_plot_render(s, p) == PTD_OK, "%s: %s", p, ptd_last_error());
+        ck_assert_msg(file_size(p) > 0, "%s empty or missing", p);
+        ck_assert_msg(has_magic(p, cases[k].magic, (size_t)cases[k].anywhere),
+                      "%s: wrong magic", p);
+        free(p);
+    }
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 5);
+
+    char *tex = join(dir, "fig.tex"), *pdf = join(dir, "fig.pdf");
+    ck_assert_msg(ptd_plot_render(latex, tex) == PTD_OK, "%s", ptd_last_error());
+    ck_assert(file_size(tex) > 0 && has_magic(pdf, "%PDF-", 0));
+    /* the .tex names its companion by the bare base name */
+    FILE *f = fopen(tex, "r");
+    char line[1024];
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "\\includegraphics[") && strstr(line, "]{fig}}")) found = 1;
+    fclose(f);
+    ck_assert_msg(found, "fig.tex does not include {fig}");
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 7);
+    ck_assert_msg(strstr(list, ".ptd") == NULL, "temporary left behind: %s", list);
+    free(tex);
+    free(pdf);
+    free(one);
+    free(three);
+    free(latex);
+    free_grid(g);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_render_relative_tex)
+{
+    /* a bare relative name: the render directory is made in "." */
+    SKIP_WITHOUT_GNUPLOT();
+    ptd_pspec_grid *g = circle_grid(21, 21, unit_box, 0);
+    double eps[] = {0.5};
+    char *s = script_for(g, eps, 1, NULL, 0, 1);
+    char *dir = make_tmpdir(), list[4096], cwd[4096];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_int_eq(chdir(dir), 0);
+    int st = ptd_plot_render(s, "rel.tex");
+    int e = chdir(cwd);
+    ck_assert_msg(st == PTD_OK, "%s", ptd_last_error());
+    ck_assert_int_eq(e, 0);
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 2);
+    ck_assert_msg(strstr(list, "rel.tex") && strstr(list, "rel.pdf"), "%s", list);
+    free(s);
+    free_grid(g);
+    remove_dir(dir);
+}
+END_TEST
+
+/* The contour points gnuplot traced: render with the $contours block printed to a
+ * file, then read "x y level" triples.  Returns their count. */
+static size_t traced_contours(const char *script, const char *dir, double *pts, size_t max)
+{
+    char *out = join(dir, "contours.txt"), *png = join(dir, "c.png");
+    size_t n = strlen(script) + strlen(out) + 128;
+    char *s = malloc(n);
+    snprintf(s, n, "%s\nset print '%s'\nprint $contours\nunset print\n", script, out);
+    ck_assert_msg(ptd_plot_render(s, png) == PTD_OK, "%s", ptd_last_error());
+    FILE *f = fopen(out, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    size_t k = 0;
+    while (fgets(line, sizeof line, f)) {
+        double x, y, z;
+        if (line[0] != '#' && sscanf(line, "%lf %lf %lf", &x, &y, &z) == 3 && k < max) {
+            pts[3 * k] = x;
+            pts[3 * k + 1] = y;
+            pts[3 * k + 2] = z;
+            k++;
+        }
+    }
+    fclose(f);
+    unlink(out);
+    unlink(png);
+    free(out);
+    free(png);
+    free(s);
+    return k;
+}
+
+START_TEST(test_contour_is_circle)
+{
+    SKIP_WITHOUT_GNUPLOT();
+    size_t nx = 41, ny = 41;
+    double complex c = 0.1 - 0.05 * I;
+    ptd_pspec_grid *g = circle_grid(nx, ny, unit_box, c);
+    double h = 2.0 / (double)(nx - 1);
+    double eps[] = {0.3, 0.6};
+    char *s = script_for(g, eps, 2, &c, 1, 0);
+    char *dir = make_tmpdir();
+    static double pts[3 * 20000];
+    size_t n = traced_contours(s, dir, pts, 20000);
+    ck_assert_uint_gt(n, 40);
+    size_t per_level[2] = {0, 0};
+    int quadrants[2][4] = {{0}};
+    for (size_t k = 0; k < n; k++) {
+        double x = pts[3 * k], y = pts[3 * k + 1], z = pts[3 * k + 2];
+        /* gnuplot's table has 6 significant digits */
+        int l = fabs(z - log10(eps[0])) < 1e-5 ? 0 : 1;
+        assert_close(z, log10(eps[l]), 1e-5, 0);
+        double r = cabs(x + I * y - c);
+        /* linear interpolation of |z - c| along grid edges errs by about h^2/(8 eps) */
+        assert_close(r, eps[l], h / 4, 0);
+        per_level[l]++;
+        quadrants[l][(x > creal(c)) + 2 * (y > cimag(c))] = 1;
+    }
+    for (int l = 0; l < 2; l++) {
+        ck_assert_uint_gt(per_level[l], 20);
+        for (int q = 0; q < 4; q++) ck_assert_msg(quadrants[l][q], "level %d misses a quadrant", l);
+    }
+    free(s);
+    free_grid(g);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_render_no_contour)
+{
+    /* eps below every grid value: no contour at all, still a valid figure */
+    SKIP_WITHOUT_GNUPLOT();
+    ptd_pspec_grid *g = circle_grid(11, 11, (ptd_box){2, 3, 2, 3}, 0); /* sigma >= 2.8 */
+    double eps[] = {1e-3}, eps2[] = {1e-3, 1e-2};
+    double complex eig[] = {0};
+    char *dir = make_tmpdir(), list[4096];
+    char *p = join(dir, "none.png");
+    char *s = script_for(g, eps, 1, NULL, 0, 0);
+    ck_assert_msg(ptd_plot_render(s, p) == PTD_OK, "%s", ptd_last_error());
+    ck_assert(has_magic(p, "\x89PNG", 0));
+    free(s);
+    s = script_for(g, eps2, 2, eig, 1, 0);
+    ck_assert_msg(ptd_plot_render(s, p) == PTD_OK, "%s", ptd_last_error());
+    static double pts[300];
+    ck_assert_uint_eq(traced_contours(s, dir, pts, 100), 0);
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 1);
+    free(s);
+    free(p);
+    free_grid(g);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_render_failures_leave_nothing)
+{
+    char *dir = make_tmpdir(), list[4096];
+    char *p = join(dir, "x.png");
+
+    /* unknown extension */
+    char *q = join(dir, "x.jpg");
+    ck_assert_int_eq(ptd_plot_render("plot x", q), PTD_EINVAL);
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), ".png .svg .pdf .tex"));
+    free(q);
+
+    /* gnuplot missing */
+    ck_assert_int_eq(setenv("PTD_GNUPLOT", "/nonexistent/gnuplot", 1), 0);
+    ck_assert_int_eq(ptd_plot_render("plot x", p), PTD_EEXTERN);
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), "gnuplot not found"));
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), "gnuplot-nox"));
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 0);
+
+    /* a "gnuplot" that fails without a word */
+    ck_assert_int_eq(setenv("PTD_GNUPLOT", "false", 1), 0);
+    ck_assert_int_eq(ptd_plot_render("plot x", p), PTD_EEXTERN);
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 0);
+    /* one that succeeds and draws nothing */
+    ck_assert_int_eq(setenv("PTD_GNUPLOT", "true", 1), 0);
+    ck_assert_int_eq(ptd_plot_render("plot x", p), PTD_EEXTERN);
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), "no image"));
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 0);
+    ck_assert_int_eq(unsetenv("PTD_GNUPLOT"), 0);
+
+    if (have_gnuplot()) {
+        /* a syntax error on line 3 of the caller's script */
+        ck_assert_int_eq(ptd_plot_render("set xrange [0:1]\nset yrange [0:1]\nplot sin(\n", p),
+                         PTD_EEXTERN);
+        ck_assert_msg(strstr(ptd_last_error(), "script line 3") != NULL, "message: %s",
+                      ptd_last_error());
+        ck_assert_uint_eq(list_dir(dir, list, sizeof list), 0);
+        /* an error after the image was started */
+        ck_assert_int_eq(ptd_plot_render("plot x\nundefined_command_xyz\n", p), PTD_EEXTERN);
+        ck_assert_ptr_nonnull(strstr(ptd_last_error(), "script line 2"));
+        ck_assert_uint_eq(list_dir(dir, list, sizeof list), 0);
+
+        /* a directory that does not exist */
+        char *missing = join(dir, "no/such/x.png");
+        ck_assert_int_eq(ptd_plot_render("plot x", missing), PTD_EIO);
+        ck_assert_ptr_nonnull(strstr(ptd_last_error(), missing));
+        ck_assert_ptr_nonnull(strstr(ptd_last_error(), strerror(ENOENT)));
+        free(missing);
+
+        /* a directory in the way of the final rename */
+        char *sub = join(dir, "d.png");
+        ck_assert_int_eq(mkdir(sub, 0700), 0);
+        ck_assert_int_eq(ptd_plot_render("plot x", sub), PTD_EIO);
+        ck_assert_uint_eq(list_dir(dir, list, sizeof list), 1);
+        rmdir(sub);
+        free(sub);
+
+        /* a read-only directory (root ignores the mode: skip that case then) */
+        if (geteuid() != 0) {
+            ck_assert_int_eq(chmod(dir, 0500), 0);
+            ck_assert_int_eq(ptd_plot_render("plot x", p), PTD_EIO);
+            ck_assert_ptr_nonnull(strstr(ptd_last_error(), strerror(EACCES)));
+            ck_assert_int_eq(chmod(dir, 0700), 0);
+        }
+        ck_assert_uint_eq(list_dir(dir, list, sizeof list), 0);
+    } else {
+        fprintf(stderr, "%s: SKIP (part): gnuplot not on PATH\n", __func__);
+    }
+    free(p);
+    remove_dir(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plot");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_placeholder);
+    TCase *tc = tcase_create("writers");
+    tcase_add_test(tc, test_tsv_layout_and_values);
+    tcase_add_test(tc, test_tsv_never_inf);
+    tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_script_text);
+    tcase_add_test(tc, test_script_newline_in_meta);
+    tcase_add_test(tc, test_script_latex_and_levels);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("files");
+    tcase_add_test(tc, test_is_image);
+    tcase_add_test(tc, test_write_file);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("render");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_render_formats);
+    tcase_add_test(tc, test_render_relative_tex);
+    tcase_add_test(tc, test_contour_is_circle);
+    tcase_add_test(tc, test_render_no_contour);
+    tcase_add_test(tc, test_render_failures_leave_nothing);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
