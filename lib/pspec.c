@@ -715,7 +715,7 @@ int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, 
             double *pos = side_ptr(&b, side);
             double mn;
             st = side_min(p, opts, threads, &b, nx, ny, side, z, sig, &mn);
-            if (st || mn > emax || *pos == encl[side]) continue;
+            if (st || mn > emax || dir[side] * (*pos - encl[side]) >= 0) continue;
             dirty = 1;
             double inside = *pos, outside = *pos;
             for (int it = 0; it < 60; it++) {
@@ -729,7 +729,7 @@ int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, 
                 st = side_min(p, opts, threads, &b, nx, ny, side, z, sig, &mn);
                 if (st || mn > emax) break;
             }
-            if (st || *pos == encl[side]) continue;
+            if (st || dir[side] * (*pos - encl[side]) >= 0) continue;
             for (int it = 0; it < 5 && !st; it++) {
                 double mid = 0.5 * (inside + outside);
                 *pos = mid;
@@ -741,12 +741,13 @@ int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, 
         }
         if (st || (!dirty && margined)) break;
         if (!margined) {
-            /* margin: 5% of the larger extent, not beyond the enclosure */
+            /* margin: 5% of the larger extent on every side, beyond the enclosure if need
+             * be (that is where the growth stops, not the picture) */
             double mm = 0.05 * fmax(b.xmax - b.xmin, b.ymax - b.ymin);
-            b.xmin = fmax(b.xmin - mm, enc.xmin);
-            b.xmax = fmin(b.xmax + mm, enc.xmax);
-            b.ymin = fmax(b.ymin - mm, enc.ymin);
-            b.ymax = fmin(b.ymax + mm, enc.ymax);
+            b.xmin -= mm;
+            b.xmax += mm;
+            b.ymin -= mm;
+            b.ymax += mm;
             margined = 1;
         }
     }
