@@ -390,7 +390,7 @@ START_TEST(test_auto_box)
         double eps[3];
     } cases[] = {{"hippo-legs", 32, {1e-4, 1e-2, 1e-6}}, {"grcar", 64, {1e-1, 1e-3, 1e-5}},
                  {"kahan", 20, {1e-3, 1e-5, 1e-7}},      {"ginibre", 40, {1e-1, 1e-2, 1e-3}},
-                 {"jordan", 16, {1e-2, 1e-4, 1e-8}},     {"hippo-legs-normal", 16, {1e-1, 1e-3, 1e-5}}};
+                 {"jordan", 16, {1e-2, 1e-4, 1e-8}},     {"hippo-legs-normal", 6, {1, 1e-1, 1e-2}}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         ptd_system *s = make(cases[c].name, cases[c].n, 1);
         ptd_pspec_plan *p = plan_of(s->A);
