@@ -84,6 +84,7 @@ static void mem_close(membuf *m)
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
+    char *cmd = cli_command_line(argc, argv); /* before getopt permutes argv */
     size_t n = 64, nx = 200, ny = 200, neps = 0;
     double *eps = NULL, boxv[4];
     int have_box = 0, relative = 0, quiet = 0, tsv = 0, threads = 0;
@@ -189,7 +190,6 @@ int main(int argc, char **argv)
     if (st) cli_fail("%s", ptd_last_error());
 
     /* provenance and the figure */
-    char *cmd = cli_command_line(argc, argv);
     char notes_buf[12][160];
     const char *notes[12];
     size_t nn = 0;

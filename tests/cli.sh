@@ -1,4 +1,143 @@
 #!/bin/sh
+# cli.sh - the pspec tool as a user meets it: outputs, formats, option spellings, and every
+# kind of bad input (exit 2 for usage, 1 for failure, one line on stderr, no file left).
 . "$TOP_SRCDIR/tests/lib.sh"
-pass placeholder
+cd "$TMP"
+DATA="$TOP_SRCDIR/tests/data/mm"
+
+# expect STATUS NAME CMD...: run, check the exit status and a one-line message on stderr
+expect() {
+  want=$1; name=$2; shift 2
+  set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
+  lines=$(wc -l < err.txt)
+  if [ "$got" -ne "$want" ]; then fail "$name: exit $got, want $want ($(head -c 300 err.txt))"; return; fi
+  if [ "$want" -ne 0 ] && [ "$lines" -ne 1 ]; then fail "$name: $lines lines on stderr, want 1"; return; fi
+  pass "$name"
+}
+# no_leftovers NAME: the scratch directory holds only the files named after NAME
+no_leftovers() {
+  extra=$(ls -A | grep -v -e '^out.txt$' -e '^err.txt$' -e '^keep' || true)
+  if [ -n "$extra" ]; then fail "$1: left behind: $extra"; rm -rf $extra; else pass "$1: nothing left behind"; fi
+}
+
+# --- good runs ------------------------------------------------------------------------
+expect 0 "help" pspec --help
+grep -q "hippo-legs" out.txt && grep -q "ginibre" out.txt && pass "help lists the matrices" || fail "help lists the matrices"
+expect 0 "version" pspec --version
+grep -q "^pspec (ptdkit) [0-9]" out.txt && pass "version line" || fail "version line: $(cat out.txt)"
+
+# tsv: header, columns line, NX*NY rows, a blank line after each grid row, box edges exact
+expect 0 "tsv output" pspec grcar -n 12 -eps 1e-2 --box -2,2,-1,1 --grid 5x3 --format tsv --quiet
+grep -q '^# columns: x y sigma_min$' out.txt && pass "tsv columns line" || fail "tsv columns line"
+grep -q '^# .*pspec grcar -n 12' out.txt && pass "tsv records the command" || fail "tsv records the command"
+rows=$(grep -c '^[-0-9]' out.txt); blanks=$(grep -c '^$' out.txt)
+[ "$rows" -eq 15 ] && [ "$blanks" -eq 3 ] && pass "tsv has 15 rows in 3 blocks" || fail "tsv shape: $rows rows, $blanks blanks"
+xs=$(grep '^[-0-9]' out.txt | awk '{print $1}' | sort -g | uniq | tr '\n' ' ')
+[ "$xs" = "-2 -1 0 1 2 " ] && pass "grid includes the box edges" || fail "grid x values: $xs"
+ys=$(grep '^[-0-9]' out.txt | awk '{print $2}' | sort -g | uniq | tr '\n' ' ')
+[ "$ys" = "-1 0 1 " ] && pass "grid y values" || fail "grid y values: $ys"
+awk '/^[-0-9]/ { if (NF != 3 || $3 < 0) bad = 1 } END { exit bad }' out.txt && pass "three non-negative columns" || fail "tsv columns"
+! grep -qi -e 'nan' -e 'inf' out.txt && pass "no nan or inf in the data" || fail "nan or inf in the data"
+
+# option spellings: single dash, double dash, --opt=value all give the same data
+pspec grcar -n 12 -eps 1e-2 -box -2,2,-1,1 -grid 5x3 -format tsv -quiet | grep -v '^#' > a.keep
+pspec grcar --n=12 --eps=1e-2 --box=-2,2,-1,1 --grid=5x3 --format=tsv --quiet | grep -v '^#' > b.keep
+pspec --quiet --format tsv --grid 5x3 --box -2,2,-1,1 grcar -n 12 --eps 1e-2 | grep -v '^#' > c.keep
+cmp -s a.keep b.keep && cmp -s a.keep c.keep && pass "-opt, --opt=v and option order agree" || fail "option spellings differ"
+
+# threads do not change the values; svd agrees with lanczos to rounding
+pspec grcar -n 30 -eps 1e-2 --grid 21 --threads 1 --format tsv --quiet | grep -v '^#' > t1.keep
+pspec grcar -n 30 -eps 1e-2 --grid 21 --threads 2 --format tsv --quiet | grep -v '^#' > t2.keep
+cmp -s t1.keep t2.keep && pass "1 and 2 threads give identical data" || fail "thread count changes the data"
+pspec grcar -n 30 -eps 1e-2 --grid 21 --method svd --format tsv --quiet | grep -v '^#' > s.keep
+paste t1.keep s.keep | awk 'NF == 6 { d = $3 - $6; if (d < 0) d = -d; if (d > 1e-10 * (1 + $6)) bad++ } END { exit bad > 0 }' \
+  && pass "svd and lanczos agree" || fail "svd and lanczos differ"
+
+# the summary on stderr names the numbers a reader wants first
+pspec hippo-legs -n 16 -eps 1e-4 --grid 40 -o legs.gp 2>err.txt
+grep -q '||A||_2 = ' err.txt && grep -q 'spectral abscissa' err.txt && grep -q 'pseudospectral abscissa' err.txt \
+  && grep -q 'points/s' err.txt && pass "summary on stderr" || fail "summary: $(cat err.txt)"
+pspec hippo-legs -n 16 -eps 1e-4 --grid 40 -o legs.gp --quiet 2>err.txt
+[ ! -s err.txt ] && pass "--quiet silences stderr" || fail "--quiet: $(cat err.txt)"
+grep -q '^\$sigma << EOD' legs.gp && pass ".gp is a gnuplot script with inline data" || fail ".gp script"
+mv legs.gp keep-legs.gp
+
+# Matrix Market from a file and from standard input give the same data
+expect 0 "file: matrix" pspec "file:$DATA/sym.mtx" -eps 1e-1 --grid 9 --format tsv --quiet
+grep -v '^#' out.txt > f.keep
+pspec - -eps 1e-1 --grid 9 --format tsv --quiet < "$DATA/sym.mtx" | grep -v '^#' > g.keep
+cmp -s f.keep g.keep && pass "stdin matrix equals file matrix" || fail "stdin matrix differs"
+rm -f ./*.keep
+
+# images, when gnuplot is here
+if command -v gnuplot >/dev/null 2>&1; then
+  for ext in png svg pdf tex; do
+    expect 0 "image .$ext" pspec grcar -n 20 -eps 1e-1,1e-2 --grid 30 -o "fig.$ext" --quiet
+  done
+  head -c 4 fig.png | od -c | head -1 | grep -q 'P   N   G' && pass "png magic" || fail "png magic"
+  grep -q '<svg' fig.svg && pass "svg content" || fail "svg content"
+  head -c 4 fig.pdf | grep -q '%PDF' && pass "pdf magic" || fail "pdf magic"
+  grep -q 'includegraphics' fig.tex && pass "tex includes its pdf" || fail "tex content"
+  pspec hippo-legs -n 8 -eps 1e-2 --grid 20 --quiet | GNUTERM=dumb gnuplot -p > /dev/null 2>gp.err \
+    && [ ! -s gp.err ] && pass "script on stdout runs through gnuplot" || fail "gnuplot on stdout script: $(head -2 gp.err)"
+  rm -f fig.* gp.err
+else
+  echo "SKIP: gnuplot not installed: image tests"
+fi
+
+# --- bad input: usage errors, exit 2 -----------------------------------------------------
+expect 2 "unknown matrix" pspec no-such-matrix
+grep -q "unknown matrix 'no-such-matrix'" err.txt && grep -q 'hippo-legs' err.txt && pass "unknown matrix names the choices" || fail "unknown matrix message"
+expect 2 "no matrix" pspec
+expect 2 "two matrices" pspec grcar kahan
+expect 2 "n = 0" pspec grcar -n 0
+expect 2 "n negative" pspec grcar -n -5
+expect 2 "n not a number" pspec grcar -n abc
+expect 2 "n absurdly large" pspec grcar -n 100000000
+expect 2 "n overflowing" pspec grcar -n 99999999999999999999999
+expect 2 "odd n for fout" pspec hippo-fout -n 7
+expect 2 "eps NaN" pspec grcar -eps nan
+expect 2 "eps negative" pspec grcar -eps -1e-3
+expect 2 "eps zero" pspec grcar -eps 0
+expect 2 "eps infinite" pspec grcar -eps inf
+expect 2 "eps list with a hole" pspec grcar -eps 1e-2,,x
+expect 2 "eps missing value" pspec grcar -eps
+expect 2 "grid too small" pspec grcar --grid 1
+expect 2 "grid malformed" pspec grcar --grid 10x
+expect 2 "box reversed" pspec grcar --box 1,-1,0,1
+expect 2 "box three numbers" pspec grcar --box 1,2,3
+expect 2 "box with nan" pspec grcar --box nan,1,0,1
+expect 2 "unknown method" pspec grcar --method qr
+expect 2 "unknown format" pspec grcar --format json
+expect 2 "unknown option" pspec grcar --frobnicate
+expect 2 "threads zero" pspec grcar --threads 0
+expect 2 "unknown output extension" pspec grcar -o fig.jpg
+expect 2 "tsv as an image" pspec grcar --format tsv -o fig.png
+no_leftovers "usage errors"
+
+# --- bad input: failures, exit 1 ---------------------------------------------------------
+for f in "$DATA"/bad-*.mtx; do
+  b=$(basename "$f" .mtx)
+  expect 1 "malformed $b" pspec "file:$f" -o "$b.png"
+done
+grep -q ':[0-9]' err.txt && pass "malformed file message has a line number" || fail "line number: $(cat err.txt)"
+expect 1 "missing file" pspec file:/nonexistent/a.mtx
+expect 1 "unwritable directory" pspec grcar -n 10 -o /nonexistent/dir/fig.png
+mkdir taken.gp
+expect 1 "output path is a directory" pspec grcar -n 10 --grid 10 -o taken.gp
+rmdir taken.gp
+expect 1 "missing gnuplot" env PTD_GNUPLOT=/nonexistent/gnuplot pspec grcar -n 10 --grid 10 -o fig.png
+grep -q 'gnuplot' err.txt && pass "missing gnuplot is named" || fail "missing gnuplot message"
+# a PATH with what the libtool wrapper needs, but no gnuplot
+mkdir keep-bin
+for c in sh ls sed cat rm mkdir dirname basename expr test printf uname; do
+  p=$(command -v "$c" 2>/dev/null) && ln -s "$p" "keep-bin/$c"
+done
+expect 1 "gnuplot not on PATH" env PATH="$TMP/keep-bin" "$(command -v pspec)" grcar -n 10 --grid 10 -o fig.svg
+if command -v gnuplot >/dev/null 2>&1; then
+  printf '#!/bin/sh\necho "broken gnuplot" >&2\nexit 3\n' > keep-fakegp; chmod +x keep-fakegp
+  expect 1 "gnuplot failing" env PTD_GNUPLOT="$TMP/keep-fakegp" pspec grcar -n 10 --grid 10 -o fig.pdf
+fi
+no_leftovers "failures"
+
 finish
