@@ -754,6 +754,18 @@ int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, 
     free(z);
     free(sig);
     if (st) return st;
+    /* a box no narrower than half its height (nor flatter than half its width), widened
+     * about its centre: eigenvalues on a line would otherwise give an unreadable sliver */
+    double wx = b.xmax - b.xmin, wy = b.ymax - b.ymin;
+    if (wx < 0.5 * wy) {
+        double c = 0.5 * (b.xmin + b.xmax);
+        b.xmin = c - 0.25 * wy;
+        b.xmax = c + 0.25 * wy;
+    } else if (wy < 0.5 * wx) {
+        double c = 0.5 * (b.ymin + b.ymax);
+        b.ymin = c - 0.25 * wx;
+        b.ymax = c + 0.25 * wx;
+    }
     /* a real matrix has pseudospectra symmetric about the real axis: so is its box */
     int real = 1;
     for (size_t k = 0; k < p->n * p->n && real; k++) real = cimag(p->A->data[k]) == 0;
