@@ -129,8 +129,16 @@ int main(int argc, char **argv)
         case 's': seed = cli_ulong("--seed", optarg); break;
         case 't': threads = (int)cli_size("--threads", optarg, 1, 256); break;
         case 'q': quiet = 1; break;
-        case 'h': usage(); return CLI_OK;
-        case 'V': printf("pspec (ptdkit) %s\n", ptd_version()); return CLI_OK;
+        case 'h':
+            usage();
+            free(cmd);
+            free(eps);
+            return CLI_OK;
+        case 'V':
+            printf("pspec (ptdkit) %s\n", ptd_version());
+            free(cmd);
+            free(eps);
+            return CLI_OK;
         default:
             if (optopt && strchr("noe", optopt)) cli_usage("option -%c needs a value", optopt);
             cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
