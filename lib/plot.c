@@ -53,13 +53,6 @@ static int check_grid(const char *fn, const ptd_pspec_grid *g)
     return PTD_OK;
 }
 
-/* Same points as ptd_pspec_grid_x/_y, with the last one exactly on the box edge. */
-static double grid_coord(double lo, double hi, size_t i, size_t n)
-{
-    if (i + 1 == n) return hi;
-    return lo + (double)i * ((hi - lo) / (double)(n - 1));
-}
-
 /* sigma as written into data files: +inf is clamped to DBL_MAX so no "inf" appears. */
 static double finite_sigma(double s) { return s > DBL_MAX ? DBL_MAX : s; }
 
@@ -252,9 +245,9 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
     fputs("\n# log10 sigma_min(zI - A): x y log10(max(sigma, DBL_TRUE_MIN)), one block per y\n"
           "$sigma << EOD\n", f);
     for (size_t j = 0; j < g->ny; j++) {
-        double y = grid_coord(g->box.ymin, g->box.ymax, j, g->ny);
+        double y = ptd_pspec_grid_y(g, j);
         for (size_t i = 0; i < g->nx; i++) {
-            double x = grid_coord(g->box.xmin, g->box.xmax, i, g->nx);
+            double x = ptd_pspec_grid_x(g, i);
             double s = finite_sigma(g->sigma[i + j * g->nx]);
             /* 15 digits keep coordinates exact to the grid spacing even for a small box
              * far from 0; 10 are plenty for a log10 value */
@@ -391,9 +384,9 @@ int ptd_plot_pspec_tsv(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *me
     put_provenance(f, g, meta);
     fputs("# columns: x y sigma_min\n", f);
     for (size_t j = 0; j < g->ny; j++) {
-        double y = grid_coord(g->box.ymin, g->box.ymax, j, g->ny);
+        double y = ptd_pspec_grid_y(g, j);
         for (size_t i = 0; i < g->nx; i++)
-            fprintf(f, "%.17g %.17g %.17g\n", grid_coord(g->box.xmin, g->box.xmax, i, g->nx),
+            fprintf(f, "%.17g %.17g %.17g\n", ptd_pspec_grid_x(g, i),
                     y, finite_sigma(g->sigma[i + j * g->nx]));
         fputc('\n', f);
     }

@@ -413,8 +413,11 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
 int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z,
                         const ptd_pspec_opts *opts, ptd_pspec_point *res)
 {
+    ptd_clear_error();
     if (!isfinite(creal(z)) || !isfinite(cimag(z)))
         return ptd_error(PTD_EINVAL, "sigma_min: z is not finite");
+    if (opts && (!(opts->tol >= 0) || opts->tol >= 1 || (opts->method != PTD_PSPEC_LANCZOS && opts->method != PTD_PSPEC_SVD)))
+        return ptd_error(PTD_EINVAL, "sigma_min: tol must be in [0, 1) and method lanczos or svd");
     if (w->n != p->n) return ptd_error(PTD_EINVAL, "sigma_min: workspace of another size");
     if (opts && opts->method == PTD_PSPEC_SVD) return sigma_svd(p, w, z, res);
     return sigma_lanczos(p, w, z, opts, res);
@@ -569,6 +572,7 @@ int ptd_pspec_grid_compute(const ptd_pspec_plan *p, const ptd_box *box, size_t n
         ptd_pspec_grid_free(g);
         return st;
     }
+    ptd_clear_error(); /* unconverged points are counted in the grid, not errors */
     *out = g;
     return PTD_OK;
 }
@@ -708,7 +712,8 @@ int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, 
     /* Each round grows every side whose border still meets the eps_max-level set until it
      * is clean (or at the enclosure), then bisects it back towards the last crossing; the
      * first clean round adds a margin, and the next one checks the final border. */
-    int margined = 0;
+    int margined = 0, unsettled = 0, real = 1;
+    for (size_t k = 0; k < p->n * p->n && real; k++) real = cimag(p->A->data[k]) == 0;
     for (int round = 0; round < 8 && !st; round++) {
         int dirty = 0;
         for (int side = 0; side < 4 && !st; side++) {
@@ -748,32 +753,34 @@ int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, 
             b.xmax += mm;
             b.ymin -= mm;
             b.ymax += mm;
+            /* no narrower than half the height (nor flatter than half the width), widened
+             * about the centre: eigenvalues on a line would otherwise give a sliver */
+            double wx = b.xmax - b.xmin, wy = b.ymax - b.ymin;
+            if (wx < 0.5 * wy) {
+                double c = 0.5 * (b.xmin + b.xmax);
+                b.xmin = c - 0.25 * wy;
+                b.xmax = c + 0.25 * wy;
+            } else if (wy < 0.5 * wx) {
+                double c = 0.5 * (b.ymin + b.ymax);
+                b.ymin = c - 0.25 * wx;
+                b.ymax = c + 0.25 * wx;
+            }
             margined = 1;
         }
+        /* a real matrix has pseudospectra symmetric about the real axis: so is its box */
+        if (real) {
+            double h = fmax(fabs(b.ymin), fabs(b.ymax));
+            b.ymin = -h;
+            b.ymax = h;
+        }
+        if (round == 7) unsettled = 1;
     }
     free(z);
     free(sig);
     if (st) return st;
-    /* a box no narrower than half its height (nor flatter than half its width), widened
-     * about its centre: eigenvalues on a line would otherwise give an unreadable sliver */
-    double wx = b.xmax - b.xmin, wy = b.ymax - b.ymin;
-    if (wx < 0.5 * wy) {
-        double c = 0.5 * (b.xmin + b.xmax);
-        b.xmin = c - 0.25 * wy;
-        b.xmax = c + 0.25 * wy;
-    } else if (wy < 0.5 * wx) {
-        double c = 0.5 * (b.ymin + b.ymax);
-        b.ymin = c - 0.25 * wx;
-        b.ymax = c + 0.25 * wx;
-    }
-    /* a real matrix has pseudospectra symmetric about the real axis: so is its box */
-    int real = 1;
-    for (size_t k = 0; k < p->n * p->n && real; k++) real = cimag(p->A->data[k]) == 0;
-    if (real) {
-        double h = fmax(fabs(b.ymin), fabs(b.ymax));
-        b.ymin = -h;
-        b.ymax = h;
-    }
+    if (unsettled)
+        return ptd_error(PTD_ENOCONV, "automatic box: the eps = %g level set still meets the border after 8 "
+                                      "rounds; give the box explicitly", emax);
     *box = b;
     return PTD_OK;
 }

@@ -135,7 +135,7 @@ typedef enum {
     PTD_PSPEC_SVD = 1      /* dense SVD of zI - A, O(n^3) per point, for verification */
 } ptd_pspec_method;
 
-/* Cost O(n^3) (Schur form and ||A||_2) or O(n^2) for triangular A. */
+/* Cost O(n^3): ||A||_2 by a dense SVD, and the Schur form unless A is triangular. */
 int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out);
 void ptd_pspec_plan_free(ptd_pspec_plan *p);
 size_t ptd_pspec_plan_order(const ptd_pspec_plan *p);
@@ -173,7 +173,8 @@ typedef struct {
 
 /* sigma_min(zI - A) at one point.  Never allocates; `w` must come from this plan.
  * Inverse Lanczos: PTD_ENOCONV if maxit steps did not meet tol (the result then holds
- * the best estimate so far). */
+ * the best estimate so far).  PTD_EINVAL for a non-finite z, tol outside [0, 1) or an
+ * unknown method.  opts may be NULL (Lanczos, defaults). */
 int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z,
                         const ptd_pspec_opts *opts, ptd_pspec_point *res);
 
@@ -198,8 +199,11 @@ typedef struct {
 double ptd_pspec_grid_x(const ptd_pspec_grid *g, size_t i);
 double ptd_pspec_grid_y(const ptd_pspec_grid *g, size_t j);
 
-/* Evaluate sigma_min on an nx x ny grid over `box` (nx, ny >= 2), in parallel.  The values
- * do not depend on the thread count.  Allocates the grid and one workspace per thread. */
+/* Evaluate sigma_min on an nx x ny grid over `box` (nx, ny >= 2, at most 1e8 points), in
+ * parallel.  The values do not depend on the thread count.  Allocates the grid and one
+ * workspace per thread.  Points that hit maxit are counted in `unconverged`, not errors.
+ * While it runs, OpenBLAS is set to one thread (a process-wide setting, restored after):
+ * do not run two grids or auto boxes at once from different threads of one program. */
 int ptd_pspec_grid_compute(const ptd_pspec_plan *p, const ptd_box *box, size_t nx,
                            size_t ny, const ptd_pspec_opts *opts, ptd_pspec_grid **out);
 void ptd_pspec_grid_free(ptd_pspec_grid *g);
@@ -207,15 +211,17 @@ void ptd_pspec_grid_free(ptd_pspec_grid *g);
 /* A box that encloses the whole eps_max-pseudospectrum (eps_max = largest of eps[]):
  * starting from the eigenvalues, grow each side while sigma_min <= eps_max somewhere on
  * that side (sampled at the spacing of an nx x ny grid), never beyond the enclosure
- * W(A) + eps_max disc (W the numerical range), then add a margin.  The grid computed on
- * the returned box has sigma_min > eps_max on its whole border (unless capped by the
- * enclosure, which is then exact). */
+ * rectangle that holds W(A) + eps_max (W the numerical range), then add a margin, keep
+ * the box no narrower than half its height (and the reverse), and make it symmetric about
+ * the real axis for a real A.  The grid computed on the returned box has
+ * sigma_min > eps_max on its whole border.  PTD_ENOCONV if that does not settle in 8
+ * rounds (then give a box). */
 int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, size_t nx,
                        size_t ny, const ptd_pspec_opts *opts, ptd_box *box);
 
 /* Grid estimates of the eps-pseudospectral abscissa (max Re z) and radius (max |z|)
- * over grid points with sigma_min <= eps.  Returns 0 and sets both to NAN when no grid
- * point is inside the eps-pseudospectrum. */
+ * over grid points with sigma_min <= eps.  Not a status: returns 1 when some grid point is
+ * inside the eps-pseudospectrum, else 0 with both set to NAN. */
 int ptd_pspec_grid_estimates(const ptd_pspec_grid *g, double eps, double *abscissa,
                              double *radius);
 

@@ -21,7 +21,7 @@
 static double coord(double lo, double hi, size_t i, size_t n)
 {
     if (i + 1 == n) return hi;
-    return lo + (double)i * ((hi - lo) / (double)(n - 1));
+    return lo + (double)i * (hi - lo) / (double)(n - 1); /* as ptd_pspec_grid_x */
 }
 
 /* sigma = |z - c| on an nx x ny grid over box; free with free_grid. */

@@ -334,6 +334,16 @@ START_TEST(test_exact_eigenvalue)
     ck_assert_uint_eq(r.iterations, 0);
     ptd_pspec_opts o = {0};
     ck_assert_int_eq(ptd_pspec_sigma_min(p, w, CMPLX(NAN, 0), &o, &r), PTD_EINVAL);
+    o.tol = -1e-3;
+    ck_assert_int_eq(ptd_pspec_sigma_min(p, w, 1.0, &o, &r), PTD_EINVAL);
+    o.tol = NAN;
+    ck_assert_int_eq(ptd_pspec_sigma_min(p, w, 1.0, &o, &r), PTD_EINVAL);
+    o.tol = 0;
+    o.method = (ptd_pspec_method)7;
+    ck_assert_int_eq(ptd_pspec_sigma_min(p, w, 1.0, &o, &r), PTD_EINVAL);
+    /* a success leaves no stale message behind */
+    ck_assert_int_eq(ptd_pspec_sigma_min(p, w, 1.0, NULL, &r), PTD_OK);
+    ck_assert_str_eq(ptd_last_error(), "");
     ptd_pspec_work_free(w);
     ptd_pspec_plan_free(p);
     ptd_system_free(s);
