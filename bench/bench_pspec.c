@@ -1,0 +1,441 @@
+/* bench_pspec.c - the pspec performance targets, measured in one run.
+ *
+ * Every ratio is between two measurements made here, in this process, on this machine:
+ * nothing is compared with stored numbers.  Each timing is the minimum wall time over
+ * REPS repetitions (clock_gettime, CLOCK_MONOTONIC), around the whole library call, so
+ * workspace allocation is counted as a caller would see it.  Lines end in PASS or MISS
+ * when the issue states a target for them, INFO otherwise.  Exit status: 0 whatever the
+ * verdicts (this is a report), 1 when a library call or the pspec tool fails.
+ *
+ * Run it as `make bench` (which sets PSPEC to the built bin/pspec); see bench/README. */
+#include "config.h"
+
+#include "ptd.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* OpenBLAS's own queries (libptd links OpenBLAS); declared here rather than through its
+ * cblas.h, which would clash with GSL's CBLAS declarations elsewhere in the build. */
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_config(void);
+
+enum { REPS = 3 };
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "bench_pspec: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void check(int st, const char *what)
+{
+    if (st) fail("%s: %s (%s)", what, ptd_last_error(), ptd_strerror(st));
+}
+
+static const char *verdict(int pass) { return pass ? "PASS" : "MISS"; }
+
+/* --- library measurements ---------------------------------------------------------------- */
+
+typedef struct {
+    ptd_system *sys;
+    ptd_pspec_plan *plan;
+    double plan_seconds;
+} bench_matrix;
+
+static bench_matrix make_matrix(const char *name, size_t n)
+{
+    bench_matrix m = {NULL, NULL, 0};
+    char what[96];
+    snprintf(what, sizeof what, "%s n=%zu: building the matrix", name, n);
+    check(ptd_zoo_make(name, n, 1, &m.sys), what);
+    snprintf(what, sizeof what, "%s n=%zu: making the plan", name, n);
+    double t0 = now();
+    check(ptd_pspec_plan_create(m.sys->A, &m.plan), what);
+    m.plan_seconds = now() - t0;
+    return m;
+}
+
+static void free_matrix(bench_matrix *m)
+{
+    ptd_pspec_plan_free(m->plan);
+    ptd_system_free(m->sys);
+}
+
+typedef struct {
+    double seconds;      /* best (minimum) wall time over the repetitions */
+    double per_point;    /* seconds / points */
+    double mean_iter;    /* mean Lanczos steps per point (0 for SVD) */
+    unsigned max_iter;
+    size_t unconverged;
+    size_t points;
+    int threads;
+} grid_time;
+
+/* Best of `reps` runs of ptd_pspec_grid_compute.  The iteration statistics do not depend on
+ * the run (the start vector is fixed), so the last run's are kept. */
+static grid_time time_grid(const ptd_pspec_plan *p, const ptd_box *box, size_t nx, size_t ny,
+                           ptd_pspec_method method, int threads, int reps, const char *what)
+{
+    grid_time r = {INFINITY, 0, 0, 0, 0, nx * ny, threads};
+    ptd_pspec_opts o = {.method = method, .threads = threads};
+    for (int k = 0; k < reps; k++) {
+        ptd_pspec_grid *g = NULL;
+        double t0 = now();
+        check(ptd_pspec_grid_compute(p, box, nx, ny, &o, &g), what);
+        double t = now() - t0;
+        if (t < r.seconds) r.seconds = t;
+        r.mean_iter = (double)g->iterations / (double)(nx * ny);
+        r.max_iter = g->max_iterations;
+        r.unconverged = g->unconverged;
+        r.threads = g->threads;
+        ptd_pspec_grid_free(g);
+    }
+    r.per_point = r.seconds / (double)r.points;
+    return r;
+}
+
+static ptd_box auto_box(const ptd_pspec_plan *p, double eps, size_t nx, size_t ny, double *secs,
+                        const char *what)
+{
+    ptd_box b;
+    ptd_pspec_opts o = {.method = PTD_PSPEC_LANCZOS, .threads = 0};
+    double t0 = now();
+    check(ptd_pspec_auto_box(p, &eps, 1, nx, ny, &o, &b), what);
+    *secs = now() - t0;
+    return b;
+}
+
+static void print_box(const char *label, const ptd_box *b)
+{
+    printf("  %s [%.4g, %.4g] x [%.4g, %.4g]\n", label, b->xmin, b->xmax, b->ymin, b->ymax);
+}
+
+static void print_grid_line(const char *label, const grid_time *t)
+{
+    printf("  %-26s %8.3f s  %9.2f us/point  (%zu points, %d thread%s", label, t->seconds,
+           1e6 * t->per_point, t->points, t->threads, t->threads == 1 ? "" : "s");
+    if (t->mean_iter > 0)
+        printf(", %.2f Lanczos steps/point, max %u, %zu unconverged", t->mean_iter, t->max_iter,
+               t->unconverged);
+    printf(")\n");
+}
+
+/* --- end to end: the pspec tool ---------------------------------------------------------- */
+
+/* Run argv with stdout and stderr on /dev/null; wall seconds, or fail on a nonzero exit. */
+static double run_tool(char *const argv[])
+{
+    fflush(stdout); /* or the child's freopen would write our buffered report again */
+    double t0 = now();
+    pid_t pid = fork();
+    if (pid < 0) fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) fail("waitpid: %s", strerror(errno));
+    double t = now() - t0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench_pspec: failed (%s %d):", WIFEXITED(status) ? "exit" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        for (size_t k = 0; argv[k]; k++) fprintf(stderr, " %s", argv[k]);
+        fputc('\n', stderr);
+        exit(1);
+    }
+    return t;
+}
+
+static int is_executable(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && access(path, X_OK) == 0;
+}
+
+/* gnuplot as the pspec tool finds it: $PTD_GNUPLOT, else "gnuplot" on PATH. */
+static int have_gnuplot(void)
+{
+    const char *env = getenv("PTD_GNUPLOT");
+    const char *name = env && *env ? env : "gnuplot";
+    if (strchr(name, '/')) return is_executable(name);
+    const char *path = getenv("PATH");
+    if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+    char cand[4096];
+    for (;;) {
+        const char *colon = strchr(path, ':');
+        size_t n = colon ? (size_t)(colon - path) : strlen(path);
+        snprintf(cand, sizeof cand, "%.*s/%s", (int)(n ? n : 1), n ? path : ".", name);
+        if (is_executable(cand)) return 1;
+        if (!colon) return 0;
+        path = colon + 1;
+    }
+}
+
+static double best_of_tool(char *const argv[], int reps)
+{
+    double best = INFINITY;
+    for (int k = 0; k < reps; k++) {
+        double t = run_tool(argv);
+        if (t < best) best = t;
+    }
+    return best;
+}
+
+/* --- how much of the machine we had ------------------------------------------------------ */
+
+/* A fixed arithmetic loop, alone and then on every thread at once.  On an idle machine
+ * with c cores the ratio (threads x time alone / time together) is about min(c, threads);
+ * less means someone else was using the cores and every figure below is pessimistic. */
+static double spin(long iters)
+{
+    volatile double x = 0;
+    for (long i = 0; i < iters; i++) x = x + 1e-9;
+    return x;
+}
+
+static void capacity(const char *when)
+{
+    const long iters = 50000000L;
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    double alone = INFINITY, together = INFINITY;
+    for (int k = 0; k < REPS; k++) {
+        double t0 = now();
+        spin(iters);
+        alone = fmin(alone, now() - t0);
+        t0 = now();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+        spin(iters);
+        together = fmin(together, now() - t0);
+    }
+    char load[64] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fgets(load, sizeof load, f)) load[strcspn(load, "\n")] = 0;
+        fclose(f);
+    }
+    printf("  machine check (%s): %d threads of a busy loop ran %.2fx as much work as 1 "
+           "(idle machine: %d.00); load average %s\n",
+           when, threads, threads * alone / together, threads, load);
+}
+
+/* --- the report ------------------------------------------------------------------------- */
+
+static void header(void)
+{
+    char date[64];
+    time_t t = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+    const char *omp_env = getenv("OMP_NUM_THREADS"), *ob_env = getenv("OPENBLAS_NUM_THREADS");
+    printf("bench_pspec: libptd %s, %s\n", ptd_version(), date);
+    printf("  cores online %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+#ifdef _OPENMP
+    printf("  OpenMP: max threads %d (OMP_NUM_THREADS=%s)\n", omp_get_max_threads(),
+           omp_env ? omp_env : "unset");
+#else
+    printf("  OpenMP: not compiled in (OMP_NUM_THREADS=%s)\n", omp_env ? omp_env : "unset");
+#endif
+    printf("  OpenBLAS: %s; threads %d (OPENBLAS_NUM_THREADS=%s; libptd uses 1 inside grids)\n",
+           openblas_get_config(), openblas_get_num_threads(), ob_env ? ob_env : "unset");
+    printf("  timings: best (minimum wall time) of %d runs of each measurement\n", REPS);
+    capacity("start");
+}
+
+int main(void)
+{
+    double t_start = now();
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress visible under make */
+    ptd_init();
+    header();
+
+    /* Lanczos vs SVD comparisons run both methods on 2 threads, the tool's default on
+     * this machine; the thread section below compares 1 and 2 threads for Lanczos. */
+    const int TH = 2;
+    grid_time thr1[3], thr2[3];
+    const char *thr_name[3] = {"hippo-legs n=64 200x200", "grcar n=256 40x40", "ginibre n=512 20x20"};
+
+    /* 1. hippo-legs n=64, automatic 200x200 grid for eps 1e-4 (as `pspec hippo-legs -n 64
+     * -eps 1e-4`).  SVD on every 4th grid point in each direction: a 50x50 grid over the
+     * sub-box [xmin, xmin + 196 hx] x [ymin, ymin + 196 hy] has exactly those points. */
+    printf("\n[1] hippo-legs n=64, automatic box for eps 1e-4, 200x200 grid\n");
+    {
+        bench_matrix m = make_matrix("hippo-legs", 64);
+        double tb;
+        ptd_box box = auto_box(m.plan, 1e-4, 200, 200, &tb, "hippo-legs auto box");
+        print_box("box (automatic)", &box);
+        printf("  (auto box took %.3f s; plan %.4f s)\n", tb, m.plan_seconds);
+        double hx = (box.xmax - box.xmin) / 199, hy = (box.ymax - box.ymin) / 199;
+        ptd_box sub = {box.xmin, box.xmin + 196 * hx, box.ymin, box.ymin + 196 * hy};
+        grid_time lz = time_grid(m.plan, &box, 200, 200, PTD_PSPEC_LANCZOS, TH, REPS, "hippo-legs Lanczos grid");
+        grid_time lzs = time_grid(m.plan, &sub, 50, 50, PTD_PSPEC_LANCZOS, TH, REPS, "hippo-legs Lanczos subgrid");
+        grid_time sv = time_grid(m.plan, &sub, 50, 50, PTD_PSPEC_SVD, TH, REPS, "hippo-legs SVD subgrid");
+        print_grid_line("Lanczos, full 200x200", &lz);
+        print_grid_line("Lanczos, 50x50 subset", &lzs);
+        print_grid_line("SVD, 50x50 subset", &sv);
+        printf("  SVD extrapolated to the full grid: %.3f s\n", sv.per_point * 40000);
+        printf("hippo-legs n=64: Lanczos full grid %.3f s; SVD/Lanczos per-point ratio %.1fx "
+               "(full-grid Lanczos; %.1fx on the same 50x50 points); target: none stated INFO\n",
+               lz.seconds, sv.per_point / lz.per_point, sv.per_point / lzs.per_point);
+        thr2[0] = lz;
+        thr1[0] = time_grid(m.plan, &box, 200, 200, PTD_PSPEC_LANCZOS, 1, REPS, "hippo-legs Lanczos grid, 1 thread");
+        free_matrix(&m);
+    }
+
+    /* 2. grcar n=256: the automatic box for eps 1e-4 at 40x40 (what `pspec grcar -n 256
+     * -eps 1e-4 --grid 40` draws); both methods on every point. */
+    printf("\n[2] grcar n=256, automatic box for eps 1e-4, 40x40 grid, both methods on all points\n");
+    {
+        bench_matrix m = make_matrix("grcar", 256);
+        double tb;
+        ptd_box box = auto_box(m.plan, 1e-4, 40, 40, &tb, "grcar auto box");
+        print_box("box (automatic)", &box);
+        printf("  (auto box took %.3f s; plan %.4f s)\n", tb, m.plan_seconds);
+        grid_time lz = time_grid(m.plan, &box, 40, 40, PTD_PSPEC_LANCZOS, TH, REPS, "grcar Lanczos grid");
+        grid_time sv = time_grid(m.plan, &box, 40, 40, PTD_PSPEC_SVD, TH, REPS, "grcar SVD grid");
+        print_grid_line("Lanczos", &lz);
+        print_grid_line("SVD", &sv);
+        double ratio = sv.per_point / lz.per_point;
+        printf("grcar n=256: Lanczos %.1fx faster than SVD per point; target >= 30x %s\n", ratio,
+               verdict(ratio >= 30));
+        thr2[1] = lz;
+        thr1[1] = time_grid(m.plan, &box, 40, 40, PTD_PSPEC_LANCZOS, 1, REPS, "grcar Lanczos grid, 1 thread");
+        free_matrix(&m);
+    }
+
+    /* 3. ginibre n=512 (seed 1): the automatic box for eps 1e-2 at 20x20. */
+    printf("\n[3] ginibre n=512 (seed 1), automatic box for eps 1e-2, 20x20 grid, both methods on all points\n");
+    {
+        bench_matrix m = make_matrix("ginibre", 512);
+        double tb;
+        ptd_box box = auto_box(m.plan, 1e-2, 20, 20, &tb, "ginibre auto box");
+        print_box("box (automatic)", &box);
+        printf("  (auto box took %.3f s; plan %.3f s)\n", tb, m.plan_seconds);
+        grid_time lz = time_grid(m.plan, &box, 20, 20, PTD_PSPEC_LANCZOS, TH, REPS, "ginibre Lanczos grid");
+        grid_time sv = time_grid(m.plan, &box, 20, 20, PTD_PSPEC_SVD, TH, REPS, "ginibre SVD grid");
+        print_grid_line("Lanczos", &lz);
+        print_grid_line("SVD", &sv);
+        printf("ginibre n=512: Lanczos %.1fx faster than SVD per point; target: none stated INFO\n",
+               sv.per_point / lz.per_point);
+        thr2[2] = lz;
+        thr1[2] = time_grid(m.plan, &box, 20, 20, PTD_PSPEC_LANCZOS, 1, REPS, "ginibre Lanczos grid, 1 thread");
+        free_matrix(&m);
+    }
+
+    /* 4. threads: the three Lanczos grids above on 1 and on 2 threads.  The target is
+     * judged on the largest case, ginibre n=512 (largest order, most work per point). */
+    printf("\n[4] threads: the Lanczos grids above, 1 thread vs 2 threads\n");
+    for (int c = 0; c < 3; c++) {
+        double sp = thr1[c].seconds / thr2[c].seconds;
+        printf("  %-24s 1 thread %.3f s, 2 threads %.3f s\n", thr_name[c], thr1[c].seconds, thr2[c].seconds);
+        if (c == 2)
+            printf("threads %s: speedup %.2fx on 2 threads; target >= 1.7x (largest case) %s\n", thr_name[c], sp,
+                   verdict(sp >= 1.7));
+        else
+            printf("threads %s: speedup %.2fx on 2 threads; target >= 1.7x judged on ginibre n=512 INFO\n",
+                   thr_name[c], sp);
+    }
+
+    /* 5. scaling: time per point against n on one fixed 12x12 grid over [-1.5, 1.5]^2, which
+     * encloses the Ginibre spectrum (the unit disc) for every n; 1 thread. */
+    printf("\n[5] scaling: ginibre (seed 1), fixed 12x12 grid over [-1.5, 1.5] x [-1.5, 1.5], 1 thread\n");
+    {
+        const size_t ns[5] = {64, 128, 256, 512, 1024};
+        double tpp[5], tps[5];
+        ptd_box box = {-1.5, 1.5, -1.5, 1.5};
+        for (int k = 0; k < 5; k++) {
+            bench_matrix m = make_matrix("ginibre", ns[k]);
+            grid_time t = time_grid(m.plan, &box, 12, 12, PTD_PSPEC_LANCZOS, 1, REPS, "scaling grid");
+            tpp[k] = t.per_point;
+            tps[k] = t.per_point / t.mean_iter;
+            printf("  n=%-5zu %9.2f us/point  %6.2f Lanczos steps/point (max %u)  %8.3f us/step  (plan %.3f s)\n",
+                   ns[k], 1e6 * t.per_point, t.mean_iter, t.max_iter, 1e6 * tps[k], m.plan_seconds);
+            free_matrix(&m);
+        }
+        /* least-squares slope of log t against log n over n = 128 .. 1024 */
+        double slope[2];
+        for (int which = 0; which < 2; which++) {
+            const double *y = which == 0 ? tpp : tps;
+            double sx = 0, sy = 0, sxx = 0, sxy = 0;
+            for (int k = 1; k < 5; k++) {
+                double lx = log((double)ns[k]), ly = log(y[k]);
+                sx += lx;
+                sy += ly;
+                sxx += lx * lx;
+                sxy += lx * ly;
+            }
+            slope[which] = (4 * sxy - sx * sy) / (4 * sxx - sx * sx);
+        }
+        printf("  time per Lanczos step: log-log slope %.2f over n=128..1024 (iteration counts factored out)\n",
+               slope[1]);
+        printf("scaling: log-log slope of time per point %.2f over n=128..1024; target 1.7..2.3 %s\n", slope[0],
+               verdict(slope[0] >= 1.7 && slope[0] <= 2.3));
+    }
+
+    /* 6. end to end: the tool, as a user runs it. */
+    printf("\n[6] end to end: $PSPEC hippo-legs -n 64 -eps 1e-4 -o FILE --quiet\n");
+    {
+        const char *pspec = getenv("PSPEC");
+        if (!pspec || !*pspec) pspec = "bin/pspec";
+        if (!is_executable(pspec)) {
+            printf("end to end: %s is not an executable (set PSPEC, or run `make bench`); target < 1 s SKIP (not run)\n",
+                   pspec);
+        } else {
+            char dir[] = "/tmp/bench_pspec.XXXXXX";
+            if (!mkdtemp(dir)) fail("mkdtemp: %s", strerror(errno));
+            char gp[64], png[64];
+            snprintf(gp, sizeof gp, "%s/hippo.gp", dir);
+            snprintf(png, sizeof png, "%s/hippo.png", dir);
+            char *argv_gp[] = {(char *)pspec, "hippo-legs", "-n", "64", "-eps", "1e-4", "-o", gp, "--quiet", NULL};
+            char *argv_png[] = {(char *)pspec, "hippo-legs", "-n", "64", "-eps", "1e-4", "-o", png, "--quiet", NULL};
+            printf("  tool: %s\n", pspec);
+            double tgp = best_of_tool(argv_gp, REPS);
+            printf("end to end -o .gp: %.3f s; target < 1 s %s\n", tgp, verdict(tgp < 1.0));
+            if (have_gnuplot()) {
+                double tpng = best_of_tool(argv_png, REPS);
+                printf("end to end -o .png (gnuplot rendering included): %.3f s; target: none stated INFO\n", tpng);
+            } else {
+                printf("end to end -o .png: gnuplot not found, not run INFO\n");
+            }
+            unlink(gp);
+            unlink(png);
+            rmdir(dir);
+        }
+    }
+
+    printf("\n");
+    capacity("end");
+    printf("bench_pspec: total %.1f s\n", now() - t_start);
+    return 0;
+}
