@@ -25,12 +25,17 @@ struct ptd_pspec_plan {
     double norm2;
     double floor;
     int exact;
+    unsigned long id; /* unique per plan: lets a workspace know whose T it holds */
 };
+
+/* Plan ids; the only shared state, and atomic. */
+static _Atomic unsigned long plan_ids = 0;
 
 struct ptd_pspec_work {
     size_t n;
     unsigned kmax;           /* Lanczos basis capacity (steps) */
     double complex *M;       /* T - zI (Lanczos) or zI - A (SVD), n x n */
+    unsigned long m_holds;   /* id of the plan whose T M holds off the diagonal (0: none) */
     double complex *Q;       /* Lanczos basis, (kmax + 1) x n */
     double complex *y, *rhs, *x, *rf_work; /* rhs, x, rf_work: forward error estimates */
     double *rf_rwork;
@@ -91,6 +96,7 @@ int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out)
     ptd_pspec_plan *p = calloc(1, sizeof *p);
     if (!p) return ptd_error(PTD_ENOMEM, "out of memory");
     p->n = n;
+    p->id = ++plan_ids;
     p->A = ptd_matrix_copy(A);
     p->T = malloc(n * n * sizeof *p->T);
     p->eig = malloc(n * sizeof *p->eig);
@@ -231,6 +237,7 @@ static int sigma_svd(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex 
                      ptd_pspec_point *res)
 {
     size_t n = p->n;
+    w->m_holds = 0;
     memcpy(w->M, p->A->data, n * n * sizeof(double complex));
     for (size_t k = 0; k < n * n; k++) w->M[k] = -w->M[k];
     for (size_t i = 0; i < n; i++) w->M[i + i * n] += z;
@@ -295,10 +302,15 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
     size_t n = p->n;
     /* M = T - zI: copy, shift the diagonal; an exactly zero pivot means zI - A is exactly
      * singular for the plan's data */
-    memcpy(w->M, p->T, n * n * sizeof(double complex));
+    /* T is copied once per workspace; each point only rewrites the diagonal (an O(n^2)
+     * copy per point cost as much as two triangular solves at n = 512) */
+    if (w->m_holds != p->id) {
+        memcpy(w->M, p->T, n * n * sizeof(double complex));
+        w->m_holds = p->id;
+    }
     int singular = 0;
     for (size_t i = 0; i < n; i++) {
-        w->M[i + i * n] -= z;
+        w->M[i + i * n] = p->T[i + i * n] - z;
         if (w->M[i + i * n] == 0) singular = 1;
     }
     if (singular) {
