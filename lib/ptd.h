@@ -226,6 +226,129 @@ int ptd_pspec_grid_estimates(const ptd_pspec_grid *g, double eps, double *abscis
                              double *radius);
 
 /* ------------------------------------------------------------------------------------ */
+/* cond: eigendecompositions and conditioning                                             */
+/* ------------------------------------------------------------------------------------ */
+
+/* Condition numbers at or above this (1/u) are not resolved in double precision. */
+#define PTD_KAPPA_UNRESOLVED 9.007199254740992e15
+
+typedef struct {
+    size_t n;
+    double complex *lambda;   /* eigenvalues, as LAPACK returns them */
+    ptd_matrix *V;            /* right eigenvectors x_i, unit 2-norm columns */
+    ptd_matrix *Y;            /* left eigenvectors y_i (y_i^* A = lambda_i y_i^*), unit columns */
+    double *eig_cond;         /* kappa(lambda_i) = 1 / |y_i^* x_i| (infinite when y^* x = 0) */
+    size_t eig_cond_unresolved; /* how many eig_cond are >= PTD_KAPPA_UNRESOLVED */
+    double kappa_V;           /* kappa_2(V) = sigma_max(V) / sigma_min(V) */
+    int kappa_V_resolved;     /* 0: kappa_V >= 1/u, only "at least 1/u" is known */
+    double norm2, norm_fro;   /* ||A||_2, ||A||_F */
+    double henrici;           /* departure from normality sqrt(||A||_F^2 - sum |lambda_i|^2) */
+    double numerical_abscissa;/* lambda_max((A + A^*)/2) */
+    double spectral_abscissa; /* max Re lambda_i */
+} ptd_eig;
+
+/* Eigendecomposition of a square A by LAPACK zgeevx with permutation balancing only
+ * (scaling would change V), eigenvalue condition numbers, kappa_2(V) (by SVD), Henrici's
+ * departure from normality and the numerical abscissa.  O(n^3); allocates. */
+int ptd_cond_eig(const ptd_matrix *A, ptd_eig **out);
+void ptd_eig_free(ptd_eig *e);
+/* kappa_2(V) = sigma_max / sigma_min of any square V, by SVD (infinite if singular). */
+int ptd_cond_kappa(const ptd_matrix *V, double *kappa);
+/* lambda_max((A + A^*)/2), by zheev. */
+int ptd_cond_numerical_abscissa(const ptd_matrix *A, double *omega);
+
+/* Extended precision (MPFR) for a triangular A (upper, or lower after reversing the
+ * index order): eigenvectors by back substitution, then kappa_2(V) and every eigenvalue
+ * condition number, correct to `digits` significant digits.  The working precision is
+ * chosen from the size of the answer (`bits` = 0) or given, and the result is confirmed by
+ * repeating at a higher precision until two runs agree to `digits`. */
+typedef struct {
+    size_t n;
+    double kappa_V;            /* kappa_2(V), V with unit columns */
+    double log10_kappa_V;      /* the same, usable beyond the double range */
+    double *eig_cond;          /* n values, in the order of the diagonal of A */
+    double complex *lambda;    /* the eigenvalues: the diagonal of A */
+    unsigned long bits;        /* the precision of the reported run */
+    int digits;                /* significant digits on which the two last runs agreed */
+    double seconds;
+} ptd_eig_mp;
+
+/* PTD_EINVAL for a matrix that is not triangular ("extended precision needs a triangular
+ * matrix"); PTD_ERANGE for a repeated eigenvalue (V singular or not unique). */
+int ptd_cond_mp(const ptd_matrix *A, unsigned long bits, int digits, ptd_eig_mp **out);
+void ptd_eig_mp_free(ptd_eig_mp *e);
+
+/* ------------------------------------------------------------------------------------ */
+/* perturb: perturb-then-diagonalize (PTD)                                                */
+/* ------------------------------------------------------------------------------------ */
+
+typedef enum {
+    PTD_OBJ_KAPPA = 0,  /* kappa_2(V(A+E)) + weight ||E||_2 (the paper's objective) */
+    PTD_OBJ_KAPPA2_FRO  /* kappa_2(V(A+E))^2 + weight ||E||_F (the authors' code) */
+} ptd_perturb_objective;
+
+typedef enum {
+    PTD_OPT_ADAM = 0,   /* Adam, as the authors did */
+    PTD_OPT_BFGS        /* GSL multimin vector BFGS (no constraint: weight only) */
+} ptd_perturb_optimizer;
+
+typedef struct {
+    ptd_perturb_objective objective;
+    ptd_perturb_optimizer optimizer;
+    double weight;        /* gamma or lambda in the objective (0: kappa alone) */
+    double max_rel;       /* constraint ||E||_2 <= max_rel ||A||_2, kept by projection
+                             (singular values clipped); 0 = no constraint */
+    unsigned steps;       /* optimiser steps; 0 = 3000 */
+    double lr;            /* Adam learning rate; 0 = 0.1 scaled by ||A||_2 / 100 ... see
+                             ptd_perturb_optimize */
+    unsigned long seed;   /* the starting E */
+    double start_scale;   /* entries of the start E are U[0, s) + i U[0, s); 0 = 0.1 */
+    void (*progress)(void *ctx, unsigned step, unsigned steps, double kappa, double rel_E);
+    void *progress_ctx;
+} ptd_perturb_opts;
+
+/* A diagonalization of A + E: the PTD system (Lambda, V^{-1} B, C V). */
+typedef struct {
+    size_t n;
+    ptd_matrix *E;             /* the perturbation */
+    double complex *lambda;    /* eigenvalues of A + E, real parts reflected to <= 0 */
+    size_t reflected;          /* how many had a positive real part */
+    ptd_matrix *V, *Vinv;      /* unit-column eigenvectors of A + E and the inverse */
+    ptd_matrix *Btilde;        /* V^{-1} B (n x 1), or NULL */
+    ptd_matrix *Ctilde;        /* C V (1 x n), or NULL */
+    double norm_A, norm_E;     /* ||A||_2, ||E||_2 */
+    double rel_E;              /* ||E||_2 / ||A||_2 */
+    double backward_error;     /* ||A - V Lambda V^{-1}||_2 / ||A||_2, measured (before the
+                                  reflection), not assumed */
+    double kappa_V;
+    unsigned steps;            /* optimiser steps taken (0 for random) */
+    double seconds;
+} ptd_ptd;
+
+/* Diagonalize A + E for a given E (B and C may be NULL).  Fills every field. */
+int ptd_perturb_diagonalize(const ptd_matrix *A, const ptd_matrix *E, const ptd_matrix *B,
+                            const ptd_matrix *C, ptd_ptd **out);
+/* Random PTD: complex Ginibre E scaled to ||E||_2 = rel ||A||_2, seeded. */
+int ptd_perturb_random(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C,
+                       double rel, unsigned long seed, ptd_ptd **out);
+/* Optimised PTD: minimise the objective over complex E with the analytic gradient of the
+ * eigenvectors (dV = V (F o (V^{-1} dE V)), F_ij = 1/(l_j - l_i), then the column
+ * normalisation).  Needs distinct eigenvalues of A + E along the way. */
+int ptd_perturb_optimize(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C,
+                         const ptd_perturb_opts *opts, ptd_ptd **out);
+/* The objective and its gradient with respect to E (dF = Re tr(G^* dE)), for tests and
+ * callers with their own optimiser.  grad may be NULL. */
+int ptd_perturb_objective_eval(const ptd_matrix *A, const ptd_matrix *E,
+                               ptd_perturb_objective obj, double weight, double *f,
+                               double *kappa, ptd_matrix *grad);
+void ptd_ptd_free(ptd_ptd *p);
+
+/* Save and load a PTD system: a text format with a version line (see libptd(3)), every
+ * number to 17 digits.  Loading rejects a malformed file with PTD_EFORMAT and the line. */
+int ptd_perturb_save(FILE *f, const ptd_ptd *p);
+int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out);
+
+/* ------------------------------------------------------------------------------------ */
 /* plot: gnuplot scripts, data files, rendered images                                     */
 /* ------------------------------------------------------------------------------------ */
 
