@@ -299,10 +299,11 @@ typedef struct {
     double max_rel;       /* constraint ||E||_2 <= max_rel ||A||_2, kept by projection
                              (singular values clipped); 0 = no constraint */
     unsigned steps;       /* optimiser steps; 0 = 3000 */
-    double lr;            /* Adam learning rate; 0 = 0.1 scaled by ||A||_2 / 100 ... see
-                             ptd_perturb_optimize */
+    double lr;            /* Adam learning rate, cosine-decayed to lr/100; 0 = 2 u_A with
+                             u_A = ||A||_2 / (20 n) (u_A is about 1 for LegS n = 32) */
     unsigned long seed;   /* the starting E */
-    double start_scale;   /* entries of the start E are U[0, s) + i U[0, s); 0 = 0.1 */
+    double start_scale;   /* entries of the start E are U[0, s) + i U[0, s); 0 = 0.1 u_A
+                             (the authors' 0.1 for LegS n = 32) */
     void (*progress)(void *ctx, unsigned step, unsigned steps, double kappa, double rel_E);
     void *progress_ctx;
 } ptd_perturb_opts;
