@@ -138,6 +138,32 @@ void cli_grid(const char *opt, const char *s, size_t max, size_t *nx, size_t *ny
     *ny = x ? cli_size(opt, x + 1, 2, max) : *nx;
 }
 
+void cli_size_range(const char *opt, const char *s, size_t min, size_t max, size_t *a, size_t *b, size_t *step)
+{
+    char buf[96];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *c1 = strchr(buf, ':');
+    if (!c1) cli_usage("%s needs A:B or A:B:STEP (got '%s')", opt, s);
+    *c1 = '\0';
+    char *c2 = strchr(c1 + 1, ':');
+    if (c2) *c2 = '\0';
+    *a = cli_size(opt, buf, min, max);
+    *b = cli_size(opt, c1 + 1, min, max);
+    *step = c2 ? cli_size(opt, c2 + 1, 1, max) : 0;
+    if (*a > *b) cli_usage("%s needs A <= B (got '%s')", opt, s);
+}
+
+void cli_double_range(const char *opt, const char *s, int positive, double *a, double *b)
+{
+    char buf[96];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *c = strchr(buf, ':');
+    if (!c) cli_usage("%s needs A:B (got '%s')", opt, s);
+    *c = '\0';
+    if (!parse_finite(buf, a) || !parse_finite(c + 1, b) || !(*a < *b) || (positive && !(*a > 0)))
+        cli_usage("%s needs A:B with finite A < B%s (got '%s')", opt, positive ? ", A > 0" : "", s);
+}
+
 void cli_box4(const char *opt, const char *s, double out[4])
 {
     char *copy = strdup(s);
@@ -272,4 +298,45 @@ void cli_emit(const char *path, int tsv, const char *script, size_t slen, const 
     case OUT_DATA: st = ptd_plot_write_file(path, data, dlen); break;
     }
     if (st) cli_fail("%s", ptd_last_error());
+}
+
+FILE *cli_mem_open(cli_membuf *m)
+{
+    m->buf = NULL;
+    m->len = 0;
+    m->f = open_memstream(&m->buf, &m->len);
+    if (!m->f) cli_fail("out of memory");
+    return m->f;
+}
+
+void cli_mem_close(cli_membuf *m)
+{
+    if (fclose(m->f) != 0) cli_fail("out of memory");
+    m->f = NULL;
+}
+
+char *cli_zoo_names(void)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < ptd_zoo_count(); i++) len += strlen(ptd_zoo_name(i)) + 2;
+    char *s = calloc(len, 1);
+    if (!s) cli_fail("out of memory");
+    for (size_t i = 0; i < ptd_zoo_count(); i++) {
+        if (i) strcat(s, ", ");
+        strcat(s, ptd_zoo_name(i));
+    }
+    return s;
+}
+
+ptd_system *cli_zoo_make(const char *spec, size_t n, unsigned long seed)
+{
+    ptd_system *sys = NULL;
+    int st = ptd_zoo_make(spec, n, seed, &sys);
+    if (st == PTD_ENOTFOUND) {
+        char *names = cli_zoo_names();
+        cli_usage("unknown matrix '%s' (known: %s; or file:PATH, or - for standard input)", spec, names);
+    }
+    if (st == PTD_EINVAL && strncmp(spec, "file:", 5) != 0 && strcmp(spec, "-") != 0) cli_usage("%s", ptd_last_error());
+    if (st) cli_fail("%s", ptd_last_error());
+    return sys;
 }

@@ -3,6 +3,9 @@
 #define PTD_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
+
+#include "ptd.h"
 
 /* Exit statuses of every tool. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -26,6 +29,10 @@ unsigned long cli_ulong(const char *opt, const char *s);
 double *cli_positive_list(const char *opt, const char *s, size_t *count);
 /* "NX" or "NXxNY", each 2..max. */
 void cli_grid(const char *opt, const char *s, size_t max, size_t *nx, size_t *ny);
+/* "A:B" or "A:B:STEP" sizes, min <= A <= B <= max, STEP >= 1 (0 when not given). */
+void cli_size_range(const char *opt, const char *s, size_t min, size_t max, size_t *a, size_t *b, size_t *step);
+/* "A:B", two finite numbers with A < B (positive when `positive`). */
+void cli_double_range(const char *opt, const char *s, int positive, double *a, double *b);
 /* "A,B,C,D" with A < B and C < D, all finite. */
 void cli_box4(const char *opt, const char *s, double out[4]);
 
@@ -43,6 +50,21 @@ void cli_progress_start(cli_progress_state *s, int quiet, const char *what);
 void cli_progress(void *ctx, size_t done, size_t total);
 void cli_progress_end(cli_progress_state *s);
 double cli_now(void);
+
+/* Text written to a growing memory buffer (open_memstream); close before reading. */
+typedef struct {
+    char *buf;
+    size_t len;
+    FILE *f;
+} cli_membuf;
+FILE *cli_mem_open(cli_membuf *m);
+void cli_mem_close(cli_membuf *m);
+
+/* The names of the zoo, ", "-separated (malloc'd), for messages. */
+char *cli_zoo_names(void);
+/* ptd_zoo_make with the tools' error handling: unknown names and bad n are usage errors
+ * (exit 2) listing the choices, file problems failures (exit 1). */
+ptd_system *cli_zoo_make(const char *spec, size_t n, unsigned long seed);
 
 /* Output kinds by -o extension. */
 typedef enum { OUT_STDOUT, OUT_IMAGE, OUT_SCRIPT, OUT_DATA } cli_out_kind;

@@ -47,40 +47,6 @@ static void usage(void)
            "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
 }
 
-static char *join_names(void)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < ptd_zoo_count(); i++) len += strlen(ptd_zoo_name(i)) + 2;
-    char *s = calloc(len, 1);
-    if (!s) cli_fail("out of memory");
-    for (size_t i = 0; i < ptd_zoo_count(); i++) {
-        if (i) strcat(s, ", ");
-        strcat(s, ptd_zoo_name(i));
-    }
-    return s;
-}
-
-/* Text written to a growing memory buffer, NUL-terminated. */
-typedef struct {
-    char *buf;
-    size_t len;
-    FILE *f;
-} membuf;
-
-static FILE *mem_open(membuf *m)
-{
-    m->buf = NULL;
-    m->len = 0;
-    m->f = open_memstream(&m->buf, &m->len);
-    if (!m->f) cli_fail("out of memory");
-    return m->f;
-}
-
-static void mem_close(membuf *m)
-{
-    if (fclose(m->f) != 0) cli_fail("out of memory");
-}
-
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
@@ -151,15 +117,8 @@ int main(int argc, char **argv)
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
     int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
 
-    ptd_system *sys = NULL;
-    int st = ptd_zoo_make(spec, n, seed, &sys);
-    if (st == PTD_ENOTFOUND) {
-        char *names = join_names();
-        cli_usage("unknown matrix '%s' (known: %s; or file:PATH, or - for standard input)", spec, names);
-    }
-    if (st == PTD_EINVAL && strncmp(spec, "file:", 5) != 0 && strcmp(spec, "-") != 0)
-        cli_usage("%s", ptd_last_error());
-    if (st) cli_fail("%s", ptd_last_error());
+    ptd_system *sys = cli_zoo_make(spec, n, seed);
+    int st;
     n = sys->n;
 
     ptd_pspec_plan *plan = NULL;
@@ -221,13 +180,13 @@ int main(int argc, char **argv)
     snprintf(title, sizeof title, "%s, n = %zu", spec, n);
     ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn,
                           .latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0};
-    membuf script = {0}, data = {0};
+    cli_membuf script = {0}, data = {0};
     if (want_tsv) {
-        st = ptd_plot_pspec_tsv(mem_open(&data), g, &meta);
-        mem_close(&data);
+        st = ptd_plot_pspec_tsv(cli_mem_open(&data), g, &meta);
+        cli_mem_close(&data);
     } else {
-        st = ptd_plot_pspec_gnuplot(mem_open(&script), g, eabs, neps, ptd_pspec_plan_eigenvalues(plan), n, &meta);
-        mem_close(&script);
+        st = ptd_plot_pspec_gnuplot(cli_mem_open(&script), g, eabs, neps, ptd_pspec_plan_eigenvalues(plan), n, &meta);
+        cli_mem_close(&script);
     }
     if (st) cli_fail("writing the output: %s", ptd_last_error());
     cli_emit(out, want_tsv, script.buf, script.len, data.buf, data.len);

@@ -21,4 +21,10 @@ int ptd_lapack_status(const char *routine, int info);
 int ptd_blas_threads_single(void);
 void ptd_blas_threads_restore(int old);
 
+/* plot.c's text helpers, for the other writers: a '#' comment line with control
+ * characters folded, a gnuplot single-quoted string, LaTeX-escaped text. */
+void ptdi_put_comment(FILE *f, const char *label, const char *text);
+void ptdi_put_quoted(FILE *f, const char *s);
+void ptdi_latex_text(char *buf, size_t n, const char *s);
+
 #endif

@@ -831,3 +831,11 @@ done:
     job_free(&j);
     return st;
 }
+
+/* ------------------------------------------------------------------------------------ */
+/* shared with the other writers (plotxy.c); ptdi_ names are not exported                 */
+/* ------------------------------------------------------------------------------------ */
+
+void ptdi_put_comment(FILE *f, const char *label, const char *text) { put_comment(f, label, text); }
+void ptdi_put_quoted(FILE *f, const char *s) { put_quoted(f, s); }
+void ptdi_latex_text(char *buf, size_t n, const char *s) { latex_text(buf, n, s); }

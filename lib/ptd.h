@@ -373,6 +373,33 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
  * then one line "x y sigma_min" per grid point, a blank line after each grid row (fixed y). */
 int ptd_plot_pspec_tsv(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta);
 
+/* x-y figures: one or more series, optional error bars, log axes, a reference line. */
+typedef struct {
+    const char *title;        /* key entry (NULL: none) */
+    const double *x, *y;      /* n points; points with a non-finite value, or <= 0 on a log
+                                 axis, are left out (and counted in a comment) */
+    const double *ylo, *yhi;  /* error bar ends, or NULL */
+    size_t n;
+    const char *style;        /* "points", "lines" or "linespoints" (NULL) */
+    const char *colour;       /* "#rrggbb", or NULL for the next of a fixed sequence */
+    int dashed;               /* 1: a dashed line (guides, fitted growth rates) */
+} ptd_plot_series;
+
+typedef struct {
+    const char *xlabel, *ylabel;
+    int logx, logy;
+    double hline;             /* a horizontal reference line at y = hline (NAN: none) */
+    const char *hline_label;
+} ptd_plot_axes;
+
+int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const ptd_plot_axes *ax,
+                            const ptd_plot_meta *meta);
+/* A table: '#' provenance lines, "# columns: NAME ...", then nrows rows of ncols numbers
+ * (row-major), %.17g.  Infinities are written as +-DBL_MAX; a NaN is refused (EINVAL):
+ * a data set never holds inf or nan. */
+int ptd_plot_table_tsv(FILE *f, const char *const *columns, size_t ncols, const double *rows,
+                       size_t nrows, const ptd_plot_meta *meta);
+
 /* Render a gnuplot script (text without a terminal) into `path`, the terminal chosen by
  * the extension: .png (pngcairo), .svg, .pdf (pdfcairo), .tex (cairolatex: path and its
  * companion .pdf).  gnuplot runs on a temporary file beside `path`; the image is renamed

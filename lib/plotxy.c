@@ -1,0 +1,140 @@
+/* plotxy.c - x-y figures (condition numbers against n, kappa against ||E||, ...) and plain
+ * data tables, in the style of the pseudospectra figures. */
+#include "config.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+/* colours of successive series: blue, red, green, orange, purple, grey */
+static const char *const colours[] = {"#0060ad", "#c0111f", "#2ca02c", "#e6820e", "#7b3294", "#555555"};
+
+static int finish(FILE *f, const char *fn)
+{
+    if (fflush(f) != 0 || ferror(f)) return ptd_error(PTD_EIO, "%s: write failed: %s", fn, strerror(errno));
+    return PTD_OK;
+}
+
+static void provenance(FILE *f, const ptd_plot_meta *meta)
+{
+    if (!meta) return;
+    if (meta->title) ptdi_put_comment(f, "title", meta->title);
+    if (meta->command) ptdi_put_comment(f, "command", meta->command);
+    fprintf(f, "# ptdkit %s\n", ptd_version());
+    for (size_t k = 0; meta->notes && k < meta->nnotes; k++) ptdi_put_comment(f, NULL, meta->notes[k]);
+}
+
+static int drawable(double v, int logaxis) { return isfinite(v) && (!logaxis || v > 0); }
+
+int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const ptd_plot_axes *ax,
+                            const ptd_plot_meta *meta)
+{
+    ptd_clear_error();
+    const char *fn = "ptd_plot_series_gnuplot";
+    if (!f || (!s && ns) || !ax) return ptd_error(PTD_EINVAL, "%s: NULL argument", fn);
+    int latex = meta && meta->latex;
+    fputs("# ptdkit: an x-y figure, a gnuplot 5 script with its data inline.\n", f);
+    provenance(f, meta);
+    size_t plotted = 0;
+    for (size_t k = 0; k < ns; k++) {
+        fprintf(f, "\n# series %zu: %s\n$s%zu << EOD\n", k + 1, s[k].title ? s[k].title : "", k + 1);
+        size_t left = 0;
+        for (size_t i = 0; i < s[k].n; i++) {
+            double x = s[k].x[i], y = s[k].y[i];
+            int ok = drawable(x, ax->logx) && drawable(y, ax->logy);
+            if (ok && s[k].ylo) ok = drawable(s[k].ylo[i], ax->logy) && drawable(s[k].yhi[i], ax->logy);
+            if (!ok) {
+                left++;
+                continue;
+            }
+            if (s[k].ylo) fprintf(f, "%.17g %.17g %.17g %.17g\n", x, y, s[k].ylo[i], s[k].yhi[i]);
+            else fprintf(f, "%.17g %.17g\n", x, y);
+            plotted++;
+        }
+        fputs("EOD\n", f);
+        if (left) fprintf(f, "# %zu point(s) left out: not finite%s\n", left, ax->logx || ax->logy ? " or <= 0 on a log axis" : "");
+    }
+    fputs("\n# the figure\n", f);
+    if (ax->logx) fputs("set logscale x\nset format x '10^{%L}'\n", f);
+    if (ax->logy) fputs("set logscale y\nset format y '10^{%L}'\n", f);
+    if (latex) {
+        /* cairolatex: LaTeX typesets the tics */
+        if (ax->logx) fputs("set format x '$10^{%L}$'\n", f);
+        if (ax->logy) fputs("set format y '$10^{%L}$'\n", f);
+    }
+    fputs("set grid lc rgb '#dddddd'\nset tics out nomirror\nset border 3\n", f);
+    char buf[512];
+    if (ax->xlabel) {
+        fputs("set xlabel ", f);
+        ptdi_put_quoted(f, ax->xlabel);
+        fputc('\n', f);
+    }
+    if (ax->ylabel) {
+        fputs("set ylabel ", f);
+        ptdi_put_quoted(f, ax->ylabel);
+        fputc('\n', f);
+    }
+    if (meta && meta->title) {
+        if (latex) ptdi_latex_text(buf, sizeof buf, meta->title);
+        else snprintf(buf, sizeof buf, "%s", meta->title);
+        fputs("set title ", f);
+        ptdi_put_quoted(f, buf);
+        fputs(latex ? "\n" : " noenhanced\n", f);
+    }
+    fputs("set key outside below center horizontal samplen 3 noenhanced\n", f);
+    if (isfinite(ax->hline)) {
+        fprintf(f, "set arrow 1 from graph 0, first %.17g to graph 1, first %.17g nohead dt 3 lc rgb '#888888'\n",
+                ax->hline, ax->hline);
+        if (ax->hline_label) {
+            fprintf(f, "set label 1 ");
+            ptdi_put_quoted(f, ax->hline_label);
+            fprintf(f, " at graph 0.02, first %.17g offset 0, 0.7 tc rgb '#555555' noenhanced\n", ax->hline);
+        }
+    }
+    if (plotted == 0) {
+        fputs("set label 2 'no drawable points' at graph 0.5, graph 0.5 center\nplot NaN notitle\n", f);
+        return finish(f, fn);
+    }
+    fputs("plot ", f);
+    int first = 1;
+    size_t auto_colour = 0;
+    for (size_t k = 0; k < ns; k++) {
+        const char *col = s[k].colour ? s[k].colour : colours[auto_colour++ % 6];
+        const char *style = s[k].style ? s[k].style : "linespoints";
+        if (!first) fputs(", \\\n     ", f);
+        first = 0;
+        if (s[k].ylo)
+            fprintf(f, "$s%zu using 1:2:3:4 with yerrorbars pt 7 ps 0.6 lc rgb '%s' notitle, \\\n     ", k + 1, col);
+        fprintf(f, "$s%zu using 1:2 with %s lw 2 pt 7 ps 0.6 lc rgb '%s'%s title ", k + 1, style, col,
+                s[k].dashed ? " dt 2" : "");
+        ptdi_put_quoted(f, s[k].title ? s[k].title : "");
+    }
+    fputc('\n', f);
+    return finish(f, fn);
+}
+
+int ptd_plot_table_tsv(FILE *f, const char *const *columns, size_t ncols, const double *rows, size_t nrows,
+                       const ptd_plot_meta *meta)
+{
+    ptd_clear_error();
+    const char *fn = "ptd_plot_table_tsv";
+    if (!f || !columns || ncols == 0 || (nrows && !rows)) return ptd_error(PTD_EINVAL, "%s: bad arguments", fn);
+    for (size_t k = 0; k < nrows * ncols; k++)
+        if (isnan(rows[k]))
+            return ptd_error(PTD_EINVAL, "%s: row %zu, column '%s' is NaN", fn, k / ncols + 1, columns[k % ncols]);
+    provenance(f, meta);
+    fputs("# columns:", f);
+    for (size_t c = 0; c < ncols; c++) fprintf(f, " %s", columns[c]);
+    fputc('\n', f);
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t c = 0; c < ncols; c++) {
+            double v = rows[r * ncols + c];
+            if (isinf(v)) v = v > 0 ? DBL_MAX : -DBL_MAX;
+            fprintf(f, "%s%.17g", c ? " " : "", v);
+        }
+        fputc('\n', f);
+    }
+    return finish(f, fn);
+}
