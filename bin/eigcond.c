@@ -1,0 +1,327 @@
+/* eigcond - eigenvector and eigenvalue conditioning, in double and extended precision. */
+#include "config.h"
+#include "cli.h"
+#include "ptd.h"
+
+#include <complex.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GROWTH (3.0 + 2.0 * M_SQRT2) /* LegS: kappa_2(V) ~ (3 + 2 sqrt2)^n */
+
+static void usage(void)
+{
+    printf("Usage: eigcond MATRIX [options]\n"
+           "Eigenvector condition number kappa_2(V), eigenvalue condition numbers, departure from\n"
+           "normality and numerical abscissa; for triangular matrices also in extended precision,\n"
+           "where double precision cannot answer.\n"
+           "\n"
+           "MATRIX is a name (see pspec --help), file:PATH (Matrix Market) or - (stdin).\n"
+           "\n"
+           "Options (single or double dash):\n"
+           "  -n N               order of a named matrix (default 16; at most %d)\n"
+           "  --sizes A:B[:S]    sweep n = A, A+S, ..., B and plot log10 kappa_2(V) against n\n"
+           "                     (default step: at most 32 sizes)\n"
+           "  --precision P      extended precision: auto (default for triangular matrices),\n"
+           "                     BITS (a fixed starting precision), or off\n"
+           "  --digits D         significant digits the extended values must be correct to\n"
+           "                     (default 8; confirmed by repeating at a higher precision)\n"
+           "  -o FILE            .png .svg .pdf .tex (image), .gp (script), .dat/.tsv (data)\n"
+           "  --format F         gnuplot (default) or tsv, for standard output\n"
+           "  --seed S           seed of the random matrices (default 1)\n"
+           "  --quiet            no summary on stderr\n"
+           "  --help, --version\n"
+           "\n"
+           "Examples:\n"
+           "  eigcond hippo-legs -n 64 | gnuplot -p\n"
+           "  eigcond hippo-legs --sizes 4:128 -o legs-kappa.pdf\n"
+           "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n",
+           PTD_ZOO_MAX_N);
+}
+
+/* "1.234e+05" or "at least 9.0e+15 (not resolved in double precision; computed 3.1e+19)" */
+static void describe_double(char *buf, size_t n, double v, int resolved)
+{
+    if (resolved) snprintf(buf, n, "%.6g", v);
+    else snprintf(buf, n, ">= %.2g (not resolved in double precision; LAPACK gave %.2g)", PTD_KAPPA_UNRESOLVED, v);
+}
+
+static int want_mp(const char *precision, const ptd_matrix *A)
+{
+    if (strcmp(precision, "off") == 0) return 0;
+    int tri = ptd_matrix_is_upper(A) || ptd_matrix_is_lower(A);
+    if (strcmp(precision, "auto") == 0) return tri;
+    if (!tri) cli_fail("extended precision needs a triangular matrix (use --precision off)");
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    char *cmd = cli_command_line(argc, argv);
+    size_t n = 16, sa = 0, sb = 0, sstep = 0;
+    int sweep = 0, quiet = 0, tsv = 0, digits = 8;
+    unsigned long seed = 1, bits = 0;
+    const char *out = NULL, *precision = "auto";
+    static const struct option opts[] = {
+        {"n", required_argument, NULL, 'n'},      {"sizes", required_argument, NULL, 'S'},
+        {"precision", required_argument, NULL, 'p'}, {"digits", required_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
+        {"seed", required_argument, NULL, 's'},   {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': n = cli_size("-n", optarg, 1, PTD_ZOO_MAX_N); break;
+        case 'S':
+            cli_size_range("--sizes", optarg, 1, 1024, &sa, &sb, &sstep);
+            sweep = 1;
+            break;
+        case 'p':
+            if (strcmp(optarg, "auto") == 0 || strcmp(optarg, "off") == 0) precision = optarg;
+            else {
+                bits = (unsigned long)cli_size("--precision", optarg, 53, 1000000);
+                precision = "bits";
+            }
+            break;
+        case 'd': digits = (int)cli_size("--digits", optarg, 1, 15); break;
+        case 'o': out = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "gnuplot") == 0) tsv = 0;
+            else if (strcmp(optarg, "tsv") == 0) tsv = 1;
+            else cli_usage("--format must be gnuplot or tsv (got '%s')", optarg);
+            break;
+        case 's': seed = cli_ulong("--seed", optarg); break;
+        case 'q': quiet = 1; break;
+        case 'h':
+            usage();
+            free(cmd);
+            return CLI_OK;
+        case 'V':
+            printf("eigcond (ptdkit) %s\n", ptd_version());
+            free(cmd);
+            return CLI_OK;
+        default:
+            if (optopt && strchr("no", optopt)) cli_usage("option -%c needs a value", optopt);
+            cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) cli_usage("no MATRIX given");
+    if (optind + 1 < argc) cli_usage("one MATRIX only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
+    const char *spec = argv[optind];
+    if (sweep && (strncmp(spec, "file:", 5) == 0 || strcmp(spec, "-") == 0))
+        cli_usage("--sizes needs a named matrix, not a file");
+    cli_out_kind kind = cli_output_kind(out);
+    if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
+    int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
+    cli_membuf text = {0};
+    FILE *f = cli_mem_open(&text);
+    char title[160], notes_buf[6][160];
+    const char *notes[6];
+    size_t nn = 0;
+    snprintf(notes_buf[nn++], 160, "matrix: %s", spec);
+    snprintf(notes_buf[nn++], 160, "seed: %lu", seed);
+    snprintf(notes_buf[nn++], 160, "precision: %s%s%s, digits: %d", precision, bits ? " " : "",
+             bits ? "(bits given)" : "", digits);
+    int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
+    int st;
+
+    if (!sweep) {
+        ptd_system *sys = cli_zoo_make(spec, n, seed);
+        n = sys->n;
+        ptd_eig *e = NULL;
+        if ((st = ptd_cond_eig(sys->A, &e))) cli_fail("%s", ptd_last_error());
+        ptd_eig_mp *m = NULL;
+        if (want_mp(precision, sys->A) && (st = ptd_cond_mp(sys->A, bits, digits, &m)))
+            cli_fail("extended precision: %s", ptd_last_error());
+        snprintf(notes_buf[nn++], 160, "n: %zu", n);
+        for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
+        snprintf(title, sizeof title, "%s, n = %zu: eigenvalue condition numbers", spec, n);
+        ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
+        double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *xm = malloc(n * sizeof *xm),
+               *ym = malloc(n * sizeof *ym);
+        if (!x || !y || !xm || !ym) cli_fail("out of memory");
+        for (size_t i = 0; i < n; i++) {
+            x[i] = creal(e->lambda[i]);
+            y[i] = e->eig_cond[i];
+            if (m) {
+                xm[i] = creal(m->lambda[i]);
+                ym[i] = m->eig_cond[i];
+            }
+        }
+        if (want_tsv) {
+            /* one row per eigenvalue: the extended value matched to the nearest eigenvalue of
+             * the exact spectrum (the diagonal) */
+            size_t nc = m ? 5 : 4;
+            double *rows = malloc(n * nc * sizeof *rows);
+            char *used = calloc(n, 1);
+            if (!rows || !used) cli_fail("out of memory");
+            for (size_t i = 0; i < n; i++) {
+                rows[i * nc + 0] = creal(e->lambda[i]);
+                rows[i * nc + 1] = cimag(e->lambda[i]);
+                rows[i * nc + 2] = e->eig_cond[i];
+                rows[i * nc + 3] = e->eig_cond[i] < PTD_KAPPA_UNRESOLVED;
+                if (m) {
+                    size_t best = 0;
+                    double bd = INFINITY;
+                    for (size_t k = 0; k < n; k++)
+                        if (!used[k] && cabs(m->lambda[k] - e->lambda[i]) < bd) {
+                            bd = cabs(m->lambda[k] - e->lambda[i]);
+                            best = k;
+                        }
+                    used[best] = 1;
+                    rows[i * nc + 4] = m->eig_cond[best];
+                }
+            }
+            const char *cols[] = {"re", "im", "cond_double", "resolved", "cond_extended"};
+            st = ptd_plot_table_tsv(f, cols, nc, rows, n, &meta);
+            free(rows);
+            free(used);
+        } else {
+            ptd_plot_series s[2] = {{.title = "double precision (LAPACK zgeevx)", .x = x, .y = y, .n = n, .style = "points"},
+                                    {.title = "extended precision (MPFR)", .x = xm, .y = ym, .n = n, .style = "points"}};
+            ptd_plot_axes ax = {.xlabel = latex ? "$\\mathrm{Re}\\,\\lambda$" : "Re λ",
+                                .ylabel = latex ? "$\\kappa(\\lambda)$" : "κ(λ) = 1/|y^* x|",
+                                .logy = 1, .hline = PTD_KAPPA_UNRESOLVED,
+                                .hline_label = "1/u: the limit of double precision"};
+            st = ptd_plot_series_gnuplot(f, s, m ? 2 : 1, &ax, &meta);
+        }
+        if (st) cli_fail("writing the output: %s", ptd_last_error());
+        cli_mem_close(&text);
+        cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
+        if (!quiet) {
+            char buf[160];
+            double cmax = 0;
+            for (size_t i = 0; i < n; i++) cmax = fmax(cmax, e->eig_cond[i]);
+            fprintf(stderr, "eigcond: %s, n = %zu, ||A||_2 = %.6g\n", spec, n, e->norm2);
+            describe_double(buf, sizeof buf, e->kappa_V, e->kappa_V_resolved);
+            fprintf(stderr, "  kappa_2(V), double:      %s\n", buf);
+            if (m)
+                fprintf(stderr, "  kappa_2(V), extended:    %.*e (%d digits confirmed, %lu bits, %.2f s)\n",
+                        m->digits - 1, m->kappa_V, m->digits, m->bits, m->seconds);
+            fprintf(stderr, "  eigenvalue condition:    max %.3g in double%s", cmax,
+                    e->eig_cond_unresolved ? "" : "\n");
+            if (e->eig_cond_unresolved)
+                fprintf(stderr, "; %zu of %zu at or above 1/u, not resolved\n", e->eig_cond_unresolved, n);
+            if (m) {
+                double mm = 0;
+                for (size_t i = 0; i < n; i++) mm = fmax(mm, m->eig_cond[i]);
+                fprintf(stderr, "                           max %.*e in extended precision\n", m->digits - 1, mm);
+            }
+            fprintf(stderr, "  departure from normality (Henrici): %.6g (%.3g of ||A||_F)\n", e->henrici,
+                    e->norm_fro > 0 ? e->henrici / e->norm_fro : 0.0);
+            fprintf(stderr, "  numerical abscissa %.6g, spectral abscissa %.6g\n", e->numerical_abscissa,
+                    e->spectral_abscissa);
+            if (!m && !e->kappa_V_resolved)
+                fprintf(stderr, "  (extended precision is available for triangular matrices only)\n");
+        }
+        free(x);
+        free(y);
+        free(xm);
+        free(ym);
+        ptd_eig_free(e);
+        ptd_eig_mp_free(m);
+        ptd_system_free(sys);
+    } else {
+        if (sstep == 0) sstep = (sb - sa) / 32 + 1;
+        size_t count = (sb - sa) / sstep + 1;
+        double *ns = malloc(count * sizeof *ns), *kd = malloc(count * sizeof *kd), *km = malloc(count * sizeof *km),
+               *rows = malloc(count * 6 * sizeof *rows);
+        if (!ns || !kd || !km || !rows) cli_fail("out of memory");
+        int any_mp = 0;
+        cli_progress_state prog;
+        cli_progress_start(&prog, quiet, "sizes");
+        for (size_t k = 0; k < count; k++) {
+            size_t nk = sa + k * sstep;
+            ptd_system *sys = cli_zoo_make(spec, nk, seed);
+            ptd_eig *e = NULL;
+            if ((st = ptd_cond_eig(sys->A, &e))) cli_fail("n = %zu: %s", nk, ptd_last_error());
+            ptd_eig_mp *m = NULL;
+            if (want_mp(precision, sys->A)) {
+                if ((st = ptd_cond_mp(sys->A, bits, digits, &m))) cli_fail("n = %zu: extended precision: %s", nk, ptd_last_error());
+                any_mp = 1;
+            }
+            ns[k] = (double)nk;
+            kd[k] = e->kappa_V;
+            km[k] = m ? m->kappa_V : NAN;
+            double *r = rows + 6 * k;
+            r[0] = (double)nk;
+            r[1] = e->kappa_V;
+            r[2] = e->kappa_V_resolved;
+            r[3] = m ? m->kappa_V : 0;
+            r[4] = m ? m->log10_kappa_V : 0;
+            r[5] = m ? m->digits : 0;
+            ptd_eig_free(e);
+            ptd_eig_mp_free(m);
+            ptd_system_free(sys);
+            cli_progress(&prog, k + 1, count);
+        }
+        cli_progress_end(&prog);
+        snprintf(notes_buf[nn++], 160, "sizes: %zu:%zu:%zu", sa, sb, sstep);
+        for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
+        snprintf(title, sizeof title, "%s: eigenvector condition number against n", spec);
+        ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
+        /* the growth line (3 + 2 sqrt2)^n through the last extended (else double) value */
+        double gx[2] = {ns[0], ns[count - 1]}, gy[2];
+        size_t ka = count - 1; /* without extended values: the last resolved double one */
+        if (!any_mp)
+            while (ka > 0 && !(rows[6 * ka + 2] != 0)) ka--;
+        double anchor = any_mp ? km[ka] : kd[ka];
+        gy[0] = anchor * pow(GROWTH, gx[0] - ns[ka]);
+        gy[1] = anchor * pow(GROWTH, gx[1] - ns[ka]);
+        if (want_tsv) {
+            const char *cols[] = {"n", "kappa_double", "resolved", "kappa_extended", "log10_kappa_extended", "digits"};
+            st = ptd_plot_table_tsv(f, cols, 6, rows, count, &meta);
+        } else {
+            ptd_plot_series s[3] = {
+                {.title = "double precision (LAPACK)", .x = ns, .y = kd, .n = count, .style = "points"},
+                {.title = "extended precision (MPFR)", .x = ns, .y = km, .n = count, .style = "linespoints"},
+                {.title = "(3 + 2√2)^n", .x = gx, .y = gy, .n = 2, .style = "lines", .colour = "#888888", .dashed = 1}};
+            if (!any_mp) s[1] = s[2];
+            ptd_plot_axes ax = {.xlabel = "n", .ylabel = latex ? "$\\kappa_2(V)$" : "κ₂(V)", .logy = 1,
+                                .hline = PTD_KAPPA_UNRESOLVED, .hline_label = "1/u: the limit of double precision"};
+            st = ptd_plot_series_gnuplot(f, s, any_mp ? 3 : 2, &ax, &meta);
+        }
+        if (st) cli_fail("writing the output: %s", ptd_last_error());
+        cli_mem_close(&text);
+        cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
+        if (!quiet) {
+            fprintf(stderr, "eigcond: %s, n = %zu..%zu step %zu: kappa_2(V)\n", spec, sa, sb, sstep);
+            for (size_t k = 0; k < count; k++) {
+                char buf[160];
+                describe_double(buf, sizeof buf, rows[6 * k + 1], rows[6 * k + 2] != 0);
+                fprintf(stderr, "  n = %4zu  double %s", (size_t)ns[k], buf);
+                if (any_mp) fprintf(stderr, "  extended %.6e", km[k]);
+                fputc('\n', stderr);
+            }
+            if (any_mp && count >= 3) {
+                /* least-squares growth rate of log kappa over the upper half of the sizes */
+                size_t k0 = count / 2;
+                double sx = 0, sy = 0, sxx = 0, sxy = 0, m = 0;
+                for (size_t k = k0; k < count; k++) {
+                    double lx = ns[k], ly = log(km[k]);
+                    sx += lx;
+                    sy += ly;
+                    sxx += lx * lx;
+                    sxy += lx * ly;
+                    m++;
+                }
+                double slope = (m * sxy - sx * sy) / (m * sxx - sx * sx);
+                fprintf(stderr, "  growth rate per unit n (fit over n >= %zu): %.6f; 3 + 2 sqrt2 = %.6f\n",
+                        (size_t)ns[k0], exp(slope), GROWTH);
+            }
+        }
+        free(ns);
+        free(kd);
+        free(km);
+        free(rows);
+    }
+    free(text.buf);
+    free(cmd);
+    return CLI_OK;
+}
