@@ -259,6 +259,17 @@ static int find_gnuplot(void)
     return found;
 }
 
+void cli_check_writable(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    if (access(dir, W_OK) != 0) cli_fail("cannot write %s: %s", path, strerror(errno));
+}
+
 cli_out_kind cli_output_kind(const char *path)
 {
     if (!path || strcmp(path, "-") == 0) return OUT_STDOUT;
@@ -270,14 +281,7 @@ cli_out_kind cli_output_kind(const char *path)
     else
         cli_usage("-o %s: unknown extension '%s' (accepted: .png .svg .pdf .tex .gp .dat .tsv)", path,
                   *ext ? ext : "(none)");
-    /* the directory must exist and be writable: fail before the computation */
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) dir[1] = '\0';
-    else if (slash) *slash = '\0';
-    else snprintf(dir, sizeof dir, ".");
-    if (access(dir, W_OK) != 0) cli_fail("cannot write %s: %s", path, strerror(errno));
+    cli_check_writable(path); /* fail before the computation */
     if (k == OUT_IMAGE && !find_gnuplot())
         cli_fail("cannot draw %s: gnuplot not found (install the Debian package gnuplot-nox, or use -o FILE.gp)", path);
     return k;

@@ -72,6 +72,8 @@ typedef enum { OUT_STDOUT, OUT_IMAGE, OUT_SCRIPT, OUT_DATA } cli_out_kind;
  * file, checks now that its directory is writable (exit 1 otherwise) and, for an image,
  * that gnuplot can be found (exit 1 otherwise), so that no work is wasted. */
 cli_out_kind cli_output_kind(const char *path);
+/* Exit 1 unless the directory of PATH exists and is writable. */
+void cli_check_writable(const char *path);
 /* Write the result: the gnuplot script or the tsv text to stdout or to PATH (atomically),
  * or render the script to an image.  Exits 1 with a message on failure. */
 void cli_emit(const char *path, int tsv, const char *script, size_t slen, const char *data,

@@ -1,1 +1,344 @@
-int main(void){return 0;}
+/* ptd-sweep - perturb-then-diagonalize over a range of perturbation sizes: what a
+ * perturbation E buys (kappa_2(V) of A + E) for what it costs (||E||/||A||, the backward
+ * error), random against optimised, at equal backward error. */
+#include "config.h"
+#include "cli.h"
+#include "ptd.h"
+
+#include <complex.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(void)
+{
+    printf("Usage: ptd-sweep MATRIX [options]\n"
+           "kappa_2(V) of A + E against ||E||_2/||A||_2 for random (complex Ginibre) and optimised\n"
+           "perturbations E, with the measured backward error.\n"
+           "\n"
+           "Options (single or double dash):\n"
+           "  -n N               order of a named matrix (default 32)\n"
+           "  --method M         random, optimize or both (default both)\n"
+           "  --eps-range A:B    relative sizes ||E||_2/||A||_2 from A to B (default 1e-8:1e-1)\n"
+           "  --points K         sizes, log-spaced (default 8)\n"
+           "  --trials T         random perturbations per size (default 5)\n"
+           "  --steps S          optimiser steps per size (default 3000)\n"
+           "  --objective O      kappa (kappa + weight ||E||_2, default) or kappa2 (kappa^2 +\n"
+           "                     weight ||E||_F, the authors' code)\n"
+           "  --optimizer O      adam (default; meets each size as a constraint) or bfgs\n"
+           "                     (unconstrained: needs --weight, ignores the sizes' bound)\n"
+           "  --weight W         the objective's weight on ||E|| (default 0: kappa alone, under\n"
+           "                     the constraint ||E||_2 <= eps ||A||_2)\n"
+           "  --seed S           seed of the perturbations (default 1)\n"
+           "  --save FILE        write the PTD system at the largest size (optimised if computed)\n"
+           "  -o FILE            .png .svg .pdf .tex (image), .gp (script), .dat/.tsv (data)\n"
+           "  --format F         gnuplot (default) or tsv, for standard output\n"
+           "  --quiet            no summary or progress on stderr\n"
+           "  --help, --version\n"
+           "\n"
+           "Example:\n"
+           "  ptd-sweep hippo-legs -n 32 --points 6 -o legs32-ptd.png\n"
+           "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The largest distance from an eigenvalue of A + E to the spectrum of A. */
+static double eig_shift(const ptd_ptd *p, const double complex *lam0, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* compare before the reflection: undo it for the real part's sign */
+        double complex l = p->lambda[i];
+        double best = INFINITY;
+        for (size_t k = 0; k < n; k++) {
+            best = fmin(best, cabs(l - lam0[k]));
+            best = fmin(best, cabs(CMPLX(-creal(l), cimag(l)) - lam0[k]));
+        }
+        worst = fmax(worst, best);
+    }
+    return worst;
+}
+
+enum { COL_REL, COL_KMED, COL_KMIN, COL_KMAX, COL_BERR, COL_SHIFT, COL_KOPT, COL_RELOPT, COL_BERROPT, COL_SHIFTOPT, NCOL };
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    char *cmd = cli_command_line(argc, argv);
+    size_t n = 32, points = 8, trials = 5, steps = 3000;
+    double e0 = 1e-8, e1 = 1e-1, weight = 0;
+    int do_rand = 1, do_opt = 1, quiet = 0, tsv = 0;
+    unsigned long seed = 1;
+    const char *out = NULL, *save = NULL;
+    ptd_perturb_objective objective = PTD_OBJ_KAPPA;
+    ptd_perturb_optimizer optimizer = PTD_OPT_ADAM;
+    static const struct option opts[] = {
+        {"n", required_argument, NULL, 'n'},         {"method", required_argument, NULL, 'm'},
+        {"eps-range", required_argument, NULL, 'e'}, {"points", required_argument, NULL, 'k'},
+        {"trials", required_argument, NULL, 't'},    {"steps", required_argument, NULL, 'S'},
+        {"objective", required_argument, NULL, 'O'}, {"optimizer", required_argument, NULL, 'P'},
+        {"weight", required_argument, NULL, 'w'},    {"seed", required_argument, NULL, 's'},
+        {"save", required_argument, NULL, 'v'},      {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},    {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': n = cli_size("-n", optarg, 2, 1024); break;
+        case 'm':
+            if (strcmp(optarg, "random") == 0) do_rand = 1, do_opt = 0;
+            else if (strcmp(optarg, "optimize") == 0) do_rand = 0, do_opt = 1;
+            else if (strcmp(optarg, "both") == 0) do_rand = 1, do_opt = 1;
+            else cli_usage("--method must be random, optimize or both (got '%s')", optarg);
+            break;
+        case 'e':
+            cli_double_range("--eps-range", optarg, 1, &e0, &e1);
+            if (e1 >= 10) cli_usage("--eps-range: sizes are relative to ||A||_2; %g is not small", e1);
+            break;
+        case 'k': points = cli_size("--points", optarg, 1, 200); break;
+        case 't': trials = cli_size("--trials", optarg, 1, 1000); break;
+        case 'S': steps = cli_size("--steps", optarg, 1, 1000000); break;
+        case 'O':
+            if (strcmp(optarg, "kappa") == 0) objective = PTD_OBJ_KAPPA;
+            else if (strcmp(optarg, "kappa2") == 0) objective = PTD_OBJ_KAPPA2_FRO;
+            else cli_usage("--objective must be kappa or kappa2 (got '%s')", optarg);
+            break;
+        case 'P':
+            if (strcmp(optarg, "adam") == 0) optimizer = PTD_OPT_ADAM;
+            else if (strcmp(optarg, "bfgs") == 0) optimizer = PTD_OPT_BFGS;
+            else cli_usage("--optimizer must be adam or bfgs (got '%s')", optarg);
+            break;
+        case 'w':
+            weight = cli_double("--weight", optarg);
+            if (weight < 0) cli_usage("--weight must be >= 0 (got '%s')", optarg);
+            break;
+        case 's': seed = cli_ulong("--seed", optarg); break;
+        case 'v': save = optarg; break;
+        case 'o': out = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "gnuplot") == 0) tsv = 0;
+            else if (strcmp(optarg, "tsv") == 0) tsv = 1;
+            else cli_usage("--format must be gnuplot or tsv (got '%s')", optarg);
+            break;
+        case 'q': quiet = 1; break;
+        case 'h':
+            usage();
+            free(cmd);
+            return CLI_OK;
+        case 'V':
+            printf("ptd-sweep (ptdkit) %s\n", ptd_version());
+            free(cmd);
+            return CLI_OK;
+        default:
+            if (optopt && strchr("no", optopt)) cli_usage("option -%c needs a value", optopt);
+            cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) cli_usage("no MATRIX given");
+    if (optind + 1 < argc) cli_usage("one MATRIX only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
+    if (optimizer == PTD_OPT_BFGS && do_opt && weight == 0)
+        cli_usage("--optimizer bfgs is unconstrained: give it a --weight > 0");
+    const char *spec = argv[optind];
+    cli_out_kind kind = cli_output_kind(out);
+    if (save) cli_check_writable(save);
+    if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
+    int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
+
+    ptd_system *sys = cli_zoo_make(spec, n, seed);
+    n = sys->n;
+    ptd_eig *e0ig = NULL;
+    if (ptd_cond_eig(sys->A, &e0ig)) cli_fail("%s", ptd_last_error());
+    double *rows = calloc(points * NCOL, sizeof *rows), *kap = malloc(trials * sizeof *kap),
+           *berr = malloc(trials * sizeof *berr), *shift = malloc(trials * sizeof *shift);
+    if (!rows || !kap || !berr || !shift) cli_fail("out of memory");
+    ptd_ptd *keep = NULL;
+    cli_progress_state prog;
+    cli_progress_start(&prog, quiet, "sizes");
+    for (size_t k = 0; k < points; k++) {
+        double eps = points == 1 ? e1 : exp(log(e0) + (log(e1) - log(e0)) * (double)k / (double)(points - 1));
+        double *r = rows + k * NCOL;
+        r[COL_REL] = eps;
+        if (do_rand) {
+            for (size_t t = 0; t < trials; t++) {
+                ptd_ptd *p = NULL;
+                if (ptd_perturb_random(sys->A, sys->B, NULL, eps, seed + t, &p))
+                    cli_fail("random perturbation at %g: %s", eps, ptd_last_error());
+                kap[t] = p->kappa_V;
+                berr[t] = p->backward_error;
+                shift[t] = eig_shift(p, e0ig->lambda, n);
+                if (k + 1 == points && t == 0 && !do_opt) keep = p;
+                else ptd_ptd_free(p);
+            }
+            qsort(kap, trials, sizeof *kap, cmp_double);
+            qsort(berr, trials, sizeof *berr, cmp_double);
+            qsort(shift, trials, sizeof *shift, cmp_double);
+            r[COL_KMED] = trials % 2 ? kap[trials / 2] : sqrt(kap[trials / 2 - 1] * kap[trials / 2]);
+            r[COL_KMIN] = kap[0];
+            r[COL_KMAX] = kap[trials - 1];
+            r[COL_BERR] = berr[trials / 2];
+            r[COL_SHIFT] = shift[trials / 2];
+        }
+        if (do_opt) {
+            ptd_perturb_opts o = {.objective = objective, .optimizer = optimizer, .weight = weight,
+                                  .max_rel = optimizer == PTD_OPT_ADAM ? eps : 0, .steps = (unsigned)steps,
+                                  .seed = seed};
+            ptd_ptd *p = NULL;
+            if (ptd_perturb_optimize(sys->A, sys->B, NULL, &o, &p))
+                cli_fail("optimised perturbation at %g: %s", eps, ptd_last_error());
+            r[COL_KOPT] = p->kappa_V;
+            r[COL_RELOPT] = p->rel_E;
+            r[COL_BERROPT] = p->backward_error;
+            r[COL_SHIFTOPT] = eig_shift(p, e0ig->lambda, n);
+            if (k + 1 == points) keep = p;
+            else ptd_ptd_free(p);
+        }
+        cli_progress(&prog, k + 1, points);
+    }
+    cli_progress_end(&prog);
+
+    /* the output */
+    char title[160], notes_buf[8][160];
+    const char *notes[8];
+    size_t nn = 0;
+    snprintf(notes_buf[nn++], 160, "matrix: %s, n: %zu, seed: %lu", spec, n, seed);
+    snprintf(notes_buf[nn++], 160, "sizes: %zu from %g to %g (relative to ||A||_2 = %.10g)", points, e0, e1, e0ig->norm2);
+    if (do_rand) snprintf(notes_buf[nn++], 160, "random: complex Ginibre, %zu trials per size (median, min, max)", trials);
+    if (do_opt)
+        snprintf(notes_buf[nn++], 160, "optimised: %s, objective %s, weight %g, %zu steps%s",
+                 optimizer == PTD_OPT_ADAM ? "adam" : "bfgs", objective == PTD_OBJ_KAPPA ? "kappa" : "kappa2", weight,
+                 steps, optimizer == PTD_OPT_ADAM ? ", size as a constraint" : "");
+    for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
+    snprintf(title, sizeof title, "%s, n = %zu: perturb-then-diagonalize", spec, n);
+    int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
+    ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
+    cli_membuf text = {0};
+    FILE *f = cli_mem_open(&text);
+    int st;
+    double *x = malloc(points * sizeof *x), *ym = malloc(points * sizeof *ym), *ylo = malloc(points * sizeof *ylo),
+           *yhi = malloc(points * sizeof *yhi), *xo = malloc(points * sizeof *xo), *yo = malloc(points * sizeof *yo);
+    if (!x || !ym || !ylo || !yhi || !xo || !yo) cli_fail("out of memory");
+    for (size_t k = 0; k < points; k++) {
+        const double *r = rows + k * NCOL;
+        x[k] = r[COL_REL];
+        ym[k] = r[COL_KMED];
+        ylo[k] = r[COL_KMIN];
+        yhi[k] = r[COL_KMAX];
+        xo[k] = r[COL_RELOPT];
+        yo[k] = r[COL_KOPT];
+    }
+    if (want_tsv) {
+        const char *all[] = {"rel_E", "kappa_random_median", "kappa_random_min", "kappa_random_max",
+                             "backward_error_random", "eig_shift_random", "kappa_optimized", "rel_E_optimized",
+                             "backward_error_optimized", "eig_shift_optimized"};
+        /* only the columns of the methods that ran */
+        size_t first = do_rand ? 1 : COL_KOPT, last = do_opt ? NCOL : COL_KOPT;
+        size_t nc = 1 + (last - first);
+        const char *cols[NCOL];
+        double *sel = malloc(points * nc * sizeof *sel);
+        if (!sel) cli_fail("out of memory");
+        cols[0] = all[0];
+        for (size_t c2 = first; c2 < last; c2++) cols[1 + c2 - first] = all[c2];
+        for (size_t k = 0; k < points; k++) {
+            sel[k * nc] = rows[k * NCOL];
+            for (size_t c2 = first; c2 < last; c2++) sel[k * nc + 1 + c2 - first] = rows[k * NCOL + c2];
+        }
+        st = ptd_plot_table_tsv(f, cols, nc, sel, points, &meta);
+        free(sel);
+    } else {
+        /* the 1/eps guide through the random median at the middle size (or the optimised) */
+        size_t mid = points / 2;
+        double ref = do_rand ? ym[mid] : yo[mid], xr = do_rand ? x[mid] : xo[mid];
+        double gx[2] = {x[0], x[points - 1]}, gy[2] = {ref * xr / gx[0], ref * xr / gx[1]};
+        ptd_plot_series s[4];
+        size_t ns = 0;
+        if (do_rand)
+            s[ns++] = (ptd_plot_series){.title = "random E (median, min-max)", .x = x, .y = ym, .ylo = ylo, .yhi = yhi,
+                                        .n = points, .style = "linespoints"};
+        if (do_opt)
+            s[ns++] = (ptd_plot_series){.title = "optimised E", .x = xo, .y = yo, .n = points, .style = "linespoints"};
+        s[ns++] = (ptd_plot_series){.title = "1/eps", .x = gx, .y = gy, .n = points > 1 ? 2 : 0, .style = "lines",
+                                    .colour = "#888888", .dashed = 1};
+        /* A's own kappa as a line, so that the axis reaches it (an arrow would not) */
+        double ka[2] = {e0ig->kappa_V, e0ig->kappa_V};
+        char ktitle[96];
+        snprintf(ktitle, sizeof ktitle, "κ₂(V) of A: %.2g", e0ig->kappa_V);
+        if (e0ig->kappa_V_resolved)
+            s[ns++] = (ptd_plot_series){.title = ktitle, .x = gx, .y = ka, .n = points > 1 ? 2 : 0, .style = "lines",
+                                        .colour = "#000000", .dashed = 1};
+        ptd_plot_axes ax = {.xlabel = latex ? "$\\|E\\|_2 / \\|A\\|_2$" : "||E||₂ / ||A||₂",
+                            .ylabel = latex ? "$\\kappa_2(V)$" : "κ₂(V) of A + E", .logx = 1, .logy = 1,
+                            .hline = NAN};
+        st = ptd_plot_series_gnuplot(f, s, ns, &ax, &meta);
+    }
+    if (st) cli_fail("writing the output: %s", ptd_last_error());
+    cli_mem_close(&text);
+    if (save) {
+        cli_membuf sb = {0};
+        FILE *sf = cli_mem_open(&sb);
+        if (ptd_perturb_save(sf, keep)) cli_fail("%s", ptd_last_error());
+        cli_mem_close(&sb);
+        if (ptd_plot_write_file(save, sb.buf, sb.len)) cli_fail("%s", ptd_last_error());
+        free(sb.buf);
+    }
+    cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
+    if (!quiet) {
+        char kbuf[96];
+        if (e0ig->kappa_V_resolved) snprintf(kbuf, sizeof kbuf, "%.3g", e0ig->kappa_V);
+        else snprintf(kbuf, sizeof kbuf, ">= 1/u (not resolved in double precision)");
+        fprintf(stderr, "ptd-sweep: %s, n = %zu, ||A||_2 = %.6g, kappa_2(V) of A %s\n", spec, n, e0ig->norm2, kbuf);
+        fprintf(stderr, "  %-10s", "||E||/||A||");
+        if (do_rand) fprintf(stderr, "  %-31s %-10s", "random kappa: median [min, max]", "backward");
+        if (do_opt) fprintf(stderr, "  %-10s %-10s %-10s", "optimised", "||E||/||A||", "backward");
+        fputc('\n', stderr);
+        for (size_t k = 0; k < points; k++) {
+            const double *r = rows + k * NCOL;
+            fprintf(stderr, "  %-10.3g", r[COL_REL]);
+            if (do_rand) {
+                char b[64];
+                snprintf(b, sizeof b, "%.3g [%.3g, %.3g]", r[COL_KMED], r[COL_KMIN], r[COL_KMAX]);
+                fprintf(stderr, "  %-31s %-10.3g", b, r[COL_BERR]);
+            }
+            if (do_opt) fprintf(stderr, "  %-10.4g %-10.3g %-10.3g", r[COL_KOPT], r[COL_RELOPT], r[COL_BERROPT]);
+            fputc('\n', stderr);
+        }
+        if (do_rand && points >= 3) {
+            /* the log-log slope of the random median: about -1 (pseudospectral shattering) */
+            double sx = 0, sy = 0, sxx = 0, sxy = 0, m = 0;
+            for (size_t k = 0; k < points; k++) {
+                double lx = log10(x[k]), ly = log10(ym[k]);
+                if (!isfinite(ly)) continue;
+                sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly, m++;
+            }
+            if (m >= 3) fprintf(stderr, "  random: log-log slope of the median kappa %.3f (theory about -1)\n",
+                                (m * sxy - sx * sy) / (m * sxx - sx * sx));
+        }
+        if (save) fprintf(stderr, "  saved the PTD system at ||E||/||A|| = %.3g (kappa %.4g) to %s\n", keep->rel_E,
+                          keep->kappa_V, save);
+    }
+    ptd_ptd_free(keep);
+    ptd_eig_free(e0ig);
+    ptd_system_free(sys);
+    free(rows);
+    free(kap);
+    free(berr);
+    free(shift);
+    free(x);
+    free(ym);
+    free(ylo);
+    free(yhi);
+    free(xo);
+    free(yo);
+    free(text.buf);
+    free(cmd);
+    return CLI_OK;
+}

@@ -83,7 +83,10 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
         ptdi_put_quoted(f, buf);
         fputs(latex ? "\n" : " noenhanced\n", f);
     }
-    fputs("set key outside below center horizontal samplen 3 noenhanced\n", f);
+    const char *key = ax->key ? ax->key : "top right";
+    if (strcmp(key, "top right") && strcmp(key, "top left") && strcmp(key, "bottom left") && strcmp(key, "bottom right"))
+        return ptd_error(PTD_EINVAL, "%s: key position '%s' (top/bottom left/right)", fn, key);
+    fprintf(f, "set key inside %s vertical samplen 3 box opaque noenhanced\n", key);
     if (isfinite(ax->hline)) {
         fprintf(f, "set arrow 1 from graph 0, first %.17g to graph 1, first %.17g nohead dt 3 lc rgb '#888888'\n",
                 ax->hline, ax->hline);

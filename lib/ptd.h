@@ -390,6 +390,8 @@ typedef struct {
     int logx, logy;
     double hline;             /* a horizontal reference line at y = hline (NAN: none) */
     const char *hline_label;
+    const char *key;          /* where the key sits inside the plot: "top right" (NULL),
+                                 "top left", "bottom left", "bottom right" */
 } ptd_plot_axes;
 
 int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const ptd_plot_axes *ax,
