@@ -16,7 +16,7 @@ for page in "$TOP_SRCDIR"/man/*.[1-9]; do
   case "$name" in *.1) [ "$count" -gt 0 ] || fail "$name has no EXAMPLES commands" ;; esac
   while IFS= read -r cmd; do
     if command -v gnuplot >/dev/null 2>&1 || ! printf '%s' "$cmd" | grep -q -e gnuplot -e '\.png' -e '\.pdf' -e '\.svg' -e '\.tex'; then
-      if sh -c "$cmd" > out.txt 2> err.txt; then
+      if bash -o pipefail -c "$cmd" > out.txt 2> err.txt; then
         # every -o FILE the example names exists and is not empty
         out=$(printf '%s\n' "$cmd" | sed -n 's/.*-o \([^ ]*\).*/\1/p')
         if [ -n "$out" ] && [ ! -s "$out" ]; then fail "$name: $cmd: no $out"; else pass "$name: $cmd"; fi

@@ -1,0 +1,80 @@
+#!/bin/sh
+# tools.sh - eigcond and ptd-sweep as a user meets them: outputs, numbers a reader can check,
+# and bad input (exit 2 for usage, 1 for failure, one line on stderr, no file left behind).
+. "$TOP_SRCDIR/tests/lib.sh"
+cd "$TMP"
+
+expect() {
+  want=$1; name=$2; shift 2
+  set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
+  lines=$(wc -l < err.txt)
+  if [ "$got" -ne "$want" ]; then fail "$name: exit $got, want $want ($(head -c 300 err.txt))"; return; fi
+  if [ "$want" -ne 0 ] && [ "$lines" -ne 1 ]; then fail "$name: $lines lines on stderr, want 1"; return; fi
+  pass "$name"
+}
+no_leftovers() {
+  extra=$(ls -A | grep -v -e '^out.txt$' -e '^err.txt$' -e '^keep' || true)
+  if [ -n "$extra" ]; then fail "$1: left behind: $extra"; rm -rf $extra; else pass "$1: nothing left behind"; fi
+}
+
+# --- eigcond -----------------------------------------------------------------------------
+expect 0 "eigcond help" eigcond --help
+expect 0 "eigcond version" eigcond --version
+# LegS n = 2: kappa_2(V) = 2 + sqrt3 = 3.7320508...
+expect 0 "eigcond legs 2" eigcond hippo-legs -n 2 --precision off -o keep-legs2.gp
+grep -q 'kappa_2(V), double: *3.73205' err.txt && pass "kappa_2(V) of LegS 2 is 2 + sqrt3" || fail "LegS 2: $(cat err.txt)"
+# double precision saturates: LegS 40 is reported as not resolved, never as a clean number
+expect 0 "eigcond legs 40 double" eigcond hippo-legs -n 40 --precision off --format tsv
+grep -q 'not resolved in double precision' err.txt && pass "unresolved kappa is flagged" || fail "no flag: $(cat err.txt)"
+grep -q '^# columns: re im cond_double resolved$' out.txt && pass "eigcond tsv columns" || fail "eigcond tsv columns"
+[ "$(grep -c '^-' out.txt)" -eq 40 ] && pass "one row per eigenvalue" || fail "rows: $(grep -c '^-' out.txt)"
+awk '/^-/ { if ($4 != 0 && $4 != 1) bad = 1 } END { exit bad }' out.txt && pass "resolved is 0 or 1" || fail "resolved column"
+expect 0 "eigcond sizes tsv" eigcond grcar --sizes 4:20:4 --format tsv --quiet
+[ "$(grep -c '^[0-9]' out.txt)" -eq 5 ] && pass "five sizes" || fail "sizes rows"
+! grep -qi -e 'nan' -e 'inf' out.txt && pass "no nan or inf in eigcond data" || fail "nan/inf in eigcond data"
+
+expect 2 "eigcond unknown matrix" eigcond nosuch
+expect 2 "eigcond n = 0" eigcond grcar -n 0
+expect 2 "eigcond bad sizes" eigcond grcar --sizes 10:5
+expect 2 "eigcond sizes malformed" eigcond grcar --sizes 10
+expect 2 "eigcond precision junk" eigcond grcar --precision lots
+expect 2 "eigcond precision too low" eigcond grcar --precision 10
+expect 2 "eigcond digits 0" eigcond grcar --digits 0
+expect 2 "eigcond sizes with a file" eigcond "file:$TOP_SRCDIR/tests/data/mm/sym.mtx" --sizes 2:4
+expect 1 "eigcond extended of a full matrix" eigcond grcar -n 8 --precision 200
+grep -q 'needs a triangular matrix' err.txt && pass "says why" || fail "message: $(cat err.txt)"
+expect 1 "eigcond malformed file" eigcond "file:$TOP_SRCDIR/tests/data/mm/bad-value.mtx"
+expect 1 "eigcond unwritable" eigcond grcar -o /nonexistent/x.png
+no_leftovers "eigcond errors"
+
+# --- ptd-sweep -----------------------------------------------------------------------------
+expect 0 "ptd-sweep help" ptd-sweep --help
+expect 0 "ptd-sweep tsv" ptd-sweep hippo-legs -n 8 --points 3 --trials 3 --steps 50 --format tsv
+grep -q '^# columns: rel_E kappa_random_median kappa_random_min kappa_random_max backward_error_random eig_shift_random kappa_optimized rel_E_optimized backward_error_optimized eig_shift_optimized$' out.txt \
+  && pass "ptd-sweep columns" || fail "ptd-sweep columns: $(grep columns out.txt)"
+# the numbers obey what they claim: min <= median <= max; the measured backward error is the
+# requested size to within the rounding of the reconstruction, 100 n u kappa(V) (n = 8, the
+# largest kappa of the row); the optimised size is within its bound
+awk '/^[0-9]/ { if (!($3 <= $2 && $2 <= $4)) bad = 1;
+               d = $5 - $1; if (d < 0) d = -d; if (d > 100 * 8 * 1.12e-16 * $4) bad = 2;
+               d = $9 - $8; if (d < 0) d = -d; if (d > 100 * 8 * 1.12e-16 * $7) bad = 2;
+               if ($8 > $1 * (1 + 1e-12)) bad = 3 } END { exit bad }' out.txt \
+  && pass "ptd-sweep rows are consistent" || fail "ptd-sweep rows: $(grep '^[0-9]' out.txt)"
+expect 0 "ptd-sweep random only" ptd-sweep grcar -n 10 --method random --points 2 --format tsv --quiet
+grep -q '^# columns: rel_E kappa_random_median kappa_random_min kappa_random_max backward_error_random eig_shift_random$' out.txt \
+  && pass "random-only columns" || fail "random-only columns"
+expect 0 "ptd-sweep save" ptd-sweep hippo-legs -n 6 --method optimize --points 1 --eps-range 0.01:0.05 --steps 100 --save keep-legs6.ptd -o keep-legs6.gp
+head -1 keep-legs6.ptd | grep -q '^ptdkit-ptd 1$' && grep -q '^end$' keep-legs6.ptd && pass "saved PTD file" || fail "saved PTD file"
+
+expect 2 "ptd-sweep bad method" ptd-sweep grcar --method magic
+expect 2 "ptd-sweep bad range" ptd-sweep grcar --eps-range 1e-1:1e-3
+expect 2 "ptd-sweep negative range" ptd-sweep grcar --eps-range -1:1
+expect 2 "ptd-sweep huge size" ptd-sweep grcar --eps-range 1:100
+expect 2 "ptd-sweep zero points" ptd-sweep grcar --points 0
+expect 2 "ptd-sweep bfgs without weight" ptd-sweep grcar --optimizer bfgs
+expect 2 "ptd-sweep negative weight" ptd-sweep grcar --weight -1
+expect 2 "ptd-sweep n = 1" ptd-sweep grcar -n 1
+expect 1 "ptd-sweep unwritable save" ptd-sweep grcar -n 6 --points 1 --steps 5 --save /nonexistent/x.ptd
+expect 1 "ptd-sweep unwritable output" ptd-sweep grcar -n 6 --points 1 --steps 5 -o /nonexistent/x.png
+no_leftovers "ptd-sweep errors"
+finish
