@@ -367,6 +367,34 @@ START_TEST(test_lower_equals_reversed_upper)
 }
 END_TEST
 
+/* Eigenvectors depend on the diagonal only through differences, so A = diag(L, L - c I)
+ * (L = LegS of order 10, c = 1/2 keeps the eigenvalues distinct) has V = diag(V_L, V_L):
+ * kappa_2(V) = kappa_2(V_L), every eig_cond repeats, and the top singular value of V (and of
+ * V^{-1}) is exactly double, a case where Lanczos meets a multiple eigenvalue. */
+START_TEST(test_block_diagonal_double_singular_value)
+{
+    size_t m = 10, n = 2 * m;
+    ptd_system *s = make("hippo-legs", m);
+    ptd_matrix *A = ptd_matrix_alloc(n, n);
+    for (size_t j = 0; j < m; j++)
+        for (size_t i = 0; i < m; i++) {
+            PTD_AT(A, i, j) = PTD_AT(s->A, i, j);
+            PTD_AT(A, m + i, m + j) = PTD_AT(s->A, i, j) - (i == j ? 0.5 : 0.0);
+        }
+    ptd_eig_mp *eb = mp(A, 0, 12), *el = mp(s->A, 0, 12);
+    /* the shift rounds nothing (-(k+1) - 1/2 is exact); both runs see the same blocks */
+    assert_close(eb->kappa_V, el->kappa_V, 0, 1e-14);
+    for (size_t i = 0; i < m; i++) {
+        assert_close(eb->eig_cond[i], el->eig_cond[i], 0, 1e-14);
+        assert_close(eb->eig_cond[m + i], el->eig_cond[i], 0, 1e-14);
+    }
+    ptd_eig_mp_free(eb);
+    ptd_eig_mp_free(el);
+    ptd_matrix_free(A);
+    ptd_system_free(s);
+}
+END_TEST
+
 /* ---- precision ------------------------------------------------------------------------------ */
 
 START_TEST(test_stable_under_precision_increase)
@@ -580,6 +608,7 @@ int main(void)
     tcase_add_test(tc, test_against_lapack_complex);
     tcase_add_test(tc, test_against_mpfr_oracle);
     tcase_add_test(tc, test_lower_equals_reversed_upper);
+    tcase_add_test(tc, test_block_diagonal_double_singular_value);
     suite_add_tcase(s, tc);
     tc = tcase_create("precision");
     tcase_add_test(tc, test_stable_under_precision_increase);
