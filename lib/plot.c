@@ -191,9 +191,54 @@ static int cmp_double(const void *a, const void *b)
 #define PALETTE \
     "(0 '#1f3c99', 0.25 '#0a8fb5', 0.5 '#2ca02c', 0.75 '#e6820e', 1 '#c0111f')"
 
+static int finite_z(double complex z) { return isfinite(creal(z)) && isfinite(cimag(z)); }
+
+/* the overlay's datablocks: marked points (one block per set) and the W(A) polygon */
+static void put_overlay_data(FILE *f, const ptd_plot_overlay *ov)
+{
+    if (!ov) return;
+    for (size_t s = 0; s < ov->nsets && s < PTD_PLOT_MAX_MARKS; s++) {
+        fprintf(f, "\n# %s: Re Im\n$mark%zu << EOD\n", ov->sets[s].title ? ov->sets[s].title : "points", s);
+        for (size_t k = 0; k < ov->sets[s].n; k++)
+            if (finite_z(ov->sets[s].z[k])) fprintf(f, "%.17g %.17g\n", creal(ov->sets[s].z[k]), cimag(ov->sets[s].z[k]));
+        fputs("EOD\n", f);
+    }
+    if (ov->nfov >= 3) {
+        fputs("\n# boundary of the numerical range W(A), closed: Re Im\n$fov << EOD\n", f);
+        for (size_t k = 0; k <= ov->nfov; k++) {
+            double complex z = ov->fov[k % ov->nfov];
+            if (finite_z(z)) fprintf(f, "%.17g %.17g\n", creal(z), cimag(z));
+        }
+        fputs("EOD\n", f);
+    }
+}
+
+/* the overlay's plot clauses, each starting with ", " */
+static void put_overlay_plot(FILE *f, const ptd_plot_overlay *ov, int latex)
+{
+    static const int pt[PTD_PLOT_MAX_MARKS] = {9, 5, 13, 11};
+    static const char *const col[PTD_PLOT_MAX_MARKS] = {"#c0111f", "#1f3c99", "#2ca02c", "#e6820e"};
+    if (!ov) return;
+    if (ov->nfov >= 3) {
+        fputs(", \\\n         $fov using 1:2 with lines dt 2 lw 1.5 lc rgb '#606060' title ", f);
+        put_quoted(f, latex ? "numerical range $W(A)$" : "numerical range W(A)");
+    }
+    for (size_t s = 0; s < ov->nsets && s < PTD_PLOT_MAX_MARKS; s++) {
+        fprintf(f, ", \\\n         $mark%zu using 1:2 with points pt %d ps 1.6 lc rgb '%s' title ", s, pt[s], col[s]);
+        put_quoted(f, ov->sets[s].title ? ov->sets[s].title : "points");
+    }
+}
+
 int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
                            size_t neps, const double complex *eig, size_t neig,
                            const ptd_plot_meta *meta)
+{
+    return ptd_plot_pspec_gnuplot_overlay(f, g, eps, neps, eig, neig, NULL, meta);
+}
+
+int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const double *eps,
+                                   size_t neps, const double complex *eig, size_t neig,
+                                   const ptd_plot_overlay *ov, const ptd_plot_meta *meta)
 {
     static const char fn[] = "ptd_plot_pspec_gnuplot";
     ptd_clear_error();
@@ -204,6 +249,15 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
         return ptd_error(PTD_EINVAL, "%s: no eps levels; give at least one eps > 0", fn);
     if (neig > 0 && !eig)
         return ptd_error(PTD_EINVAL, "%s: %zu eigenvalues but the array is NULL", fn, neig);
+    if (ov) {
+        if (ov->nsets > PTD_PLOT_MAX_MARKS)
+            return ptd_error(PTD_EINVAL, "%s: %zu point sets; at most %d", fn, ov->nsets, PTD_PLOT_MAX_MARKS);
+        for (size_t s = 0; s < ov->nsets; s++)
+            if (ov->sets[s].n > 0 && !ov->sets[s].z)
+                return ptd_error(PTD_EINVAL, "%s: point set %zu has %zu points but the array is NULL", fn, s, ov->sets[s].n);
+        if (ov->nfov > 0 && (ov->nfov < 3 || !ov->fov))
+            return ptd_error(PTD_EINVAL, "%s: the numerical range needs at least 3 points and an array", fn);
+    }
     for (size_t k = 0; k < neps; k++)
         if (!isfinite(eps[k]) || !(eps[k] > 0))
             return ptd_error(PTD_EINVAL, "%s: eps[%zu] = %g; want a finite eps > 0", fn, k,
@@ -263,6 +317,7 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
                 fprintf(f, "%.17g %.17g\n", creal(eig[k]), cimag(eig[k]));
         fputs("EOD\n", f);
     }
+    put_overlay_data(f, ov);
 
     /* contour extraction: gnuplot writes the lines into $contours, column 3 the level */
     fputs("\n# contour lines of log10 sigma_min at log10 eps, traced by gnuplot into $contours\n"
@@ -357,11 +412,13 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
     fputs(contour_spec, f);
     if (nlev == 1) put_quoted(f, text);
     if (nfin > 0) fprintf(f, ", \\\n         %s", eig_spec);
+    put_overlay_plot(f, ov, latex);
     fputs("\n} else {\n    set label 1 ", f);
     put_quoted(f, latex ? "no $\\varepsilon$-contour crosses this box"
                         : "no ε-contour crosses this box");
     fputs(" at graph 0.5, graph 0.5 center front\n    plot ", f);
     fputs(nfin > 0 ? eig_spec : "NaN notitle", f);
+    put_overlay_plot(f, ov, latex);
     fputs("\n}\n", f);
 
     free(lev);

@@ -340,6 +340,31 @@ int ptd_fov_box(const ptd_matrix *A, ptd_box *box);
  * growth rate, ||e^{tA}||_2 <= e^{t omega} for t >= 0. */
 int ptd_fov_abscissa(const ptd_matrix *A, double *omega);
 
+/* ------------------------------------------------------------------------------------ */
+/* plot additions: overlays on the pseudospectra figure, line plots (lib/plot.c)          */
+/* ------------------------------------------------------------------------------------ */
+
+#define PTD_PLOT_MAX_MARKS 4
+
+/* What may be drawn over the contours: up to PTD_PLOT_MAX_MARKS sets of marked points (e.g.
+ * where the pseudospectral abscissa is attained), each with a key title, and the boundary of
+ * the numerical range as a closed dashed polygon (nfov points, 0 for none). */
+typedef struct {
+    struct {
+        const double complex *z;
+        size_t n;
+        const char *title;
+    } sets[PTD_PLOT_MAX_MARKS];
+    size_t nsets;
+    const double complex *fov;
+    size_t nfov;
+} ptd_plot_overlay;
+
+/* ptd_plot_pspec_gnuplot with an overlay (NULL: the same script as without). */
+int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const double *eps,
+                                   size_t neps, const double complex *eig, size_t neig,
+                                   const ptd_plot_overlay *ov, const ptd_plot_meta *meta);
+
 #ifdef __cplusplus
 }
 #endif
