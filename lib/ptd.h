@@ -365,6 +365,26 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
                                    size_t neps, const double complex *eig, size_t neig,
                                    const ptd_plot_overlay *ov, const ptd_plot_meta *meta);
 
+/* ------------------------------------------------------------------------------------ */
+/* transient: ||e^{tA}||_2, ||A^k||_2 and their bounds (lib/transient.c)                   */
+/* ------------------------------------------------------------------------------------ */
+
+/* E = e^{tA} by scaling and squaring with the [13/13] Pade approximant (Higham 2005).
+ * E is n x n, allocated by the caller.  PTD_ERANGE when it overflows.  O(n^3 (6 + s)),
+ * s = log2(||tA||_1 / 5.37); allocates 7 n^2. */
+int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E);
+/* out[k] = ||e^{t[k] A}||_2 for k < nt (an expm and an SVD each). */
+int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double *out);
+/* out[k] = ||A^k||_2 for k = 0..kmax (out holds kmax + 1). */
+int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out);
+/* Lower bounds from the pseudospectra (Trefethen and Embree, ch. 15-16): continuous,
+ * sup_{t >= 0} ||e^{tA}|| >= alpha_eps / eps; discrete (discrete = 1),
+ * sup_{k >= 0} ||A^k|| >= (rho_eps - 1) / eps; the best over eps[] (values at or below the
+ * rounding floor skipped) and 1 (t = 0), into *bound, the eps attaining it into *at_eps
+ * (NAN when 1 is best).  Each eps costs one criss-cross. */
+int ptd_transient_kreiss(const ptd_pspec_plan *p, const double *eps, size_t neps, int discrete, double *bound,
+                         double *at_eps);
+
 #ifdef __cplusplus
 }
 #endif
