@@ -888,3 +888,121 @@ done:
     job_free(&j);
     return st;
 }
+
+/* ------------------------------------------------------------------------------------ */
+/* line plots                                                                             */
+/* ------------------------------------------------------------------------------------ */
+
+static int check_lines(const char *fn, FILE *f, const double *x, size_t nx, const ptd_plot_series *s, size_t ns)
+{
+    if (!f) return ptd_error(PTD_EINVAL, "%s: stream is NULL", fn);
+    if (nx < 2 || !x || ns == 0 || !s) return ptd_error(PTD_EINVAL, "%s: at least 2 x values and 1 series", fn);
+    for (size_t k = 0; k < ns; k++)
+        if (!s[k].y || !s[k].name) return ptd_error(PTD_EINVAL, "%s: series %zu has no values or no name", fn, k);
+    for (size_t i = 0; i < nx; i++)
+        if (!isfinite(x[i])) return ptd_error(PTD_EINVAL, "%s: x[%zu] is not finite", fn, i);
+    return PTD_OK;
+}
+
+/* never inf or nan in a data set: clamp to the double range, NaN becomes the column's '?' */
+static void put_value(FILE *f, double v)
+{
+    if (isnan(v)) fputs(" ?", f);
+    else fprintf(f, " %.17g", v > DBL_MAX ? DBL_MAX : v < -DBL_MAX ? -DBL_MAX : v);
+}
+
+int ptd_plot_lines_gnuplot(FILE *f, const double *x, size_t nx, const ptd_plot_series *s, size_t ns,
+                           const char *xlabel, const char *ylabel, int logy, const ptd_plot_meta *meta)
+{
+    static const char fn[] = "ptd_plot_lines_gnuplot";
+    ptd_clear_error();
+    int st = check_lines(fn, f, x, nx, s, ns);
+    if (st) return st;
+    fputs("# ptdkit: a line plot, a gnuplot 5 script with its data inline.\n"
+          "# Show it with: gnuplot -p FILE, or render it with -o FILE.png/.svg/.pdf/.tex\n", f);
+    if (meta && meta->command) put_comment(f, "command", meta->command);
+    fprintf(f, "# ptdkit %s\n", ptd_version());
+    if (meta && meta->notes)
+        for (size_t k = 0; k < meta->nnotes; k++)
+            if (meta->notes[k]) put_comment(f, NULL, meta->notes[k]);
+    fputs("\n$data << EOD\n", f);
+    double ymin = INFINITY, ymax = -INFINITY;
+    for (size_t i = 0; i < nx; i++) {
+        fprintf(f, "%.17g", x[i]);
+        for (size_t k = 0; k < ns; k++) {
+            double v = s[k].y[i];
+            if (logy && !(v > 0)) v = NAN; /* not on a log axis */
+            put_value(f, v);
+            if (s[k].scale_y && isfinite(v) && (!logy || v > 0)) {
+                ymin = fmin(ymin, v);
+                ymax = fmax(ymax, v);
+            }
+        }
+        fputc('\n', f);
+    }
+    fputs("EOD\n\nset datafile missing '?'\nset tics out\nset grid lc rgb '#e0e0e0'\n", f);
+    fprintf(f, "set xrange [%.17g:%.17g]\n", x[0], x[nx - 1]);
+    if (logy) {
+        fputs("set logscale y\nset format y '10^{%L}'\n", f);
+        if (isfinite(ymin) && ymax > 0) {
+            /* the curves that set the scale, with a decade of room either way; bounds that run
+             * off (e^{t omega}) are clipped rather than flattening the rest */
+            double lo = pow(10.0, floor(log10(ymin)) - (ymin == ymax ? 1 : 0));
+            double hi = pow(10.0, ceil(log10(ymax)) + 1); /* headroom over the peak */
+            if (!(hi > lo)) hi = lo * 10;
+            fprintf(f, "set yrange [%.17g:%.17g]\n", lo, hi);
+        }
+    }
+    const int latex = meta && meta->latex;
+    char text[1024];
+    if (xlabel) {
+        fputs("set xlabel ", f);
+        put_quoted(f, xlabel);
+        fputc('\n', f);
+    }
+    if (ylabel) {
+        fputs("set ylabel ", f);
+        put_quoted(f, ylabel);
+        fputc('\n', f);
+    }
+    if (meta && meta->title) {
+        if (latex) latex_text(text, sizeof text, meta->title);
+        else snprintf(text, sizeof text, "%s", meta->title);
+        fputs("set title ", f);
+        put_quoted(f, text);
+        fputs(latex ? "\n" : " noenhanced\n", f);
+    }
+    fputs("set key outside below center horizontal samplen 3 height 1 noenhanced\nplot ", f);
+    for (size_t k = 0; k < ns; k++) {
+        fprintf(f, "%s$data using 1:%zu with %s title ", k ? ", \\\n     " : "", k + 2,
+                s[k].style ? s[k].style : "lines lw 2");
+        put_quoted(f, s[k].title ? s[k].title : s[k].name);
+    }
+    fputc('\n', f);
+    return finish_stream(f, fn);
+}
+
+int ptd_plot_lines_tsv(FILE *f, const double *x, size_t nx, const char *xname, const ptd_plot_series *s,
+                       size_t ns, const ptd_plot_meta *meta)
+{
+    static const char fn[] = "ptd_plot_lines_tsv";
+    ptd_clear_error();
+    int st = check_lines(fn, f, x, nx, s, ns);
+    if (st) return st;
+    fputs("# ptdkit: a table of curves; '?' marks a value that does not exist\n", f);
+    if (meta && meta->title) put_comment(f, "title", meta->title);
+    if (meta && meta->command) put_comment(f, "command", meta->command);
+    fprintf(f, "# ptdkit %s\n", ptd_version());
+    if (meta && meta->notes)
+        for (size_t k = 0; k < meta->nnotes; k++)
+            if (meta->notes[k]) put_comment(f, NULL, meta->notes[k]);
+    fprintf(f, "# columns: %s", xname ? xname : "x");
+    for (size_t k = 0; k < ns; k++) fprintf(f, " %s", s[k].name);
+    fputc('\n', f);
+    for (size_t i = 0; i < nx; i++) {
+        fprintf(f, "%.17g", x[i]);
+        for (size_t k = 0; k < ns; k++) put_value(f, s[k].y[i]);
+        fputc('\n', f);
+    }
+    return finish_stream(f, fn);
+}

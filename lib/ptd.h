@@ -385,6 +385,23 @@ int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out);
 int ptd_transient_kreiss(const ptd_pspec_plan *p, const double *eps, size_t neps, int discrete, double *bound,
                          double *at_eps);
 
+/* A curve y(x) for the line-plot writers. */
+typedef struct {
+    const double *y;       /* one value per x; NAN where it does not exist (written '?') */
+    const char *name;      /* tsv column name, one word */
+    const char *title;     /* key title (NULL: name) */
+    const char *style;     /* gnuplot "with" clause, e.g. "lines lw 2 lc rgb '#0060ad'" (NULL: lines) */
+    int scale_y;           /* 1: the y range is chosen to show this curve whole */
+} ptd_plot_series;
+
+/* A gnuplot script with the data inline: ns curves against x (nx >= 2), optional log y axis
+ * (values <= 0 are then left out), the key below the plot.  Never writes inf or nan. */
+int ptd_plot_lines_gnuplot(FILE *f, const double *x, size_t nx, const ptd_plot_series *s, size_t ns,
+                           const char *xlabel, const char *ylabel, int logy, const ptd_plot_meta *meta);
+/* The same data as '#' header lines, "# columns: XNAME NAME...", and one row per x. */
+int ptd_plot_lines_tsv(FILE *f, const double *x, size_t nx, const char *xname, const ptd_plot_series *s,
+                       size_t ns, const ptd_plot_meta *meta);
+
 #ifdef __cplusplus
 }
 #endif
