@@ -30,6 +30,10 @@ static void usage(void)
            "                     the region (default: found so that it holds the whole\n"
            "                     largest-eps pseudospectrum, with a margin)\n"
            "  --method M         lanczos (inverse Lanczos on the Schur form, default) or svd\n"
+           "  --abscissa         the pseudospectral abscissa max Re z of each eps (criss-cross,\n"
+           "                     to full precision), marked where attained and in the summary\n"
+           "  --radius           the pseudospectral radius max |z| likewise\n"
+           "  --fov              overlay the boundary of the numerical range W(A)\n"
            "  -o FILE            .png .svg .pdf .tex (image, by gnuplot), .gp (script),\n"
            "                     .dat or .tsv (data); default: the gnuplot script on stdout\n"
            "  --format F         gnuplot (default) or tsv, for standard output\n"
@@ -54,6 +58,7 @@ int main(int argc, char **argv)
     size_t n = 64, nx = 200, ny = 200, neps = 0;
     double *eps = NULL, boxv[4];
     int have_box = 0, relative = 0, quiet = 0, tsv = 0, threads = 0;
+    int want_abscissa = 0, want_radius = 0, want_fov = 0;
     unsigned long seed = 1;
     const char *out = NULL;
     ptd_pspec_method method = PTD_PSPEC_LANCZOS;
@@ -65,7 +70,9 @@ int main(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},   {"format", required_argument, NULL, 'f'},
         {"seed", required_argument, NULL, 's'},     {"threads", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},        {"abscissa", no_argument, NULL, 'A'},
+        {"radius", no_argument, NULL, 'R'},         {"fov", no_argument, NULL, 'F'},
+        {NULL, 0, NULL, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
@@ -95,6 +102,9 @@ int main(int argc, char **argv)
         case 's': seed = cli_ulong("--seed", optarg); break;
         case 't': threads = (int)cli_size("--threads", optarg, 1, 256); break;
         case 'q': quiet = 1; break;
+        case 'A': want_abscissa = 1; break;
+        case 'R': want_radius = 1; break;
+        case 'F': want_fov = 1; break;
         case 'h':
             usage();
             free(cmd);
@@ -146,7 +156,45 @@ int main(int argc, char **argv)
     } else if ((st = ptd_pspec_auto_box(plan, eabs, neps, nx, ny, &po, &box))) {
         cli_fail("finding the region: %s", ptd_last_error());
     }
+    /* the numerical range: its boundary, and an automatic box grown to show it whole */
+    enum { NFOV = 128 };
+    double complex fovpts[NFOV];
+    if (want_fov) {
+        if ((st = ptd_fov_boundary(sys->A, NFOV, fovpts))) cli_fail("numerical range: %s", ptd_last_error());
+        if (!have_box) {
+            ptd_box fb;
+            if ((st = ptd_fov_box(sys->A, &fb))) cli_fail("numerical range: %s", ptd_last_error());
+            double m = 0.05 * fmax(fb.xmax - fb.xmin, fb.ymax - fb.ymin);
+            box.xmin = fmin(box.xmin, fb.xmin - m);
+            box.xmax = fmax(box.xmax, fb.xmax + m);
+            box.ymin = fmin(box.ymin, fb.ymin - m);
+            box.ymax = fmax(box.ymax, fb.ymax + m);
+        }
+    }
     double t_box = cli_now() - t0;
+
+    /* pseudospectral abscissa and radius by criss-cross, for every eps above the floor */
+    double floor_x = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
+    ptd_pspec_extreme *xa = calloc(neps, sizeof *xa), *xr = calloc(neps, sizeof *xr);
+    double complex *za = malloc(neps * sizeof *za), *zr = malloc(neps * sizeof *zr);
+    if (!xa || !xr || !za || !zr) cli_fail("out of memory");
+    size_t nza = 0, nzr = 0;
+    double t_x0 = cli_now();
+    for (size_t k = 0; k < neps; k++) {
+        xa[k].value = xr[k].value = NAN;
+        if (eabs[k] <= 4 * fmax(floor_x, ptd_pspec_plan_floor(plan))) continue;
+        if (want_abscissa) {
+            if ((st = ptd_pspec_abscissa(plan, eabs[k], NULL, &xa[k])))
+                cli_fail("pseudospectral abscissa for eps %g: %s", eabs[k], ptd_last_error());
+            za[nza++] = xa[k].z;
+        }
+        if (want_radius) {
+            if ((st = ptd_pspec_radius(plan, eabs[k], NULL, &xr[k])))
+                cli_fail("pseudospectral radius for eps %g: %s", eabs[k], ptd_last_error());
+            zr[nzr++] = xr[k].z;
+        }
+    }
+    double t_x = cli_now() - t_x0;
     cli_progress_state prog;
     cli_progress_start(&prog, quiet, "grid");
     po.progress = cli_progress;
@@ -157,8 +205,10 @@ int main(int argc, char **argv)
     if (st) cli_fail("%s", ptd_last_error());
 
     /* provenance and the figure */
-    char notes_buf[12][160];
-    const char *notes[12];
+    size_t notes_cap = 12 + 2 * neps;
+    char (*notes_buf)[160] = calloc(notes_cap, sizeof *notes_buf);
+    const char **notes = calloc(notes_cap, sizeof *notes);
+    if (!notes_buf || !notes) cli_fail("out of memory");
     size_t nn = 0;
     snprintf(notes_buf[nn++], 160, "matrix: %s", spec);
     snprintf(notes_buf[nn++], 160, "n: %zu", n);
@@ -175,6 +225,15 @@ int main(int argc, char **argv)
     snprintf(notes_buf[nn++], 160, "norm2: %.10g", nrm);
     snprintf(notes_buf[nn++], 160, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "computed (zgees)");
     snprintf(notes_buf[nn++], 160, "rounding floor: %.3g", method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_);
+    for (size_t k = 0; k < neps; k++) {
+        if (!isnan(xa[k].value))
+            snprintf(notes_buf[nn++], 160, "pseudospectral abscissa (eps %.3g): %.17g at %.17g%+.17gi", eabs[k],
+                     xa[k].value, creal(xa[k].z), cimag(xa[k].z));
+        if (!isnan(xr[k].value))
+            snprintf(notes_buf[nn++], 160, "pseudospectral radius (eps %.3g): %.17g at %.17g%+.17gi", eabs[k],
+                     xr[k].value, creal(xr[k].z), cimag(xr[k].z));
+    }
+    if (want_fov) snprintf(notes_buf[nn++], 160, "numerical range: boundary at %d angles (Johnson)", (int)NFOV);
     for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
     char title[128];
     snprintf(title, sizeof title, "%s, n = %zu", spec, n);
@@ -185,7 +244,15 @@ int main(int argc, char **argv)
         st = ptd_plot_pspec_tsv(cli_mem_open(&data), g, &meta);
         cli_mem_close(&data);
     } else {
-        st = ptd_plot_pspec_gnuplot(cli_mem_open(&script), g, eabs, neps, ptd_pspec_plan_eigenvalues(plan), n, &meta);
+        ptd_plot_overlay ov = {.nsets = 0};
+        if (nza) ov.sets[ov.nsets++] = (typeof(ov.sets[0])){za, nza, meta.latex ? "$\\alpha_\\varepsilon$ attained" : "abscissa α_ε attained"};
+        if (nzr) ov.sets[ov.nsets++] = (typeof(ov.sets[0])){zr, nzr, meta.latex ? "$\\rho_\\varepsilon$ attained" : "radius ρ_ε attained"};
+        if (want_fov) {
+            ov.fov = fovpts;
+            ov.nfov = NFOV;
+        }
+        st = ptd_plot_pspec_gnuplot_overlay(cli_mem_open(&script), g, eabs, neps, ptd_pspec_plan_eigenvalues(plan), n,
+                                            &ov, &meta);
         cli_mem_close(&script);
     }
     if (st) cli_fail("writing the output: %s", ptd_last_error());
@@ -208,7 +275,18 @@ int main(int argc, char **argv)
             double a, r;
             if (eabs[k] <= fl)
                 fprintf(stderr, "  eps %.3g: below the rounding floor n u ||A|| = %.2g, not resolved\n", eabs[k], fl);
-            else if (ptd_pspec_grid_estimates(g, eabs[k], &a, &r))
+            else if (want_abscissa || want_radius) {
+                int any = ptd_pspec_grid_estimates(g, eabs[k], &a, &r);
+                fprintf(stderr, "  eps %.3g:", eabs[k]);
+                if (want_abscissa)
+                    fprintf(stderr, " pseudospectral abscissa %.15g at %.10g%+.10gi;", xa[k].value, creal(xa[k].z),
+                            cimag(xa[k].z));
+                else if (any) fprintf(stderr, " abscissa ~ %.6g (grid, +- %.2g);", a, hypot(hx, hy));
+                if (want_radius)
+                    fprintf(stderr, " radius %.15g at %.10g%+.10gi", xr[k].value, creal(xr[k].z), cimag(xr[k].z));
+                else if (any) fprintf(stderr, " radius ~ %.6g (grid, +- %.2g)", r, hypot(hx, hy));
+                fputc('\n', stderr);
+            } else if (ptd_pspec_grid_estimates(g, eabs[k], &a, &r))
                 fprintf(stderr, "  eps %.3g: pseudospectral abscissa ~ %.6g, radius ~ %.6g (grid estimates, "
                                 "+- %.2g)\n", eabs[k], a, r, hypot(hx, hy));
             else
@@ -221,6 +299,12 @@ int main(int argc, char **argv)
                         "%.3g s (%.3g s finding the region), %.0f points/s\n",
                 nx, ny, box.xmin, box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)", nx * ny,
                 g->threads, g->threads == 1 ? "" : "s", tot, t_box, (double)(nx * ny) / g->seconds);
+        if (want_abscissa || want_radius) {
+            unsigned es = 0;
+            for (size_t k = 0; k < neps; k++) es += (isnan(xa[k].value) ? 0 : xa[k].eigensolves) + (isnan(xr[k].value) ? 0 : xr[k].eigensolves);
+            fprintf(stderr, "  criss-cross: %.3g s, %u eigenproblems of order %zu; sigma_min = eps at every point found, "
+                            "checked on a verification grid\n", t_x, es, 2 * n);
+        }
         if (method == PTD_PSPEC_LANCZOS)
             fprintf(stderr, "  inverse Lanczos: %.1f steps per point on average, at most %u%s\n",
                     (double)g->iterations / (double)(nx * ny), g->max_iterations,
@@ -230,6 +314,12 @@ int main(int argc, char **argv)
     }
     free(script.buf);
     free(data.buf);
+    free(notes_buf);
+    free(notes);
+    free(xa);
+    free(xr);
+    free(za);
+    free(zr);
     free(cmd);
     free(eabs);
     free(eps);

@@ -191,9 +191,54 @@ static int cmp_double(const void *a, const void *b)
 #define PALETTE \
     "(0 '#1f3c99', 0.25 '#0a8fb5', 0.5 '#2ca02c', 0.75 '#e6820e', 1 '#c0111f')"
 
+static int finite_z(double complex z) { return isfinite(creal(z)) && isfinite(cimag(z)); }
+
+/* the overlay's datablocks: marked points (one block per set) and the W(A) polygon */
+static void put_overlay_data(FILE *f, const ptd_plot_overlay *ov)
+{
+    if (!ov) return;
+    for (size_t s = 0; s < ov->nsets && s < PTD_PLOT_MAX_MARKS; s++) {
+        fprintf(f, "\n# %s: Re Im\n$mark%zu << EOD\n", ov->sets[s].title ? ov->sets[s].title : "points", s);
+        for (size_t k = 0; k < ov->sets[s].n; k++)
+            if (finite_z(ov->sets[s].z[k])) fprintf(f, "%.17g %.17g\n", creal(ov->sets[s].z[k]), cimag(ov->sets[s].z[k]));
+        fputs("EOD\n", f);
+    }
+    if (ov->nfov >= 3) {
+        fputs("\n# boundary of the numerical range W(A), closed: Re Im\n$fov << EOD\n", f);
+        for (size_t k = 0; k <= ov->nfov; k++) {
+            double complex z = ov->fov[k % ov->nfov];
+            if (finite_z(z)) fprintf(f, "%.17g %.17g\n", creal(z), cimag(z));
+        }
+        fputs("EOD\n", f);
+    }
+}
+
+/* the overlay's plot clauses, each starting with ", " */
+static void put_overlay_plot(FILE *f, const ptd_plot_overlay *ov, int latex)
+{
+    static const int pt[PTD_PLOT_MAX_MARKS] = {9, 5, 13, 11};
+    static const char *const col[PTD_PLOT_MAX_MARKS] = {"#c0111f", "#1f3c99", "#2ca02c", "#e6820e"};
+    if (!ov) return;
+    if (ov->nfov >= 3) {
+        fputs(", \\\n         $fov using 1:2 with lines dt 2 lw 1.5 lc rgb '#606060' title ", f);
+        put_quoted(f, latex ? "numerical range $W(A)$" : "numerical range W(A)");
+    }
+    for (size_t s = 0; s < ov->nsets && s < PTD_PLOT_MAX_MARKS; s++) {
+        fprintf(f, ", \\\n         $mark%zu using 1:2 with points pt %d ps 1.6 lc rgb '%s' title ", s, pt[s], col[s]);
+        put_quoted(f, ov->sets[s].title ? ov->sets[s].title : "points");
+    }
+}
+
 int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
                            size_t neps, const double complex *eig, size_t neig,
                            const ptd_plot_meta *meta)
+{
+    return ptd_plot_pspec_gnuplot_overlay(f, g, eps, neps, eig, neig, NULL, meta);
+}
+
+int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const double *eps,
+                                   size_t neps, const double complex *eig, size_t neig,
+                                   const ptd_plot_overlay *ov, const ptd_plot_meta *meta)
 {
     static const char fn[] = "ptd_plot_pspec_gnuplot";
     ptd_clear_error();
@@ -204,6 +249,15 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
         return ptd_error(PTD_EINVAL, "%s: no eps levels; give at least one eps > 0", fn);
     if (neig > 0 && !eig)
         return ptd_error(PTD_EINVAL, "%s: %zu eigenvalues but the array is NULL", fn, neig);
+    if (ov) {
+        if (ov->nsets > PTD_PLOT_MAX_MARKS)
+            return ptd_error(PTD_EINVAL, "%s: %zu point sets; at most %d", fn, ov->nsets, PTD_PLOT_MAX_MARKS);
+        for (size_t s = 0; s < ov->nsets; s++)
+            if (ov->sets[s].n > 0 && !ov->sets[s].z)
+                return ptd_error(PTD_EINVAL, "%s: point set %zu has %zu points but the array is NULL", fn, s, ov->sets[s].n);
+        if (ov->nfov > 0 && (ov->nfov < 3 || !ov->fov))
+            return ptd_error(PTD_EINVAL, "%s: the numerical range needs at least 3 points and an array", fn);
+    }
     for (size_t k = 0; k < neps; k++)
         if (!isfinite(eps[k]) || !(eps[k] > 0))
             return ptd_error(PTD_EINVAL, "%s: eps[%zu] = %g; want a finite eps > 0", fn, k,
@@ -263,6 +317,7 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
                 fprintf(f, "%.17g %.17g\n", creal(eig[k]), cimag(eig[k]));
         fputs("EOD\n", f);
     }
+    put_overlay_data(f, ov);
 
     /* contour extraction: gnuplot writes the lines into $contours, column 3 the level */
     fputs("\n# contour lines of log10 sigma_min at log10 eps, traced by gnuplot into $contours\n"
@@ -357,11 +412,13 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
     fputs(contour_spec, f);
     if (nlev == 1) put_quoted(f, text);
     if (nfin > 0) fprintf(f, ", \\\n         %s", eig_spec);
+    put_overlay_plot(f, ov, latex);
     fputs("\n} else {\n    set label 1 ", f);
     put_quoted(f, latex ? "no $\\varepsilon$-contour crosses this box"
                         : "no ε-contour crosses this box");
     fputs(" at graph 0.5, graph 0.5 center front\n    plot ", f);
     fputs(nfin > 0 ? eig_spec : "NaN notitle", f);
+    put_overlay_plot(f, ov, latex);
     fputs("\n}\n", f);
 
     free(lev);
@@ -839,3 +896,121 @@ done:
 void ptdi_put_comment(FILE *f, const char *label, const char *text) { put_comment(f, label, text); }
 void ptdi_put_quoted(FILE *f, const char *s) { put_quoted(f, s); }
 void ptdi_latex_text(char *buf, size_t n, const char *s) { latex_text(buf, n, s); }
+
+/* ------------------------------------------------------------------------------------ */
+/* line plots                                                                             */
+/* ------------------------------------------------------------------------------------ */
+
+static int check_lines(const char *fn, FILE *f, const double *x, size_t nx, const ptd_plot_curve *s, size_t ns)
+{
+    if (!f) return ptd_error(PTD_EINVAL, "%s: stream is NULL", fn);
+    if (nx < 2 || !x || ns == 0 || !s) return ptd_error(PTD_EINVAL, "%s: at least 2 x values and 1 series", fn);
+    for (size_t k = 0; k < ns; k++)
+        if (!s[k].y || !s[k].name) return ptd_error(PTD_EINVAL, "%s: series %zu has no values or no name", fn, k);
+    for (size_t i = 0; i < nx; i++)
+        if (!isfinite(x[i])) return ptd_error(PTD_EINVAL, "%s: x[%zu] is not finite", fn, i);
+    return PTD_OK;
+}
+
+/* never inf or nan in a data set: clamp to the double range, NaN becomes the column's '?' */
+static void put_value(FILE *f, double v)
+{
+    if (isnan(v)) fputs(" ?", f);
+    else fprintf(f, " %.17g", v > DBL_MAX ? DBL_MAX : v < -DBL_MAX ? -DBL_MAX : v);
+}
+
+int ptd_plot_lines_gnuplot(FILE *f, const double *x, size_t nx, const ptd_plot_curve *s, size_t ns,
+                           const char *xlabel, const char *ylabel, int logy, const ptd_plot_meta *meta)
+{
+    static const char fn[] = "ptd_plot_lines_gnuplot";
+    ptd_clear_error();
+    int st = check_lines(fn, f, x, nx, s, ns);
+    if (st) return st;
+    fputs("# ptdkit: a line plot, a gnuplot 5 script with its data inline.\n"
+          "# Show it with: gnuplot -p FILE, or render it with -o FILE.png/.svg/.pdf/.tex\n", f);
+    if (meta && meta->command) put_comment(f, "command", meta->command);
+    fprintf(f, "# ptdkit %s\n", ptd_version());
+    if (meta && meta->notes)
+        for (size_t k = 0; k < meta->nnotes; k++)
+            if (meta->notes[k]) put_comment(f, NULL, meta->notes[k]);
+    fputs("\n$data << EOD\n", f);
+    double ymin = INFINITY, ymax = -INFINITY;
+    for (size_t i = 0; i < nx; i++) {
+        fprintf(f, "%.17g", x[i]);
+        for (size_t k = 0; k < ns; k++) {
+            double v = s[k].y[i];
+            if (logy && !(v > 0)) v = NAN; /* not on a log axis */
+            put_value(f, v);
+            if (s[k].scale_y && isfinite(v) && (!logy || v > 0)) {
+                ymin = fmin(ymin, v);
+                ymax = fmax(ymax, v);
+            }
+        }
+        fputc('\n', f);
+    }
+    fputs("EOD\n\nset datafile missing '?'\nset tics out\nset grid lc rgb '#e0e0e0'\n", f);
+    fprintf(f, "set xrange [%.17g:%.17g]\n", x[0], x[nx - 1]);
+    if (logy) {
+        fputs("set logscale y\nset format y '10^{%L}'\n", f);
+        if (isfinite(ymin) && ymax > 0) {
+            /* the curves that set the scale, with a decade of room either way; bounds that run
+             * off (e^{t omega}) are clipped rather than flattening the rest */
+            double lo = pow(10.0, floor(log10(ymin)) - (ymin == ymax ? 1 : 0));
+            double hi = pow(10.0, ceil(log10(ymax)) + 1); /* headroom over the peak */
+            if (!(hi > lo)) hi = lo * 10;
+            fprintf(f, "set yrange [%.17g:%.17g]\n", lo, hi);
+        }
+    }
+    const int latex = meta && meta->latex;
+    char text[1024];
+    if (xlabel) {
+        fputs("set xlabel ", f);
+        put_quoted(f, xlabel);
+        fputc('\n', f);
+    }
+    if (ylabel) {
+        fputs("set ylabel ", f);
+        put_quoted(f, ylabel);
+        fputc('\n', f);
+    }
+    if (meta && meta->title) {
+        if (latex) latex_text(text, sizeof text, meta->title);
+        else snprintf(text, sizeof text, "%s", meta->title);
+        fputs("set title ", f);
+        put_quoted(f, text);
+        fputs(latex ? "\n" : " noenhanced\n", f);
+    }
+    fputs("set key outside below center horizontal samplen 3 height 1 noenhanced\nplot ", f);
+    for (size_t k = 0; k < ns; k++) {
+        fprintf(f, "%s$data using 1:%zu with %s title ", k ? ", \\\n     " : "", k + 2,
+                s[k].style ? s[k].style : "lines lw 2");
+        put_quoted(f, s[k].title ? s[k].title : s[k].name);
+    }
+    fputc('\n', f);
+    return finish_stream(f, fn);
+}
+
+int ptd_plot_lines_tsv(FILE *f, const double *x, size_t nx, const char *xname, const ptd_plot_curve *s,
+                       size_t ns, const ptd_plot_meta *meta)
+{
+    static const char fn[] = "ptd_plot_lines_tsv";
+    ptd_clear_error();
+    int st = check_lines(fn, f, x, nx, s, ns);
+    if (st) return st;
+    fputs("# ptdkit: a table of curves; '?' marks a value that does not exist\n", f);
+    if (meta && meta->title) put_comment(f, "title", meta->title);
+    if (meta && meta->command) put_comment(f, "command", meta->command);
+    fprintf(f, "# ptdkit %s\n", ptd_version());
+    if (meta && meta->notes)
+        for (size_t k = 0; k < meta->nnotes; k++)
+            if (meta->notes[k]) put_comment(f, NULL, meta->notes[k]);
+    fprintf(f, "# columns: %s", xname ? xname : "x");
+    for (size_t k = 0; k < ns; k++) fprintf(f, " %s", s[k].name);
+    fputc('\n', f);
+    for (size_t i = 0; i < nx; i++) {
+        fprintf(f, "%.17g", x[i]);
+        for (size_t k = 0; k < ns; k++) put_value(f, s[k].y[i]);
+        fputc('\n', f);
+    }
+    return finish_stream(f, fn);
+}

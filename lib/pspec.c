@@ -151,6 +151,7 @@ int ptd_pspec_plan_exact(const ptd_pspec_plan *p) { return p->exact; }
 double ptd_pspec_plan_norm2(const ptd_pspec_plan *p) { return p->norm2; }
 const double complex *ptd_pspec_plan_eigenvalues(const ptd_pspec_plan *p) { return p->eig; }
 double ptd_pspec_plan_floor(const ptd_pspec_plan *p) { return p->floor; }
+const ptd_matrix *ptd_pspec_plan_matrix(const ptd_pspec_plan *p) { return p->A; }
 
 /* --- workspaces ------------------------------------------------------------------------- */
 

@@ -414,6 +414,147 @@ int ptd_plot_is_image(const char *path);
 /* Write `len` bytes to `path` atomically (temporary file, then rename). */
 int ptd_plot_write_file(const char *path, const char *text, size_t len);
 
+/* ------------------------------------------------------------------------------------ */
+/* pspec extremes: pseudospectral abscissa and radius by criss-cross (lib/crisscross.c)    */
+/* ------------------------------------------------------------------------------------ */
+
+/* The matrix A the plan was made from (the plan's own copy). */
+const ptd_matrix *ptd_pspec_plan_matrix(const ptd_pspec_plan *p);
+
+typedef struct {
+    double value;          /* alpha_eps = max Re z, or rho_eps = max |z|, over Lambda_eps(A) */
+    double complex z;      /* a point of the eps-level set where the value is attained */
+    double sigma;          /* sigma_min(zI - A) at z (inverse Lanczos): eps to rounding */
+    double sigma_err;      /* its error estimate */
+    unsigned evaluations;  /* sigma_min evaluations (local steps and interval tests) */
+    unsigned eigensolves;  /* 2n x 2n Hamiltonian (or symplectic) eigenproblems solved */
+    unsigned rounds;       /* global searches (vertical lines or circles) made */
+    double grid_value;     /* the verification grid's own estimate (max over its points with
+                              sigma_min <= eps), NAN when no grid point is inside or none ran */
+    size_t grid_points;    /* points of the verification grid (0: none ran) */
+} ptd_pspec_extreme;
+
+typedef struct {
+    int pure;              /* 1: every step by a 2n eigenproblem, as Burke-Lewis-Overton and
+                              Mengi-Overton publish it (slow, the reference); 0: local steps by
+                              root-finding on sigma_min, global searches by eigenproblems */
+    size_t verify;         /* verification grid points per side: 0 means 24; 1 means none */
+    unsigned maxit;        /* global rounds; 0 means 30 */
+} ptd_pspec_extreme_opts;
+
+/* The eps-pseudospectral abscissa alpha_eps(A) = max { Re z : sigma_min(zI - A) <= eps } by
+ * the criss-cross method of Burke, Lewis and Overton (2003): a vertical line Re z = x meets
+ * the eps-level set where i y is an eigenvalue of the 2n x 2n Hamiltonian matrix
+ * [[A - xI, eps I], [-eps I, xI - A^*]]; every component of Lambda_eps beyond x crosses that
+ * line (it holds an eigenvalue, and x >= alpha(A)), so a line that meets no interval of
+ * Lambda_eps proves x maximal.  Each vertical search costs one 2n eigenproblem (zgeev),
+ * O(n^3); local steps cost O(n^2) each.  The answer is checked: sigma_min(zI - A) = eps at
+ * res->z, and no point of a verification grid over W(A) + eps with sigma_min <= eps lies
+ * beyond res->value (PTD_ENOCONV if one does, naming it).  eps must exceed the plan's
+ * rounding floor (PTD_EINVAL otherwise).  opts may be NULL.  Allocates O(n^2); one thread
+ * for the search (OpenBLAS may use its own), the verification grid on all. */
+int ptd_pspec_abscissa(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_opts *opts,
+                       ptd_pspec_extreme *res);
+
+/* The eps-pseudospectral radius rho_eps(A) = max { |z| : sigma_min(zI - A) <= eps } by the
+ * analogue of Mengi and Overton (2005): the circle |z| = r meets the level set at the
+ * unimodular eigenvalues lambda of the symplectic pencil
+ * [[A, eps I], [0, r^2 I]] - lambda [[I, 0], [eps I, A^*]], found as a standard 2n
+ * eigenproblem after a Moebius shift; radial steps along rays.  Checks and costs as for
+ * ptd_pspec_abscissa. */
+int ptd_pspec_radius(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_opts *opts,
+                     ptd_pspec_extreme *res);
+
+/* The intersections of the eps-level set with the vertical line Re z = x (which = 0: y
+ * values, sorted) or with the circle |z| = x (which = 1: angles in [-pi, pi), sorted): the
+ * eigenvalues of the 2n matrix that lie on the line or circle within a relative 1e-6, so it
+ * may hold points where another singular value than sigma_min equals eps, and near-tangent
+ * points twice.  out must hold 2n values; *count gets their number.  O(n^3), allocates. */
+int ptd_pspec_level_crossings(const ptd_pspec_plan *p, double eps, int which, double x,
+                              double *out, size_t *count);
+
+/* ------------------------------------------------------------------------------------ */
+/* fov: the numerical range (field of values) W(A) = { x^* A x : ||x||_2 = 1 } (lib/fov.c)  */
+/* ------------------------------------------------------------------------------------ */
+
+/* m >= 3 points of the boundary of W(A) by Johnson's method: at angle t_k = 2 pi k / m the
+ * largest eigenvalue of the Hermitian part of e^{-i t_k} A gives the support line with outward
+ * normal e^{i t_k}, and its unit eigenvector x the boundary point x^* A x written to pts[k]
+ * (counter-clockwise from the rightmost point).  The polygon of these points lies inside
+ * W(A); the support lines enclose it.  Cost m Hermitian eigenproblems (zheevr, one
+ * eigenpair), O(m n^3); allocates. */
+int ptd_fov_boundary(const ptd_matrix *A, size_t m, double complex *pts);
+
+/* The bounding box of W(A): [lambda_min, lambda_max] of (A + A^*)/2 by that of
+ * (A - A^*)/(2i).  Lambda_eps(A) lies within eps of W(A). */
+int ptd_fov_box(const ptd_matrix *A, ptd_box *box);
+
+/* The numerical abscissa omega(A) = lambda_max((A + A^*)/2) = max Re W(A): the initial
+ * growth rate, ||e^{tA}||_2 <= e^{t omega} for t >= 0. */
+int ptd_fov_abscissa(const ptd_matrix *A, double *omega);
+
+/* ------------------------------------------------------------------------------------ */
+/* plot additions: overlays on the pseudospectra figure, line plots (lib/plot.c)          */
+/* ------------------------------------------------------------------------------------ */
+
+#define PTD_PLOT_MAX_MARKS 4
+
+/* What may be drawn over the contours: up to PTD_PLOT_MAX_MARKS sets of marked points (e.g.
+ * where the pseudospectral abscissa is attained), each with a key title, and the boundary of
+ * the numerical range as a closed dashed polygon (nfov points, 0 for none). */
+typedef struct {
+    struct {
+        const double complex *z;
+        size_t n;
+        const char *title;
+    } sets[PTD_PLOT_MAX_MARKS];
+    size_t nsets;
+    const double complex *fov;
+    size_t nfov;
+} ptd_plot_overlay;
+
+/* ptd_plot_pspec_gnuplot with an overlay (NULL: the same script as without). */
+int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const double *eps,
+                                   size_t neps, const double complex *eig, size_t neig,
+                                   const ptd_plot_overlay *ov, const ptd_plot_meta *meta);
+
+/* ------------------------------------------------------------------------------------ */
+/* transient: ||e^{tA}||_2, ||A^k||_2 and their bounds (lib/transient.c)                   */
+/* ------------------------------------------------------------------------------------ */
+
+/* E = e^{tA} by scaling and squaring with the [13/13] Pade approximant (Higham 2005).
+ * E is n x n, allocated by the caller.  PTD_ERANGE when it overflows.  O(n^3 (6 + s)),
+ * s = log2(||tA||_1 / 5.37); allocates 7 n^2. */
+int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E);
+/* out[k] = ||e^{t[k] A}||_2 for k < nt (an expm and an SVD each). */
+int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double *out);
+/* out[k] = ||A^k||_2 for k = 0..kmax (out holds kmax + 1). */
+int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out);
+/* Lower bounds from the pseudospectra (Trefethen and Embree, ch. 15-16): continuous,
+ * sup_{t >= 0} ||e^{tA}|| >= alpha_eps / eps; discrete (discrete = 1),
+ * sup_{k >= 0} ||A^k|| >= (rho_eps - 1) / eps; the best over eps[] (values at or below the
+ * rounding floor skipped) and 1 (t = 0), into *bound, the eps attaining it into *at_eps
+ * (NAN when 1 is best).  Each eps costs one criss-cross. */
+int ptd_transient_kreiss(const ptd_pspec_plan *p, const double *eps, size_t neps, int discrete, double *bound,
+                         double *at_eps);
+
+/* A curve y(x) for the line-plot writers. */
+typedef struct {
+    const double *y;       /* one value per x; NAN where it does not exist (written '?') */
+    const char *name;      /* tsv column name, one word */
+    const char *title;     /* key title (NULL: name) */
+    const char *style;     /* gnuplot "with" clause, e.g. "lines lw 2 lc rgb '#0060ad'" (NULL: lines) */
+    int scale_y;           /* 1: the y range is chosen to show this curve whole */
+} ptd_plot_curve;
+
+/* A gnuplot script with the data inline: ns curves against x (nx >= 2), optional log y axis
+ * (values <= 0 are then left out), the key below the plot.  Never writes inf or nan. */
+int ptd_plot_lines_gnuplot(FILE *f, const double *x, size_t nx, const ptd_plot_curve *s, size_t ns,
+                           const char *xlabel, const char *ylabel, int logy, const ptd_plot_meta *meta);
+/* The same data as '#' header lines, "# columns: XNAME NAME...", and one row per x. */
+int ptd_plot_lines_tsv(FILE *f, const double *x, size_t nx, const char *xname, const ptd_plot_curve *s,
+                       size_t ns, const ptd_plot_meta *meta);
+
 #ifdef __cplusplus
 }
 #endif

@@ -62,6 +62,20 @@ pspec hippo-legs -n 16 -eps 1e-4 --grid 40 -o legs.gp --quiet 2>err.txt
 grep -q '^\$sigma << EOD' legs.gp && pass ".gp is a gnuplot script with inline data" || fail ".gp script"
 mv legs.gp keep-legs.gp
 
+# --abscissa / --radius: exact values in the summary and the header; --fov overlays W(A)
+pspec hippo-legs-normal -n 8 -eps 0.25 --grid 30 --abscissa --radius --fov -o xr.gp 2>err.txt
+sed -n 's/.*pseudospectral abscissa \([-0-9.e]*\) at.*/\1/p' err.txt | awk '{ d = $1 + 0.25; if (d < 0) d = -d; exit !(NR == 1 && d < 1e-12) }' && pass "--abscissa of a normal matrix is alpha + eps" || fail "--abscissa: $(cat err.txt)"
+grep -q 'criss-cross' err.txt && ! grep -q 'grid estimates' err.txt && pass "summary switches to the exact values" || fail "summary: $(cat err.txt)"
+grep -q '^# pseudospectral radius (eps 0.25)' xr.gp && grep -q '^\$mark0 << EOD' xr.gp && grep -q '^\$fov << EOD' xr.gp \
+  && pass "marked points and W(A) in the script" || fail "overlay in the script"
+if command -v gnuplot >/dev/null 2>&1; then
+  GNUTERM=dumb gnuplot xr.gp > /dev/null 2>gp.err && [ ! -s gp.err ] && pass "overlay script runs through gnuplot" || fail "overlay gnuplot: $(head -2 gp.err)"
+  rm -f gp.err
+fi
+rm -f xr.gp
+expect 1 "--abscissa with eps at the rounding floor" pspec hippo-legs -n 8 -eps 1e-30 --abscissa --grid 10 --quiet
+expect 0 "--radius" pspec grcar -n 16 -eps 1e-2 --radius --grid 20 --quiet --format tsv
+
 # Matrix Market from a file and from standard input give the same data
 expect 0 "file: matrix" pspec "file:$DATA/sym.mtx" -eps 1e-1 --grid 9 --format tsv --quiet
 grep -v '^#' out.txt > f.keep

@@ -1,0 +1,230 @@
+/* transient - ||e^{tA}||_2 (or ||A^k||_2) against t, with the bounds that the spectrum, the
+ * numerical range and the pseudospectra give. */
+#include "config.h"
+#include "cli.h"
+#include "ptd.h"
+
+#include <complex.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(void)
+{
+    printf("Usage: transient MATRIX [options]\n"
+           "Transient growth ||e^{tA}||_2 (or ||A^k||_2 with --discrete) of a dense matrix, with the\n"
+           "eigenvalue prediction, the numerical-abscissa upper bound and the pseudospectral (Kreiss)\n"
+           "lower bound, drawn by gnuplot on a log axis.\n"
+           "\n"
+           "MATRIX is a name (see pspec --help), file:PATH (Matrix Market) or - (standard input).\n"
+           "\n"
+           "Options (single or double dash):\n"
+           "  -n N               order of a named matrix (default 64; at most %d)\n"
+           "  --t-range A:B      times (default 0:10; with --discrete the powers, default 0:50)\n"
+           "  --points K         number of times, 2..100000 (default 200; ignored with --discrete)\n"
+           "  --discrete         ||A^k|| for integer k, with rho(A)^k, ||A||^k and (rho_eps - 1)/eps\n"
+           "  -o FILE            .png .svg .pdf .tex (image), .gp (script), .dat or .tsv (data)\n"
+           "  --format F         gnuplot (default) or tsv, for standard output\n"
+           "  --seed S           seed of the random matrices (default 1)\n"
+           "  --quiet            no summary on stderr\n"
+           "  --help, --version\n"
+           "\nExamples:\n"
+           "  transient demmel -n 8 --t-range 0:20 | gnuplot -p\n"
+           "  transient grcar -n 32 --discrete --t-range 0:40 -o grcar-powers.png\n"
+           "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n",
+           PTD_ZOO_MAX_N);
+}
+
+typedef struct {
+    char *buf;
+    size_t len;
+    FILE *f;
+} membuf;
+
+static FILE *mem_open(membuf *m)
+{
+    m->f = open_memstream(&m->buf, &m->len);
+    if (!m->f) cli_fail("out of memory");
+    return m->f;
+}
+
+static void parse_range(const char *s, double *a, double *b)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *colon = strchr(buf, ':');
+    if (!colon) cli_usage("--t-range needs A:B with 0 <= A < B (got '%s')", s);
+    *colon = '\0';
+    *a = cli_double("--t-range", buf);
+    *b = cli_double("--t-range", colon + 1);
+    if (!(*a >= 0) || !(*a < *b)) cli_usage("--t-range needs A:B with 0 <= A < B (got '%s')", s);
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    char *cmd = cli_command_line(argc, argv);
+    size_t n = 64, points = 200;
+    int quiet = 0, tsv = 0, discrete = 0, have_range = 0;
+    double t0 = 0, t1 = 10;
+    unsigned long seed = 1;
+    const char *out = NULL;
+    static const struct option opts[] = {
+        {"n", required_argument, NULL, 'n'},      {"t-range", required_argument, NULL, 'r'},
+        {"points", required_argument, NULL, 'p'}, {"discrete", no_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
+        {"seed", required_argument, NULL, 's'},   {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': n = cli_size("-n", optarg, 1, PTD_ZOO_MAX_N); break;
+        case 'r':
+            parse_range(optarg, &t0, &t1);
+            have_range = 1;
+            break;
+        case 'p': points = cli_size("--points", optarg, 2, 100000); break;
+        case 'd': discrete = 1; break;
+        case 'o': out = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "gnuplot") == 0) tsv = 0;
+            else if (strcmp(optarg, "tsv") == 0) tsv = 1;
+            else cli_usage("--format must be gnuplot or tsv (got '%s')", optarg);
+            break;
+        case 's': seed = cli_ulong("--seed", optarg); break;
+        case 'q': quiet = 1; break;
+        case 'h':
+            usage();
+            free(cmd);
+            return CLI_OK;
+        case 'V':
+            printf("transient (ptdkit) %s\n", ptd_version());
+            free(cmd);
+            return CLI_OK;
+        default:
+            if (optopt && strchr("no", optopt)) cli_usage("option -%c needs a value", optopt);
+            cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) cli_usage("no MATRIX given");
+    if (optind + 1 < argc) cli_usage("one MATRIX only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
+    const char *spec = argv[optind];
+    if (discrete) {
+        if (!have_range) t1 = 50;
+        if (t0 != floor(t0) || t1 != floor(t1) || t1 > 100000)
+            cli_usage("with --discrete, --t-range needs whole numbers K0:K1 up to 100000");
+        points = (size_t)(t1 - t0) + 1;
+    }
+    cli_out_kind kind = cli_output_kind(out);
+    if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
+    int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
+
+    ptd_system *sys = NULL;
+    int st = ptd_zoo_make(spec, n, seed, &sys);
+    if (st == PTD_ENOTFOUND) cli_usage("unknown matrix '%s' (see pspec --help for the names; or file:PATH, or -)", spec);
+    if (st == PTD_EINVAL && strncmp(spec, "file:", 5) != 0 && strcmp(spec, "-") != 0) cli_usage("%s", ptd_last_error());
+    if (st) cli_fail("%s", ptd_last_error());
+    n = sys->n;
+    double tstart = cli_now();
+    ptd_pspec_plan *plan = NULL;
+    if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());
+    double nrm = ptd_pspec_plan_norm2(plan), omega;
+    if ((st = ptd_fov_abscissa(sys->A, &omega))) cli_fail("%s", ptd_last_error());
+    const double complex *ev = ptd_pspec_plan_eigenvalues(plan);
+    double alpha = -INFINITY, rho = 0;
+    for (size_t i = 0; i < n; i++) {
+        alpha = fmax(alpha, creal(ev[i]));
+        rho = fmax(rho, cabs(ev[i]));
+    }
+    /* the eps ladder for the Kreiss-type bound: ||A|| 10^{-j}, j = 0..12, above the floor */
+    double ladder[13];
+    for (int j = 0; j < 13; j++) ladder[j] = nrm * pow(10.0, -j);
+    double K = 1, Keps = NAN;
+    if ((st = ptd_transient_kreiss(plan, ladder, 13, discrete, &K, &Keps))) cli_fail("Kreiss bound: %s", ptd_last_error());
+
+    double *t = malloc(points * sizeof *t), *y = malloc(points * sizeof *y), *ye = malloc(points * sizeof *ye),
+           *yw = malloc(points * sizeof *yw), *yk = malloc(points * sizeof *yk);
+    if (!t || !y || !ye || !yw || !yk) cli_fail("out of memory");
+    for (size_t k = 0; k < points; k++)
+        t[k] = k + 1 == points ? t1 : t0 + (t1 - t0) * (double)k / (double)(points - 1);
+    if (discrete) {
+        double *all = malloc(((size_t)t1 + 1) * sizeof *all);
+        if (!all) cli_fail("out of memory");
+        if ((st = ptd_transient_power_norms(sys->A, (size_t)t1, all))) cli_fail("%s", ptd_last_error());
+        for (size_t k = 0; k < points; k++) {
+            y[k] = all[(size_t)t[k]];
+            ye[k] = pow(rho, t[k]);
+            yw[k] = pow(nrm, t[k]);
+            yk[k] = K;
+        }
+        free(all);
+    } else {
+        if ((st = ptd_transient_norms(sys->A, t, points, y))) cli_fail("%s", ptd_last_error());
+        for (size_t k = 0; k < points; k++) {
+            ye[k] = exp(t[k] * alpha);
+            yw[k] = exp(t[k] * omega);
+            yk[k] = K;
+        }
+    }
+    double secs = cli_now() - tstart;
+    size_t kmax = 0;
+    for (size_t k = 1; k < points; k++)
+        if (y[k] > y[kmax]) kmax = k;
+
+    char nb[8][200];
+    const char *notes[8];
+    size_t nn = 0;
+    snprintf(nb[nn++], 200, "matrix: %s", spec);
+    snprintf(nb[nn++], 200, "n: %zu", n);
+    snprintf(nb[nn++], 200, "seed: %lu", seed);
+    snprintf(nb[nn++], 200, "%s: %.17g:%.17g, %zu points", discrete ? "k range" : "t range", t0, t1, points);
+    snprintf(nb[nn++], 200, "norm2: %.17g, spectral abscissa %.17g, spectral radius %.17g, numerical abscissa %.17g",
+             nrm, alpha, rho, omega);
+    snprintf(nb[nn++], 200, "Kreiss-type lower bound: %.17g (eps = %.3g)", K, Keps);
+    for (size_t k = 0; k < nn; k++) notes[k] = nb[k];
+    char title[160];
+    snprintf(title, sizeof title, "%s, n = %zu", spec, n);
+    int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
+    ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
+    char kt[128];
+    if (discrete) snprintf(kt, sizeof kt, latex ? "$\\sup_k \\|A^k\\| \\ge (\\rho_\\varepsilon - 1)/\\varepsilon$ = %.4g" : "Kreiss: sup ||A^k|| ≥ (ρ_ε − 1)/ε = %.4g", K);
+    else snprintf(kt, sizeof kt, latex ? "$\\sup_t \\|e^{tA}\\| \\ge \\alpha_\\varepsilon/\\varepsilon$ = %.4g" : "Kreiss: sup ||exp(tA)|| ≥ α_ε/ε = %.4g", K);
+    ptd_plot_curve s[4] = {
+        {y, discrete ? "norm_Ak" : "norm_etA", discrete ? (latex ? "$\\|A^k\\|_2$" : "||A^k||₂") : (latex ? "$\\|e^{tA}\\|_2$" : "||exp(tA)||₂"),
+         discrete ? "linespoints lw 2 pt 7 ps 0.5 lc rgb '#0060ad'" : "lines lw 2 lc rgb '#0060ad'", 1},
+        {ye, "eig_bound", discrete ? (latex ? "$\\rho(A)^k$" : "ρ(A)^k (eigenvalues)") : (latex ? "$e^{t\\alpha(A)}$" : "exp(t α(A)) (eigenvalues)"),
+         "lines lw 1.5 dt 2 lc rgb 'black'", 1},
+        {yw, discrete ? "norm_bound" : "nabs_bound", discrete ? (latex ? "$\\|A\\|^k$" : "||A||^k") : (latex ? "$e^{t\\omega(A)}$" : "exp(t ω(A)) (numerical abscissa)"),
+         "lines lw 1.5 dt 3 lc rgb '#c0111f'", 0},
+        {yk, "kreiss_bound", kt, "lines lw 1.5 dt 4 lc rgb '#2ca02c'", 1}};
+    membuf script = {0}, data = {0};
+    if (want_tsv) st = ptd_plot_lines_tsv(mem_open(&data), t, points, discrete ? "k" : "t", s, 4, &meta);
+    else st = ptd_plot_lines_gnuplot(mem_open(&script), t, points, s, 4, discrete ? "k" : "t",
+                                     discrete ? (latex ? "$\\|A^k\\|_2$" : "||A^k||₂") : (latex ? "$\\|e^{tA}\\|_2$" : "||e^{tA}||₂"), 1, &meta);
+    if (fclose(want_tsv ? data.f : script.f) != 0) cli_fail("out of memory");
+    if (st) cli_fail("writing the output: %s", ptd_last_error());
+    cli_emit(out, want_tsv, script.buf, script.len, data.buf, data.len);
+    if (!quiet) {
+        fprintf(stderr, "transient: %s, n = %zu, ||A||_2 = %.6g\n", spec, n, nrm);
+        fprintf(stderr, "  spectral abscissa %.6g, spectral radius %.6g, numerical abscissa %.6g\n", alpha, rho, omega);
+        fprintf(stderr, "  max %s = %.6g at %s = %.4g\n", discrete ? "||A^k||" : "||e^{tA}||", y[kmax], discrete ? "k" : "t", t[kmax]);
+        fprintf(stderr, "  Kreiss-type lower bound on the supremum: %.6g%s\n", K,
+                isnan(Keps) ? " (the trivial 1: no eps gave more)" : "");
+        fprintf(stderr, "  %zu points in %.3g s\n", points, secs);
+    }
+    free(script.buf);
+    free(data.buf);
+    free(t);
+    free(y);
+    free(ye);
+    free(yw);
+    free(yk);
+    free(cmd);
+    ptd_pspec_plan_free(plan);
+    ptd_system_free(sys);
+    return CLI_OK;
+}

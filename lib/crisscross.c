@@ -1,0 +1,578 @@
+/* crisscross.c - the eps-pseudospectral abscissa and radius by criss-cross searches.
+ *
+ * Derivations (A is n x n, z a point, sigma a singular value of zI - A with unit singular
+ * vectors (zI - A) v = sigma u, (zI - A)^* u = sigma v; here sigma = eps).
+ *
+ * Vertical line, z = x + iy, x fixed.  From the two equations
+ *     (x + iy) v - A v = eps u        =>  iy v = (A - xI) v + eps u
+ *     (x - iy) u - A^* u = eps v      =>  iy u = -eps v + (xI - A^*) u
+ * so i y is an eigenvalue of the 2n x 2n matrix
+ *     H(x) = [[A - xI, eps I], [-eps I, xI - A^*]]
+ * with eigenvector (v; u).  H(x) is Hamiltonian: with J = [[0, I], [-I, 0]],
+ * J H = [[-eps I, xI - A^*], [xI - A, -eps I]] is Hermitian, so its eigenvalues come in pairs
+ * (l, -conj l) and the imaginary ones are exactly the y where some singular value of
+ * (x + iy)I - A equals eps (Byers 1988; Burke, Lewis and Overton 2003).  Conversely every
+ * eigenvalue i y gives such a y, though the singular value need not be the smallest: each
+ * candidate is tested with sigma_min below.
+ *
+ * Horizontal line, z = x + iy, y fixed (the step of the published method, used with
+ * opts->pure).  The same two equations solved for x:
+ *     x v = (A - iyI) v + eps u,      x u = eps v + (A^* + iyI) u
+ * so x is a real eigenvalue of K(y) = [[A - iyI, eps I], [eps I, A^* + iyI]] (i K(y) is
+ * Hamiltonian).  For x beyond the largest such eigenvalue no singular value equals eps, and
+ * all of them exceed eps as x -> infinity, so at the largest one sigma_min = eps.
+ *
+ * Ray from 0 at angle t, z = r e^{it}: zI - A = e^{it} (rI - e^{-it} A) has the singular
+ * values of rI - B, B = e^{-it} A: the horizontal case with y = 0 for B.
+ *
+ * Circle |z| = r (Mengi and Overton 2005).  With lambda = z and conj(z) = r^2 / z:
+ *     A v + eps u = lambda v,          lambda (eps v + A^* u) = r^2 u
+ * a 2n pencil M x = lambda N x, M = [[A, eps I], [0, r^2 I]], N = [[I, 0], [eps I, A^*]], whose
+ * eigenvalues on the circle |lambda| = r are the crossing points (it is symplectic after
+ * scaling by r; the eigenvalues come in pairs lambda, r^2 / conj lambda).  QZ (zggev) on it
+ * costs six times a standard eigenproblem, so we shift: for lambda0 on the circle that is
+ * not an eigenvalue, (M - lambda0 N) x = (lambda - lambda0) N x gives the standard problem
+ *     C x = nu x,   C = (M - lambda0 N)^{-1} N,   lambda = lambda0 + 1 / nu
+ * (a Moebius map sends the circle to a line through the image of infinity).  lambda0 is
+ * chosen where sigma_min(lambda0 I - A) is as far from eps as a few tries find, so that the
+ * solve is well conditioned.
+ *
+ * The search.  The published methods alternate a global search (all crossings of a line or
+ * circle, one 2n eigenproblem) with a global step (a 2n eigenproblem per interval).  Both
+ * converge quadratically, but a 2n eigenproblem costs 0.35 s at n = 256, and the method needs
+ * about five rounds of one to three of them.  Here the global search is kept exactly (it is
+ * what makes the answer the global maximum: every component of Lambda_eps that reaches beyond
+ * a line x >= alpha(A) crosses it, since it holds an eigenvalue), and the local steps are done
+ * by root-finding on sigma_min itself (Brent, O(n^2) per evaluation on the Schur form): from
+ * an interior point go outward to the boundary, then along the line or circle to the other
+ * end of the interval, to its midpoint, and outward again; this is the criss-cross iteration
+ * restricted to one component and converges alike.  When it has converged, one global search
+ * at the value found either shows no interval beyond rounding (done) or gives a start in
+ * another component.  opts->pure runs the published method, for reference and the tests.
+ */
+#include "config.h"
+#include "internal.h"
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_roots.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* candidates within this relative distance of the line or circle are tested (false ones
+ * only cost a sigma_min each; a missed crossing could merge two intervals) */
+#define ON_CURVE_TOL 1e-6
+
+typedef struct {
+    const ptd_pspec_plan *p;
+    const ptd_matrix *A;
+    size_t n, N;
+    double eps, nrm;
+    int polar;               /* 0: z = a + ib (abscissa); 1: z = a e^{ib} (radius) */
+    ptd_pspec_work *w;
+    ptd_pspec_opts po;
+    unsigned evals, eigs, rounds;
+    int st;                  /* first hard failure */
+    double complex *H, *G, *ev, *work;
+    double *rwork;
+    lapack_int lwork, *ipiv;
+    double *cand;
+    gsl_root_fsolver *solver;
+} cc;
+
+static void cc_free(cc *c)
+{
+    ptd_pspec_work_free(c->w);
+    free(c->H);
+    free(c->G);
+    free(c->ev);
+    free(c->work);
+    free(c->rwork);
+    free(c->ipiv);
+    free(c->cand);
+    if (c->solver) gsl_root_fsolver_free(c->solver);
+}
+
+static int cc_init(cc *c, const ptd_pspec_plan *p, double eps, int polar)
+{
+    memset(c, 0, sizeof *c);
+    c->p = p;
+    c->A = ptd_pspec_plan_matrix(p);
+    c->n = ptd_pspec_plan_order(p);
+    c->N = 2 * c->n;
+    c->eps = eps;
+    c->nrm = ptd_pspec_plan_norm2(p);
+    c->polar = polar;
+    c->po.tol = 1e-14;
+    size_t N = c->N;
+    c->w = ptd_pspec_work_alloc(p);
+    c->H = malloc(N * N * sizeof *c->H);
+    c->G = polar ? malloc(N * N * sizeof *c->G) : NULL;
+    c->ev = malloc(N * sizeof *c->ev);
+    c->rwork = malloc(2 * N * sizeof *c->rwork);
+    c->ipiv = malloc(N * sizeof *c->ipiv);
+    c->cand = malloc((N + 1) * sizeof *c->cand);
+    c->solver = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
+    if (!c->w || !c->H || (polar && !c->G) || !c->ev || !c->rwork || !c->ipiv || !c->cand || !c->solver) {
+        cc_free(c);
+        return ptd_error(PTD_ENOMEM, "criss-cross: out of memory (n = %zu)", c->n);
+    }
+    /* zgeev's workspace, asked once so that the searches do not allocate */
+    double complex q;
+    lapack_int info = LAPACKE_zgeev_work(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)N, c->H, (lapack_int)N,
+                                         c->ev, NULL, 1, NULL, 1, &q, -1, c->rwork);
+    c->lwork = info == 0 ? (lapack_int)creal(q) : (lapack_int)(2 * N);
+    if (c->lwork < (lapack_int)(2 * N)) c->lwork = (lapack_int)(2 * N);
+    c->work = malloc((size_t)c->lwork * sizeof *c->work);
+    if (!c->work) {
+        cc_free(c);
+        return ptd_error(PTD_ENOMEM, "criss-cross: out of memory (n = %zu)", c->n);
+    }
+    return PTD_OK;
+}
+
+static double complex zpt(const cc *c, double a, double b)
+{
+    return c->polar ? CMPLX(a * cos(b), a * sin(b)) : CMPLX(a, b);
+}
+
+/* sigma_min at z(a, b); NAN after a hard failure (recorded in c->st). */
+static double sig(cc *c, double a, double b, double *err)
+{
+    ptd_pspec_point r = {0, 0, 0};
+    int st = ptd_pspec_sigma_min(c->p, c->w, zpt(c, a, b), &c->po, &r);
+    c->evals++;
+    if (st && st != PTD_ENOCONV) {
+        if (!c->st) c->st = st;
+        return NAN;
+    }
+    if (err) *err = r.err;
+    return r.sigma;
+}
+
+/* How far below eps a value must be to count as inside beyond its rounding. */
+static double margin(const cc *c, double err) { return 4 * err + 16 * PTD_U * c->eps; }
+
+static int inside(cc *c, double a, double b, double *s)
+{
+    double e = 0;
+    *s = sig(c, a, b, &e);
+    return *s < c->eps - margin(c, e);
+}
+
+/* --- root-finding along a coordinate ------------------------------------------------------ */
+
+typedef struct {
+    cc *c;
+    int along_a;
+    double fixed;
+} line_fn;
+
+static double line_f(double t, void *ctx)
+{
+    line_fn *l = ctx;
+    double s = l->along_a ? sig(l->c, t, l->fixed, NULL) : sig(l->c, l->fixed, t, NULL);
+    return isnan(s) ? GSL_NAN : s - l->c->eps;
+}
+
+/* A root of sigma - eps in [lo, hi] (values of opposite signs at the ends; lo inside). */
+static double brent(cc *c, int along_a, double fixed, double lo, double hi, double scale)
+{
+    line_fn l = {c, along_a, fixed};
+    gsl_function F = {line_f, &l};
+    double x0 = fmin(lo, hi), x1 = fmax(lo, hi);
+    if (gsl_root_fsolver_set(c->solver, &F, x0, x1) != GSL_SUCCESS) return lo;
+    double root = lo;
+    for (int it = 0; it < 100; it++) {
+        if (gsl_root_fsolver_iterate(c->solver) != GSL_SUCCESS) break;
+        root = gsl_root_fsolver_root(c->solver);
+        x0 = gsl_root_fsolver_x_lower(c->solver);
+        x1 = gsl_root_fsolver_x_upper(c->solver);
+        if (gsl_root_test_interval(x0, x1, 4 * PTD_U * scale, 4 * PTD_U) == GSL_SUCCESS) break;
+    }
+    return root;
+}
+
+/* From an interior point (a0, b) with sigma s0 < eps, the boundary outward along a. */
+static double outward(cc *c, double a0, double b, double s0)
+{
+    double scale = fabs(a0) + c->eps;
+    /* sigma_min is 1-Lipschitz in z and |dz/da| = 1: no crossing closer than eps - s0 */
+    double step = fmax(c->eps - s0, 8 * PTD_U * scale), lo = a0, hi = a0;
+    for (int k = 0; k < 200; k++) {
+        hi = lo + step;
+        double s = sig(c, hi, b, NULL);
+        if (isnan(s)) return a0;
+        if (s >= c->eps) break;
+        lo = hi;
+        step *= 2;
+    }
+    return brent(c, 1, b, lo, hi, fabs(hi) + c->eps);
+}
+
+/* From an interior point (a, b0) with sigma s0, the boundary along b in direction dir.
+ * Along a circle |dz/db| = a; a whole circle inside returns b0 + dir 2 pi. */
+static double sideways(cc *c, double a, double b0, int dir, double s0)
+{
+    double lip = c->polar ? fmax(a, DBL_MIN) : 1.0;
+    double scale = c->polar ? 1.0 : fabs(b0) + fabs(a) + c->eps;
+    double step = fmax((c->eps - s0) / lip, 8 * PTD_U * scale), lo = b0, hi = b0;
+    for (int k = 0; k < 200; k++) {
+        hi = lo + dir * step;
+        if (c->polar && fabs(hi - b0) >= 2 * M_PI) return b0 + dir * 2 * M_PI;
+        double s = sig(c, a, hi, NULL);
+        if (isnan(s)) return b0;
+        if (s >= c->eps) break;
+        lo = hi;
+        step *= 2;
+    }
+    return brent(c, 0, a, lo, hi, fabs(hi) + (c->polar ? 1.0 : fabs(a) + c->eps));
+}
+
+/* The criss-cross iteration on one component, from an interior point: returns the largest
+ * a it reaches and where. */
+static void local_max(cc *c, double a0, double b0, double s0, double *a_out, double *b_out)
+{
+    double a = outward(c, a0, b0, s0), b = b0;
+    double hs = c->eps + fabs(a) + (c->polar ? 0 : fabs(b));
+    double tob = c->polar ? 1.0 / fmax(fabs(a), c->eps) : 1.0; /* length to coordinate b */
+    double h = 0.1 * c->eps * tob, hmin = 1e-10 * hs * tob;
+    int stall = 0;
+    for (int it = 0; it < 200 && !c->st; it++) {
+        /* one end of the interval on this line is (a, b): find which side is inside */
+        int dir = 0;
+        double s1 = 0, sp, sm;
+        while (h >= hmin) {
+            int ip = inside(c, a, b + h, &sp), im = inside(c, a, b - h, &sm);
+            if (ip || im) {
+                dir = (ip && (!im || sp <= sm)) ? 1 : -1;
+                s1 = dir > 0 ? sp : sm;
+                break;
+            }
+            h /= 16;
+        }
+        if (!dir) break; /* no interval longer than hmin: a is maximal on this component */
+        double b1 = b + dir * h;
+        double be = sideways(c, a, b1, dir, s1);
+        double mid = 0.5 * (b + be), smid;
+        if (!inside(c, a, mid, &smid)) {
+            mid = b1;
+            smid = s1;
+        }
+        double an = outward(c, a, mid, smid);
+        double len = fabs(be - b);
+        if (an <= a + 4 * PTD_U * (fabs(a) + c->eps)) {
+            if (++stall >= 2) break;
+        } else {
+            stall = 0;
+        }
+        if (an > a) {
+            a = an;
+            b = mid;
+        }
+        h = fmax(0.25 * len, hmin);
+    }
+    *a_out = a;
+    *b_out = b;
+}
+
+/* --- the 2n eigenproblems ---------------------------------------------------------------- */
+
+static int eig_H(cc *c, double complex *M)
+{
+    lapack_int N = (lapack_int)c->N;
+    lapack_int info = LAPACKE_zgeev_work(LAPACK_COL_MAJOR, 'N', 'N', N, M, N, c->ev, NULL, 1, NULL, 1,
+                                         c->work, c->lwork, c->rwork);
+    c->eigs++;
+    return ptd_lapack_status("zgeev", (int)info);
+}
+
+/* Fill H with [[B - s I, eps I], [t eps I, g B^* + u I]], B = phase A. */
+static void fill(cc *c, double complex phase, double complex s, double t, double g, double complex u)
+{
+    size_t n = c->n, N = c->N;
+    double complex *H = c->H;
+    memset(H, 0, N * N * sizeof *H);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) {
+            double complex b = phase * PTD_AT(c->A, i, j);
+            H[i + j * N] = b;
+            H[(n + j) + (n + i) * N] = g * conj(b);
+        }
+    for (size_t i = 0; i < n; i++) {
+        H[i + i * N] -= s;
+        H[(n + i) + (n + i) * N] += u;
+        H[i + (n + i) * N] = c->eps;
+        H[(n + i) + i * N] = t * c->eps;
+    }
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Crossings of the level set with the line Re z = x (polar = 0) or circle |z| = x. */
+static int crossings(cc *c, double x, size_t *count)
+{
+    size_t N = c->N, m = 0;
+    int st;
+    c->rounds++;
+    if (!c->polar) {
+        /* H(x) = [[A - xI, eps I], [-eps I, xI - A^*]] */
+        fill(c, 1.0, x, -1.0, -1.0, x);
+        if ((st = eig_H(c, c->H))) return st;
+        double tol = ON_CURVE_TOL * (c->nrm + fabs(x) + c->eps);
+        for (size_t k = 0; k < N; k++)
+            if (fabs(creal(c->ev[k])) <= tol) c->cand[m++] = cimag(c->ev[k]);
+    } else {
+        double r = x;
+        /* lambda0 on the circle where sigma_min is farthest from eps among a few tries */
+        double best = -1, phi0 = 0;
+        for (int k = 0; k < 6; k++) {
+            double phi = 0.3712 + 1.0471975511965976 * k, s = sig(c, r, phi, NULL);
+            if (isnan(s)) return c->st;
+            if (fabs(s - c->eps) > best) {
+                best = fabs(s - c->eps);
+                phi0 = phi;
+            }
+        }
+        double complex l0 = CMPLX(r * cos(phi0), r * sin(phi0));
+        size_t n = c->n;
+        /* G = M - l0 N = [[A - l0 I, eps I], [-l0 eps I, r^2 I - l0 A^*]] */
+        fill(c, 1.0, l0, 0.0, 1.0, 0.0);
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) c->H[(n + i) + (n + j) * N] *= -l0;
+        for (size_t i = 0; i < n; i++) {
+            c->H[(n + i) + (n + i) * N] += r * r;
+            c->H[(n + i) + i * N] = -l0 * c->eps;
+        }
+        /* right-hand side N = [[I, 0], [eps I, A^*]] into G */
+        double complex *R = c->G;
+        memset(R, 0, N * N * sizeof *R);
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) R[(n + i) + (n + j) * N] = conj(PTD_AT(c->A, j, i));
+        for (size_t i = 0; i < n; i++) {
+            R[i + i * N] = 1.0;
+            R[(n + i) + i * N] = c->eps;
+        }
+        lapack_int info = LAPACKE_zgesv_work(LAPACK_COL_MAJOR, (lapack_int)N, (lapack_int)N, c->H,
+                                             (lapack_int)N, c->ipiv, R, (lapack_int)N);
+        if ((st = ptd_lapack_status("zgesv", (int)info))) return st;
+        if ((st = eig_H(c, R))) return st;
+        for (size_t k = 0; k < N; k++) {
+            if (c->ev[k] == 0) continue;
+            double complex l = l0 + 1.0 / c->ev[k];
+            if (fabs(cabs(l) - r) <= ON_CURVE_TOL * (r + c->eps)) c->cand[m++] = carg(l);
+        }
+    }
+    qsort(c->cand, m, sizeof *c->cand, cmp_double);
+    *count = m;
+    return PTD_OK;
+}
+
+/* pure mode's step: the largest a on the line b fixed (horizontal line or ray) where some
+ * singular value equals eps, confirmed by sigma_min; -INFINITY when there is none. */
+static int global_step(cc *c, double b, double *a_out)
+{
+    int st;
+    if (!c->polar) fill(c, 1.0, CMPLX(0, b), 1.0, 1.0, CMPLX(0, b)); /* K(y) */
+    else fill(c, cexp(CMPLX(0, -b)), 0.0, 1.0, 1.0, 0.0);      /* K for e^{-ib} A, y = 0 */
+    if ((st = eig_H(c, c->H))) return st;
+    size_t m = 0;
+    double tol = ON_CURVE_TOL * (c->nrm + fabs(b) + c->eps);
+    for (size_t k = 0; k < c->N; k++)
+        if (fabs(cimag(c->ev[k])) <= tol) c->cand[m++] = creal(c->ev[k]);
+    qsort(c->cand, m, sizeof *c->cand, cmp_double);
+    *a_out = -INFINITY;
+    for (size_t k = m; k-- > 0;) {
+        double a = c->cand[k], e = 0;
+        if (c->polar && a < 0) break;
+        double s = sig(c, a, b, &e);
+        if (isnan(s)) return c->st;
+        if (fabs(s - c->eps) <= 1e-6 * c->eps + margin(c, e)) {
+            *a_out = a;
+            break;
+        }
+    }
+    return PTD_OK;
+}
+
+/* --- the driver --------------------------------------------------------------------------- */
+
+static int extreme(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_opts *o, int polar,
+                   ptd_pspec_extreme *res)
+{
+    const char *what = polar ? "pseudospectral radius" : "pseudospectral abscissa";
+    ptd_clear_error();
+    if (!p || !res) return ptd_error(PTD_EINVAL, "%s: plan or result is NULL", what);
+    memset(res, 0, sizeof *res);
+    res->value = NAN;
+    res->grid_value = NAN;
+    if (!(eps > 0) || !isfinite(eps)) return ptd_error(PTD_EINVAL, "%s: eps must be positive and finite (got %g)", what, eps);
+    double floor_ = ptd_pspec_plan_floor(p);
+    if (eps <= 4 * floor_)
+        return ptd_error(PTD_EINVAL, "%s: eps = %g is not above the rounding floor 4 n u ||A|| = %.3g", what,
+                         eps, 4 * floor_);
+    int pure = o && o->pure;
+    unsigned maxit = o && o->maxit ? o->maxit : 30;
+    cc c;
+    int st = cc_init(&c, p, eps, polar);
+    if (st) return st;
+
+    /* start at the eigenvalue farthest right (or out) */
+    const double complex *ev = ptd_pspec_plan_eigenvalues(p);
+    size_t top = 0;
+    for (size_t i = 1; i < c.n; i++) {
+        double v = polar ? cabs(ev[i]) : creal(ev[i]), vt = polar ? cabs(ev[top]) : creal(ev[top]);
+        if (v > vt || (v == vt && cimag(ev[i]) > cimag(ev[top]))) top = i;
+    }
+    double a0 = polar ? cabs(ev[top]) : creal(ev[top]);
+    double b0 = polar ? carg(ev[top]) : cimag(ev[top]);
+    double s0 = sig(&c, a0, b0, NULL), a = a0, b = b0;
+    if (!c.st && !(s0 < eps)) {
+        cc_free(&c);
+        return ptd_error(PTD_ENOCONV, "%s: sigma_min = %g at the eigenvalue %g%+gi is not below eps = %g",
+                         what, s0, creal(ev[top]), cimag(ev[top]), eps);
+    }
+    if (!c.st) {
+        if (pure) {
+            st = global_step(&c, b0, &a);
+            if (!st && !isfinite(a)) a = a0;
+        } else {
+            local_max(&c, a0, b0, s0, &a, &b);
+        }
+    }
+    double tol_g = 64 * PTD_U * (fabs(a) + eps);
+    int done = 0;
+    for (unsigned round = 0; round < maxit && !st && !c.st && !done; round++) {
+        size_t m = 0;
+        if ((st = crossings(&c, a, &m))) break;
+        double best = a, bbest = b;
+        size_t nint = polar ? m : (m ? m - 1 : 0);
+        if (polar && m == 0) nint = 1; /* no crossing: the circle is all inside or all outside */
+        for (size_t k = 0; k < nint && !c.st; k++) {
+            double lo, hi;
+            if (polar && m == 0) {
+                lo = b;
+                hi = b + 2 * M_PI;
+            } else if (polar && k + 1 == m) {
+                lo = c.cand[k];
+                hi = c.cand[0] + 2 * M_PI;
+            } else {
+                lo = c.cand[k];
+                hi = c.cand[k + 1];
+            }
+            double mid = 0.5 * (lo + hi), smid;
+            if (polar) mid = remainder(mid, 2 * M_PI);
+            if (!inside(&c, a, mid, &smid)) continue;
+            double an, bn = mid;
+            if (pure) {
+                if ((st = global_step(&c, mid, &an))) break;
+            } else {
+                local_max(&c, a, mid, smid, &an, &bn);
+            }
+            if (an > best) {
+                best = an;
+                bbest = bn;
+            }
+        }
+        if (best > a + tol_g) {
+            a = best;
+            b = bbest;
+            tol_g = 64 * PTD_U * (fabs(a) + eps);
+        } else {
+            done = 1;
+        }
+    }
+    if (!st && c.st) st = c.st;
+    if (!st && !done)
+        st = ptd_error(PTD_ENOCONV, "%s: no convergence in %u global searches (eps = %g)", what, maxit, eps);
+    if (st) {
+        cc_free(&c);
+        return st;
+    }
+    double e = 0, s = sig(&c, a, b, &e);
+    res->value = a;
+    res->z = zpt(&c, a, b);
+    res->sigma = s;
+    res->sigma_err = e;
+    res->evaluations = c.evals;
+    res->eigensolves = c.eigs;
+    res->rounds = c.rounds;
+    cc_free(&c);
+    if (c.st) return c.st;
+    /* the answer lies on the level set, to rounding (Brent stops within a few ulps of a) */
+    if (!(fabs(s - eps) <= 1e-8 * eps + 4 * e))
+        return ptd_error(PTD_ENOCONV, "%s: sigma_min = %.17g at the point found, not eps = %g", what, s, eps);
+
+    /* verification grid over the enclosure W(A) + eps */
+    size_t v = o && o->verify ? o->verify : 24;
+    if (v >= 2) {
+        ptd_box box;
+        if ((st = ptd_fov_box(ptd_pspec_plan_matrix(p), &box))) return st;
+        box.xmin -= eps;
+        box.xmax += eps;
+        box.ymin -= eps;
+        box.ymax += eps;
+        ptd_pspec_grid *g = NULL;
+        if ((st = ptd_pspec_grid_compute(p, &box, v, v, NULL, &g))) return st;
+        double gmax = -INFINITY, tol = 64 * PTD_U * (fabs(a) + eps);
+        int bad = 0;
+        double complex zbad = 0;
+        for (size_t j = 0; j < v; j++)
+            for (size_t i = 0; i < v; i++) {
+                double sg = g->sigma[i + j * v], er = g->err[i + j * v];
+                double complex z = CMPLX(ptd_pspec_grid_x(g, i), ptd_pspec_grid_y(g, j));
+                double val = polar ? cabs(z) : creal(z);
+                if (sg <= eps && val > gmax) gmax = val;
+                if (sg + er < eps && val > a + tol && !bad) {
+                    bad = 1;
+                    zbad = z;
+                }
+            }
+        res->grid_points = v * v;
+        res->grid_value = isfinite(gmax) ? gmax : NAN;
+        ptd_pspec_grid_free(g);
+        if (bad)
+            return ptd_error(PTD_ENOCONV, "%s: the verification grid has sigma_min < eps at %g%+gi, beyond %.17g",
+                             what, creal(zbad), cimag(zbad), a);
+    }
+    ptd_clear_error();
+    return PTD_OK;
+}
+
+int ptd_pspec_abscissa(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_opts *opts,
+                       ptd_pspec_extreme *res)
+{
+    return extreme(p, eps, opts, 0, res);
+}
+
+int ptd_pspec_radius(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_opts *opts,
+                     ptd_pspec_extreme *res)
+{
+    return extreme(p, eps, opts, 1, res);
+}
+
+int ptd_pspec_level_crossings(const ptd_pspec_plan *p, double eps, int which, double x, double *out,
+                              size_t *count)
+{
+    ptd_clear_error();
+    if (!p || !out || !count) return ptd_error(PTD_EINVAL, "level crossings: NULL argument");
+    if (!(eps > 0) || !isfinite(eps) || !isfinite(x) || (which != 0 && which != 1) || (which == 1 && !(x > 0)))
+        return ptd_error(PTD_EINVAL, "level crossings: need eps > 0, finite x (> 0 for a circle), which 0 or 1");
+    cc c;
+    int st = cc_init(&c, p, eps, which);
+    if (st) return st;
+    size_t m = 0;
+    st = crossings(&c, x, &m);
+    if (!st && c.st) st = c.st;
+    if (!st) {
+        memcpy(out, c.cand, m * sizeof *out);
+        *count = m;
+    }
+    cc_free(&c);
+    return st;
+}
