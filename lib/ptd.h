@@ -555,6 +555,157 @@ int ptd_plot_lines_gnuplot(FILE *f, const double *x, size_t nx, const ptd_plot_c
 int ptd_plot_lines_tsv(FILE *f, const double *x, size_t nx, const char *xname, const ptd_plot_curve *s,
                        size_t ns, const ptd_plot_meta *meta);
 
+/* ------------------------------------------------------------------------------------ */
+/* data: sequence classification data sets (lib/data.c)                                  */
+/* ------------------------------------------------------------------------------------ */
+
+/* n sequences of len steps with din features each (float, x[(i len + t) din + k]) and a
+ * class label in [0, nclass) each. */
+typedef struct {
+    size_t n, len, din, nclass;
+    float *x;
+    int *y;
+    char name[32];
+} ptd_dataset;
+
+void ptd_dataset_free(ptd_dataset *d);
+/* Rows idx[0..m) of d, copied (idx may repeat). */
+int ptd_dataset_subset(const ptd_dataset *d, const size_t *idx, size_t m, ptd_dataset **out);
+/* A seeded random split: the last nval of a permutation go to *val, the rest to *train. */
+int ptd_dataset_split(const ptd_dataset *d, size_t nval, unsigned long seed, ptd_dataset **train,
+                      ptd_dataset **val);
+
+/* Read an IDX file (plain or gzip, through zlib) of unsigned bytes (type 0x08): dims[0..*ndims)
+ * (at most 4) and the data, malloc'd.  A bad magic number, a type other than 0x08, a size that
+ * does not match the file, or a gzip error gives PTD_EFORMAT naming the file and the reason;
+ * a missing file PTD_EIO. */
+int ptd_data_idx_read(const char *path, size_t *dims, size_t *ndims, unsigned char **data);
+
+/* Default location of the Debian package dataset-fashion-mnist. */
+#define PTD_FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+/* Sequential Fashion-MNIST: {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz from dir (NULL:
+ * PTD_FMNIST_DIR), each image read row by row as a length-784 sequence of one feature,
+ * grey values scaled to [0, 1] and then normalised with the training set's mean and standard
+ * deviation (PTD_FMNIST_MEAN, PTD_FMNIST_STD, computed from the 60000 training images). */
+#define PTD_FMNIST_MEAN 0.2860405969887955
+#define PTD_FMNIST_STD 0.35302424451492237
+int ptd_data_fmnist_load(const char *dir, int test, ptd_dataset **out);
+
+/* ListOps (Long Range Arena), generated: tokens 0-9 digits, PTD_LISTOPS_MIN .. _SM, ']' and a
+ * padding token; each sequence is padded to max_len with PTD_LISTOPS_PAD and one-hot encoded
+ * (din = PTD_LISTOPS_VOCAB), the label is its value (10 classes). */
+enum { PTD_LISTOPS_MIN = 10, PTD_LISTOPS_MAX, PTD_LISTOPS_MED, PTD_LISTOPS_SM, PTD_LISTOPS_CLOSE,
+       PTD_LISTOPS_PAD, PTD_LISTOPS_VOCAB };
+typedef struct {
+    size_t min_len, max_len;   /* kept when min_len <= length <= max_len */
+    unsigned max_depth;        /* the root has depth 1; nodes at max_depth are digits */
+    unsigned max_args;         /* an operator has 2..max_args arguments */
+} ptd_listops_opts;
+/* One expression, tokens into tok (room for max_len), its length into *len and value into
+ * *value; rejection sampling (PTD_ENOCONV after 1e6 tries). */
+int ptd_data_listops_sample(const ptd_listops_opts *o, void *rng /* gsl_rng */, int *tok,
+                            size_t *len, int *value);
+/* n expressions as a data set, seeded. */
+int ptd_data_listops_generate(const ptd_listops_opts *o, size_t n, unsigned long seed,
+                              ptd_dataset **out);
+/* Evaluate a token sequence (padding ignored at the end).  PTD_EFORMAT when it is not a
+ * well-formed expression. */
+int ptd_data_listops_eval(const int *tok, size_t len, int *value);
+
+/* ------------------------------------------------------------------------------------ */
+/* train: a small S4D / S4-PTD sequence classifier with hand-written gradients (lib/train.c)*/
+/* ------------------------------------------------------------------------------------ */
+
+typedef enum { PTD_INIT_S4D_LEGS = 0, PTD_INIT_S4D_LIN, PTD_INIT_S4_PTD } ptd_train_init;
+
+typedef struct {
+    size_t din, nclass, len;   /* input features, classes, sequence length */
+    size_t layers, width;      /* H = width channels */
+    size_t state;              /* N, the LegS order; each channel has N/2 complex modes */
+    ptd_train_init init;
+    const ptd_ptd *ptd;        /* s4-ptd: a loaded PTD system of order N (NULL: computed
+                                  with ptd_perturb_optimize on the fly) */
+    unsigned ptd_steps;        /* optimiser steps for the on-the-fly PTD (0: 1000) */
+    double ptd_rel;            /* its ||E||/||A|| bound (0: 0.04) */
+    double dt_min, dt_max;     /* 0: 1e-3 and 1e-1 (log-uniform per channel) */
+    unsigned long seed;
+} ptd_train_config;
+
+typedef struct ptd_train_model ptd_train_model;
+
+/* The model: linear encoder; per layer a diagonal SSM convolution per channel (ZOH kernel,
+ * FFT of length 2 len) plus D u, GELU, output linear, residual, LayerNorm; mean pooling;
+ * linear decoder.  Parameters live in one flat array (see ptd_train_model_params). */
+int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out);
+void ptd_train_model_free(ptd_train_model *m);
+const ptd_train_config *ptd_train_model_config(const ptd_train_model *m);
+size_t ptd_train_model_nparams(const ptd_train_model *m);
+/* The parameters, read-write (tests perturb them). */
+double *ptd_train_model_params(ptd_train_model *m);
+/* 1 if parameter i belongs to the SSM's Lambda, Btilde or log dt (frozen by freeze_ssm). */
+int ptd_train_param_is_ssm(const ptd_train_model *m, size_t i);
+/* Name of the tensor holding parameter i ("layer1.C", ...). */
+const char *ptd_train_param_name(const ptd_train_model *m, size_t i);
+/* w_max: the largest frequency of the LegS normal part A_N of order N. */
+double ptd_train_model_wmax(const ptd_train_model *m);
+
+typedef enum { PTD_NOISE_NONE = 0, PTD_NOISE_INPUT, PTD_NOISE_LAYERS } ptd_noise_at;
+/* Fourier-mode noise a U[0,1) cos(w t_j): a fresh U per sample and channel (a hash of seed,
+ * sample index, layer and channel, so independent of threads); t_j = j dt in each channel's
+ * own time units (layers) or t_j = j 1e-2, the geometric middle of the dt range (input). */
+typedef struct {
+    ptd_noise_at at;
+    double amp, freq;
+    unsigned long seed;
+} ptd_train_noise;
+
+/* Time split of the last calls (seconds summed over threads). */
+typedef struct {
+    double fft, dense, kernel, rest;
+} ptd_train_timing;
+
+/* Mean cross-entropy over the samples idx[0..nb) of d (idx NULL: 0..nb), the number
+ * classified correctly, and, when grad is not NULL, the gradient of the mean loss (nparams
+ * values, overwritten).  Parallel over samples on `threads` threads (0: all), per-thread
+ * gradient buffers reduced in thread order: the same thread count gives the same bits.
+ * Not thread-safe on one model (it owns the workspaces). */
+int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *idx, size_t nb,
+                        const ptd_train_noise *noise, int threads, double *loss, size_t *correct,
+                        double *grad);
+void ptd_train_timing_get(const ptd_train_model *m, ptd_train_timing *t);
+void ptd_train_timing_reset(ptd_train_model *m);
+
+typedef struct {
+    double lr, ssm_lr;         /* 0: 5e-3 and 1e-3 */
+    double wd;                 /* AdamW decoupled weight decay on matrices (not SSM, biases) */
+    double clip;               /* global gradient norm clip (0: none) */
+    double warmup;             /* fraction of all steps with linear warm-up (0: 0.05) */
+    size_t batch, epochs;      /* the cosine schedule spans epochs * ceil(n / batch) steps */
+    int freeze_ssm;            /* train only C, D and the dense layers */
+    int threads;
+    unsigned long seed;        /* shuffling */
+    void (*progress)(void *ctx, size_t done, size_t total, double running_loss);
+    void *progress_ctx;
+} ptd_train_opts;
+
+typedef struct {
+    double loss, acc, seconds, samples_per_s, grad_norm;
+} ptd_train_epoch_stats;
+
+/* One epoch of AdamW over a seeded shuffle of d (epoch number e, 0-based). */
+int ptd_train_epoch(ptd_train_model *m, const ptd_train_opts *o, const ptd_dataset *d, size_t e,
+                    ptd_train_epoch_stats *st);
+/* Loss and accuracy over all of d, in batches, optionally with noise. */
+int ptd_train_evaluate(ptd_train_model *m, const ptd_dataset *d, const ptd_train_noise *noise,
+                       int threads, double *loss, double *acc);
+
+/* Checkpoints: a binary file "PTDSSM", a version, the configuration, the epochs done, the
+ * parameters and the optimiser state, then a CRC-32 of everything before it.  Loading
+ * rejects a wrong magic, version, size or checksum with PTD_EFORMAT and the reason. */
+int ptd_train_model_save(const ptd_train_model *m, const char *path);
+int ptd_train_model_load(const char *path, ptd_train_model **out);
+size_t ptd_train_model_epochs_done(const ptd_train_model *m);
+
 #ifdef __cplusplus
 }
 #endif

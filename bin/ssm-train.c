@@ -1,0 +1,466 @@
+/* ssm-train - train a small S4D / S4-PTD classifier on sequential Fashion-MNIST or ListOps,
+ * then measure its test accuracy clean and under Fourier-mode noise at w_max, where the
+ * transfer function of the S4D (normal-part) initialisation spikes. */
+#include "config.h"
+#include "cli.h"
+#include "ptd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(void)
+{
+    printf("Usage: ssm-train [options]\n"
+           "Train an S4D-style classifier (diagonal SSM layers) and test it clean and under\n"
+           "Fourier-mode noise a U[0,1) cos(w t) at w = w_max of the LegS normal part.\n"
+           "\n"
+           "Options (single or double dash):\n"
+           "  --task T           sfmnist (sequential Fashion-MNIST, default) or listops\n"
+           "  --init I           s4d-legs (default), s4d-lin or s4-ptd\n"
+           "  --layers K         SSM layers (default 2)\n"
+           "  --width H          channels (default 32)\n"
+           "  --state N          LegS order N; N/2 complex modes per channel (default 32)\n"
+           "  --epochs E         training epochs (default 1)\n"
+           "  --batch B          mini-batch size (default 32)\n"
+           "  --lr R             AdamW learning rate (default 5e-3)\n"
+           "  --ssm-lr R         learning rate of Lambda, Btilde, log dt (default 1e-3)\n"
+           "  --wd W             weight decay of the dense matrices (default 0.01)\n"
+           "  --clip C           gradient norm clip, 0 for none (default 1)\n"
+           "  --train-subset K   train on K samples only (default: all)\n"
+           "  --test-subset K    test on the first K test samples only (default: all)\n"
+           "  --val K            validation samples held out of training (default: 10%%, at most 5000)\n"
+           "  --freeze-ssm       train only C, D and the dense layers\n"
+           "  --noise-amp A      noise amplitude a (default 1)\n"
+           "  --noise-freq W     noise frequency w (default w_max of the chosen N)\n"
+           "  --noise-at P       layers (before every convolution, default) or input\n"
+           "  --noise-sweep K    also test at K frequencies from 0 to 1.5 w_max (figure: accuracy\n"
+           "                     against frequency)\n"
+           "  --compare          train s4d-legs and s4-ptd with the same seed and data\n"
+           "  --ptd FILE         s4-ptd from a PTD file (ptd-sweep --save) instead of computing it\n"
+           "  --save FILE        write a checkpoint after training\n"
+           "  --load FILE        start from a checkpoint (its shape and init override the options)\n"
+           "  --data-dir DIR     Fashion-MNIST IDX files (default " PTD_FMNIST_DIR ")\n"
+           "  --min-len, --max-len, --max-depth, --max-args   ListOps (default 20, 200, 6, 5)\n"
+           "  --seed S           initialisation, shuffling, noise and ListOps (default 1)\n"
+           "  --threads T        threads (default: all)\n"
+           "  -o FILE            .png .svg .pdf .tex (image), .gp (script), .dat/.tsv (data)\n"
+           "  --format F         gnuplot (default) or tsv, for standard output\n"
+           "  --quiet            no log or progress on stderr\n"
+           "  --help, --version\n"
+           "\n"
+           "Example:\n"
+           "  ssm-train --task listops --width 16 --epochs 2 --train-subset 256 -o curves.png\n"
+           "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
+}
+
+typedef struct {
+    cli_progress_state *prog;
+    size_t epoch, epochs;
+} prog_ctx;
+
+static void on_progress(void *ctx, size_t done, size_t total, double loss)
+{
+    prog_ctx *p = ctx;
+    (void)loss;
+    cli_progress(p->prog, p->epoch * total + done, p->epochs * total);
+}
+
+/* Signals are held while a checkpoint is written, so an interrupt never leaves half a file
+ * (the write itself goes to a temporary file renamed into place). */
+static void save_model(const ptd_train_model *m, const char *path)
+{
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGHUP);
+    sigprocmask(SIG_BLOCK, &s, &old);
+    int st = ptd_train_model_save(m, path);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (st) cli_fail("%s", ptd_last_error());
+}
+
+static const char *init_name(ptd_train_init i)
+{
+    return i == PTD_INIT_S4D_LEGS ? "s4d-legs" : i == PTD_INIT_S4D_LIN ? "s4d-lin" : "s4-ptd";
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    char *cmd = cli_command_line(argc, argv);
+    int task_listops = 0, freeze = 0, compare = 0, quiet = 0, tsv = 0, threads = 0;
+    ptd_train_init init = PTD_INIT_S4D_LEGS;
+    size_t layers = 2, width = 32, state = 32, epochs = 1, batch = 32, subset = 0, tsubset = 0, sweep = 0;
+    size_t nval = (size_t)-1;
+    double lr = 5e-3, ssm_lr = 1e-3, wd = 0.01, clip = 1, amp = 1, freq = NAN;
+    ptd_noise_at at = PTD_NOISE_LAYERS;
+    unsigned long seed = 1;
+    const char *out = NULL, *save = NULL, *load = NULL, *ddir = NULL, *ptdfile = NULL;
+    ptd_listops_opts lo = {.min_len = 20, .max_len = 200, .max_depth = 6, .max_args = 5};
+    static const struct option opts[] = {
+        {"task", required_argument, NULL, 'T'},       {"init", required_argument, NULL, 'I'},
+        {"layers", required_argument, NULL, 'l'},     {"width", required_argument, NULL, 'w'},
+        {"state", required_argument, NULL, 'N'},      {"epochs", required_argument, NULL, 'e'},
+        {"batch", required_argument, NULL, 'b'},      {"lr", required_argument, NULL, 'r'},
+        {"ssm-lr", required_argument, NULL, 'R'},     {"wd", required_argument, NULL, 'W'},
+        {"clip", required_argument, NULL, 'c'},       {"train-subset", required_argument, NULL, 'u'},
+        {"test-subset", required_argument, NULL, 'U'}, {"val", required_argument, NULL, 'v'},
+        {"freeze-ssm", no_argument, NULL, 'F'},       {"noise-amp", required_argument, NULL, 'a'},
+        {"noise-freq", required_argument, NULL, 'y'}, {"noise-at", required_argument, NULL, 'A'},
+        {"noise-sweep", required_argument, NULL, 'S'}, {"compare", no_argument, NULL, 'C'},
+        {"ptd", required_argument, NULL, 'P'},        {"save", required_argument, NULL, 's'},
+        {"load", required_argument, NULL, 'L'},       {"data-dir", required_argument, NULL, 'd'},
+        {"min-len", required_argument, NULL, '1'},    {"max-len", required_argument, NULL, '2'},
+        {"max-depth", required_argument, NULL, '3'},  {"max-args", required_argument, NULL, '4'},
+        {"seed", required_argument, NULL, 'z'},       {"threads", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},     {"format", required_argument, NULL, 'f'},
+        {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "o:hq", opts, NULL)) != -1) {
+        switch (c) {
+        case 'T':
+            if (strcmp(optarg, "sfmnist") == 0) task_listops = 0;
+            else if (strcmp(optarg, "listops") == 0) task_listops = 1;
+            else cli_usage("--task must be sfmnist or listops (got '%s')", optarg);
+            break;
+        case 'I':
+            if (strcmp(optarg, "s4d-legs") == 0) init = PTD_INIT_S4D_LEGS;
+            else if (strcmp(optarg, "s4d-lin") == 0) init = PTD_INIT_S4D_LIN;
+            else if (strcmp(optarg, "s4-ptd") == 0) init = PTD_INIT_S4_PTD;
+            else cli_usage("--init must be s4d-legs, s4d-lin or s4-ptd (got '%s')", optarg);
+            break;
+        case 'l': layers = cli_size("--layers", optarg, 1, 16); break;
+        case 'w': width = cli_size("--width", optarg, 1, 4096); break;
+        case 'N':
+            state = cli_size("--state", optarg, 2, 1024);
+            if (state % 2) cli_usage("--state must be even (conjugate pairs are halved; got %zu)", state);
+            break;
+        case 'e': epochs = cli_size("--epochs", optarg, 0, 100000); break;
+        case 'b': batch = cli_size("--batch", optarg, 1, 65536); break;
+        case 'r': lr = cli_positive("--lr", optarg); break;
+        case 'R': ssm_lr = cli_positive("--ssm-lr", optarg); break;
+        case 'W':
+            wd = cli_double("--wd", optarg);
+            if (wd < 0) cli_usage("--wd must be >= 0 (got '%s')", optarg);
+            break;
+        case 'c':
+            clip = cli_double("--clip", optarg);
+            if (clip < 0) cli_usage("--clip must be >= 0 (got '%s')", optarg);
+            break;
+        case 'u': subset = cli_size("--train-subset", optarg, 2, 100000000); break;
+        case 'U': tsubset = cli_size("--test-subset", optarg, 1, 100000000); break;
+        case 'v': nval = cli_size("--val", optarg, 0, 100000000); break;
+        case 'F': freeze = 1; break;
+        case 'a': amp = cli_double("--noise-amp", optarg); break;
+        case 'y':
+            freq = cli_double("--noise-freq", optarg);
+            if (freq < 0) cli_usage("--noise-freq must be >= 0 (got '%s')", optarg);
+            break;
+        case 'A':
+            if (strcmp(optarg, "layers") == 0) at = PTD_NOISE_LAYERS;
+            else if (strcmp(optarg, "input") == 0) at = PTD_NOISE_INPUT;
+            else cli_usage("--noise-at must be layers or input (got '%s')", optarg);
+            break;
+        case 'S': sweep = cli_size("--noise-sweep", optarg, 2, 1000); break;
+        case 'C': compare = 1; break;
+        case 'P': ptdfile = optarg; break;
+        case 's': save = optarg; break;
+        case 'L': load = optarg; break;
+        case 'd': ddir = optarg; break;
+        case '1': lo.min_len = cli_size("--min-len", optarg, 1, 100000); break;
+        case '2': lo.max_len = cli_size("--max-len", optarg, 1, 100000); break;
+        case '3': lo.max_depth = (unsigned)cli_size("--max-depth", optarg, 1, 100); break;
+        case '4': lo.max_args = (unsigned)cli_size("--max-args", optarg, 2, 64); break;
+        case 'z': seed = cli_ulong("--seed", optarg); break;
+        case 't': threads = (int)cli_size("--threads", optarg, 1, 1024); break;
+        case 'o': out = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "gnuplot") == 0) tsv = 0;
+            else if (strcmp(optarg, "tsv") == 0) tsv = 1;
+            else cli_usage("--format must be gnuplot or tsv (got '%s')", optarg);
+            break;
+        case 'q': quiet = 1; break;
+        case 'h':
+            usage();
+            free(cmd);
+            return CLI_OK;
+        case 'V':
+            printf("ssm-train (ptdkit) %s\n", ptd_version());
+            free(cmd);
+            return CLI_OK;
+        default:
+            if (optopt && strchr("o", optopt)) cli_usage("option -%c needs a value", optopt);
+            cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) cli_usage("no positional arguments are taken (got '%s')", argv[optind]);
+    if (compare && (save || load)) cli_usage("--compare trains two models: it cannot --save or --load one");
+    if (lo.min_len > lo.max_len) cli_usage("--min-len %zu exceeds --max-len %zu", lo.min_len, lo.max_len);
+    if (ptdfile && init != PTD_INIT_S4_PTD && !compare) cli_usage("--ptd FILE needs --init s4-ptd or --compare");
+    if (epochs == 0 && !load) cli_usage("--epochs 0 only makes sense with --load");
+    cli_out_kind kind = cli_output_kind(out);
+    if (save) cli_check_writable(save);
+    if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
+    int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
+
+    ptd_ptd *ptd = NULL;
+    if (ptdfile) {
+        FILE *f = fopen(ptdfile, "r");
+        if (!f) cli_fail("%s: cannot open: %s", ptdfile, strerror(errno));
+        if (ptd_perturb_load(f, ptdfile, &ptd)) cli_fail("%s", ptd_last_error());
+        fclose(f);
+        if (ptd->n != state) cli_usage("--ptd %s has order %zu, but --state is %zu", ptdfile, ptd->n, state);
+    }
+    ptd_train_model *loaded = NULL;
+    if (load) {
+        if (ptd_train_model_load(load, &loaded)) cli_fail("%s", ptd_last_error());
+        const ptd_train_config *lc = ptd_train_model_config(loaded);
+        layers = lc->layers, width = lc->width, state = lc->state, init = lc->init;
+    }
+
+    /* data */
+    ptd_dataset *all = NULL, *train = NULL, *val = NULL, *test = NULL;
+    double t0 = cli_now();
+    if (task_listops) {
+        size_t ntr = subset ? subset : 2000, nte = tsubset ? tsubset : 500;
+        if (ptd_data_listops_generate(&lo, ntr, seed, &all) ||
+            ptd_data_listops_generate(&lo, nte, seed + 1000003, &test))
+            cli_fail("%s", ptd_last_error());
+    } else {
+        if (ptd_data_fmnist_load(ddir, 0, &all) || ptd_data_fmnist_load(ddir, 1, &test))
+            cli_fail("%s (install the Debian package dataset-fashion-mnist, or give --data-dir)", ptd_last_error());
+        if (subset || tsubset) {
+            ptd_dataset *tmp;
+            if (subset && subset < all->n) {
+                ptd_dataset *rest;
+                if (ptd_dataset_split(all, all->n - subset, seed, &tmp, &rest)) cli_fail("%s", ptd_last_error());
+                ptd_dataset_free(rest), ptd_dataset_free(all), all = tmp;
+            }
+            if (tsubset && tsubset < test->n) {
+                size_t *ix = malloc(tsubset * sizeof *ix);
+                if (!ix) cli_fail("out of memory");
+                for (size_t i = 0; i < tsubset; i++) ix[i] = i;
+                if (ptd_dataset_subset(test, ix, tsubset, &tmp)) cli_fail("%s", ptd_last_error());
+                free(ix), ptd_dataset_free(test), test = tmp;
+            }
+        }
+    }
+    if (nval == (size_t)-1) nval = all->n / 10 < 5000 ? all->n / 10 : 5000;
+    if (nval >= all->n) cli_usage("--val %zu leaves no training data (of %zu)", nval, all->n);
+    if (nval) {
+        if (ptd_dataset_split(all, nval, seed + 17, &train, &val)) cli_fail("%s", ptd_last_error());
+        ptd_dataset_free(all);
+    } else {
+        train = all;
+    }
+    all = NULL;
+    cli_note(quiet, "ssm-train: %s: %zu training, %zu validation, %zu test sequences of length %zu (%.1f s)\n",
+             task_listops ? "listops" : "sfmnist", train->n, val ? val->n : 0, test->n, train->len, cli_now() - t0);
+
+    /* models */
+    ptd_train_init inits[2] = {init, PTD_INIT_S4_PTD};
+    if (compare) inits[0] = PTD_INIT_S4D_LEGS;
+    size_t nm = compare ? 2 : 1;
+    ptd_train_model *models[2] = {NULL, NULL};
+    double *trloss = calloc(2 * (epochs + 1), sizeof *trloss), *tracc = calloc(2 * (epochs + 1), sizeof *tracc),
+           *vacc = calloc(2 * (epochs + 1), sizeof *vacc);
+    size_t nsw = sweep ? sweep : 0;
+    double *swf = calloc(nsw + 1, sizeof *swf), *swacc = calloc(2 * (nsw + 1), sizeof *swacc);
+    double clean[2], noisy[2], wmax = 0;
+    if (!trloss || !tracc || !vacc || !swf || !swacc) cli_fail("out of memory");
+    for (size_t k = 0; k < nm; k++) {
+        if (loaded) {
+            models[k] = loaded;
+            if (ptd_train_model_config(loaded)->len != train->len || ptd_train_model_config(loaded)->din != train->din)
+                cli_fail("%s: the checkpoint is for sequences of length %zu with %zu features, not this task's %zu, %zu",
+                         load, ptd_train_model_config(loaded)->len, ptd_train_model_config(loaded)->din, train->len,
+                         train->din);
+        } else {
+            ptd_train_config cfg = {.din = train->din, .nclass = train->nclass, .len = train->len, .layers = layers,
+                                    .width = width, .state = state, .init = inits[k], .ptd = ptd, .seed = seed};
+            double tc = cli_now();
+            if (ptd_train_model_create(&cfg, &models[k])) cli_fail("%s", ptd_last_error());
+            cli_note(quiet, "ssm-train: %s: %zu layers, width %zu, N = %zu (%zu modes), %zu parameters, w_max = %.4g%s\n",
+                     init_name(inits[k]), layers, width, state, state / 2, ptd_train_model_nparams(models[k]),
+                     ptd_train_model_wmax(models[k]),
+                     inits[k] == PTD_INIT_S4_PTD ? (ptd ? " (PTD from file)" : "") : "");
+            if (inits[k] == PTD_INIT_S4_PTD && !ptd) cli_note(quiet, "  PTD of LegS computed in %.1f s\n", cli_now() - tc);
+        }
+        ptd_train_model *m = models[k];
+        wmax = ptd_train_model_wmax(m);
+        cli_progress_state prog;
+        cli_progress_start(&prog, quiet, init_name(inits[k]));
+        prog_ctx pc = {&prog, 0, epochs};
+        ptd_train_opts to = {.lr = lr, .ssm_lr = ssm_lr, .wd = wd, .clip = clip, .batch = batch,
+                             .epochs = epochs, .freeze_ssm = freeze, .threads = threads, .seed = seed,
+                             .progress = on_progress, .progress_ctx = &pc};
+        for (size_t e = 0; e < epochs; e++) {
+            ptd_train_epoch_stats st;
+            pc.epoch = e;
+            if (ptd_train_epoch(m, &to, train, ptd_train_model_epochs_done(m), &st)) cli_fail("%s", ptd_last_error());
+            double va = NAN;
+            if (val && ptd_train_evaluate(m, val, NULL, threads, NULL, &va)) cli_fail("%s", ptd_last_error());
+            trloss[k * (epochs + 1) + e] = st.loss;
+            tracc[k * (epochs + 1) + e] = st.acc;
+            vacc[k * (epochs + 1) + e] = va;
+            if (!quiet) {
+                prog.shown ? fputs("\r\033[K", stderr) : 0;
+                fprintf(stderr, "  %s epoch %zu/%zu: train loss %.4f, accuracy %.2f %%, validation %.2f %%, %.1f s (%.0f samples/s)\n",
+                        init_name(inits[k]), e + 1, epochs, st.loss, 100 * st.acc, 100 * va, st.seconds,
+                        st.samples_per_s);
+            }
+        }
+        cli_progress_end(&prog);
+        ptd_train_noise nz = {.at = at, .amp = amp, .freq = isnan(freq) ? wmax : freq, .seed = seed + 99};
+        if (ptd_train_evaluate(m, test, NULL, threads, NULL, &clean[k]) ||
+            ptd_train_evaluate(m, test, &nz, threads, NULL, &noisy[k]))
+            cli_fail("%s", ptd_last_error());
+        for (size_t j = 0; j < nsw; j++) {
+            swf[j] = 1.5 * wmax * (double)j / (double)(nsw - 1);
+            ptd_train_noise sz = nz;
+            sz.freq = swf[j];
+            if (ptd_train_evaluate(m, test, &sz, threads, NULL, &swacc[k * (nsw + 1) + j])) cli_fail("%s", ptd_last_error());
+        }
+        if (save) save_model(m, save);
+    }
+    double nfreq = isnan(freq) ? wmax : freq;
+
+    /* output */
+    char title[200], nb[6][200];
+    const char *notes[6];
+    size_t nn = 0;
+    snprintf(nb[nn++], 200, "task: %s, train %zu, validation %zu, test %zu, seed %lu", task_listops ? "listops" : "sfmnist",
+             train->n, val ? val->n : 0, test->n, seed);
+    snprintf(nb[nn++], 200, "model: %zu layers, width %zu, state N %zu, %s", layers, width, state,
+             freeze ? "SSM frozen (C, D, dense trained)" : "SSM trained");
+    snprintf(nb[nn++], 200, "training: %zu epochs, batch %zu, lr %g, ssm-lr %g, wd %g, clip %g", epochs, batch, lr,
+             ssm_lr, wd, clip);
+    snprintf(nb[nn++], 200, "noise: %g U[0,1) cos(w t) at %s, w %g (w_max %g)", amp,
+             at == PTD_NOISE_LAYERS ? "layers" : "input", nfreq, wmax);
+    for (size_t k = 0; k < nm; k++)
+        snprintf(nb[nn++], 200, "%s: clean test accuracy %.4f, noisy %.4f", init_name(inits[k]), clean[k], noisy[k]);
+    for (size_t k = 0; k < nn; k++) notes[k] = nb[k];
+    int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
+    ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
+    cli_membuf text = {0};
+    FILE *f = cli_mem_open(&text);
+    int st;
+    size_t E = epochs;
+    if (sweep) {
+        snprintf(title, sizeof title, "%s, N = %zu: test accuracy under noise %g cos(w t) at %s", task_listops ? "ListOps" : "sFMNIST",
+                 state, amp, at == PTD_NOISE_LAYERS ? "every layer" : "the input");
+        double *y = malloc(2 * nsw * sizeof *y);
+        if (!y) cli_fail("out of memory");
+        for (size_t k = 0; k < nm; k++)
+            for (size_t j = 0; j < nsw; j++) y[k * nsw + j] = 100 * swacc[k * (nsw + 1) + j];
+        if (want_tsv) {
+            const char *cols[3] = {"w", "accuracy_a", "accuracy_b"};
+            char c1[40], c2[40];
+            snprintf(c1, 40, "accuracy_%s", init_name(inits[0]));
+            snprintf(c2, 40, "accuracy_%s", init_name(inits[1]));
+            cols[1] = c1, cols[2] = c2;
+            double *rows = malloc(nsw * 3 * sizeof *rows);
+            if (!rows) cli_fail("out of memory");
+            for (size_t j = 0; j < nsw; j++) {
+                rows[j * (nm + 1)] = swf[j];
+                for (size_t k = 0; k < nm; k++) rows[j * (nm + 1) + 1 + k] = y[k * nsw + j];
+            }
+            st = ptd_plot_table_tsv(f, cols, nm + 1, rows, nsw, &meta);
+            free(rows);
+        } else {
+            ptd_plot_series s[3];
+            for (size_t k = 0; k < nm; k++)
+                s[k] = (ptd_plot_series){.title = init_name(inits[k]), .x = swf, .y = y + k * nsw, .n = nsw,
+                                         .style = "linespoints"};
+            double wx[2] = {wmax, wmax}, wy[2] = {0, 100};
+            s[nm] = (ptd_plot_series){.title = "w_max", .x = wx, .y = wy, .n = 2, .style = "lines", .colour = "#888888",
+                                      .dashed = 1};
+            ptd_plot_axes ax = {.xlabel = "noise frequency w (per unit of each channel's time)",
+                                .ylabel = "test accuracy (%)", .hline = NAN, .key = "bottom left"};
+            st = ptd_plot_series_gnuplot(f, s, nm + 1, &ax, &meta);
+        }
+        free(y);
+    } else {
+        snprintf(title, sizeof title, "%s, N = %zu: learning curves", task_listops ? "ListOps" : "sFMNIST", state);
+        double *x = malloc((E + 1) * sizeof *x);
+        if (!x) cli_fail("out of memory");
+        for (size_t e = 0; e < E; e++) x[e] = (double)(e + 1);
+        if (want_tsv) {
+            const char *all6[] = {"epoch", NULL, NULL, NULL, NULL, NULL, NULL};
+            char cn[6][48];
+            for (size_t k = 0; k < nm; k++) {
+                snprintf(cn[3 * k], 48, "train_loss_%s", init_name(inits[k]));
+                snprintf(cn[3 * k + 1], 48, "train_accuracy_%s", init_name(inits[k]));
+                snprintf(cn[3 * k + 2], 48, "validation_accuracy_%s", init_name(inits[k]));
+                all6[1 + 3 * k] = cn[3 * k], all6[2 + 3 * k] = cn[3 * k + 1], all6[3 + 3 * k] = cn[3 * k + 2];
+            }
+            size_t nc = 1 + 3 * nm;
+            double *rows = malloc((E + 1) * nc * sizeof *rows);
+            if (!rows) cli_fail("out of memory");
+            for (size_t e = 0; e < E; e++) {
+                rows[e * nc] = x[e];
+                for (size_t k = 0; k < nm; k++) {
+                    double v = vacc[k * (E + 1) + e];
+                    rows[e * nc + 1 + 3 * k] = trloss[k * (E + 1) + e];
+                    rows[e * nc + 2 + 3 * k] = tracc[k * (E + 1) + e];
+                    rows[e * nc + 3 + 3 * k] = isnan(v) ? -1 : v; /* -1: no validation set */
+                }
+            }
+            st = ptd_plot_table_tsv(f, all6, nc, rows, E, &meta);
+            free(rows);
+        } else {
+            ptd_plot_series s[4];
+            double *ya = malloc(2 * (E + 1) * sizeof *ya), *yv = malloc(2 * (E + 1) * sizeof *yv);
+            if (!ya || !yv) cli_fail("out of memory");
+            char tt[4][64];
+            size_t ns = 0;
+            for (size_t k = 0; k < nm; k++) {
+                for (size_t e = 0; e < E; e++) {
+                    ya[k * (E + 1) + e] = 100 * tracc[k * (E + 1) + e];
+                    yv[k * (E + 1) + e] = 100 * vacc[k * (E + 1) + e];
+                }
+                snprintf(tt[2 * k], 64, "%s, training", init_name(inits[k]));
+                snprintf(tt[2 * k + 1], 64, "%s, validation", init_name(inits[k]));
+                const char *col = k ? "#c0392b" : "#0060ad";
+                s[ns++] = (ptd_plot_series){.title = tt[2 * k], .x = x, .y = ya + k * (E + 1), .n = E,
+                                            .style = "linespoints", .colour = col, .dashed = 1};
+                if (val)
+                    s[ns++] = (ptd_plot_series){.title = tt[2 * k + 1], .x = x, .y = yv + k * (E + 1), .n = E,
+                                                .style = "linespoints", .colour = col};
+            }
+            ptd_plot_axes ax = {.xlabel = "epoch", .ylabel = "accuracy (%)", .hline = NAN, .key = "bottom right"};
+            st = ptd_plot_series_gnuplot(f, s, ns, &ax, &meta);
+            free(ya), free(yv);
+        }
+        free(x);
+    }
+    if (st) cli_fail("writing the output: %s", ptd_last_error());
+    cli_mem_close(&text);
+    cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
+    if (!quiet) {
+        fprintf(stderr, "ssm-train: test accuracy on %zu sequences, noise %g U[0,1) cos(%.4g t) at %s\n", test->n, amp,
+                nfreq, at == PTD_NOISE_LAYERS ? "every layer" : "the input");
+        fprintf(stderr, "  %-10s %8s %8s %8s\n", "init", "clean", "noisy", "drop");
+        for (size_t k = 0; k < nm; k++)
+            fprintf(stderr, "  %-10s %7.2f%% %7.2f%% %7.2f\n", init_name(inits[k]), 100 * clean[k], 100 * noisy[k],
+                    100 * (clean[k] - noisy[k]));
+        if (save) fprintf(stderr, "  saved the model to %s\n", save);
+    }
+    for (size_t k = 0; k < nm; k++) ptd_train_model_free(models[k]);
+    ptd_ptd_free(ptd);
+    ptd_dataset_free(train);
+    ptd_dataset_free(val);
+    ptd_dataset_free(test);
+    free(trloss), free(tracc), free(vacc), free(swf), free(swacc);
+    free(text.buf);
+    free(cmd);
+    return CLI_OK;
+}

@@ -1,0 +1,954 @@
+/* train.c - a small S4D / S4-PTD sequence classifier: diagonal SSM layers with ZOH kernels,
+ * FFT convolutions, hand-written backward passes, AdamW, checkpoints.
+ *
+ * Activations are time-major, L x H row-major (u[t H + h]), so that the dense layers and the
+ * LayerNorm work on contiguous rows; the convolutions gather one channel at a time.
+ * Complex parameters are stored as (re, im) pairs and their gradients as (df/dre, df/dim),
+ * which for a holomorphic dependence h(p) is g_p = conj(h'(p)) g_h. */
+#include "config.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <gsl/gsl_cblas.h>
+#include <gsl/gsl_fft_complex.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define MAXT 256
+
+typedef struct {
+    char name[32];
+    size_t off, size;
+    int group; /* 0: decayed matrix, 1: not decayed, 2: SSM (Lambda, B, log dt) */
+} tensor;
+
+typedef struct {
+    size_t lre, lim, B, C, logdt, D, W, b, gam, bet;
+} layer_off;
+
+typedef struct {
+    gsl_fft_complex_workspace *fw;
+    double *u, *z, *y, *g, *r, *mu, *rs, *d1, *d2, *d3, *xin, *grad, *pool, *prob;
+    double complex *Zf, *dKf, *buf, *ya, *yb;
+    double loss;
+    size_t correct;
+    ptd_train_timing tm;
+} work;
+
+struct ptd_train_model {
+    ptd_train_config cfg;
+    size_t H, M, L, nfft, np, nt, epochs_done;
+    unsigned long step;
+    double *p, *am, *av, *gtmp, *K, wmax;
+    double complex *Kf;
+    tensor t[MAXT];
+    layer_off *lo;
+    size_t enc_W, enc_b, dec_W, dec_b;
+    gsl_fft_complex_wavetable *wt;
+    work **ws;
+    int nws;
+    ptd_train_timing tm;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static size_t add_tensor(ptd_train_model *m, const char *name, size_t size, int group)
+{
+    tensor *t = &m->t[m->nt++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->off = m->np;
+    t->size = size;
+    t->group = group;
+    m->np += size;
+    return t->off;
+}
+
+static void work_free(work *w)
+{
+    if (!w) return;
+    gsl_fft_complex_workspace_free(w->fw);
+    free(w->u), free(w->z), free(w->y), free(w->g), free(w->r), free(w->mu), free(w->rs);
+    free(w->d1), free(w->d2), free(w->d3), free(w->xin), free(w->grad), free(w->pool), free(w->prob);
+    free(w->Zf), free(w->dKf), free(w->buf), free(w->ya), free(w->yb);
+    free(w);
+}
+
+static work *work_alloc(const ptd_train_model *m)
+{
+    size_t L = m->L, H = m->H, nl = m->cfg.layers, LH = L * H;
+    work *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->fw = gsl_fft_complex_workspace_alloc(m->nfft);
+    w->u = malloc((nl + 1) * LH * sizeof *w->u);
+    w->z = malloc(nl * LH * sizeof *w->z);
+    w->y = malloc(nl * LH * sizeof *w->y);
+    w->g = malloc(nl * LH * sizeof *w->g);
+    w->r = malloc(nl * LH * sizeof *w->r);
+    w->mu = malloc(nl * L * sizeof *w->mu);
+    w->rs = malloc(nl * L * sizeof *w->rs);
+    w->d1 = malloc(LH * sizeof *w->d1);
+    w->d2 = malloc(LH * sizeof *w->d2);
+    w->d3 = malloc(LH * sizeof *w->d3);
+    w->xin = malloc(L * m->cfg.din * sizeof *w->xin);
+    w->grad = malloc(m->np * sizeof *w->grad);
+    w->pool = malloc(H * sizeof *w->pool);
+    w->prob = malloc(m->cfg.nclass * sizeof *w->prob);
+    w->Zf = malloc(nl * H * m->nfft * sizeof *w->Zf);
+    w->dKf = malloc(nl * H * m->nfft * sizeof *w->dKf);
+    w->buf = malloc(m->nfft * sizeof *w->buf);
+    w->ya = malloc(m->nfft * sizeof *w->ya);
+    w->yb = malloc(m->nfft * sizeof *w->yb);
+    if (!w->fw || !w->u || !w->z || !w->y || !w->g || !w->r || !w->mu || !w->rs || !w->d1 || !w->d2 || !w->d3 ||
+        !w->xin || !w->grad || !w->pool || !w->prob || !w->Zf || !w->dKf || !w->buf || !w->ya || !w->yb) {
+        work_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void ptd_train_model_free(ptd_train_model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->nws; i++) work_free(m->ws[i]);
+    free(m->ws);
+    free(m->p), free(m->am), free(m->av), free(m->gtmp), free(m->K), free(m->Kf), free(m->lo);
+    gsl_fft_complex_wavetable_free(m->wt);
+    free(m);
+}
+
+/* The structure (tensors, buffers), no parameter values. */
+static int model_alloc(const ptd_train_config *c, ptd_train_model **out)
+{
+    *out = NULL;
+    if (c->din < 1 || c->nclass < 2 || c->len < 2 || c->layers < 1 || c->width < 1 || c->state < 2 ||
+        c->state % 2 || c->layers > 16 || c->width > 4096 || c->state > 1024 || c->len > 100000)
+        return ptd_error(PTD_EINVAL,
+                         "model: need din >= 1, nclass >= 2, len >= 2, 1 <= layers <= 16, width >= 1, even "
+                         "state N >= 2 (got %zu, %zu, %zu, %zu, %zu, %zu)",
+                         c->din, c->nclass, c->len, c->layers, c->width, c->state);
+    ptd_train_model *m = calloc(1, sizeof *m);
+    if (!m) return ptd_error(PTD_ENOMEM, "out of memory");
+    m->cfg = *c;
+    m->cfg.ptd = NULL;
+    if (m->cfg.dt_min <= 0) m->cfg.dt_min = 1e-3;
+    if (m->cfg.dt_max <= 0) m->cfg.dt_max = 1e-1;
+    m->H = c->width, m->M = c->state / 2, m->L = c->len, m->nfft = 2 * c->len;
+    size_t H = m->H, M = m->M, nl = c->layers;
+    m->lo = calloc(nl, sizeof *m->lo);
+    if (!m->lo) {
+        ptd_train_model_free(m);
+        return ptd_error(PTD_ENOMEM, "out of memory");
+    }
+    m->enc_W = add_tensor(m, "encoder.W", H * c->din, 0);
+    m->enc_b = add_tensor(m, "encoder.b", H, 1);
+    for (size_t l = 0; l < nl; l++) {
+        char nm[32];
+        layer_off *o = &m->lo[l];
+#define T(field, what, size, group) \
+    snprintf(nm, sizeof nm, "layer%zu.%s", l + 1, what), o->field = add_tensor(m, nm, size, group)
+        T(lre, "log_neg_re_Lambda", H * M, 2);
+        T(lim, "im_Lambda", H * M, 2);
+        T(B, "Btilde", 2 * H * M, 2);
+        T(C, "C", 2 * H * M, 1);
+        T(logdt, "log_dt", H, 2);
+        T(D, "D", H, 1);
+        T(W, "out.W", H * H, 0);
+        T(b, "out.b", H, 1);
+        T(gam, "norm.gamma", H, 1);
+        T(bet, "norm.beta", H, 1);
+#undef T
+    }
+    m->dec_W = add_tensor(m, "decoder.W", c->nclass * H, 0);
+    m->dec_b = add_tensor(m, "decoder.b", c->nclass, 1);
+    m->p = calloc(m->np, sizeof *m->p);
+    m->am = calloc(m->np, sizeof *m->am);
+    m->av = calloc(m->np, sizeof *m->av);
+    m->gtmp = calloc(m->np, sizeof *m->gtmp);
+    m->K = calloc(nl * H * m->L, sizeof *m->K);
+    m->Kf = calloc(nl * H * m->nfft, sizeof *m->Kf);
+    m->wt = gsl_fft_complex_wavetable_alloc(m->nfft);
+    if (!m->p || !m->am || !m->av || !m->gtmp || !m->K || !m->Kf || !m->wt) {
+        ptd_train_model_free(m);
+        return ptd_error(PTD_ENOMEM, "out of memory for a model of %zu parameters", m->np);
+    }
+    *out = m;
+    return PTD_OK;
+}
+
+/* The eigenvalues with positive imaginary part of A_N (ascending) and Btilde = V^* B, and w_max. */
+static int legs_normal_modes(size_t N, double complex *lam, double complex *bt, double *wmax)
+{
+    ptd_system *sn = NULL, *s = NULL;
+    ptd_eig *e = NULL;
+    int st = ptd_zoo_make("hippo-legs-normal", N, 0, &sn);
+    if (!st) st = ptd_zoo_make("hippo-legs", N, 0, &s);
+    if (!st) st = ptd_cond_eig(sn->A, &e);
+    if (st) goto done;
+    /* pairs (lambda, index) sorted by imaginary part; the top half are the positive ones */
+    double complex *tmp = malloc(N * sizeof *tmp);
+    size_t *ix = malloc(N * sizeof *ix);
+    if (!tmp || !ix) {
+        free(tmp), free(ix);
+        st = ptd_error(PTD_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < N; i++) ix[i] = i;
+    /* selection by insertion sort on Im lambda (N is small) */
+    for (size_t i = 1; i < N; i++)
+        for (size_t j = i; j > 0 && cimag(e->lambda[ix[j]]) < cimag(e->lambda[ix[j - 1]]); j--) {
+            size_t t = ix[j];
+            ix[j] = ix[j - 1], ix[j - 1] = t;
+        }
+    *wmax = 0;
+    for (size_t i = 0; i < N; i++) *wmax = fmax(*wmax, cimag(e->lambda[i]));
+    for (size_t k = 0; k < N / 2; k++) {
+        size_t i = ix[N / 2 + k];
+        lam[k] = CMPLX(-0.5, cimag(e->lambda[i]));
+        double complex acc = 0;
+        for (size_t r = 0; r < N; r++) acc += conj(PTD_AT(e->V, r, i)) * PTD_AT(s->B, r, 0);
+        bt[k] = acc;
+    }
+    free(tmp), free(ix);
+done:
+    ptd_eig_free(e);
+    ptd_system_free(s);
+    ptd_system_free(sn);
+    return st;
+}
+
+/* The N/2 modes of a PTD system with the largest imaginary parts (conjugate-pair halving;
+ * with a complex E the spectrum is only nearly symmetric, so this keeps the upper half). */
+static int ptd_modes(const ptd_ptd *p, size_t N, double complex *lam, double complex *bt)
+{
+    if (p->n != N || !p->Btilde)
+        return ptd_error(PTD_EINVAL, "s4-ptd: the PTD system has order %zu%s; the model needs %zu with Btilde", p->n,
+                         p->Btilde ? "" : " and no Btilde", N);
+    size_t *ix = malloc(N * sizeof *ix);
+    if (!ix) return ptd_error(PTD_ENOMEM, "out of memory");
+    for (size_t i = 0; i < N; i++) ix[i] = i;
+    for (size_t i = 1; i < N; i++)
+        for (size_t j = i; j > 0 && cimag(p->lambda[ix[j]]) > cimag(p->lambda[ix[j - 1]]); j--) {
+            size_t t = ix[j];
+            ix[j] = ix[j - 1], ix[j - 1] = t;
+        }
+    for (size_t k = 0; k < N / 2; k++) {
+        size_t i = ix[k];
+        /* the kernel needs Re Lambda < 0: the reflection made it <= 0, keep it off zero */
+        lam[k] = CMPLX(fmin(creal(p->lambda[i]), -1e-4), cimag(p->lambda[i]));
+        bt[k] = PTD_AT(p->Btilde, i, 0);
+    }
+    free(ix);
+    return PTD_OK;
+}
+
+int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out)
+{
+    ptd_clear_error();
+    ptd_train_model *m;
+    int st = model_alloc(c, &m);
+    if (st) return st;
+    size_t N = c->state, M = m->M, H = m->H, din = c->din;
+    double complex *lam = malloc(M * sizeof *lam), *bt = malloc(M * sizeof *bt), *l0 = malloc(M * sizeof *l0),
+                   *b0 = malloc(M * sizeof *b0);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!lam || !bt || !l0 || !b0 || !r) {
+        st = ptd_error(PTD_ENOMEM, "out of memory");
+        goto done;
+    }
+    gsl_rng_set(r, c->seed);
+    st = legs_normal_modes(N, l0, b0, &m->wmax);
+    if (st) goto done;
+    if (c->init == PTD_INIT_S4D_LEGS) {
+        memcpy(lam, l0, M * sizeof *lam);
+        memcpy(bt, b0, M * sizeof *bt);
+    } else if (c->init == PTD_INIT_S4D_LIN) {
+        for (size_t k = 0; k < M; k++) lam[k] = CMPLX(-0.5, M_PI * (double)k), bt[k] = 1;
+    } else if (c->init == PTD_INIT_S4_PTD) {
+        if (c->ptd) {
+            st = ptd_modes(c->ptd, N, lam, bt);
+        } else {
+            ptd_system *s = NULL;
+            ptd_ptd *p = NULL;
+            st = ptd_zoo_make("hippo-legs", N, 0, &s);
+            ptd_perturb_opts po = {.max_rel = c->ptd_rel > 0 ? c->ptd_rel : 0.04,
+                                   .steps = c->ptd_steps ? c->ptd_steps : 1000, .seed = c->seed};
+            if (!st) st = ptd_perturb_optimize(s->A, s->B, NULL, &po, &p);
+            if (!st) st = ptd_modes(p, N, lam, bt);
+            ptd_ptd_free(p);
+            ptd_system_free(s);
+        }
+        if (st) goto done;
+    } else {
+        st = ptd_error(PTD_EINVAL, "model: unknown initialisation %d", (int)c->init);
+        goto done;
+    }
+    double *p = m->p;
+    double a = 1 / sqrt((double)din);
+    for (size_t i = 0; i < H * din; i++) p[m->enc_W + i] = gsl_ran_flat(r, -a, a);
+    a = 1 / sqrt((double)H);
+    for (size_t l = 0; l < c->layers; l++) {
+        const layer_off *o = &m->lo[l];
+        for (size_t h = 0; h < H; h++) {
+            for (size_t k = 0; k < M; k++) {
+                size_t i = h * M + k;
+                p[o->lre + i] = log(-creal(lam[k]));
+                p[o->lim + i] = cimag(lam[k]);
+                p[o->B + 2 * i] = creal(bt[k]);
+                p[o->B + 2 * i + 1] = cimag(bt[k]);
+                p[o->C + 2 * i] = gsl_ran_gaussian(r, M_SQRT1_2);
+                p[o->C + 2 * i + 1] = gsl_ran_gaussian(r, M_SQRT1_2);
+            }
+            p[o->logdt + h] = log(m->cfg.dt_min) + gsl_rng_uniform(r) * (log(m->cfg.dt_max) - log(m->cfg.dt_min));
+            p[o->D + h] = gsl_ran_gaussian(r, 1.0);
+            p[o->gam + h] = 1;
+        }
+        for (size_t i = 0; i < H * H; i++) p[o->W + i] = gsl_ran_flat(r, -a, a);
+    }
+    for (size_t i = 0; i < c->nclass * H; i++) p[m->dec_W + i] = gsl_ran_flat(r, -a, a);
+done:
+    free(lam), free(bt), free(l0), free(b0);
+    gsl_rng_free(r);
+    if (st) ptd_train_model_free(m);
+    else *out = m;
+    return st;
+}
+
+const ptd_train_config *ptd_train_model_config(const ptd_train_model *m) { return &m->cfg; }
+size_t ptd_train_model_nparams(const ptd_train_model *m) { return m->np; }
+double *ptd_train_model_params(ptd_train_model *m) { return m->p; }
+double ptd_train_model_wmax(const ptd_train_model *m) { return m->wmax; }
+size_t ptd_train_model_epochs_done(const ptd_train_model *m) { return m->epochs_done; }
+
+static const tensor *tensor_of(const ptd_train_model *m, size_t i)
+{
+    for (size_t k = 0; k < m->nt; k++)
+        if (i >= m->t[k].off && i < m->t[k].off + m->t[k].size) return &m->t[k];
+    return NULL;
+}
+int ptd_train_param_is_ssm(const ptd_train_model *m, size_t i)
+{
+    const tensor *t = tensor_of(m, i);
+    return t && t->group == 2;
+}
+const char *ptd_train_param_name(const ptd_train_model *m, size_t i)
+{
+    const tensor *t = tensor_of(m, i);
+    return t ? t->name : "";
+}
+
+void ptd_train_timing_get(const ptd_train_model *m, ptd_train_timing *t) { *t = m->tm; }
+void ptd_train_timing_reset(ptd_train_model *m) { memset(&m->tm, 0, sizeof m->tm); }
+
+/* ---- kernels ------------------------------------------------------------------------ */
+
+/* K_t = 2 Re sum_n W_n e_n^t with e_n = e^{dt Lambda_n}, W_n = C_n B_n (e_n - 1)/Lambda_n. */
+static void kernel_gen(ptd_train_model *m, size_t l, size_t h, double complex *buf, gsl_fft_complex_workspace *fw)
+{
+    const layer_off *o = &m->lo[l];
+    const double *p = m->p;
+    size_t M = m->M, L = m->L;
+    double *K = m->K + (l * m->H + h) * L;
+    double dt = exp(p[o->logdt + h]);
+    memset(K, 0, L * sizeof *K);
+    for (size_t n = 0; n < M; n++) {
+        size_t i = h * M + n;
+        double complex lam = CMPLX(-exp(p[o->lre + i]), p[o->lim + i]);
+        double complex B = CMPLX(p[o->B + 2 * i], p[o->B + 2 * i + 1]), C = CMPLX(p[o->C + 2 * i], p[o->C + 2 * i + 1]);
+        double complex e = cexp(dt * lam), w = 2 * C * B * (e - 1) / lam, pw = w;
+        for (size_t t = 0; t < L; t++) {
+            K[t] += creal(pw);
+            pw *= e;
+        }
+    }
+    for (size_t t = 0; t < m->nfft; t++) buf[t] = t < L ? K[t] : 0;
+    gsl_fft_complex_forward((double *)buf, 1, m->nfft, m->wt, fw);
+    memcpy(m->Kf + (l * m->H + h) * m->nfft, buf, m->nfft * sizeof *buf);
+}
+
+/* Gradients of the SSM parameters of channel h of layer l from dK (length L). */
+static void kernel_back(ptd_train_model *m, size_t l, size_t h, const double *dK, double *grad)
+{
+    const layer_off *o = &m->lo[l];
+    const double *p = m->p;
+    size_t M = m->M, L = m->L;
+    double dt = exp(p[o->logdt + h]), ddt = 0;
+    for (size_t n = 0; n < M; n++) {
+        size_t i = h * M + n;
+        double complex lam = CMPLX(-exp(p[o->lre + i]), p[o->lim + i]);
+        double complex B = CMPLX(p[o->B + 2 * i], p[o->B + 2 * i + 1]), C = CMPLX(p[o->C + 2 * i], p[o->C + 2 * i + 1]);
+        double complex e = cexp(dt * lam), ce = conj(e), W = C * B * (e - 1) / lam;
+        double complex S = 0, Tt = 0, pw = 1, prev = 0;
+        for (size_t t = 0; t < L; t++) {
+            S += dK[t] * pw;
+            if (t) Tt += (double)t * dK[t] * prev;
+            prev = pw;
+            pw *= ce;
+        }
+        double complex gW = 2 * S, gz = 2 * conj(W) * Tt;
+        double complex gC = conj(B * (e - 1) / lam) * gW, gB = conj(C * (e - 1) / lam) * gW;
+        double complex dWdL = C * B * (dt * e * lam - (e - 1)) / (lam * lam), dzdL = dt * e;
+        double complex gL = conj(dWdL) * gW + conj(dzdL) * gz;
+        ddt += creal(conj(gW) * C * B * e + conj(gz) * lam * e);
+        grad[o->lre + i] += creal(gL) * creal(lam);
+        grad[o->lim + i] += cimag(gL);
+        grad[o->B + 2 * i] += creal(gB);
+        grad[o->B + 2 * i + 1] += cimag(gB);
+        grad[o->C + 2 * i] += creal(gC);
+        grad[o->C + 2 * i + 1] += cimag(gC);
+    }
+    grad[o->logdt + h] += dt * ddt;
+}
+
+/* ---- one sample ------------------------------------------------------------------------ */
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+static double noise_u(unsigned long seed, size_t s, size_t l, size_t h)
+{
+    uint64_t x = mix64(mix64(mix64(mix64(seed) ^ s) ^ l) ^ h);
+    return (double)(x >> 11) * 0x1.0p-53;
+}
+
+/* The spectra of a and b from X = FFT(a + i b), a and b real: A_k = (X_k + conj X_{n-k}) / 2,
+ * B_k = (X_k - conj X_{n-k}) / 2i.  B may be NULL (b = 0). */
+static void unpack(const double complex *X, size_t n, double complex *A, double complex *B)
+{
+    for (size_t k = 0; k < n; k++) {
+        double complex xk = X[k], xn = conj(X[k ? n - k : 0]);
+        A[k] = 0.5 * (xk + xn);
+        if (B) B[k] = -0.5 * I * (xk - xn);
+    }
+}
+
+static double gelu(double x) { return 0.5 * x * erfc(-x * M_SQRT1_2); }
+static double gelu_d(double x) { return 0.5 * erfc(-x * M_SQRT1_2) + x * exp(-0.5 * x * x) * 0.3989422804014327; }
+
+/* Forward (and backward when grad) of sample s; scale = 1/batch for the gradient. */
+static void sample_run(ptd_train_model *m, work *w, const ptd_dataset *d, size_t s, const ptd_train_noise *nz,
+                       double scale, int want_grad)
+{
+    size_t L = m->L, H = m->H, LH = L * H, din = m->cfg.din, nl = m->cfg.layers, nf = m->nfft, K = m->cfg.nclass;
+    const double *p = m->p;
+    double *gr = w->grad;
+    double t0 = now(), t1;
+    /* encoder */
+    const float *xs = d->x + s * L * din;
+    for (size_t i = 0; i < L * din; i++) w->xin[i] = xs[i];
+    if (nz && nz->at == PTD_NOISE_INPUT && nz->amp != 0)
+        for (size_t k = 0; k < din; k++) {
+            double a = nz->amp * noise_u(nz->seed, s, 0, k);
+            for (size_t t = 0; t < L; t++) w->xin[t * din + k] += a * cos(nz->freq * (double)t * 1e-2);
+        }
+    for (size_t t = 0; t < L; t++)
+        for (size_t h = 0; h < H; h++) {
+            double acc = p[m->enc_b + h];
+            for (size_t k = 0; k < din; k++) acc += p[m->enc_W + h * din + k] * w->xin[t * din + k];
+            w->u[t * H + h] = acc;
+        }
+    for (size_t l = 0; l < nl; l++) {
+        const layer_off *o = &m->lo[l];
+        double *u = w->u + l * LH, *z = w->z + l * LH, *y = w->y + l * LH, *g = w->g + l * LH, *r = w->r + l * LH;
+        double *un = w->u + (l + 1) * LH;
+        memcpy(z, u, LH * sizeof *z);
+        if (nz && nz->at == PTD_NOISE_LAYERS && nz->amp != 0)
+            for (size_t h = 0; h < H; h++) {
+                double a = nz->amp * noise_u(nz->seed, s, l + 1, h), dt = exp(p[o->logdt + h]);
+                for (size_t t = 0; t < L; t++) z[t * H + h] += a * cos(nz->freq * (double)t * dt);
+            }
+        t1 = now();
+        w->tm.rest += t1 - t0, t0 = t1;
+        /* two real channels per complex FFT: z_a + i z_b */
+        for (size_t h = 0; h < H; h += 2) {
+            int two = h + 1 < H;
+            double complex *b = w->buf, *Za = w->Zf + (l * H + h) * nf, *Zb = two ? Za + nf : NULL;
+            const double complex *Ka = m->Kf + (l * H + h) * nf, *Kb = Ka + nf;
+            for (size_t t = 0; t < L; t++) b[t] = CMPLX(z[t * H + h], two ? z[t * H + h + 1] : 0);
+            memset(b + L, 0, (nf - L) * sizeof *b);
+            gsl_fft_complex_forward((double *)b, 1, nf, m->wt, w->fw);
+            unpack(b, nf, Za, Zb);
+            for (size_t k = 0; k < nf; k++) b[k] = Za[k] * Ka[k] + (two ? I * Zb[k] * Kb[k] : 0);
+            gsl_fft_complex_backward((double *)b, 1, nf, m->wt, w->fw);
+            double Da = p[o->D + h], Db = two ? p[o->D + h + 1] : 0;
+            for (size_t t = 0; t < L; t++) {
+                y[t * H + h] = creal(b[t]) / (double)nf + Da * z[t * H + h];
+                if (two) y[t * H + h + 1] = cimag(b[t]) / (double)nf + Db * z[t * H + h + 1];
+            }
+        }
+        t1 = now();
+        w->tm.fft += t1 - t0, t0 = t1;
+        for (size_t i = 0; i < LH; i++) g[i] = gelu(y[i]);
+        for (size_t t = 0; t < L; t++) memcpy(r + t * H, p + o->b, H * sizeof *r);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)H, (int)H, 1.0, g, (int)H, p + o->W, (int)H,
+                    1.0, r, (int)H);
+        t1 = now();
+        w->tm.dense += t1 - t0, t0 = t1;
+        for (size_t t = 0; t < L; t++) {
+            double *rr = r + t * H, mu = 0, var = 0;
+            for (size_t h = 0; h < H; h++) rr[h] += u[t * H + h], mu += rr[h];
+            mu /= (double)H;
+            for (size_t h = 0; h < H; h++) var += (rr[h] - mu) * (rr[h] - mu);
+            double rs = 1 / sqrt(var / (double)H + 1e-5);
+            w->mu[l * L + t] = mu, w->rs[l * L + t] = rs;
+            for (size_t h = 0; h < H; h++) un[t * H + h] = (rr[h] - mu) * rs * p[o->gam + h] + p[o->bet + h];
+        }
+    }
+    const double *uo = w->u + nl * LH;
+    for (size_t h = 0; h < H; h++) w->pool[h] = 0;
+    for (size_t t = 0; t < L; t++)
+        for (size_t h = 0; h < H; h++) w->pool[h] += uo[t * H + h];
+    for (size_t h = 0; h < H; h++) w->pool[h] /= (double)L;
+    double mx = -INFINITY;
+    size_t best = 0;
+    for (size_t k = 0; k < K; k++) {
+        double acc = p[m->dec_b + k];
+        for (size_t h = 0; h < H; h++) acc += p[m->dec_W + k * H + h] * w->pool[h];
+        w->prob[k] = acc;
+        if (acc > mx) mx = acc, best = k;
+    }
+    double sum = 0;
+    for (size_t k = 0; k < K; k++) w->prob[k] = exp(w->prob[k] - mx), sum += w->prob[k];
+    int lab = d->y[s];
+    w->loss += -log(w->prob[lab] / sum);
+    w->correct += best == (size_t)lab;
+    t1 = now();
+    w->tm.rest += t1 - t0, t0 = t1;
+    if (!want_grad) return;
+
+    /* ---- backward ---- */
+    double *dp = w->d3; /* dpool, H values */
+    for (size_t h = 0; h < H; h++) dp[h] = 0;
+    for (size_t k = 0; k < K; k++) {
+        double dl = (w->prob[k] / sum - (k == (size_t)lab)) * scale;
+        gr[m->dec_b + k] += dl;
+        for (size_t h = 0; h < H; h++) gr[m->dec_W + k * H + h] += dl * w->pool[h], dp[h] += dl * p[m->dec_W + k * H + h];
+    }
+    double *du = w->d1;
+    for (size_t t = 0; t < L; t++)
+        for (size_t h = 0; h < H; h++) du[t * H + h] = dp[h] / (double)L;
+    for (size_t l = nl; l-- > 0;) {
+        const layer_off *o = &m->lo[l];
+        double *z = w->z + l * LH, *y = w->y + l * LH, *g = w->g + l * LH, *r = w->r + l * LH;
+        double *dr = w->d2, *dy = w->d3;
+        /* LayerNorm */
+        for (size_t t = 0; t < L; t++) {
+            double mu = w->mu[l * L + t], rs = w->rs[l * L + t], m1 = 0, m2 = 0;
+            for (size_t h = 0; h < H; h++) {
+                double xh = (r[t * H + h] - mu) * rs, dx = du[t * H + h] * p[o->gam + h];
+                gr[o->gam + h] += du[t * H + h] * xh;
+                gr[o->bet + h] += du[t * H + h];
+                m1 += dx, m2 += dx * xh;
+            }
+            m1 /= (double)H, m2 /= (double)H;
+            for (size_t h = 0; h < H; h++) {
+                double xh = (r[t * H + h] - mu) * rs, dx = du[t * H + h] * p[o->gam + h];
+                dr[t * H + h] = rs * (dx - m1 - xh * m2);
+            }
+        }
+        t1 = now();
+        w->tm.rest += t1 - t0, t0 = t1;
+        /* output linear: o = g W^T + b */
+        for (size_t t = 0; t < L; t++)
+            for (size_t h = 0; h < H; h++) gr[o->b + h] += dr[t * H + h];
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H, (int)H, (int)L, 1.0, dr, (int)H, g, (int)H, 1.0,
+                    gr + o->W, (int)H);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)H, (int)H, 1.0, dr, (int)H, p + o->W,
+                    (int)H, 0.0, dy, (int)H);
+        t1 = now();
+        w->tm.dense += t1 - t0, t0 = t1;
+        for (size_t i = 0; i < LH; i++) dy[i] *= gelu_d(y[i]);
+        /* du = dr (residual) + D dy + K^T dy; dD, dK */
+        for (size_t h = 0; h < H; h++) {
+            double D = p[o->D + h], acc = 0;
+            for (size_t t = 0; t < L; t++) acc += dy[t * H + h] * z[t * H + h];
+            gr[o->D + h] += acc;
+            for (size_t t = 0; t < L; t++) du[t * H + h] = dr[t * H + h] + D * dy[t * H + h];
+        }
+        t1 = now();
+        w->tm.rest += t1 - t0, t0 = t1;
+        for (size_t h = 0; h < H; h += 2) {
+            int two = h + 1 < H;
+            double complex *b = w->buf, *Ya = w->ya, *Yb = two ? w->yb : NULL;
+            double complex *dKa = w->dKf + (l * H + h) * nf, *dKb = dKa + nf;
+            const double complex *Za = w->Zf + (l * H + h) * nf, *Zb = Za + nf;
+            const double complex *Ka = m->Kf + (l * H + h) * nf, *Kb = Ka + nf;
+            for (size_t t = 0; t < L; t++) b[t] = CMPLX(dy[t * H + h], two ? dy[t * H + h + 1] : 0);
+            memset(b + L, 0, (nf - L) * sizeof *b);
+            gsl_fft_complex_forward((double *)b, 1, nf, m->wt, w->fw);
+            unpack(b, nf, Ya, Yb);
+            for (size_t k = 0; k < nf; k++) {
+                dKa[k] += conj(Za[k]) * Ya[k];
+                b[k] = conj(Ka[k]) * Ya[k];
+                if (two) dKb[k] += conj(Zb[k]) * Yb[k], b[k] += I * conj(Kb[k]) * Yb[k];
+            }
+            gsl_fft_complex_backward((double *)b, 1, nf, m->wt, w->fw);
+            for (size_t t = 0; t < L; t++) {
+                du[t * H + h] += creal(b[t]) / (double)nf;
+                if (two) du[t * H + h + 1] += cimag(b[t]) / (double)nf;
+            }
+        }
+        if (nz && nz->at == PTD_NOISE_LAYERS && nz->amp != 0)
+            for (size_t h = 0; h < H; h++) {
+                /* the noise a U cos(w t dt) depends on dt: its share of d/d log dt, through
+                 * dz = du - dr (du holds dr + dz now) */
+                double a = nz->amp * noise_u(nz->seed, s, l + 1, h), dt = exp(p[o->logdt + h]), acc = 0;
+                for (size_t t = 0; t < L; t++) {
+                    double wt = nz->freq * (double)t * dt;
+                    acc += (du[t * H + h] - dr[t * H + h]) * (-a * sin(wt) * wt);
+                }
+                gr[o->logdt + h] += acc;
+            }
+        t1 = now();
+        w->tm.fft += t1 - t0, t0 = t1;
+    }
+    for (size_t t = 0; t < L; t++)
+        for (size_t h = 0; h < H; h++) {
+            double v = du[t * H + h];
+            gr[m->enc_b + h] += v;
+            for (size_t k = 0; k < din; k++) gr[m->enc_W + h * din + k] += v * w->xin[t * din + k];
+        }
+    t1 = now();
+    w->tm.rest += t1 - t0;
+}
+
+int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *idx, size_t nb,
+                        const ptd_train_noise *noise, int threads, double *loss, size_t *correct, double *grad)
+{
+    ptd_clear_error();
+    if (d->len != m->L || d->din != m->cfg.din || d->nclass != m->cfg.nclass)
+        return ptd_error(PTD_EINVAL, "data set %s (length %zu, %zu features, %zu classes) does not fit the model "
+                         "(%zu, %zu, %zu)", d->name, d->len, d->din, d->nclass, m->L, m->cfg.din, m->cfg.nclass);
+    if (nb == 0) return ptd_error(PTD_EINVAL, "empty batch");
+    for (size_t i = 0; i < nb; i++)
+        if ((idx ? idx[i] : i) >= d->n) return ptd_error(PTD_EINVAL, "sample %zu beyond the %zu of %s", idx ? idx[i] : i, d->n, d->name);
+    int T = threads;
+#ifdef _OPENMP
+    if (T <= 0) T = omp_get_max_threads();
+#else
+    T = 1;
+#endif
+    if (T < 1) T = 1;
+    if ((size_t)T > nb) T = (int)nb;
+    if (T > m->nws) {
+        work **nw = realloc(m->ws, (size_t)T * sizeof *nw);
+        if (!nw) return ptd_error(PTD_ENOMEM, "out of memory");
+        m->ws = nw;
+        for (int i = m->nws; i < T; i++) {
+            m->ws[i] = work_alloc(m);
+            if (!m->ws[i]) {
+                m->nws = i;
+                return ptd_error(PTD_ENOMEM, "out of memory for a workspace");
+            }
+        }
+        m->nws = T;
+    }
+    size_t H = m->H, nl = m->cfg.layers, nf = m->nfft;
+    double t0 = now();
+    /* kernels, once per call, parallel over channels */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(T) schedule(static)
+#endif
+    for (size_t lh = 0; lh < nl * H; lh++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        kernel_gen(m, lh / H, lh % H, m->ws[tid]->buf, m->ws[tid]->fw);
+    }
+    m->tm.kernel += now() - t0;
+    int oldblas = ptd_blas_threads_single();
+    int used = T;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(T)
+#endif
+    {
+        int tid = 0, nt = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num(), nt = omp_get_num_threads();
+#pragma omp single
+        used = nt;
+#endif
+        work *w = m->ws[tid];
+        w->loss = 0, w->correct = 0;
+        memset(&w->tm, 0, sizeof w->tm);
+        if (grad) {
+            memset(w->grad, 0, m->np * sizeof *w->grad);
+            memset(w->dKf, 0, nl * H * nf * sizeof *w->dKf);
+        }
+        for (size_t i = (size_t)tid; i < nb; i += (size_t)nt)
+            sample_run(m, w, d, idx ? idx[i] : i, noise, 1.0 / (double)nb, grad != NULL);
+    }
+    ptd_blas_threads_restore(oldblas);
+    double ls = 0;
+    size_t cs = 0;
+    for (int k = 0; k < used; k++) {
+        work *w = m->ws[k];
+        ls += w->loss, cs += w->correct;
+        m->tm.fft += w->tm.fft, m->tm.dense += w->tm.dense, m->tm.rest += w->tm.rest;
+    }
+    if (loss) *loss = ls / (double)nb;
+    if (correct) *correct = cs;
+    if (!grad) return PTD_OK;
+    t0 = now();
+    memcpy(grad, m->ws[0]->grad, m->np * sizeof *grad);
+    for (int k = 1; k < used; k++) {
+        const double *g = m->ws[k]->grad;
+        for (size_t i = 0; i < m->np; i++) grad[i] += g[i];
+        double complex *a = m->ws[0]->dKf;
+        const double complex *b = m->ws[k]->dKf;
+        for (size_t i = 0; i < nl * H * nf; i++) a[i] += b[i];
+    }
+    m->tm.rest += now() - t0;
+    t0 = now();
+    /* kernel gradients: dK = IFFT(sum conj(Zf) DYf), then the parameters; parallel over
+     * channels, each writes only its own channel's entries */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(T) schedule(static)
+#endif
+    for (size_t lh = 0; lh < nl * H; lh++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        work *w = m->ws[tid];
+        double complex *b = w->buf;
+        memcpy(b, m->ws[0]->dKf + lh * nf, nf * sizeof *b);
+        gsl_fft_complex_backward((double *)b, 1, nf, m->wt, w->fw);
+        double *dK = w->d1;
+        for (size_t t = 0; t < m->L; t++) dK[t] = creal(b[t]) / (double)nf;
+        kernel_back(m, lh / H, lh % H, dK, grad);
+    }
+    m->tm.kernel += now() - t0;
+    return PTD_OK;
+}
+
+/* ---- optimiser ---------------------------------------------------------------------------- */
+
+static double schedule(const ptd_train_opts *o, unsigned long step, unsigned long total)
+{
+    double wf = o->warmup > 0 ? o->warmup : 0.05;
+    unsigned long tw = (unsigned long)ceil(wf * (double)total);
+    if (step < tw) return (double)(step + 1) / (double)tw;
+    if (total <= tw) return 1;
+    return 0.5 * (1 + cos(M_PI * (double)(step - tw) / (double)(total - tw)));
+}
+
+int ptd_train_epoch(ptd_train_model *m, const ptd_train_opts *o, const ptd_dataset *d, size_t e,
+                    ptd_train_epoch_stats *st)
+{
+    ptd_clear_error();
+    size_t bs = o->batch ? o->batch : 32;
+    if (d->n == 0) return ptd_error(PTD_EINVAL, "no training data");
+    size_t nbat = (d->n + bs - 1) / bs;
+    unsigned long total = (unsigned long)(nbat * (o->epochs ? o->epochs : 1));
+    double lr = o->lr > 0 ? o->lr : 5e-3, slr = o->ssm_lr > 0 ? o->ssm_lr : 1e-3;
+    size_t *perm = malloc(d->n * sizeof *perm);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!perm || !r) {
+        free(perm);
+        gsl_rng_free(r);
+        return ptd_error(PTD_ENOMEM, "out of memory");
+    }
+    gsl_rng_set(r, o->seed * 1000003UL + e + 1);
+    for (size_t i = 0; i < d->n; i++) perm[i] = i;
+    gsl_ran_shuffle(r, perm, d->n, sizeof *perm);
+    gsl_rng_free(r);
+    double t0 = now(), lsum = 0, gmax = 0;
+    size_t csum = 0, done = 0;
+    int rc = PTD_OK;
+    for (size_t b = 0; b < nbat; b++) {
+        size_t nb = b + 1 < nbat ? bs : d->n - b * bs;
+        double loss;
+        size_t corr;
+        rc = ptd_train_loss_grad(m, d, perm + b * bs, nb, NULL, o->threads, &loss, &corr, m->gtmp);
+        if (rc) break;
+        if (!isfinite(loss)) {
+            rc = ptd_error(PTD_ERANGE, "training diverged: loss %g at step %lu (lower --lr)", loss, m->step);
+            break;
+        }
+        lsum += loss * (double)nb, csum += corr, done += nb;
+        double gn = 0;
+        for (size_t i = 0; i < m->np; i++)
+            if (!(o->freeze_ssm && ptd_train_param_is_ssm(m, i))) gn += m->gtmp[i] * m->gtmp[i];
+        gn = sqrt(gn);
+        gmax = fmax(gmax, gn);
+        double cs = o->clip > 0 && gn > o->clip ? o->clip / gn : 1;
+        double f = schedule(o, m->step, total);
+        m->step++;
+        double b1 = 0.9, b2 = 0.999, c1 = 1 - pow(b1, (double)m->step), c2 = 1 - pow(b2, (double)m->step);
+        for (size_t k = 0; k < m->nt; k++) {
+            const tensor *t = &m->t[k];
+            if (t->group == 2 && o->freeze_ssm) continue;
+            double a = (t->group == 2 ? slr : lr) * f, wd = t->group == 0 ? o->wd : 0;
+            for (size_t i = t->off; i < t->off + t->size; i++) {
+                double g = m->gtmp[i] * cs;
+                m->am[i] = b1 * m->am[i] + (1 - b1) * g;
+                m->av[i] = b2 * m->av[i] + (1 - b2) * g * g;
+                m->p[i] -= a * ((m->am[i] / c1) / (sqrt(m->av[i] / c2) + 1e-8) + wd * m->p[i]);
+            }
+        }
+        if (o->progress) o->progress(o->progress_ctx, done, d->n, lsum / (double)done);
+    }
+    free(perm);
+    if (rc) return rc;
+    m->epochs_done++;
+    if (st) {
+        st->loss = lsum / (double)done;
+        st->acc = (double)csum / (double)done;
+        st->seconds = now() - t0;
+        st->samples_per_s = (double)done / st->seconds;
+        st->grad_norm = gmax;
+    }
+    return PTD_OK;
+}
+
+int ptd_train_evaluate(ptd_train_model *m, const ptd_dataset *d, const ptd_train_noise *noise, int threads,
+                       double *loss, double *acc)
+{
+    size_t corr = 0;
+    int st = ptd_train_loss_grad(m, d, NULL, d->n, noise, threads, loss, &corr, NULL);
+    if (!st && acc) *acc = (double)corr / (double)d->n;
+    return st;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------------ */
+
+#define CK_MAGIC "PTDSSM\r\n"
+#define CK_VERSION 1u
+
+typedef struct {
+    char magic[8];
+    uint32_t version, init;
+    uint64_t din, nclass, len, layers, width, state, seed, np, epochs, step;
+    double dt_min, dt_max;
+} ck_header;
+
+int ptd_train_model_save(const ptd_train_model *m, const char *path)
+{
+    ptd_clear_error();
+    ck_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, CK_MAGIC, 8);
+    h.version = CK_VERSION, h.init = (uint32_t)m->cfg.init;
+    h.din = m->cfg.din, h.nclass = m->cfg.nclass, h.len = m->cfg.len, h.layers = m->cfg.layers;
+    h.width = m->cfg.width, h.state = m->cfg.state, h.seed = m->cfg.seed, h.np = m->np;
+    h.epochs = m->epochs_done, h.step = m->step, h.dt_min = m->cfg.dt_min, h.dt_max = m->cfg.dt_max;
+    size_t sz = sizeof h + 3 * m->np * sizeof(double) + 8 * sizeof(double), off = 0;
+    unsigned char *buf = malloc(sz + 4);
+    if (!buf) return ptd_error(PTD_ENOMEM, "out of memory");
+    memcpy(buf, &h, sizeof h), off = sizeof h;
+    memcpy(buf + off, m->p, m->np * sizeof(double)), off += m->np * sizeof(double);
+    memcpy(buf + off, m->am, m->np * sizeof(double)), off += m->np * sizeof(double);
+    memcpy(buf + off, m->av, m->np * sizeof(double)), off += m->np * sizeof(double);
+    double extra[8] = {m->wmax};
+    memcpy(buf + off, extra, sizeof extra), off += sizeof extra;
+    uint32_t crc = (uint32_t)crc32(0L, buf, (uInt)off);
+    memcpy(buf + off, &crc, 4), off += 4;
+    int st = ptd_plot_write_file(path, (const char *)buf, off);
+    free(buf);
+    return st;
+}
+
+int ptd_train_model_load(const char *path, ptd_train_model **out)
+{
+    *out = NULL;
+    ptd_clear_error();
+    FILE *f = fopen(path, "rb");
+    if (!f) return ptd_error(PTD_EIO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 1 << 16;
+            unsigned char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf), fclose(f);
+                return ptd_error(PTD_ENOMEM, "out of memory");
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (r == 0) break;
+    }
+    int ioerr = ferror(f);
+    fclose(f);
+    int st = PTD_OK;
+    ck_header h;
+    ptd_train_model *m = NULL;
+    if (ioerr) {
+        st = ptd_error(PTD_EIO, "%s: read error", path);
+        goto done;
+    }
+    if (len < sizeof h + 4 || memcmp(buf, CK_MAGIC, 8) != 0) {
+        st = ptd_error(PTD_EFORMAT, "%s: not an ssm-train checkpoint (no PTDSSM header)", path);
+        goto done;
+    }
+    memcpy(&h, buf, sizeof h);
+    if (h.version != CK_VERSION) {
+        st = ptd_error(PTD_EFORMAT, "%s: checkpoint version %u; this build reads version %u", path, h.version, CK_VERSION);
+        goto done;
+    }
+    uint32_t crc;
+    memcpy(&crc, buf + len - 4, 4);
+    if (h.np > (len / 8) || len != sizeof h + (3 * h.np + 8) * sizeof(double) + 4) {
+        st = ptd_error(PTD_EFORMAT, "%s: truncated or padded: %zu bytes for %llu parameters", path, len,
+                       (unsigned long long)h.np);
+        goto done;
+    }
+    if (crc != (uint32_t)crc32(0L, buf, (uInt)(len - 4))) {
+        st = ptd_error(PTD_EFORMAT, "%s: checksum mismatch: the file is corrupt", path);
+        goto done;
+    }
+    ptd_train_config c = {.din = h.din, .nclass = h.nclass, .len = h.len, .layers = h.layers, .width = h.width,
+                          .state = h.state, .init = (ptd_train_init)h.init, .seed = h.seed, .dt_min = h.dt_min,
+                          .dt_max = h.dt_max};
+    if (h.init > PTD_INIT_S4_PTD) {
+        st = ptd_error(PTD_EFORMAT, "%s: unknown initialisation %u", path, h.init);
+        goto done;
+    }
+    st = model_alloc(&c, &m);
+    if (st) goto done;
+    if (m->np != h.np) {
+        st = ptd_error(PTD_EFORMAT, "%s: %llu parameters, but its configuration has %zu", path,
+                       (unsigned long long)h.np, m->np);
+        goto done;
+    }
+    size_t off = sizeof h;
+    memcpy(m->p, buf + off, m->np * 8), off += m->np * 8;
+    memcpy(m->am, buf + off, m->np * 8), off += m->np * 8;
+    memcpy(m->av, buf + off, m->np * 8), off += m->np * 8;
+    double extra[8];
+    memcpy(extra, buf + off, sizeof extra);
+    m->wmax = extra[0];
+    m->epochs_done = h.epochs, m->step = h.step;
+    for (size_t i = 0; i < m->np; i++)
+        if (!isfinite(m->p[i])) {
+            st = ptd_error(PTD_EFORMAT, "%s: parameter %zu (%s) is not finite", path, i, ptd_train_param_name(m, i));
+            goto done;
+        }
+done:
+    free(buf);
+    if (st) ptd_train_model_free(m);
+    else *out = m;
+    return st;
+}

@@ -1,0 +1,90 @@
+#!/bin/sh
+# train.sh - ssm-train as a user meets it: tiny ListOps runs, outputs, checkpoints, and bad
+# input (exit 2 for usage, 1 for failure, one line on stderr, no file left behind).
+. "$TOP_SRCDIR/tests/lib.sh"
+cd "$TMP"
+
+expect() {
+  want=$1; name=$2; shift 2
+  set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
+  lines=$(wc -l < err.txt)
+  if [ "$got" -ne "$want" ]; then fail "$name: exit $got, want $want ($(head -c 300 err.txt))"; return; fi
+  if [ "$want" -ne 0 ] && [ "$lines" -ne 1 ]; then fail "$name: $lines lines on stderr, want 1"; return; fi
+  pass "$name"
+}
+no_leftovers() {
+  extra=$(ls -A | grep -v -e '^out.txt$' -e '^err.txt$' -e '^keep' || true)
+  if [ -n "$extra" ]; then fail "$1: left behind: $extra"; rm -rf $extra; else pass "$1: nothing left behind"; fi
+}
+TINY="--task listops --min-len 10 --max-len 40 --max-depth 4 --width 8 --state 8 --layers 1 --train-subset 96 --test-subset 64 --val 32 --epochs 2 --threads 2"
+
+expect 0 "help" ssm-train --help
+expect 0 "version" ssm-train --version
+expect 0 "tiny listops tsv" ssm-train $TINY --format tsv
+grep -q '^# columns: epoch train_loss_s4d-legs train_accuracy_s4d-legs validation_accuracy_s4d-legs$' out.txt \
+  && pass "tsv columns" || fail "tsv columns: $(grep columns out.txt)"
+[ "$(grep -c '^[0-9]' out.txt)" -eq 2 ] && pass "one row per epoch" || fail "rows: $(grep -c '^[0-9]' out.txt)"
+! grep -qi -e 'nan' -e 'inf' out.txt && pass "no nan or inf in the data" || fail "nan/inf in the data"
+grep -q 'epoch 2/2: train loss' err.txt && pass "a log line per epoch" || fail "log: $(cat err.txt)"
+grep -q '^  s4d-legs .*%' err.txt && pass "final accuracy table" || fail "table: $(cat err.txt)"
+cp out.txt keep-a.tsv
+expect 0 "same seed again" ssm-train $TINY --format tsv
+grep -v '^#' out.txt > b.rows; grep -v '^#' keep-a.tsv > a.rows
+cmp -s a.rows b.rows && pass "same seed, same threads: same numbers" || fail "runs differ"
+rm -f a.rows b.rows
+expect 0 "compare with a noise sweep" ssm-train $TINY --compare --noise-sweep 3 --format tsv
+grep -q '^# columns: w accuracy_s4d-legs accuracy_s4-ptd$' out.txt && pass "sweep columns" || fail "sweep: $(grep columns out.txt)"
+[ "$(grep -c '^[0-9]' out.txt)" -eq 3 ] && pass "three frequencies" || fail "sweep rows"
+grep -q '^  s4-ptd ' err.txt && pass "both inits in the table" || fail "table: $(cat err.txt)"
+expect 0 "gnuplot script" ssm-train $TINY --init s4d-lin -o keep-curves.gp
+grep -q '^plot ' keep-curves.gp && pass "a plot command" || fail "no plot command"
+expect 0 "noise at the input" ssm-train $TINY --noise-at input --noise-freq 5 --quiet
+[ ! -s err.txt ] && pass "--quiet is quiet" || fail "quiet: $(cat err.txt)"
+
+# checkpoints
+expect 0 "save" ssm-train $TINY --save keep-m.ckpt --quiet
+[ -s keep-m.ckpt ] && pass "checkpoint written" || fail "no checkpoint"
+expect 0 "load, evaluate only" ssm-train $TINY --load keep-m.ckpt --epochs 0
+expect 0 "load, train on" ssm-train $TINY --load keep-m.ckpt --epochs 1 --quiet
+cp keep-m.ckpt keep-bad.ckpt
+printf 'X' | dd of=keep-bad.ckpt bs=1 seek=300 conv=notrunc 2>/dev/null
+expect 1 "corrupt checkpoint" ssm-train $TINY --load keep-bad.ckpt
+grep -q 'checksum' err.txt && pass "says checksum" || fail "message: $(cat err.txt)"
+head -c 100 keep-m.ckpt > keep-short.ckpt
+expect 1 "truncated checkpoint" ssm-train $TINY --load keep-short.ckpt
+printf 'hello' > keep-junk.ckpt
+expect 1 "not a checkpoint" ssm-train $TINY --load keep-junk.ckpt
+expect 1 "checkpoint of another task" ssm-train --quiet --task listops --max-len 30 --min-len 10 --train-subset 40 --load keep-m.ckpt --epochs 0
+
+# bad input
+expect 2 "unknown task" ssm-train --task cifar
+expect 2 "unknown init" ssm-train --init s4
+expect 2 "odd state" ssm-train $TINY --state 7
+expect 2 "epochs 0 without a checkpoint" ssm-train $TINY --epochs 0
+expect 2 "compare cannot save" ssm-train $TINY --compare --save x.ckpt
+expect 2 "unknown option" ssm-train --bogus
+expect 2 "bad lr" ssm-train $TINY --lr -1
+expect 2 "bad noise-at" ssm-train $TINY --noise-at middle
+expect 2 "min-len above max-len" ssm-train $TINY --min-len 50
+expect 2 "positional argument" ssm-train $TINY extra
+expect 2 "tsv as an image" ssm-train $TINY --format tsv -o x.png
+expect 1 "missing checkpoint" ssm-train $TINY --load nosuch.ckpt
+expect 1 "missing data directory" ssm-train --task sfmnist --data-dir "$TMP/nosuch"
+grep -q 'dataset-fashion-mnist' err.txt && pass "names the package" || fail "message: $(cat err.txt)"
+mkdir keep-fm; printf 'not gzip, not idx' > keep-fm/train-images-idx3-ubyte.gz
+expect 1 "corrupt IDX file" ssm-train --task sfmnist --data-dir "$TMP/keep-fm"
+grep -q 'not an IDX file' err.txt && pass "says not IDX" || fail "message: $(cat err.txt)"
+expect 1 "unwritable output" ssm-train $TINY -o /nonexistent/x.tsv
+expect 1 "unwritable checkpoint" ssm-train $TINY --save /nonexistent/m.ckpt
+no_leftovers "errors"
+
+# an interrupted run leaves no checkpoint, whole or half (SIGTERM: a background job of a
+# non-interactive shell ignores SIGINT; the tool holds both while it writes)
+ssm-train --task listops --min-len 10 --max-len 40 --train-subset 2000 --epochs 50 --width 8 --state 8 --quiet \
+  --save int.ckpt > /dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -TERM $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+no_leftovers "interrupted run"
+finish
