@@ -355,7 +355,7 @@ int main(int argc, char **argv)
     int st;
     size_t E = epochs;
     if (sweep) {
-        snprintf(title, sizeof title, "%s, N = %zu: test accuracy under noise %g cos(w t) at %s", task_listops ? "ListOps" : "sFMNIST",
+        snprintf(title, sizeof title, "%s, N = %zu: test accuracy under noise %g U[0,1) cos(w t) at %s", task_listops ? "ListOps" : "sFMNIST",
                  state, amp, at == PTD_NOISE_LAYERS ? "every layer" : "the input");
         double *y = malloc(2 * nsw * sizeof *y);
         if (!y) cli_fail("out of memory");
@@ -444,6 +444,21 @@ int main(int argc, char **argv)
     }
     if (st) cli_fail("writing the output: %s", ptd_last_error());
     cli_mem_close(&text);
+    if (!want_tsv && !sweep && E <= 30) {
+        /* whole epochs on the x axis: the writer has no tics setting, so set them before the plot */
+        char *pl = strstr(text.buf, "\nplot ");
+        if (pl) {
+            const char *ins = "\nset xtics 1";
+            size_t at2 = (size_t)(pl - text.buf), il = strlen(ins);
+            char *nbuf = malloc(text.len + il + 1);
+            if (!nbuf) cli_fail("out of memory");
+            memcpy(nbuf, text.buf, at2);
+            memcpy(nbuf + at2, ins, il);
+            memcpy(nbuf + at2 + il, text.buf + at2, text.len - at2 + 1);
+            free(text.buf);
+            text.buf = nbuf, text.len += il;
+        }
+    }
     cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
     if (!quiet) {
         fprintf(stderr, "ssm-train: test accuracy on %zu sequences, noise %g U[0,1) cos(%.4g t) at %s\n", test->n, amp,

@@ -41,6 +41,13 @@ grep -q '^plot ' keep-curves.gp && pass "a plot command" || fail "no plot comman
 expect 0 "noise at the input" ssm-train $TINY --noise-at input --noise-freq 5 --quiet
 [ ! -s err.txt ] && pass "--quiet is quiet" || fail "quiet: $(cat err.txt)"
 
+# s4-ptd from a PTD file, as ptd-sweep saves it
+ptd-sweep hippo-legs -n 8 --method optimize --eps-range 0.01:0.04 --points 2 --steps 100 --save keep-legs8.ptd --quiet > /dev/null
+expect 0 "s4-ptd from a file" ssm-train $TINY --init s4-ptd --ptd keep-legs8.ptd
+grep -q 'PTD from file' err.txt && pass "says where the PTD came from" || fail "log: $(cat err.txt)"
+expect 2 "PTD file of another order" ssm-train $TINY --init s4-ptd --ptd keep-legs8.ptd --state 16
+expect 2 "PTD file without s4-ptd" ssm-train $TINY --ptd keep-legs8.ptd
+
 # checkpoints
 expect 0 "save" ssm-train $TINY --save keep-m.ckpt --quiet
 [ -s keep-m.ckpt ] && pass "checkpoint written" || fail "no checkpoint"
