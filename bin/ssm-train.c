@@ -376,16 +376,27 @@ int main(int argc, char **argv)
             st = ptd_plot_table_tsv(f, cols, nm + 1, rows, nsw, &meta);
             free(rows);
         } else {
-            ptd_plot_series s[3];
-            for (size_t k = 0; k < nm; k++)
-                s[k] = (ptd_plot_series){.title = init_name(inits[k]), .x = swf, .y = y + k * nsw, .n = nsw,
-                                         .style = "linespoints"};
+            ptd_plot_series s[5];
+            size_t ns = 0;
+            /* each init's clean accuracy as a dashed line in its colour: the reference the dips are
+             * measured from */
+            double cx[2] = {0, swf[nsw - 1]}, cy[2][2];
+            char ct[2][64];
+            for (size_t k = 0; k < nm; k++) {
+                const char *col = k ? "#c0392b" : "#0060ad";
+                s[ns++] = (ptd_plot_series){.title = init_name(inits[k]), .x = swf, .y = y + k * nsw, .n = nsw,
+                                            .style = "linespoints", .colour = col};
+                cy[k][0] = cy[k][1] = 100 * clean[k];
+                snprintf(ct[k], sizeof ct[k], "%s, no noise", init_name(inits[k]));
+                s[ns++] = (ptd_plot_series){.title = ct[k], .x = cx, .y = cy[k], .n = 2, .style = "lines",
+                                            .colour = col, .dashed = 1};
+            }
             double wx[2] = {wmax, wmax}, wy[2] = {0, 100};
-            s[nm] = (ptd_plot_series){.title = "w_max", .x = wx, .y = wy, .n = 2, .style = "lines", .colour = "#888888",
-                                      .dashed = 1};
+            s[ns++] = (ptd_plot_series){.title = "w_max", .x = wx, .y = wy, .n = 2, .style = "lines",
+                                        .colour = "#888888", .dashed = 1};
             ptd_plot_axes ax = {.xlabel = "noise frequency w (per unit of each channel's time)",
                                 .ylabel = "test accuracy (%)", .hline = NAN, .key = "bottom left"};
-            st = ptd_plot_series_gnuplot(f, s, nm + 1, &ax, &meta);
+            st = ptd_plot_series_gnuplot(f, s, ns, &ax, &meta);
         }
         free(y);
     } else {
