@@ -15,6 +15,7 @@
 #include "config.h"
 #include "internal.h"
 
+#include <gsl/gsl_cblas.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_min.h>
@@ -228,18 +229,30 @@ int ptd_tf_nplr_create(const ptd_matrix *A, const ptd_matrix *P, const ptd_matri
     double nf = 0, comm = 0, herm_off = 0, cmean = 0;
     for (size_t k = 0; k < n * n; k++) nf += creal(AN[k] * conj(AN[k]));
     for (size_t i = 0; i < n; i++) cmean += creal(AN[i + i * n]) / (double)n;
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = 0; i < n; i++) {
-            double complex x = 0, y = 0;
-            for (size_t k = 0; k < n; k++) {
-                x += AN[i + k * n] * conj(AN[j + k * n]);
-                y += conj(AN[k + i * n]) * AN[k + j * n];
-            }
-            comm += creal((x - y) * conj(x - y));
-            /* the Hermitian part minus cmean I */
-            double complex h = 0.5 * (AN[i + j * n] + conj(AN[j + i * n])) - (i == j ? cmean : 0);
-            herm_off += creal(h * conj(h));
+    {
+        /* [A_N, A_N^*] by two products (zgemm), the Hermitian part's distance from cmean I */
+        double complex *X = malloc(n * n * sizeof *X), *Y = malloc(n * n * sizeof *Y);
+        if (!X || !Y) {
+            free(X);
+            free(Y);
+            st = ptd_error(PTD_ENOMEM, "ptd_tf_nplr_create: out of memory (n = %zu)", n);
+            goto done;
         }
+        const double complex one = 1, zero = 0;
+        cblas_zgemm(CblasColMajor, CblasNoTrans, CblasConjTrans, (int)n, (int)n, (int)n, &one, AN, (int)n, AN, (int)n,
+                    &zero, X, (int)n);
+        cblas_zgemm(CblasColMajor, CblasConjTrans, CblasNoTrans, (int)n, (int)n, (int)n, &one, AN, (int)n, AN, (int)n,
+                    &zero, Y, (int)n);
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) {
+                double complex d = X[i + j * n] - Y[i + j * n];
+                comm += creal(d * conj(d));
+                double complex h = 0.5 * (AN[i + j * n] + conj(AN[j + i * n])) - (i == j ? cmean : 0);
+                herm_off += creal(h * conj(h));
+            }
+        free(X);
+        free(Y);
+    }
     if (!(sqrt(comm) <= 1e3 * (double)n * PTD_U * nf)) {
         st = ptd_error(PTD_EINVAL, "ptd_tf_nplr_create: A + P P^T is not normal (||[A_N, A_N^*]||_F / ||A_N||_F^2 = %.3g)",
                        sqrt(comm) / nf);
@@ -255,8 +268,8 @@ int ptd_tf_nplr_create(const ptd_matrix *A, const ptd_matrix *P, const ptd_matri
                 double complex kh = -I * 0.5 * (k - conj(AN[j + i * n] - (i == j ? cmean : 0)));
                 W[i + j * n] = kh;
             }
-        info = LAPACKE_zheev(LAPACK_COL_MAJOR, 'V', 'L', ln, W, ln, ev);
-        if ((st = ptd_lapack_status("zheev", (int)info))) goto done;
+        info = LAPACKE_zheevd(LAPACK_COL_MAJOR, 'V', 'L', ln, W, ln, ev);
+        if ((st = ptd_lapack_status("zheevd", (int)info))) goto done;
         for (size_t k = 0; k < n; k++) t->lambda[k] = CMPLX(cmean, ev[k]);
         for (size_t j = 0; j < n; j++)
             for (size_t i = 0; i < n; i++) Wi[j + i * n] = conj(W[i + j * n]);
@@ -367,21 +380,41 @@ static double complex eval_dense(const ptd_tf *t, double complex s, double compl
     return g;
 }
 
+/* 1/z without the library's careful complex division (__divdc3, scaled against overflow):
+ * z = s - lambda here is of moderate size, and this is the inner loop of every evaluation. */
+static inline double complex recip(double complex z)
+{
+    double a = creal(z), b = cimag(z), m = a * a + b * b;
+    return CMPLX(a / m, -b / m);
+}
+
 static double complex eval_diag(const ptd_tf *t, double complex s)
 {
     double complex g = 0;
-    for (size_t k = 0; k < t->n; k++) g += t->c[k] * t->b[k] / (s - t->lambda[k]);
+    for (size_t k = 0; k < t->n; k++) g += t->c[k] * t->b[k] * recip(s - t->lambda[k]);
     return g;
 }
 
 static double complex eval_nplr(const ptd_tf *t, double complex s)
 {
     size_t n = t->n, r = t->r;
+    if (r == 1) {
+        /* the HiPPO case (LegS, LagT, FouT): scalars only */
+        double complex crb = 0, crp = 0, prb = 0, prp = 1;
+        for (size_t k = 0; k < n; k++) {
+            double complex d = recip(s - t->lambda[k]), cd = t->c[k] * d, pd = t->pr[k] * d;
+            crb += cd * t->b[k];
+            crp += cd * t->pl[k];
+            prb += pd * t->b[k];
+            prp += pd * t->pl[k];
+        }
+        return crb - crp * prb / prp;
+    }
     double complex crb = 0, crp[NPLR_MAX_RANK] = {0}, prb[NPLR_MAX_RANK] = {0},
                    M[NPLR_MAX_RANK * NPLR_MAX_RANK] = {0};
     for (size_t q = 0; q < r; q++) M[q + q * r] = 1;
     for (size_t k = 0; k < n; k++) {
-        double complex d = 1 / (s - t->lambda[k]);
+        double complex d = recip(s - t->lambda[k]);
         double complex cd = t->c[k] * d, bd = t->b[k] * d;
         crb += cd * t->b[k];
         for (size_t q = 0; q < r; q++) {
@@ -562,8 +595,23 @@ int ptd_tf_sup_search(ptd_tf_absfn f, void *ctx, double w0, double w1, size_t gr
                 refined++;
             }
     }
-    /* the seeds: narrow peaks at the poles */
+    /* the seeds: narrow peaks at the poles.  Each is sampled at 17 points first; then the
+     * samples' maxima are refined from the highest down, skipping those below half the best
+     * value so far: a peak of half-width |Re lambda| sampled every |Re lambda|/2 shows at least
+     * 0.8 of its height in the samples, so a skipped one cannot hold the sup. */
     c.logx = 0;
+    double *sx = malloc(3 * (nseeds ? nseeds : 1) * sizeof *sx), *sv = malloc(3 * (nseeds ? nseeds : 1) * sizeof *sv);
+    size_t *order = malloc((nseeds ? nseeds : 1) * sizeof *order);
+    if (!sx || !sv || !order) {
+        free(sx);
+        free(sv);
+        free(order);
+        free(x);
+        free(v);
+        gsl_min_fminimizer_free(mz);
+        return ptd_error(PTD_ENOMEM, "ptd_tf_sup_search: out of memory");
+    }
+    size_t ns = 0;
     for (size_t k = 0; k < nseeds; k++) {
         double wi = cimag(seeds[k]), h = 4 * fmax(fabs(creal(seeds[k])), 1e-12 * fabs(wi));
         if (!isfinite(wi) || !isfinite(h) || fabs(wi) > w1 + h) continue;
@@ -575,10 +623,26 @@ int ptd_tf_sup_search(ptd_tf_absfn f, void *ctx, double w0, double w1, size_t gr
             if (vs[j] > vs[ib]) ib = (size_t)j;
         }
         if (ib > 0 && ib < 16) {
-            refine(&c, mz, xs[ib - 1], xs[ib], xs[ib + 1], vs[ib - 1], vs[ib], vs[ib + 1]);
-            refined++;
+            for (int j = 0; j < 3; j++) sx[3 * ns + j] = xs[ib - 1 + j], sv[3 * ns + j] = vs[ib - 1 + j];
+            order[ns] = ns;
+            ns++;
         }
     }
+    /* highest first (insertion sort on the middle values; ns is at most the order of the systems) */
+    for (size_t i = 1; i < ns; i++) {
+        size_t o = order[i], j = i;
+        while (j > 0 && sv[3 * order[j - 1] + 1] < sv[3 * o + 1]) order[j] = order[j - 1], j--;
+        order[j] = o;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        size_t o = order[i];
+        if (sv[3 * o + 1] < 0.5 * c.best) break;
+        refine(&c, mz, sx[3 * o], sx[3 * o + 1], sx[3 * o + 2], sv[3 * o], sv[3 * o + 1], sv[3 * o + 2]);
+        refined++;
+    }
+    free(sx);
+    free(sv);
+    free(order);
     res->value = c.best;
     res->w = c.bestw;
     res->evaluations = evals;
@@ -600,16 +664,32 @@ static double diff_abs(void *p, double w)
     return cabs(ptd_tf_eval1(q->t1, CMPLX(0, w)) - ptd_tf_eval1(q->t2, CMPLX(0, w)));
 }
 
-/* The poles of the diag and nplr systems of the pair, into a malloc'd array. */
+static int cmp_imag(const void *a, const void *b)
+{
+    double x = cimag(*(const double complex *)a), y = cimag(*(const double complex *)b);
+    return (x > y) - (x < y);
+}
+
+/* The poles of the diag and nplr systems of the pair, sorted by imaginary part, a pole that
+ * both hold (S4D against its own full system) kept once; a malloc'd array. */
 static double complex *pair_poles(const ptd_tf *t1, const ptd_tf *t2, size_t *np)
 {
     size_t n = (t1->lambda ? t1->n : 0) + (t2->lambda ? t2->n : 0);
-    *np = n;
     double complex *p = malloc((n ? n : 1) * sizeof *p);
+    *np = 0;
     if (!p) return NULL;
     size_t k = 0;
     if (t1->lambda) memcpy(p, t1->lambda, t1->n * sizeof *p), k = t1->n;
     if (t2->lambda) memcpy(p + k, t2->lambda, t2->n * sizeof *p);
+    qsort(p, n, sizeof *p, cmp_imag);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int dup = 0;
+        for (size_t j = m; j-- > 0 && cimag(p[i]) - cimag(p[j]) <= 1e-12 * fabs(cimag(p[i]));)
+            if (cabs(p[i] - p[j]) <= 1e-12 * cabs(p[i])) dup = 1;
+        if (!dup) p[m++] = p[i];
+    }
+    *np = m;
     return p;
 }
 
@@ -706,15 +786,37 @@ int ptd_tf_weak_error(const ptd_tf *t1, const ptd_tf *t2, ptd_tf_input u, double
     gsl_function F = {weak_integrand, &q};
     double total = 0, toterr = 0;
     int bad = 0;
+    /* one 21-point Kronrod rule per piece gives the size of the whole, then each piece is
+     * refined (qags) only until its share of the tolerance, 1e-8 of the whole per piece:
+     * thousands of pieces far out on the axis carry almost nothing */
+    double *qr = malloc(nb * sizeof *qr), *qe = malloc(nb * sizeof *qe);
+    if (!qr || !qe) {
+        free(qr);
+        free(qe);
+        st = ptd_error(PTD_ENOMEM, "ptd_tf_weak_error: out of memory");
+        goto done;
+    }
+    double rough = 0;
     for (size_t k = 0; k + 1 < nb; k++) {
-        double r, e;
+        double ra, rs;
+        qr[k] = qe[k] = 0;
         if (u == PTD_INPUT_GAUSS && fmin(fabs(br[k]), fabs(br[k + 1])) > 40 && br[k] * br[k + 1] > 0)
             continue; /* 2 pi e^{-1600}: zero in double */
-        int s = gsl_integration_qags(&F, br[k], br[k + 1], 1e-300, 1e-8, 1000, ws, &r, &e);
-        if (s && s != GSL_EROUND) bad = s;
+        gsl_integration_qk21(&F, br[k], br[k + 1], &qr[k], &qe[k], &ra, &rs);
+        rough += qr[k];
+    }
+    double piece_tol = 1e-8 * rough / (double)(nb > 1 ? nb - 1 : 1);
+    for (size_t k = 0; k + 1 < nb; k++) {
+        double r = qr[k], e = qe[k];
+        if (e > piece_tol && e > 1e-7 * fabs(r)) {
+            int s = gsl_integration_qags(&F, br[k], br[k + 1], piece_tol, 1e-7, 1000, ws, &r, &e);
+            if (s && s != GSL_EROUND) bad = s;
+        }
         total += r;
         toterr += e;
     }
+    free(qr);
+    free(qe);
     for (int side = 0; side < 2; side++) {
         double r, e;
         int s = side ? gsl_integration_qagil(&F, br[0], 1e-300, 1e-8, 1000, ws, &r, &e)
