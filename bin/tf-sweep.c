@@ -308,11 +308,10 @@ int main(int argc, char **argv)
         if (st) cli_fail("%s", ptd_last_error());
         su.loaded = loaded;
         if (mode == 0) n = loaded->n;
-        else {
-            if (sa != sb || sizes_given == 0) {
-                sa = sb = loaded->n;
-            }
-        }
+        else if (!sizes_given) sa = sb = loaded->n;
+        else if (sa != sb)
+            cli_usage("--ptd-file holds one system, of order %zu: give --sizes %zu:%zu or no --sizes", loaded->n,
+                      loaded->n, loaded->n);
     }
 
     /* the orders */
@@ -438,12 +437,12 @@ int main(int argc, char **argv)
                                               .style = "linespoints", .colour = colours[q], .dashed = 1};
             }
             if (su.which & (M_PTD | M_RANDOM)) {
-                snprintf(tt[6], 96, "bound (2 ln n + 4) ||E||_2");
+                snprintf(tt[6], 96, "theorem's bound (2 ln n + 4) ||E||₂");
                 s[nser++] = (ptd_plot_series){.title = tt[6], .x = xs, .y = ys[6], .n = ns, .style = "lines",
                                               .colour = "#888888", .dashed = 1};
             }
             ptd_plot_axes ax = {.xlabel = "n", .ylabel = latex ? "error" : "error against the full system",
-                                .logx = 1, .logy = 1, .hline = NAN, .key = "bottom left"};
+                                .logx = 1, .logy = 1, .hline = NAN, .key = "top left"};
             st = ptd_plot_series_gnuplot(f, s, nser, &ax, &meta);
         }
         if (st) cli_fail("writing the output: %s", ptd_last_error());
