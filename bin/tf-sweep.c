@@ -59,6 +59,7 @@ typedef struct {
     double wmax;       /* largest frequency of A_N (0 without a normal part) */
     double norm_A;
     double ptd_rel, ptd_normE, ptd_kappa, rnd_kappa;
+    size_t ptd_refl, rnd_refl; /* eigenvalues reflected into the left half-plane */
     unsigned ptd_steps;
 } models;
 
@@ -153,6 +154,7 @@ static void build(const setup *su, size_t n, models *m)
             m->ptd_normE = su->loaded->norm_E;
             m->ptd_kappa = su->loaded->kappa_V;
             m->ptd_steps = su->loaded->steps;
+            m->ptd_refl = su->loaded->reflected;
         } else {
             ptd_perturb_opts o = {.max_rel = su->eps, .steps = su->steps, .seed = su->seed};
             if (ptd_perturb_optimize(m->sys->A, m->B, NULL, &o, &p))
@@ -162,6 +164,7 @@ static void build(const setup *su, size_t n, models *m)
             m->ptd_normE = p->norm_E;
             m->ptd_kappa = p->kappa_V;
             m->ptd_steps = p->steps;
+            m->ptd_refl = p->reflected;
             ptd_ptd_free(p);
         }
         rel = m->ptd_rel;
@@ -172,6 +175,7 @@ static void build(const setup *su, size_t n, models *m)
             cli_fail("random perturbation at n = %zu: %s", n, ptd_last_error());
         m->rnd = diag_of(p, m->B, m->C);
         m->rnd_kappa = p->kappa_V;
+        m->rnd_refl = p->reflected;
         if (!(su->which & M_PTD)) m->ptd_rel = p->rel_E, m->ptd_normE = p->norm_E;
         ptd_ptd_free(p);
     }
@@ -347,7 +351,7 @@ int main(int argc, char **argv)
     if (mode == 1) {
         /* errors over the orders */
         enum { E_N, E_S4D_S, E_S4D_W, E_S4D_WEAK, E_PTD_S, E_PTD_W, E_PTD_WEAK, E_PTD_REL, E_PTD_NE, E_PTD_K,
-               E_BOUND, E_RND_S, E_RND_W, E_RND_WEAK, E_RND_K, E_WMAX, NE };
+               E_BOUND, E_RND_S, E_RND_W, E_RND_WEAK, E_RND_K, E_WMAX, E_PTD_REFL, E_RND_REFL, NE };
         double *rows = calloc(ns * NE, sizeof *rows);
         double *tm = calloc(ns, sizeof *tm);
         if (!rows || !tm) cli_fail("out of memory");
@@ -379,6 +383,8 @@ int main(int argc, char **argv)
             r[E_PTD_K] = m.ptd_kappa;
             r[E_BOUND] = (2 * log((double)m.n) + 4) * m.ptd_normE;
             r[E_RND_K] = m.rnd_kappa;
+            r[E_PTD_REFL] = (double)m.ptd_refl;
+            r[E_RND_REFL] = (double)m.rnd_refl;
             models_free(&m);
             tm[k] = cli_now() - t0;
             cli_progress(&prog, k + 1, ns);
@@ -402,11 +408,13 @@ int main(int argc, char **argv)
         if (want_tsv) {
             static const char *all[NE] = {"n", "strong_s4d", "w_s4d", "weak_s4d", "strong_ptd", "w_ptd", "weak_ptd",
                                           "rel_E_ptd", "norm_E_ptd", "kappa_ptd", "bound_ptd", "strong_random",
-                                          "w_random", "weak_random", "kappa_random", "w_max"};
+                                          "w_random", "weak_random", "kappa_random", "w_max", "reflected_ptd",
+                                          "reflected_random"};
             const char *cols[NE];
             int pick[NE];
             size_t nc = 0;
             for (int q = 0; q < NE; q++) {
+                if (q == E_PTD_REFL || q == E_RND_REFL) continue; /* stderr only */
                 int keep = q == E_N || q == E_WMAX || ((q >= E_S4D_S && q <= E_S4D_WEAK) && (su.which & M_S4D)) ||
                            ((q >= E_PTD_S && q <= E_BOUND) && (su.which & M_PTD)) ||
                            ((q == E_PTD_REL || q == E_PTD_NE || q == E_BOUND) && (su.which & M_RANDOM)) ||
@@ -456,8 +464,8 @@ int main(int argc, char **argv)
             if (su.which & M_S4D) fprintf(stderr, " | %-10s %-10s %-10s", "S4D strong", "at w", "weak");
             if (su.which & M_PTD) fprintf(stderr, " | %-10s %-10s %-10s %-9s %-8s %-10s", "PTD strong", "at w", "weak",
                                           "||E||/||A||", "kappa", "bound");
-            if (su.which & M_PTD) fprintf(stderr, " %-10s", "bound rel");
-            if (su.which & M_RANDOM) fprintf(stderr, " | %-10s %-10s %-8s", "rnd strong", "weak", "kappa");
+            if (su.which & M_PTD) fprintf(stderr, " %-10s %-4s", "bound rel", "refl");
+            if (su.which & M_RANDOM) fprintf(stderr, " | %-10s %-10s %-10s %-8s %-4s", "rnd strong", "at w", "weak", "kappa", "refl");
             fprintf(stderr, " | %s\n", "seconds");
             for (size_t k = 0; k < ns; k++) {
                 const double *r = rows + k * NE;
@@ -466,8 +474,10 @@ int main(int argc, char **argv)
                 if (su.which & M_PTD)
                     fprintf(stderr, " | %-10.4g %-10.5g %-10.4g %-11.3g %-8.3g %-10.4g", r[E_PTD_S], r[E_PTD_W],
                             r[E_PTD_WEAK], r[E_PTD_REL], r[E_PTD_K], r[E_BOUND]);
-                if (su.which & M_PTD) fprintf(stderr, " %-10.4g", (2 * log(r[E_N]) + 4) * r[E_PTD_REL]);
-                if (su.which & M_RANDOM) fprintf(stderr, " | %-10.4g %-10.4g %-8.3g", r[E_RND_S], r[E_RND_WEAK], r[E_RND_K]);
+                if (su.which & M_PTD) fprintf(stderr, " %-10.4g %-4.0f", (2 * log(r[E_N]) + 4) * r[E_PTD_REL], r[E_PTD_REFL]);
+                if (su.which & M_RANDOM)
+                    fprintf(stderr, " | %-10.4g %-10.5g %-10.4g %-8.3g %-4.0f", r[E_RND_S], r[E_RND_W], r[E_RND_WEAK], r[E_RND_K],
+                            r[E_RND_REFL]);
                 fprintf(stderr, " | %.2f\n", tm[k]);
             }
             for (int q = 0; q < 3; q++) {
@@ -479,7 +489,8 @@ int main(int argc, char **argv)
             }
             if (su.which & (M_PTD | M_RANDOM))
                 fprintf(stderr, "  bound: (2 ln n + 4) ||E||_2, the theorem's (REFERENCES.md 6) with the absolute ||E||_2; "
-                                "bound rel: the same with ||E||_2/||A||_2\n");
+                                "bound rel: the same with ||E||_2/||A||_2;\n"
+                                "  refl: eigenvalues of A + E with a positive real part, reflected (Re l <- -|Re l|)\n");
         }
         free(rows);
         free(tm);
