@@ -138,12 +138,30 @@ static void build(const setup *su, size_t n, models *m)
         ptd_tf_modes(nplr, &lam, NULL, NULL);
         for (size_t k = 0; k < n; k++) m->wmax = fmax(m->wmax, fabs(cimag(lam[k])));
     } else if (su->which & M_S4D)
-        cli_usage("--models s4d needs a matrix with a normal-plus-low-rank form (a hippo-* matrix), not %s", su->spec);
+        cli_usage("--models s4d needs a normal-plus-low-rank form (hippo-legs, -legt, -lagt, -fout), which %s has not", su->spec);
+    /* A normal part with eigenvalues on the imaginary axis (LagT, FouT: a skew A_N) puts the
+     * poles of the S4D model on the axis, where its errors are infinite, and makes the
+     * Woodbury form divide 0 by 0 there */
+    double maxre = -INFINITY, maxabs = 0;
+    if (nplr) {
+        const double complex *lam;
+        ptd_tf_modes(nplr, &lam, NULL, NULL);
+        for (size_t k = 0; k < n; k++) maxre = fmax(maxre, creal(lam[k])), maxabs = fmax(maxabs, cabs(lam[k]));
+    }
+    int on_axis = nplr && maxre >= -1e-8 * (1 + maxabs);
+    if ((su->which & M_S4D) && on_axis)
+        cli_fail("s4d: the normal part of %s has eigenvalues on the imaginary axis (largest real part %.3g), so the "
+                 "S4D model has poles there and unbounded errors; leave s4d out or use hippo-legs",
+                 su->spec, maxre);
     if (su->which & M_S4D)
         if (ptd_tf_s4d_create(nplr, &m->s4d)) cli_fail("%s", ptd_last_error());
-    /* full: the Woodbury form when there is one (O(n) per frequency, well conditioned) */
-    if (nplr) m->full = nplr;
-    else if (ptd_tf_dense_create(m->sys->A, m->B, m->C, &m->full)) cli_fail("%s", ptd_last_error());
+    /* full: the Woodbury form when there is a usable one (O(n) per frequency, well
+     * conditioned), else the Hessenberg form */
+    if (nplr && !on_axis) m->full = nplr;
+    else {
+        ptd_tf_free(nplr);
+        if (ptd_tf_dense_create(m->sys->A, m->B, m->C, &m->full)) cli_fail("%s", ptd_last_error());
+    }
     double rel = su->eps;
     if (su->which & M_PTD) {
         ptd_ptd *p = NULL;
@@ -373,7 +391,7 @@ int main(int argc, char **argv)
                 double we, ae;
                 int wst = ptd_tf_weak_error(m.full, mods[q], input, &we, &ae);
                 if (wst && wst != PTD_ENOCONV) cli_fail("%s", ptd_last_error());
-                if (wst) cli_note(quiet, "n = %zu: %s", m.n, ptd_last_error());
+                if (wst) cli_note(quiet, "  n = %zu: %s\n", m.n, ptd_last_error());
                 r[base[q]] = sup.value;
                 r[base[q] + 1] = sup.w;
                 r[base[q] + 2] = we;

@@ -70,6 +70,10 @@ expect 2 "tf-sweep ptd-file wrong n" tf-sweep hippo-legs --ptd-file keep8.ptd --
 expect 1 "tf-sweep missing ptd-file" tf-sweep hippo-legs --ptd-file /nonexistent.ptd
 printf 'not a ptd file\n' > keep-bad.ptd
 expect 1 "tf-sweep malformed ptd-file" tf-sweep hippo-legs --ptd-file keep-bad.ptd
+# the normal part of LagT is skew: S4D's poles sit on the axis, its errors are unbounded
+expect 1 "tf-sweep s4d of lagt" tf-sweep hippo-lagt --sizes 8:8 --models full,s4d
+grep -q 'imaginary axis' err.txt && pass "says why" || fail "message: $(cat err.txt)"
+expect 2 "tf-sweep s4d without a rank correction" tf-sweep hippo-lmu --sizes 8:8 --models full,s4d
 expect 1 "tf-sweep unwritable" tf-sweep hippo-legs -n 8 --models full,s4d -o /nonexistent/x.png
 no_leftovers "tf-sweep errors"
 finish
