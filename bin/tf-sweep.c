@@ -199,6 +199,12 @@ static void build(const setup *su, size_t n, models *m)
     }
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* least-squares slope of log y against log x over finite positive values */
 static double slope(const double *x, const double *y, size_t n)
 {
@@ -540,15 +546,7 @@ int main(int argc, char **argv)
                 }
             }
         }
-        int (*cmp)(const void *, const void *) = NULL;
-        (void)cmp;
-        /* sort */
-        for (size_t i = 1; i < np; i++) {
-            double v = w[i];
-            size_t j = i;
-            while (j > 0 && w[j - 1] > v) w[j] = w[j - 1], j--;
-            w[j] = v;
-        }
+        qsort(w, np, sizeof *w, cmp_double);
         double complex *s = malloc(np * sizeof *s), *G = malloc(np * sizeof *G);
         double *y[4];
         for (int q = 0; q < 4; q++) y[q] = malloc(np * sizeof *y[q]);

@@ -566,7 +566,7 @@ int ptd_plot_lines_tsv(FILE *f, const double *x, size_t nx, const char *xname, c
  *          each s costs one O(n^2) Hessenberg solve (no fresh LU);
  *   diag:  G(s) = sum_k c_k b_k / (s - lambda_k), O(n) per s;
  *   nplr:  A = A_N - P P^T with A_N normal (P has r <= 4 columns, the zoo's HiPPO rank
- *          correction): A_N = W Lambda W^{-1} once (zheev on -i(A_N - cI) when the Hermitian
+ *          correction): A_N = W Lambda W^{-1} once (zheevd on -i(A_N - cI) when the Hermitian
  *          part of A_N is cI, W unitary; zgeev otherwise), then the Woodbury formula
  *          G(s) = C R B - (C R P)(I + P^T R P)^{-1}(P^T R B), R = (sI - A_N)^{-1},
  *          O(n r^2) per s. */
@@ -615,8 +615,10 @@ double complex ptd_tf_legs_closed(size_t n, const double complex *c, double comp
  * (0 means 2000), every local maximum of the grid refined by Brent's method (GSL gsl_min), and
  * around each pole seed lambda (a narrow peak at w = Im lambda, of half-width about |Re lambda|)
  * f sampled at 17 points over Im lambda +- 4 max(|Re lambda|, 1e-12 |Im lambda|) and the best
- * refined likewise.  A peak no grid point and no seed comes near can be missed: the seeds
- * are what make the search reliable for poles close to the axis. */
+ * refined likewise, from the highest sample down while it is at least half the best value so
+ * far (a Lorentzian peak sampled every half-width shows 0.8 of its height).  A peak no grid
+ * point and no seed comes near can be missed: the seeds are what make the search reliable for
+ * poles close to the axis.  f must be cheap and thread-safe; it is called serially. */
 typedef double (*ptd_tf_absfn)(void *ctx, double w);
 
 typedef struct {
@@ -650,7 +652,9 @@ const char *ptd_tf_input_name(ptd_tf_input u);
 /* Weak error: the L2 norm of the output difference for input u, by Parseval,
  * ( 1/(2 pi) int_R |G1(iw) - G2(iw)|^2 |u_hat(w)|^2 dw )^(1/2).  The line is split at the
  * imaginary parts of the poles of t1 and t2 (diag and nplr systems; merged when closer than
- * 0.25), each piece by GSL's qags and the tails by qagi, relative tolerance 1e-7.  *abserr
+ * 0.25); each piece gets one 21-point Kronrod rule, and where its error estimate exceeds both
+ * 1e-8 of the whole / (number of pieces) and 1e-7 of the piece, GSL's qags; the tails by
+ * qagiu and qagil.  *abserr
  * gets the estimated absolute error of the result (may be NULL).  PTD_ENOCONV when the
  * quadrature does not reach its tolerance (the result is then still written). */
 int ptd_tf_weak_error(const ptd_tf *t1, const ptd_tf *t2, ptd_tf_input u, double *err, double *abserr);

@@ -203,7 +203,7 @@ int ptd_tf_nplr_create(const ptd_matrix *A, const ptd_matrix *P, const ptd_matri
     size_t r = P->cols;
     ptd_tf *t = tf_new(PTD_TF_NPLR, n);
     double complex *AN = malloc(n * n * sizeof *AN), *W = malloc(n * n * sizeof *W),
-                   *Wi = malloc(n * n * sizeof *Wi), *rhs = malloc(n * (r + 1) * sizeof *rhs);
+                   *Wi = malloc(n * n * sizeof *Wi);
     double *ev = malloc(n * sizeof *ev);
     lapack_int *ipiv = malloc(n * sizeof *ipiv);
     if (t) {
@@ -214,7 +214,7 @@ int ptd_tf_nplr_create(const ptd_matrix *A, const ptd_matrix *P, const ptd_matri
         t->pl = malloc(n * r * sizeof *t->pl);
         t->pr = malloc(n * r * sizeof *t->pr);
     }
-    if (!t || !AN || !W || !Wi || !rhs || !ev || !ipiv || !t->lambda || !t->b || !t->c || !t->pl || !t->pr) {
+    if (!t || !AN || !W || !Wi || !ev || !ipiv || !t->lambda || !t->b || !t->c || !t->pl || !t->pr) {
         st = ptd_error(PTD_ENOMEM, "ptd_tf_nplr_create: out of memory (n = %zu)", n);
         goto done;
     }
@@ -313,7 +313,6 @@ done:
     free(AN);
     free(W);
     free(Wi);
-    free(rhs);
     free(ev);
     free(ipiv);
     if (st) ptd_tf_free(t);
@@ -415,7 +414,7 @@ static double complex eval_nplr(const ptd_tf *t, double complex s)
     for (size_t q = 0; q < r; q++) M[q + q * r] = 1;
     for (size_t k = 0; k < n; k++) {
         double complex d = recip(s - t->lambda[k]);
-        double complex cd = t->c[k] * d, bd = t->b[k] * d;
+        double complex cd = t->c[k] * d;
         crb += cd * t->b[k];
         for (size_t q = 0; q < r; q++) {
             double complex prd = t->pr[k * r + q] * d;
@@ -423,7 +422,6 @@ static double complex eval_nplr(const ptd_tf *t, double complex s)
             prb[q] += prd * t->b[k];
             for (size_t q2 = 0; q2 < r; q2++) M[q + q2 * r] += prd * t->pl[k + q2 * n];
         }
-        (void)bd;
     }
     small_solve(r, M, prb);
     for (size_t q = 0; q < r; q++) crb -= crp[q] * prb[q];
