@@ -327,6 +327,56 @@ START_TEST(test_weak_closed_forms)
 }
 END_TEST
 
+/* Parseval against the time domain, exactly: for diagonal systems the output difference is a
+ * sum of exponentials, y(t) = sum_k a_k e^{mu_k t}, and ||y||^2 = sum_{j,k} a_j conj(a_k) *
+ * (-1/(mu_j + conj(mu_k))).  Impulse: mu = the poles of both systems, a = their residues (the
+ * second's negated); exp: y = sum r_k (e^{l_k t} - e^{-t})/(l_k + 1), one more exponential.
+ * Poles down to Re = -0.01, close to the axis, over 0 < |w| < 300: the pieces between poles
+ * must catch the narrow peaks.  Tolerance 1e-6 relative (the quadrature's is 1e-7 on the
+ * square). */
+static double exp_norm(size_t m, const double complex *a, const double complex *mu)
+{
+    double complex s = 0;
+    for (size_t j = 0; j < m; j++)
+        for (size_t k = 0; k < m; k++) s += a[j] * conj(a[k]) * (-1 / (mu[j] + conj(mu[k])));
+    return sqrt(creal(s));
+}
+
+START_TEST(test_weak_time_domain)
+{
+    size_t n = 12;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 11);
+    double complex l1[12], l2[12], c1[12], c2[12], mu[25], a[25];
+    for (size_t k = 0; k < n; k++) {
+        l1[k] = CMPLX(-0.01 - 2 * gsl_rng_uniform(r), 300 * (gsl_rng_uniform(r) - 0.5));
+        l2[k] = CMPLX(-0.01 - 2 * gsl_rng_uniform(r), 300 * (gsl_rng_uniform(r) - 0.5));
+        c1[k] = CMPLX(gsl_ran_gaussian(r, 1), gsl_ran_gaussian(r, 1));
+        c2[k] = CMPLX(gsl_ran_gaussian(r, 1), gsl_ran_gaussian(r, 1));
+    }
+    ptd_tf *t1, *t2;
+    ck_assert_int_eq(ptd_tf_diag_create(n, l1, NULL, c1, &t1), PTD_OK);
+    ck_assert_int_eq(ptd_tf_diag_create(n, l2, NULL, c2, &t2), PTD_OK);
+    for (size_t k = 0; k < n; k++) mu[k] = l1[k], a[k] = c1[k], mu[n + k] = l2[k], a[n + k] = -c2[k];
+    double e;
+    ck_assert_int_eq(ptd_tf_weak_error(t1, t2, PTD_INPUT_IMPULSE, &e, NULL), PTD_OK);
+    assert_close(e, exp_norm(2 * n, a, mu), 0, 1e-6);
+    /* exp input */
+    double complex a0 = 0;
+    for (size_t k = 0; k < 2 * n; k++) {
+        a[k] /= mu[k] + 1;
+        a0 -= a[k];
+    }
+    mu[2 * n] = -1;
+    a[2 * n] = a0;
+    ck_assert_int_eq(ptd_tf_weak_error(t1, t2, PTD_INPUT_EXP, &e, NULL), PTD_OK);
+    assert_close(e, exp_norm(2 * n + 1, a, mu), 0, 1e-6);
+    ptd_tf_free(t1);
+    ptd_tf_free(t2);
+    gsl_rng_free(r);
+}
+END_TEST
+
 /* The ZOH kernel of LegS against the exact Legendre expression, for C = e_j (the state
  * itself) and C = ones.  ZOH comes from one expm of a matrix of norm dt ||A||; the states are
  * then carried by products with Abar, whose norm stays near 1 for LegS, so the error is
@@ -445,6 +495,7 @@ int main(void)
     tcase_add_test(te, test_strong_planted_peak);
     tcase_add_test(te, test_s4d_spike);
     tcase_add_test(te, test_weak_closed_forms);
+    tcase_add_test(te, test_weak_time_domain);
     suite_add_tcase(s, te);
     TCase *tk = tcase_create("kernels");
     tcase_add_test(tk, test_zoh_legs_exact);
