@@ -299,7 +299,7 @@ typedef struct {
     double max_rel;       /* constraint ||E||_2 <= max_rel ||A||_2, kept by projection
                              (singular values clipped); 0 = no constraint */
     unsigned steps;       /* optimiser steps; 0 = 3000 */
-    double lr;            /* Adam learning rate, cosine-decayed to lr/100; 0 = 2 u_A with
+    double lr;            /* Adam learning rate, cosine-decayed to lr/100; 0 = 1.5 u_A with
                              u_A = ||A||_2 / (20 n) (u_A is about 1 for LegS n = 32) */
     unsigned long seed;   /* the starting E */
     double start_scale;   /* entries of the start E are U[0, s) + i U[0, s); 0 = 0.1 u_A
