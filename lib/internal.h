@@ -6,25 +6,29 @@
 
 #include <float.h>
 
+/* Internal functions share the public ptd_ prefix (they read as part of the funnel) but
+ * stay out of the shared library's symbol table. */
+#define PTD_HIDDEN __attribute__((visibility("hidden")))
+
 /* Unit roundoff of IEEE double (half the machine epsilon). */
 #define PTD_U (DBL_EPSILON / 2)
 
 /* The one error funnel: record a formatted one-line message for ptd_last_error() and
  * return `status`.  Put a breakpoint here to catch every error. */
-int ptd_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+PTD_HIDDEN int ptd_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Forget the last error (start of a public call that may succeed). */
-void ptd_clear_error(void);
+PTD_HIDDEN void ptd_clear_error(void);
 /* Map a LAPACK info value: < 0 illegal argument, > 0 no convergence. */
-int ptd_lapack_status(const char *routine, int info);
+PTD_HIDDEN int ptd_lapack_status(const char *routine, int info);
 
 /* Set OpenBLAS to one thread while OpenMP threads call it; returns the old count. */
-int ptd_blas_threads_single(void);
-void ptd_blas_threads_restore(int old);
+PTD_HIDDEN int ptd_blas_threads_single(void);
+PTD_HIDDEN void ptd_blas_threads_restore(int old);
 
 /* plot.c's text helpers, for the other writers: a '#' comment line with control
  * characters folded, a gnuplot single-quoted string, LaTeX-escaped text. */
-void ptdi_put_comment(FILE *f, const char *label, const char *text);
-void ptdi_put_quoted(FILE *f, const char *s);
-void ptdi_latex_text(char *buf, size_t n, const char *s);
+PTD_HIDDEN void ptdi_put_comment(FILE *f, const char *label, const char *text);
+PTD_HIDDEN void ptdi_put_quoted(FILE *f, const char *s);
+PTD_HIDDEN void ptdi_latex_text(char *buf, size_t n, const char *s);
 
 #endif

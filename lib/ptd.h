@@ -299,7 +299,7 @@ typedef struct {
     double max_rel;       /* constraint ||E||_2 <= max_rel ||A||_2, kept by projection
                              (singular values clipped); 0 = no constraint */
     unsigned steps;       /* optimiser steps; 0 = 3000 */
-    double lr;            /* Adam learning rate, cosine-decayed to lr/100; 0 = 2 u_A with
+    double lr;            /* Adam learning rate, cosine-decayed to lr/100; 0 = 1.5 u_A with
                              u_A = ||A||_2 / (20 n) (u_A is about 1 for LegS n = 32) */
     unsigned long seed;   /* the starting E */
     double start_scale;   /* entries of the start E are U[0, s) + i U[0, s); 0 = 0.1 u_A
@@ -556,6 +556,139 @@ int ptd_plot_lines_tsv(FILE *f, const double *x, size_t nx, const char *xname, c
                        size_t ns, const ptd_plot_meta *meta);
 
 /* ------------------------------------------------------------------------------------ */
+/* tf: transfer functions G(s) = C (sI - A)^{-1} B of single-input single-output systems,  */
+/* strong and weak error measures between two systems (lib/tf.c)                          */
+/* ------------------------------------------------------------------------------------ */
+
+/* A system prepared for evaluating G(s) at many s; read-only once made, share it between
+ * threads.  Three forms:
+ *   dense: one Hessenberg reduction A = Q H Q^* (zgehrd, zunmhr applied to B and C), then
+ *          each s costs one O(n^2) Hessenberg solve (no fresh LU);
+ *   diag:  G(s) = sum_k c_k b_k / (s - lambda_k), O(n) per s;
+ *   nplr:  A = A_N - P P^T with A_N normal (P has r <= 4 columns, the zoo's HiPPO rank
+ *          correction): A_N = W Lambda W^{-1} once (zheevd on -i(A_N - cI) when the Hermitian
+ *          part of A_N is cI, W unitary; zgeev otherwise), then the Woodbury formula
+ *          G(s) = C R B - (C R P)(I + P^T R P)^{-1}(P^T R B), R = (sI - A_N)^{-1},
+ *          O(n r^2) per s. */
+typedef struct ptd_tf ptd_tf;
+
+typedef enum { PTD_TF_DENSE = 0, PTD_TF_DIAG, PTD_TF_NPLR } ptd_tf_kind;
+
+/* B is n x 1, C is 1 x n (or n x 1, read as a row).  O(n^3); allocates. */
+int ptd_tf_dense_create(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C, ptd_tf **out);
+/* n modes; the arrays are copied.  b or c NULL means all ones. */
+int ptd_tf_diag_create(size_t n, const double complex *lambda, const double complex *b,
+                       const double complex *c, ptd_tf **out);
+/* PTD_EINVAL when A + P P^T is not normal to within 1e3 n u ||A||_F (measured as
+ * ||A_N A_N^* - A_N^* A_N||_F / ||A_N||_F^2).  O(n^3); allocates. */
+int ptd_tf_nplr_create(const ptd_matrix *A, const ptd_matrix *P, const ptd_matrix *B, const ptd_matrix *C,
+                       ptd_tf **out);
+/* The S4D system of an nplr system: the eigen-system of its normal part, (Lambda, W^{-1} B,
+ * C W), the rank-r term dropped.  All n modes are kept (for a real A_N they come in conjugate
+ * pairs; S4D's halving to n/2 modes with 2 Re gives the same G on the imaginary axis). */
+int ptd_tf_s4d_create(const ptd_tf *nplr, ptd_tf **out);
+void ptd_tf_free(ptd_tf *t);
+
+ptd_tf_kind ptd_tf_get_kind(const ptd_tf *t);
+size_t ptd_tf_order(const ptd_tf *t);
+/* For diag systems the modes (lambda, b, c); for nplr systems the eigenvalues of A_N (and
+ * NULL b, c): arrays of n owned by t.  For dense systems all three are NULL. */
+void ptd_tf_modes(const ptd_tf *t, const double complex **lambda, const double complex **b,
+                  const double complex **c);
+
+/* G(s[k]) for k < m into G.  s at an eigenvalue gives a non-finite value.  Parallel over s
+ * (OpenMP) when m is large; allocates O(n^2) scratch per thread for dense systems. */
+int ptd_tf_eval(const ptd_tf *t, const double complex *s, size_t m, double complex *G);
+/* One value, the same arithmetic as ptd_tf_eval (allocates for dense systems). */
+double complex ptd_tf_eval1(const ptd_tf *t, double complex s);
+
+/* Reference: one LU of sI - A per s (zgesv), O(n^3) per point; for tests and benchmarks. */
+int ptd_tf_eval_lu(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C, const double complex *s,
+                   size_t m, double complex *G);
+/* The closed form of hippo-legs (REFERENCES.md section 4):
+ * [(sI - A)^{-1} B]_n = p_n prod_{k<n} (s - k) / prod_{k=1}^{n+1} (s + k), by the stable
+ * ratio recursion; G = c^T x (c NULL: all ones).  O(n). */
+double complex ptd_tf_legs_closed(size_t n, const double complex *c, double complex s);
+
+/* Strong error: sup over w of f(w) for f(w) = |G1(iw) - G2(iw)| or any f >= 0.  The search
+ * covers w = 0 and both w0 <= |w| <= w1: f on a log-spaced grid of `grid` points on each side
+ * (0 means 2000), every local maximum of the grid refined by Brent's method (GSL gsl_min), and
+ * around each pole seed lambda (a narrow peak at w = Im lambda, of half-width about |Re lambda|)
+ * f sampled at 17 points over Im lambda +- 4 max(|Re lambda|, 1e-12 |Im lambda|) and the best
+ * refined likewise, from the highest sample down while it is at least half the best value so
+ * far (a Lorentzian peak sampled every half-width shows 0.8 of its height).  A peak no grid
+ * point and no seed comes near can be missed: the seeds are what make the search reliable for
+ * poles close to the axis.  f must be cheap and thread-safe; it is called serially. */
+typedef double (*ptd_tf_absfn)(void *ctx, double w);
+
+typedef struct {
+    double value;          /* the sup found */
+    double w;              /* where it is attained */
+    double grid_value;     /* the largest grid value alone (before refinement and seeds) */
+    double grid_w;
+    size_t evaluations;    /* f evaluations */
+    size_t refined;        /* Brent searches run */
+} ptd_tf_sup;
+
+int ptd_tf_sup_search(ptd_tf_absfn f, void *ctx, double w0, double w1, size_t grid,
+                      const double complex *seeds, size_t nseeds, ptd_tf_sup *res);
+/* ptd_tf_sup_search on |G1(iw) - G2(iw)| with the poles of the diag and nplr systems among
+ * t1, t2 as seeds (eigenvalues of A_N for nplr). */
+int ptd_tf_strong_error(const ptd_tf *t1, const ptd_tf *t2, double w0, double w1, size_t grid,
+                        ptd_tf_sup *res);
+
+/* Inputs for the weak error, by their energy spectrum |u_hat(w)|^2:
+ *   impulse: delta(t), 1;
+ *   exp:     e^{-t} (t >= 0), 1/(1 + w^2);
+ *   gauss:   e^{-(t-4)^2/2}, a smooth pulse, 2 pi e^{-w^2};
+ *   step:    the unit box on [0, 1) (a step switched on, then off, so that the output error
+ *            has finite energy), 4 sin^2(w/2) / w^2. */
+typedef enum { PTD_INPUT_IMPULSE = 0, PTD_INPUT_EXP, PTD_INPUT_GAUSS, PTD_INPUT_STEP } ptd_tf_input;
+double ptd_tf_input_energy(ptd_tf_input u, double w);
+/* Parse "impulse", "exp", "gauss", "step"; -1 when unknown. */
+int ptd_tf_input_parse(const char *name);
+const char *ptd_tf_input_name(ptd_tf_input u);
+
+/* Weak error: the L2 norm of the output difference for input u, by Parseval,
+ * ( 1/(2 pi) int_R |G1(iw) - G2(iw)|^2 |u_hat(w)|^2 dw )^(1/2).  The line is split at the
+ * imaginary parts of the poles of t1 and t2 (diag and nplr systems; merged when closer than
+ * 0.25); each piece gets one 21-point Kronrod rule, and where its error estimate exceeds both
+ * 1e-8 of the whole / (number of pieces) and 1e-7 of the piece, GSL's qags; the tails by
+ * qagiu and qagil.  *abserr
+ * gets the estimated absolute error of the result (may be NULL).  PTD_ENOCONV when the
+ * quadrature does not reach its tolerance (the result is then still written). */
+int ptd_tf_weak_error(const ptd_tf *t1, const ptd_tf *t2, ptd_tf_input u, double *err, double *abserr);
+
+/* ------------------------------------------------------------------------------------ */
+/* ssm: discretisation (ZOH, bilinear) and convolution kernels K_l = C Abar^l Bbar          */
+/* (lib/ssm.c)                                                                            */
+/* ------------------------------------------------------------------------------------ */
+
+typedef enum { PTD_SSM_ZOH = 0, PTD_SSM_BILINEAR } ptd_ssm_method;
+
+/* Dense: ZOH Abar = e^{dt A}, Bbar = int_0^dt e^{tA} dt B, both from one exponential of the
+ * (n+1) x (n+1) matrix dt [[A, B], [0, 0]] (ptd_transient_expm); bilinear
+ * Abar = (I - dt/2 A)^{-1} (I + dt/2 A), Bbar = dt (I - dt/2 A)^{-1} B (one zgesv).  Abar
+ * (n x n) and Bbar (n x 1) are allocated by the caller.  O(n^3). */
+int ptd_ssm_discretize(const ptd_matrix *A, const ptd_matrix *B, double dt, ptd_ssm_method method,
+                       ptd_matrix *Abar, ptd_matrix *Bbar);
+/* Diagonal, per mode: ZOH abar = e^{dt l}, bbar = (e^{dt l} - 1)/l b (dt b when l = 0,
+ * expm1 for small dt l); bilinear abar = (1 + dt l/2)/(1 - dt l/2), bbar = dt b/(1 - dt l/2).
+ * b NULL means all ones.  O(n). */
+int ptd_ssm_discretize_diag(size_t n, const double complex *lambda, const double complex *b, double dt,
+                            ptd_ssm_method method, double complex *abar, double complex *bbar);
+/* K_l = C Abar^l Bbar, l < L, by L matrix-vector products x <- Abar x (O(L n^2), never a
+ * matrix power).  C is 1 x n (or n x 1). */
+int ptd_ssm_kernel(const ptd_matrix *Abar, const ptd_matrix *Bbar, const ptd_matrix *C, size_t L,
+                   double complex *K);
+/* K_l = sum_k c_k bbar_k abar_k^l, l < L, the Vandermonde product with running powers
+ * (O(n L)).  c NULL means all ones. */
+int ptd_ssm_kernel_diag(size_t n, const double complex *abar, const double complex *bbar,
+                        const double complex *c, size_t L, double complex *K);
+/* The exact ZOH state of hippo-legs (REFERENCES.md section 4):
+ * [Abar^l Bbar]_k = p_k/2 [Q_k(y_l) - Q_k(y_{l+1})], y_l = 2 e^{-l dt} - 1, Q_0(y) = y,
+ * Q_k = (P_{k+1} - P_{k-1})/(2k+1) (Legendre P by gsl_sf_legendre_Pl); x holds n values. */
+int ptd_ssm_legs_zoh_state(size_t n, double dt, size_t l, double *x);
 /* data: sequence classification data sets (lib/data.c)                                  */
 /* ------------------------------------------------------------------------------------ */
 

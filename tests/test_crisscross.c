@@ -1,6 +1,8 @@
 /* test_crisscross.c - the pseudospectral abscissa and radius (criss-cross) against an
- * independent search with dense SVDs refined to 1e-10, exact values for normal matrices,
- * monotonicity in eps, the level-set crossings of one line; the numerical range. */
+ * independent search with dense SVDs (bisection to the last bits along each line, golden
+ * section across lines to 1e-7), with a tolerance derived from the rounding of sigma_min and
+ * its slope measured at both points; exact values for normal matrices, monotonicity in eps,
+ * the level-set crossings of one line; the numerical range. */
 #include "testutil.h"
 
 #include <gsl/gsl_randist.h>
@@ -32,115 +34,190 @@ static ptd_pspec_extreme extreme(const ptd_pspec_plan *p, double eps, int radius
     return r;
 }
 
-/* --- the independent search: dense SVD, a grid, then golden section and bisection ------ */
+/* --- the independent search: dense SVDs only ----------------------------------------------
+ *
+ * Coordinates (a, b): z = a + ib for the abscissa, z = a e^{ib} for the radius; the value is
+ * max a over Lambda_eps.  Nothing here uses the Schur form, inverse Lanczos or the 2n
+ * eigenproblems of the criss-cross code: every sigma_min is a dense SVD of zI - A. */
 
 typedef struct {
     const ptd_pspec_plan *p;
     ptd_pspec_work *w;
     double eps;
     int polar;
+    unsigned svds;
+    double amin;     /* below this no point of Lambda_eps lies (W(A) + eps; 0 for the radius) */
 } indep;
 
-static double svd_at(indep *s, double a, double b)
+/* sigma_min(zI - A) by a dense SVD, and its rounding bound n u (||A|| + |z|) in *err */
+static double svd_at(indep *s, double a, double b, double *err)
 {
     ptd_pspec_opts o = {.method = PTD_PSPEC_SVD};
     ptd_pspec_point r;
     double complex z = s->polar ? CMPLX(a * cos(b), a * sin(b)) : CMPLX(a, b);
     ck_assert_int_eq(ptd_pspec_sigma_min(s->p, s->w, z, &o, &r), PTD_OK);
+    s->svds++;
+    if (err) *err = r.err;
     return r.sigma;
 }
 
-/* the largest a <= amax with sigma <= eps on the line b: scan down from amax in steps h,
- * then bisect to 1e-12 relative */
-static double g_of(indep *s, double b, double amax, double h, double a_in)
+/* g(b): the largest a <= amax on the line b with sigma_min <= eps, bracketed to width
+ * `width` (sigma(lo) <= eps < sigma(hi)); -INFINITY when the scan finds none above a_in.
+ * The scan steps down by max(sigma - eps, h): sigma_min is 1-Lipschitz in z (and
+ * |dz/da| = 1 in both coordinate systems), so a step of sigma - eps skips no point of
+ * Lambda_eps, and h is the resolution below which a thin sliver could be missed. */
+static double g_of(indep *s, double b, double amax, double h, double a_in, double width, double *hi_out)
 {
-    double hi = amax, lo = amax;
+    double hi = amax, lo = amax, sg = svd_at(s, amax, b, NULL);
     int found = 0;
-    for (int k = 0; k < 4000; k++) {
-        lo = hi - h;
+    for (;;) {
+        lo = hi - fmax(sg - s->eps, h);
+        if (lo < s->amin && a_in == -INFINITY) break; /* the line misses Lambda_eps */
         if (lo <= a_in) {
-            lo = a_in; /* known inside (an eigenvalue) */
+            lo = a_in; /* an eigenvalue: inside */
             found = 1;
             break;
         }
-        if (svd_at(s, lo, b) <= s->eps) {
+        sg = svd_at(s, lo, b, NULL);
+        if (sg <= s->eps) {
             found = 1;
             break;
         }
         hi = lo;
     }
     if (!found) return -INFINITY;
-    for (int k = 0; k < 200 && hi - lo > 1e-12 * (fabs(hi) + s->eps); k++) {
+    while (hi - lo > width) {
         double m = 0.5 * (lo + hi);
-        if (svd_at(s, m, s->polar ? b : b) <= s->eps) lo = m;
+        if (m <= lo || m >= hi) break; /* adjacent doubles */
+        if (svd_at(s, m, b, NULL) <= s->eps) lo = m;
         else hi = m;
     }
+    if (hi_out) *hi_out = hi;
     return lo;
 }
 
-/* max of a over the eps-pseudospectrum: the best of a grid of lines b, then golden section
- * on g(b) around it to 1e-10 in b, so g to about 1e-20 relative near a smooth maximum */
-static double independent(const ptd_pspec_plan *p, double eps, int polar)
+typedef struct {
+    double lo, hi;   /* the bracket on the best line: sigma(lo) <= eps < sigma(hi) */
+    double b;        /* the best line */
+    double db;       /* the golden-section bracket width in b at the end */
+    double kappa;    /* |g''(b)| estimated by a second difference */
+} indep_result;
+
+/* max a over Lambda_eps: the best of lines on a grid and through every eigenvalue (each
+ * component of Lambda_eps holds one), then golden section on g(b) around it */
+static indep_result independent(const ptd_pspec_plan *p, double eps, int polar, unsigned *svds)
 {
-    indep s = {p, ptd_pspec_work_alloc(p), eps, polar};
+    indep s = {p, ptd_pspec_work_alloc(p), eps, polar, 0, 0};
     ptd_box box;
     ck_assert_int_eq(ptd_fov_box(ptd_pspec_plan_matrix(p), &box), PTD_OK);
-    double amax, b0, b1;
+    double amax, amin, b0, b1;
     if (polar) {
         amax = hypot(fmax(fabs(box.xmin), fabs(box.xmax)), fmax(fabs(box.ymin), fabs(box.ymax))) + eps;
+        amin = 0;
         b0 = -M_PI;
         b1 = M_PI;
     } else {
         amax = box.xmax + eps;
+        amin = box.xmin - eps;
         b0 = box.ymin - eps;
         b1 = box.ymax + eps;
     }
-    double h = (amax - (polar ? 0 : box.xmin - eps)) / 150;
-    /* lines on a grid, and through every eigenvalue (each component holds one) */
+    s.amin = amin;
+    double h = (amax - amin) / 150, fine = 1e-13 * (fabs(amax) + eps);
     const int nb = 24;
     size_t n = ptd_pspec_plan_order(p);
     const double complex *ev = ptd_pspec_plan_eigenvalues(p);
     double best = -INFINITY, bb = 0, db = (b1 - b0) / nb;
     for (size_t k = 0; k <= nb + n; k++) {
-        double b = k <= (size_t)nb ? b0 + db * (double)k : (polar ? carg(ev[k - nb - 1]) : cimag(ev[k - nb - 1]));
-        double g = g_of(&s, b, amax, h, k <= (size_t)nb ? -INFINITY : (polar ? cabs(ev[k - nb - 1]) : creal(ev[k - nb - 1])));
+        int on_eig = k > (size_t)nb;
+        double complex l = on_eig ? ev[k - nb - 1] : 0;
+        double b = on_eig ? (polar ? carg(l) : cimag(l)) : b0 + db * (double)k;
+        double a_in = on_eig ? (polar ? cabs(l) : creal(l)) : -INFINITY;
+        double g = g_of(&s, b, amax, h, a_in, 1e-3 * h, NULL); /* coarse: only to pick a line */
         if (g > best) {
             best = g;
             bb = b;
         }
     }
-    /* refine near the best line: scan from a little beyond it */
-    db = fmin(db, 0.05 * (polar ? 1.0 : fabs(best) + eps + 1));
+    /* golden section on [bb - d, bb + d], scanning from a little beyond the best value.  g
+     * jumps where a line leaves a component, so on a wide bracket the section can settle on
+     * a lower local maximum than the best line: then the bracket is narrowed about bb until
+     * the section keeps at least the coarse best (a lower bound on g(bb)). */
     amax = fmin(amax, best + 0.05 * (amax - best) + 4 * h);
+    double coarse_best = best;
     h /= 8;
-    double lo = bb - db, hi = bb + db, gr = 0.5 * (sqrt(5.0) - 1);
-    double x1 = hi - gr * (hi - lo), x2 = lo + gr * (hi - lo);
-    double f1 = g_of(&s, x1, amax, h, -INFINITY), f2 = g_of(&s, x2, amax, h, -INFINITY);
-    while (hi - lo > 1e-10 * (1 + fabs(bb))) {
-        if (f1 < f2) {
-            lo = x1;
-            x1 = x2;
-            f1 = f2;
-            x2 = lo + gr * (hi - lo);
-            f2 = g_of(&s, x2, amax, h, -INFINITY);
-        } else {
-            hi = x2;
-            x2 = x1;
-            f2 = f1;
-            x1 = hi - gr * (hi - lo);
-            f1 = g_of(&s, x1, amax, h, -INFINITY);
+    double lo = bb, hi = bb, x1 = bb, x2 = bb, f1 = -INFINITY, f2 = -INFINITY, gr = 0.5 * (sqrt(5.0) - 1);
+    for (double d = db; d > 1e-6 * (1 + fabs(bb)); d /= 16) {
+        lo = bb - d;
+        hi = bb + d;
+        x1 = hi - gr * (hi - lo);
+        x2 = lo + gr * (hi - lo);
+        f1 = g_of(&s, x1, amax, h, -INFINITY, fine, NULL);
+        f2 = g_of(&s, x2, amax, h, -INFINITY, fine, NULL);
+        while (hi - lo > 1e-7 * (1 + fabs(bb))) {
+            if (f1 < f2) {
+                lo = x1;
+                x1 = x2;
+                f1 = f2;
+                x2 = lo + gr * (hi - lo);
+                f2 = g_of(&s, x2, amax, h, -INFINITY, fine, NULL);
+            } else {
+                hi = x2;
+                x2 = x1;
+                f2 = f1;
+                x1 = hi - gr * (hi - lo);
+                f1 = g_of(&s, x1, amax, h, -INFINITY, fine, NULL);
+            }
         }
+        if (fmax(f1, f2) >= coarse_best) break;
     }
-    best = fmax(best, fmax(f1, f2));
+    ck_assert_msg(fmax(f1, f2) >= coarse_best, "independent search: golden section below the best line (%.17g < %.17g)",
+                  fmax(f1, f2), coarse_best);
+    indep_result r;
+    r.b = f1 >= f2 ? x1 : x2;
+    r.db = hi - lo;
+    r.lo = g_of(&s, r.b, amax, h, -INFINITY, fine, &r.hi);
+    /* the curvature of g at the maximum, for the golden section's own error: within a
+     * bracket of width db about a smooth maximum, g falls short by at most kappa db^2 / 8 */
+    double d = 1e-3 * (1 + fabs(r.b));
+    double gp = g_of(&s, r.b + d, amax, h, -INFINITY, fine, NULL), gm = g_of(&s, r.b - d, amax, h, -INFINITY, fine, NULL);
+    r.kappa = isfinite(gp) && isfinite(gm) ? fabs(2 * r.lo - gp - gm) / (d * d) : 1 / (d * d);
     ptd_pspec_work_free(s.w);
-    return best;
+    *svds = s.svds;
+    return r;
 }
 
-/* Criss-cross (both the published method and the accelerated one) against the independent
- * search.  The value is fixed by sigma_min = eps to within the rounding of sigma_min,
- * about n u ||A||, divided by the slope of sigma_min along the outward direction there,
- * which is at least... nothing useful; for these matrices it is above 1e-3, so the
- * tolerance is 1e3 * 100 n u ||A|| plus the search's own 1e-10 relative. */
+/* |d sigma_min / da| at (a, b) by central differences with SVDs, made a lower bound: the
+ * rounding of the two values (err each) is taken off, and of two step sizes the smaller
+ * slope is kept (a curvature error shows as a difference between them). */
+static double slope_at(const ptd_pspec_plan *p, double eps, int polar, double a, double b)
+{
+    indep s = {p, ptd_pspec_work_alloc(p), eps, polar, 0, 0};
+    double slope = INFINITY;
+    for (double d = 1e-3 * eps; d >= 1e-4 * eps; d /= 4) {
+        double e1, e2, sp = svd_at(&s, a + d, b, &e1), sm = svd_at(&s, a - d, b, &e2);
+        slope = fmin(slope, (fabs(sp - sm) - e1 - e2) / (2 * d));
+    }
+    ptd_pspec_work_free(s.w);
+    return slope;
+}
+
+/* Criss-cross (the published method and the accelerated one) against the independent
+ * search, with a tolerance derived from the two computations rather than guessed.
+ *
+ * Let R(z) = n u (||A|| + |z|) bound the rounding of a dense SVD value of sigma_min(zI - A),
+ * and s(z) = |d sigma / da| at z, measured (slope_at).  Near the level set, a point whose
+ * computed sigma is within r of eps lies within r / s of the boundary along a.
+ *  - The independent point: sigma(lo) <= eps < sigma(hi) as computed, so the boundary on
+ *    that line is in [lo - R/s, hi + R/s]; the golden section leaves at most
+ *    kappa db^2 / 8 of g on the table.
+ *  - The criss-cross point z_cc: its SVD value is within d_cc = |sigma(z_cc) - eps| + R of
+ *    eps, so it lies within d_cc / s_cc of the boundary on its own line, and that boundary
+ *    is at most the true maximum.
+ * Hence |a_cc - a_indep| <= (hi - lo) + R/s_ind + d_cc/s_cc + kappa db^2 / 8.  Separately,
+ * the criss-cross point is on the level set to rounding, by SVD: |sigma(z_cc) - eps| <=
+ * 4 R(z_cc), and the independent point too: |sigma(lo) - eps| <= (hi - lo) + 2 R (sigma is
+ * 1-Lipschitz) -- no slope involved. */
 START_TEST(test_against_independent_search)
 {
     struct {
@@ -153,22 +230,49 @@ START_TEST(test_against_independent_search)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         ptd_system *s = make(cases[c].name, cases[c].n);
         ptd_pspec_plan *p = plan_of(s->A);
-        double nrm = ptd_pspec_plan_norm2(p), n = (double)cases[c].n, eps = cases[c].eps;
+        double eps = cases[c].eps;
         for (int polar = 0; polar < 2; polar++) {
-            double want = independent(p, eps, polar);
-            ptd_pspec_extreme fast = extreme(p, eps, polar, 0), pure = extreme(p, eps, polar, 1);
-            double tol = 1e5 * n * U_ROUND * nrm + 1e-10 * (fabs(want) + nrm);
-            ck_assert_msg(fabs(fast.value - want) <= tol && fabs(pure.value - want) <= tol,
-                          "%s n=%zu eps=%g %s: criss-cross %.17g, published %.17g, independent %.17g (tol %.2g)",
-                          cases[c].name, cases[c].n, eps, polar ? "radius" : "abscissa", fast.value, pure.value,
-                          want, tol);
-            /* the point found is on the level set, and gives the value */
-            ck_assert_msg(fabs(fast.sigma - eps) <= 1e-8 * eps + 4 * fast.sigma_err, "sigma %.17g", fast.sigma);
-            double v = polar ? cabs(fast.z) : creal(fast.z);
-            assert_close(v, fast.value, 0, 4 * U_ROUND);
-            /* the verification grid ran, and its estimate is below the exact value */
-            ck_assert(fast.grid_points > 0);
-            if (!isnan(fast.grid_value)) ck_assert(fast.grid_value <= fast.value + tol);
+            const char *what = polar ? "radius" : "abscissa";
+            unsigned svds = 0;
+            indep_result ir = independent(p, eps, polar, &svds);
+            indep chk = {p, ptd_pspec_work_alloc(p), eps, polar, 0, 0};
+            double R_ind, sig_ind = svd_at(&chk, ir.lo, ir.b, &R_ind);
+            ck_assert_msg(fabs(sig_ind - eps) <= (ir.hi - ir.lo) + 2 * R_ind,
+                          "%s n=%zu eps=%g %s: sigma at the independent point %.17g", cases[c].name, cases[c].n, eps,
+                          what, sig_ind);
+            double s_ind = slope_at(p, eps, polar, ir.lo, ir.b);
+            ck_assert_msg(s_ind > 0, "%s n=%zu %s: no measurable slope at the independent point", cases[c].name,
+                          cases[c].n, what);
+            for (int pure = 0; pure < 2; pure++) {
+                ptd_pspec_extreme r = extreme(p, eps, polar, pure);
+                double a_cc = polar ? cabs(r.z) : creal(r.z), b_cc = polar ? carg(r.z) : cimag(r.z);
+                assert_close(a_cc, r.value, 0, 4 * U_ROUND);
+                double R_cc, sig_cc = svd_at(&chk, a_cc, b_cc, &R_cc);
+                /* on the level set to rounding, by an SVD (not the Lanczos value it returned) */
+                ck_assert_msg(fabs(sig_cc - eps) <= 4 * R_cc,
+                              "%s n=%zu eps=%g %s pure=%d: SVD sigma %.17g at the point found, |sigma - eps| %.3g > 4 R %.3g",
+                              cases[c].name, cases[c].n, eps, what, pure, sig_cc, fabs(sig_cc - eps), 4 * R_cc);
+                double s_cc = slope_at(p, eps, polar, a_cc, b_cc);
+                ck_assert_msg(s_cc > 0, "%s n=%zu %s: no measurable slope at the criss-cross point", cases[c].name,
+                              cases[c].n, what);
+                double tol = (ir.hi - ir.lo) + R_ind / s_ind + (fabs(sig_cc - eps) + R_cc) / s_cc +
+                             ir.kappa * ir.db * ir.db / 8;
+                ck_assert_msg(fabs(r.value - ir.lo) <= tol,
+                              "%s n=%zu eps=%g %s pure=%d: criss-cross %.17g, independent %.17g (bracket %.2g, "
+                              "slopes %.3g / %.3g, tol %.3g)",
+                              cases[c].name, cases[c].n, eps, what, pure, r.value, ir.lo, ir.hi - ir.lo, s_ind, s_cc,
+                              tol);
+                /* the verification grid ran, and its estimate is below the exact value */
+                ck_assert(r.grid_points > 0);
+                if (!isnan(r.grid_value)) ck_assert(r.grid_value <= r.value + tol);
+                if (getenv("PTD_TEST_VERBOSE"))
+                    fprintf(stderr, "%-10s n=%2zu eps=%-6g %-8s pure=%d: |diff| %.2g tol %.2g (bracket %.1g, R/s %.1g + "
+                                    "%.1g, golden %.1g) slopes %.3g %.3g, %u SVDs\n",
+                            cases[c].name, cases[c].n, eps, what, pure, fabs(r.value - ir.lo), tol, ir.hi - ir.lo,
+                            R_ind / s_ind, (fabs(sig_cc - eps) + R_cc) / s_cc, ir.kappa * ir.db * ir.db / 8, s_ind,
+                            s_cc, svds);
+            }
+            ptd_pspec_work_free(chk.w);
         }
         ptd_pspec_plan_free(p);
         ptd_system_free(s);
