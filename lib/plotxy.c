@@ -110,8 +110,9 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
         first = 0;
         if (s[k].ylo)
             fprintf(f, "$s%zu using 1:2:3:4 with yerrorbars pt 7 ps 0.6 lc rgb '%s' notitle, \\\n     ", k + 1, col);
-        fprintf(f, "$s%zu using 1:2 with %s lw 2 pt 7 ps 0.6 lc rgb '%s'%s title ", k + 1, style, col,
-                s[k].dashed ? " dt 2" : "");
+        /* point specifiers only where points are drawn: gnuplot warns on "lines ... pt" */
+        fprintf(f, "$s%zu using 1:2 with %s lw 2%s lc rgb '%s'%s title ", k + 1, style,
+                strcmp(style, "lines") ? " pt 7 ps 0.6" : "", col, s[k].dashed ? " dt 2" : "");
         ptdi_put_quoted(f, s[k].title ? s[k].title : "");
     }
     fputc('\n', f);

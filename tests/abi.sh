@@ -2,6 +2,7 @@
 # abi.sh - the shared library exports exactly what ptd.h declares: every exported symbol is
 # a declared ptd_ function, and every function ptd.h declares is defined and exported.
 . "$TOP_SRCDIR/tests/lib.sh"
+cd "$TMP"
 lib="$TOP_BUILDDIR/lib/.libs/libptd.so"
 if [ ! -f "$lib" ] || ! command -v nm >/dev/null 2>&1; then
   echo "SKIP: no shared library or no nm"; pass "skipped"; finish; exit 0
