@@ -4,6 +4,7 @@
 #include "ptd.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -179,6 +180,26 @@ void cli_box4(const char *opt, const char *s, double out[4])
     if (n != 4) cli_usage("%s needs four finite numbers XMIN,XMAX,YMIN,YMAX (got '%s')", opt, s);
     if (!(out[0] < out[1]) || !(out[2] < out[3]))
         cli_usage("%s needs XMIN < XMAX and YMIN < YMAX (got '%s')", opt, s);
+}
+
+int cli_format(const char *arg)
+{
+    if (strcmp(arg, "gnuplot") == 0) return 0;
+    if (strcmp(arg, "tsv") == 0) return 1;
+    cli_usage("--format must be gnuplot or tsv (got '%s')", arg);
+}
+
+void cli_bad_option(char **argv, const char *needs_value)
+{
+    if (optopt && strchr(needs_value, optopt)) cli_usage("option -%c needs a value", optopt);
+    cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+}
+
+const char *cli_one_matrix(int argc, char **argv)
+{
+    if (optind >= argc) cli_usage("no MATRIX given");
+    if (optind + 1 < argc) cli_usage("one MATRIX only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
+    return argv[optind];
 }
 
 char *cli_command_line(int argc, char **argv)

@@ -36,6 +36,14 @@ void cli_double_range(const char *opt, const char *s, int positive, double *a, d
 /* "A,B,C,D" with A < B and C < D, all finite. */
 void cli_box4(const char *opt, const char *s, double out[4]);
 
+/* --format: 0 for gnuplot, 1 for tsv; anything else is a usage error. */
+int cli_format(const char *arg);
+/* getopt's '?': a missing value (for one of the short options `needs_value`) or an
+ * unknown option; a usage error either way. */
+_Noreturn void cli_bad_option(char **argv, const char *needs_value);
+/* The one positional MATRIX after the options, or a usage error. */
+const char *cli_one_matrix(int argc, char **argv);
+
 /* The command line as one string (for provenance); malloc'd. */
 char *cli_command_line(int argc, char **argv);
 

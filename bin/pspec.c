@@ -95,9 +95,7 @@ int main(int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case 'f':
-            if (strcmp(optarg, "gnuplot") == 0) tsv = 0;
-            else if (strcmp(optarg, "tsv") == 0) tsv = 1;
-            else cli_usage("--format must be gnuplot or tsv (got '%s')", optarg);
+            tsv = cli_format(optarg);
             break;
         case 's': seed = cli_ulong("--seed", optarg); break;
         case 't': threads = (int)cli_size("--threads", optarg, 1, 256); break;
@@ -116,13 +114,10 @@ int main(int argc, char **argv)
             free(eps);
             return CLI_OK;
         default:
-            if (optopt && strchr("noe", optopt)) cli_usage("option -%c needs a value", optopt);
-            cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+            cli_bad_option(argv, "noe");
         }
     }
-    if (optind >= argc) cli_usage("no MATRIX given");
-    if (optind + 1 < argc) cli_usage("one MATRIX only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
-    const char *spec = argv[optind];
+    const char *spec = cli_one_matrix(argc, argv);
     cli_out_kind kind = cli_output_kind(out); /* fail early on a bad -o */
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
     int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);

@@ -126,9 +126,7 @@ int main(int argc, char **argv)
         case 'v': save = optarg; break;
         case 'o': out = optarg; break;
         case 'f':
-            if (strcmp(optarg, "gnuplot") == 0) tsv = 0;
-            else if (strcmp(optarg, "tsv") == 0) tsv = 1;
-            else cli_usage("--format must be gnuplot or tsv (got '%s')", optarg);
+            tsv = cli_format(optarg);
             break;
         case 'q': quiet = 1; break;
         case 'h':
@@ -140,15 +138,12 @@ int main(int argc, char **argv)
             free(cmd);
             return CLI_OK;
         default:
-            if (optopt && strchr("no", optopt)) cli_usage("option -%c needs a value", optopt);
-            cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+            cli_bad_option(argv, "no");
         }
     }
-    if (optind >= argc) cli_usage("no MATRIX given");
-    if (optind + 1 < argc) cli_usage("one MATRIX only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
+    const char *spec = cli_one_matrix(argc, argv);
     if (optimizer == PTD_OPT_BFGS && do_opt && weight == 0)
         cli_usage("--optimizer bfgs is unconstrained: give it a --weight > 0");
-    const char *spec = argv[optind];
     cli_out_kind kind = cli_output_kind(out);
     if (save) cli_check_writable(save);
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");

@@ -183,9 +183,7 @@ int main(int argc, char **argv)
         case 't': threads = (int)cli_size("--threads", optarg, 1, 1024); break;
         case 'o': out = optarg; break;
         case 'f':
-            if (strcmp(optarg, "gnuplot") == 0) tsv = 0;
-            else if (strcmp(optarg, "tsv") == 0) tsv = 1;
-            else cli_usage("--format must be gnuplot or tsv (got '%s')", optarg);
+            tsv = cli_format(optarg);
             break;
         case 'q': quiet = 1; break;
         case 'h':
@@ -197,8 +195,7 @@ int main(int argc, char **argv)
             free(cmd);
             return CLI_OK;
         default:
-            if (optopt && strchr("o", optopt)) cli_usage("option -%c needs a value", optopt);
-            cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+            cli_bad_option(argv, "o");
         }
     }
     if (optind < argc) cli_usage("no positional arguments are taken (got '%s')", argv[optind]);

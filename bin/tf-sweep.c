@@ -296,9 +296,7 @@ int main(int argc, char **argv)
         case 's': su.seed = cli_ulong("--seed", optarg); break;
         case 'o': out = optarg; break;
         case 'f':
-            if (strcmp(optarg, "gnuplot") == 0) tsv = 0;
-            else if (strcmp(optarg, "tsv") == 0) tsv = 1;
-            else cli_usage("--format must be gnuplot or tsv (got '%s')", optarg);
+            tsv = cli_format(optarg);
             break;
         case 'q': quiet = 1; break;
         case 'h':
@@ -310,13 +308,10 @@ int main(int argc, char **argv)
             free(cmd);
             return CLI_OK;
         default:
-            if (optopt && strchr("no", optopt)) cli_usage("option -%c needs a value", optopt);
-            cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+            cli_bad_option(argv, "no");
         }
     }
-    if (optind >= argc) cli_usage("no MATRIX given");
-    if (optind + 1 < argc) cli_usage("one MATRIX only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
-    su.spec = argv[optind];
+    su.spec = cli_one_matrix(argc, argv);
     if (strncmp(su.spec, "hippo-", 6) != 0)
         cli_usage("tf-sweep needs a HiPPO system (hippo-legs, hippo-legt, hippo-lagt, ...), not '%s'", su.spec);
     if (mode < 0) mode = sizes_given ? 1 : 0;

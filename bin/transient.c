@@ -91,9 +91,7 @@ int main(int argc, char **argv)
         case 'd': discrete = 1; break;
         case 'o': out = optarg; break;
         case 'f':
-            if (strcmp(optarg, "gnuplot") == 0) tsv = 0;
-            else if (strcmp(optarg, "tsv") == 0) tsv = 1;
-            else cli_usage("--format must be gnuplot or tsv (got '%s')", optarg);
+            tsv = cli_format(optarg);
             break;
         case 's': seed = cli_ulong("--seed", optarg); break;
         case 'q': quiet = 1; break;
@@ -106,13 +104,10 @@ int main(int argc, char **argv)
             free(cmd);
             return CLI_OK;
         default:
-            if (optopt && strchr("no", optopt)) cli_usage("option -%c needs a value", optopt);
-            cli_usage("unknown option or missing value: '%s'", argv[optind - 1]);
+            cli_bad_option(argv, "no");
         }
     }
-    if (optind >= argc) cli_usage("no MATRIX given");
-    if (optind + 1 < argc) cli_usage("one MATRIX only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
-    const char *spec = argv[optind];
+    const char *spec = cli_one_matrix(argc, argv);
     if (discrete) {
         if (!have_range) t1 = 50;
         if (t0 != floor(t0) || t1 != floor(t1) || t1 > 100000)
