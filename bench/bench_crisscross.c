@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include "ptd.h"
+#include "machine.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -59,44 +60,7 @@ static void check(int st, const char *what)
 
 static const char *verdict(int pass) { return pass ? "PASS" : "MISS"; }
 
-/* --- how much of the machine we had (as in bench_pspec) ---------------------------------- */
-
-static double spin(long iters)
-{
-    volatile double x = 0;
-    for (long i = 0; i < iters; i++) x = x + 1e-9;
-    return x;
-}
-
-static void capacity(const char *when)
-{
-    const long iters = 50000000L;
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
-    double alone = INFINITY, together = INFINITY;
-    for (int k = 0; k < REPS; k++) {
-        double t0 = now();
-        spin(iters);
-        alone = fmin(alone, now() - t0);
-        t0 = now();
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-        spin(iters);
-        together = fmin(together, now() - t0);
-    }
-    char load[64] = "?";
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fgets(load, sizeof load, f)) load[strcspn(load, "\n")] = 0;
-        fclose(f);
-    }
-    printf("  machine check (%s): %d threads of a busy loop ran %.2fx as much work as 1 "
-           "(idle machine: %d.00); load average %s\n",
-           when, threads, threads * alone / together, threads, load);
-}
+static void capacity(const char *when) { bench_capacity(when, REPS); }
 
 /* --- measurements ------------------------------------------------------------------------ */
 
