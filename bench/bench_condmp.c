@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include "ptd.h"
+#define BENCH_NAME "bench_condmp"
+#include "machine.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,13 +19,6 @@
 
 enum { REPS = 3 };
 #define TARGET_SECONDS 60.0
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* best wall time of REPS calls for LegS of order n; the last result in *out */
 static double measure(size_t n, int reps, ptd_eig_mp **out)

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "ptd.h"
+#define BENCH_NAME "bench_pspec"
 #include "machine.h"
 
 #include <errno.h>
@@ -35,31 +36,7 @@ extern char *openblas_get_config(void);
 
 enum { REPS = 3 };
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "bench_pspec: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static void check(int st, const char *what)
-{
-    if (st) fail("%s: %s (%s)", what, ptd_last_error(), ptd_strerror(st));
-}
-
-static const char *verdict(int pass) { return pass ? "PASS" : "MISS"; }
+static void check(int st, const char *what) { check_call(st, what); }
 
 /* --- library measurements ---------------------------------------------------------------- */
 

@@ -5,18 +5,13 @@
  *   random PTD: the median kappa falls like 1/eps (log-log slope -1 +- 0.25 over 1e-6..1e-1).
  * Prints PASS / MISS per target; exits 1 only when a library call fails. */
 #include "ptd.h"
+#define BENCH_NAME "bench_ptd"
+#include "machine.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static ptd_system *legs(size_t n)
 {

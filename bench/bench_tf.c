@@ -8,6 +8,8 @@
  *   tool; skipped without it).
  * Prints PASS / MISS per target; exits 1 only when a library call fails. */
 #include "ptd.h"
+#define BENCH_NAME "bench_tf"
+#include "machine.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -16,13 +18,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void check(int st)
 {
