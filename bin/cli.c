@@ -25,7 +25,7 @@ void cli_init(const char *p)
 
 const char *cli_prog(void) { return prog; }
 
-static void vmsg(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vmsg(const char *fmt, va_list ap)
 {
     fprintf(stderr, "%s: ", prog);
     vfprintf(stderr, fmt, ap);

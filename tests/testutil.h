@@ -2,6 +2,8 @@
 #ifndef PTD_TESTUTIL_H
 #define PTD_TESTUTIL_H
 
+#include "config.h" /* CMPLX under clang */
+
 #include <check.h>
 #include <complex.h>
 #include <float.h>
