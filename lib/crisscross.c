@@ -76,7 +76,7 @@ typedef struct {
     int st;                  /* first hard failure */
     double complex *H, *G, *ev, *work;
     double *rwork;
-    lapack_int lwork, *ipiv;
+    lapack_int lwork, *ipiv, *iwork;
     double *cand;
     gsl_root_fsolver *solver;
     /* a real A: the line's Hamiltonian (and the circle's pencil at a real shift) is real,
@@ -95,6 +95,7 @@ static void cc_free(cc *c)
     free(c->work);
     free(c->rwork);
     free(c->ipiv);
+    free(c->iwork);
     free(c->cand);
     free(c->Hr);
     free(c->Rr);
@@ -122,9 +123,10 @@ static int cc_init(cc *c, const ptd_pspec_plan *p, double eps, int polar)
     c->ev = malloc(N * sizeof *c->ev);
     c->rwork = malloc(2 * N * sizeof *c->rwork);
     c->ipiv = malloc(N * sizeof *c->ipiv);
+    c->iwork = malloc(N * sizeof *c->iwork);
     c->cand = malloc((N + 1) * sizeof *c->cand);
     c->solver = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
-    if (!c->w || !c->H || (polar && !c->G) || !c->ev || !c->rwork || !c->ipiv || !c->cand || !c->solver) {
+    if (!c->w || !c->H || (polar && !c->G) || !c->ev || !c->rwork || !c->ipiv || !c->iwork || !c->cand || !c->solver) {
         cc_free(c);
         return ptd_error(PTD_ENOMEM, "criss-cross: out of memory (n = %zu)", c->n);
     }
@@ -374,6 +376,206 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+/* --- the circle search ------------------------------------------------------------------
+ *
+ * The pencil M - lambda N is singular at lambda0 exactly when some singular value of
+ * lambda0 I - A (not only the smallest) equals eps, and where the circle is itself the level
+ * curve (A = 0, Jordan blocks, weighted shifts: sigma_min depends on |z| only) the pencil is
+ * singular at every point of it.  A shift is therefore accepted only after its LU factors
+ * show G = M - lambda0 N well conditioned (rcond >= SHIFT_RCOND: the computed C then carries
+ * a relative error of about u / rcond <= 1e-10, far inside ON_CURVE_TOL); the tries are
+ * ordered by how far sigma_min is from eps there, the cheap guess.  When no try qualifies
+ * the pencil is solved as it is by QZ (xGGEV, backward stable for any pencil, about six
+ * times the cost); its indeterminate eigenvalues (alpha = beta = 0, a singular pencil) are
+ * dropped and every other one on the circle is a candidate, false candidates costing one
+ * sigma_min each. */
+#define SHIFT_RCOND 1e-6
+#define NSHIFT 8
+
+/* G = M - l0 N = [[A - l0 I, eps I], [-l0 eps I, r^2 I - l0 A^*]] and R = N =
+ * [[I, 0], [eps I, A^*]], real (c->Hr, c->Rr; l0 real) or complex (c->H, c->G). */
+static void fill_circle(cc *c, double complex l0, double r, int real)
+{
+    size_t n = c->n, N = c->N;
+    if (real) {
+        double l = creal(l0);
+        fill_real(c, l, -l, -l, r * r);
+        double *R = c->Rr;
+        memset(R, 0, N * N * sizeof *R);
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) R[(n + i) + (n + j) * N] = creal(PTD_AT(c->A, j, i));
+        for (size_t i = 0; i < n; i++) {
+            R[i + i * N] = 1.0;
+            R[(n + i) + i * N] = c->eps;
+        }
+        return;
+    }
+    fill(c, 1.0, l0, 0.0, 1.0, 0.0);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) c->H[(n + i) + (n + j) * N] *= -l0;
+    for (size_t i = 0; i < n; i++) {
+        c->H[(n + i) + (n + i) * N] += r * r;
+        c->H[(n + i) + i * N] = -l0 * c->eps;
+    }
+    double complex *R = c->G;
+    memset(R, 0, N * N * sizeof *R);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) R[(n + i) + (n + j) * N] = conj(PTD_AT(c->A, j, i));
+    for (size_t i = 0; i < n; i++) {
+        R[i + i * N] = 1.0;
+        R[(n + i) + i * N] = c->eps;
+    }
+}
+
+/* LU of the filled G and its reciprocal condition number (1-norm); 0 when exactly singular. */
+static int shift_lu(cc *c, int real, double *rcond)
+{
+    lapack_int N = (lapack_int)c->N, info;
+    *rcond = 0;
+    if (real) {
+        double anorm = LAPACKE_dlange_work(LAPACK_COL_MAJOR, '1', N, N, c->Hr, N, NULL);
+        info = LAPACKE_dgetrf_work(LAPACK_COL_MAJOR, N, N, c->Hr, N, c->ipiv);
+        if (info > 0) return PTD_OK;
+        if (info < 0) return ptd_lapack_status("dgetrf", (int)info);
+        info = LAPACKE_dgecon_work(LAPACK_COL_MAJOR, '1', N, c->Hr, N, anorm, rcond, c->dwork, c->iwork);
+        return ptd_lapack_status("dgecon", (int)info);
+    }
+    double anorm = LAPACKE_zlange_work(LAPACK_COL_MAJOR, '1', N, N, c->H, N, c->rwork);
+    info = LAPACKE_zgetrf_work(LAPACK_COL_MAJOR, N, N, c->H, N, c->ipiv);
+    if (info > 0) return PTD_OK;
+    if (info < 0) return ptd_lapack_status("zgetrf", (int)info);
+    info = LAPACKE_zgecon_work(LAPACK_COL_MAJOR, '1', N, c->H, N, anorm, rcond, c->work, c->rwork);
+    return ptd_lapack_status("zgecon", (int)info);
+}
+
+/* Candidate angles from the eigenvalues lambda = l0 + 1/nu of C = G^{-1} N (c->ev). */
+static size_t shifted_candidates(cc *c, double complex l0, double r)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < c->N; k++) {
+        if (c->ev[k] == 0) continue;
+        double complex l = l0 + 1.0 / c->ev[k];
+        if (fabs(cabs(l) - r) <= ON_CURVE_TOL * (r + c->eps)) c->cand[m++] = carg(l);
+    }
+    return m;
+}
+
+/* The pencil without a shift, by QZ. */
+static int circle_qz(cc *c, double r, size_t *count)
+{
+    size_t N = c->N, m = 0;
+    lapack_int iN = (lapack_int)N, info;
+    int real = c->real;
+    double complex *alpha = malloc(N * sizeof *alpha), *beta = malloc(N * sizeof *beta);
+    double *ar = malloc(3 * N * sizeof *ar), *rw = malloc(8 * N * sizeof *rw);
+    if (!alpha || !beta || !ar || !rw) {
+        free(alpha);
+        free(beta);
+        free(ar);
+        free(rw);
+        return ptd_error(PTD_ENOMEM, "criss-cross: out of memory (QZ, n = %zu)", c->n);
+    }
+    /* M = [[A, eps I], [0, r^2 I]] into H / Hr (the shift-free G), N into G / Rr */
+    fill_circle(c, 0.0, r, real);
+    c->eigs++;
+    if (real) {
+        double q = 0;
+        info = LAPACKE_dggev_work(LAPACK_COL_MAJOR, 'N', 'N', iN, c->Hr, iN, c->Rr, iN, ar, ar + N, ar + 2 * N, NULL,
+                                  1, NULL, 1, &q, -1);
+        lapack_int lw = info == 0 ? (lapack_int)q : 8 * iN;
+        double *wk = malloc((size_t)lw * sizeof *wk);
+        info = wk ? LAPACKE_dggev_work(LAPACK_COL_MAJOR, 'N', 'N', iN, c->Hr, iN, c->Rr, iN, ar, ar + N, ar + 2 * N,
+                                       NULL, 1, NULL, 1, wk, lw)
+                  : -1000;
+        free(wk);
+        for (size_t k = 0; k < N; k++) {
+            alpha[k] = CMPLX(ar[k], ar[N + k]);
+            beta[k] = ar[2 * N + k];
+        }
+    } else {
+        double complex q = 0;
+        info = LAPACKE_zggev_work(LAPACK_COL_MAJOR, 'N', 'N', iN, c->H, iN, c->G, iN, alpha, beta, NULL, 1, NULL, 1,
+                                  &q, -1, rw);
+        lapack_int lw = info == 0 ? (lapack_int)creal(q) : 2 * iN;
+        double complex *wk = malloc((size_t)lw * sizeof *wk);
+        info = wk ? LAPACKE_zggev_work(LAPACK_COL_MAJOR, 'N', 'N', iN, c->H, iN, c->G, iN, alpha, beta, NULL, 1, NULL,
+                                       1, wk, lw, rw)
+                  : -1000;
+        free(wk);
+    }
+    int st = info == -1000 ? ptd_error(PTD_ENOMEM, "criss-cross: out of memory (QZ, n = %zu)", c->n)
+                           : ptd_lapack_status(real ? "dggev" : "zggev", (int)info);
+    if (!st) {
+        /* |alpha| and |beta| both at rounding level: an indeterminate eigenvalue */
+        double tiny = 64 * PTD_U * (c->nrm + r * r + c->eps + 1);
+        for (size_t k = 0; k < N; k++) {
+            if (beta[k] == 0 || (cabs(alpha[k]) <= tiny && cabs(beta[k]) <= tiny)) continue;
+            double complex l = alpha[k] / beta[k];
+            if (fabs(cabs(l) - r) <= ON_CURVE_TOL * (r + c->eps)) c->cand[m++] = carg(l);
+        }
+        *count = m;
+    }
+    free(alpha);
+    free(beta);
+    free(ar);
+    free(rw);
+    return st;
+}
+
+static int circle_crossings(cc *c, double r, size_t *count)
+{
+    /* the tries: six angles around the circle, and for a real A the two real points, whose
+     * shift keeps the whole computation real (four times cheaper) and which are preferred
+     * while sigma_min there is at least half as far from eps as at the best try */
+    double phi[NSHIFT], score[NSHIFT];
+    int isreal[NSHIFT], order[NSHIFT];
+    int nt = 0;
+    for (int k = 0; k < 6; k++, nt++) {
+        phi[nt] = 0.3712 + 1.0471975511965976 * k;
+        isreal[nt] = 0;
+    }
+    if (c->real)
+        for (int k = 0; k < 2; k++, nt++) {
+            phi[nt] = k ? M_PI : 0.0;
+            isreal[nt] = 1;
+        }
+    for (int k = 0; k < nt; k++) {
+        double s = sig(c, r, phi[k], NULL);
+        if (isnan(s)) return c->st;
+        score[k] = fabs(s - c->eps) * (isreal[k] ? 2.0 : 1.0);
+        order[k] = k;
+    }
+    /* insertion sort, best first; ties keep the order above */
+    for (int i = 1; i < nt; i++)
+        for (int j = i; j > 0 && score[order[j]] > score[order[j - 1]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (int t = 0; t < nt; t++) {
+        int k = order[t];
+        double complex l0 = isreal[k] ? CMPLX(r * cos(phi[k]), 0.0) : CMPLX(r * cos(phi[k]), r * sin(phi[k]));
+        fill_circle(c, l0, r, isreal[k]);
+        double rcond = 0;
+        int st = shift_lu(c, isreal[k], &rcond);
+        if (st) return st;
+        if (!(rcond >= SHIFT_RCOND)) continue;
+        lapack_int N = (lapack_int)c->N, info;
+        if (isreal[k]) {
+            info = LAPACKE_dgetrs_work(LAPACK_COL_MAJOR, 'N', N, N, c->Hr, N, c->ipiv, c->Rr, N);
+            if ((st = ptd_lapack_status("dgetrs", (int)info))) return st;
+            if ((st = eig_Hr(c, c->Rr))) return st;
+        } else {
+            info = LAPACKE_zgetrs_work(LAPACK_COL_MAJOR, 'N', N, N, c->H, N, c->ipiv, c->G, N);
+            if ((st = ptd_lapack_status("zgetrs", (int)info))) return st;
+            if ((st = eig_H(c, c->G))) return st;
+        }
+        *count = shifted_candidates(c, l0, r);
+        return PTD_OK;
+    }
+    return circle_qz(c, r, count);
+}
+
 /* Crossings of the level set with the line Re z = x (polar = 0) or circle |z| = x. */
 static int crossings(cc *c, double x, size_t *count)
 {
@@ -393,84 +595,7 @@ static int crossings(cc *c, double x, size_t *count)
         for (size_t k = 0; k < N; k++)
             if (fabs(creal(c->ev[k])) <= tol) c->cand[m++] = cimag(c->ev[k]);
     } else {
-        double r = x;
-        /* lambda0 on the circle where sigma_min is farthest from eps among a few tries */
-        double best = -1, phi0 = 0;
-        for (int k = 0; k < 6; k++) {
-            double phi = 0.3712 + 1.0471975511965976 * k, s = sig(c, r, phi, NULL);
-            if (isnan(s)) return c->st;
-            if (fabs(s - c->eps) > best) {
-                best = fabs(s - c->eps);
-                phi0 = phi;
-            }
-        }
-        /* for a real A a real shift (phi = 0 or pi) keeps the whole pencil real; take it
-         * when sigma_min there is at least half as far from eps as at the best try */
-        int real_shift = 0;
-        if (c->real) {
-            for (int k = 0; k < 2; k++) {
-                double phi = k ? M_PI : 0.0, s = sig(c, r, phi, NULL);
-                if (isnan(s)) return c->st;
-                if (fabs(s - c->eps) >= 0.5 * best && (!real_shift || fabs(s - c->eps) > best)) {
-                    real_shift = 1;
-                    phi0 = phi;
-                    best = fabs(s - c->eps);
-                }
-            }
-        }
-        double complex l0 = CMPLX(r * cos(phi0), real_shift ? 0.0 : r * sin(phi0));
-        size_t n = c->n;
-        if (real_shift) {
-            double l = creal(l0);
-            /* G = [[A - l I, eps I], [-l eps I, r^2 I - l A^T]], R = [[I, 0], [eps I, A^T]] */
-            fill_real(c, l, -l, -l, r * r);
-            double *R = c->Rr;
-            memset(R, 0, N * N * sizeof *R);
-            for (size_t j = 0; j < n; j++)
-                for (size_t i = 0; i < n; i++) R[(n + i) + (n + j) * N] = creal(PTD_AT(c->A, j, i));
-            for (size_t i = 0; i < n; i++) {
-                R[i + i * N] = 1.0;
-                R[(n + i) + i * N] = c->eps;
-            }
-            lapack_int info = LAPACKE_dgesv_work(LAPACK_COL_MAJOR, (lapack_int)N, (lapack_int)N, c->Hr,
-                                                 (lapack_int)N, c->ipiv, R, (lapack_int)N);
-            if ((st = ptd_lapack_status("dgesv", (int)info))) return st;
-            if ((st = eig_Hr(c, R))) return st;
-            for (size_t k = 0; k < N; k++) {
-                if (c->ev[k] == 0) continue;
-                double complex lk = l0 + 1.0 / c->ev[k];
-                if (fabs(cabs(lk) - r) <= ON_CURVE_TOL * (r + c->eps)) c->cand[m++] = carg(lk);
-            }
-            qsort(c->cand, m, sizeof *c->cand, cmp_double);
-            *count = m;
-            return PTD_OK;
-        }
-        /* G = M - l0 N = [[A - l0 I, eps I], [-l0 eps I, r^2 I - l0 A^*]] */
-        fill(c, 1.0, l0, 0.0, 1.0, 0.0);
-        for (size_t j = 0; j < n; j++)
-            for (size_t i = 0; i < n; i++) c->H[(n + i) + (n + j) * N] *= -l0;
-        for (size_t i = 0; i < n; i++) {
-            c->H[(n + i) + (n + i) * N] += r * r;
-            c->H[(n + i) + i * N] = -l0 * c->eps;
-        }
-        /* right-hand side N = [[I, 0], [eps I, A^*]] into G */
-        double complex *R = c->G;
-        memset(R, 0, N * N * sizeof *R);
-        for (size_t j = 0; j < n; j++)
-            for (size_t i = 0; i < n; i++) R[(n + i) + (n + j) * N] = conj(PTD_AT(c->A, j, i));
-        for (size_t i = 0; i < n; i++) {
-            R[i + i * N] = 1.0;
-            R[(n + i) + i * N] = c->eps;
-        }
-        lapack_int info = LAPACKE_zgesv_work(LAPACK_COL_MAJOR, (lapack_int)N, (lapack_int)N, c->H,
-                                             (lapack_int)N, c->ipiv, R, (lapack_int)N);
-        if ((st = ptd_lapack_status("zgesv", (int)info))) return st;
-        if ((st = eig_H(c, R))) return st;
-        for (size_t k = 0; k < N; k++) {
-            if (c->ev[k] == 0) continue;
-            double complex l = l0 + 1.0 / c->ev[k];
-            if (fabs(cabs(l) - r) <= ON_CURVE_TOL * (r + c->eps)) c->cand[m++] = carg(l);
-        }
+        if ((st = circle_crossings(c, x, &m))) return st;
     }
     qsort(c->cand, m, sizeof *c->cand, cmp_double);
     *count = m;

@@ -18,7 +18,9 @@
 PTD_HIDDEN int ptd_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Forget the last error (start of a public call that may succeed). */
 PTD_HIDDEN void ptd_clear_error(void);
-/* Map a LAPACK info value: < 0 illegal argument, > 0 no convergence. */
+/* Map a LAPACK info value: < 0 illegal argument; > 0 an exactly singular matrix for the LU
+ * and triangular routines (xGESV, xGETRF, xGETRI, xTRTRS, ...), no convergence for the
+ * eigenvalue and SVD drivers. */
 PTD_HIDDEN int ptd_lapack_status(const char *routine, int info);
 
 /* Set OpenBLAS to one thread while OpenMP threads call it; returns the old count. */

@@ -32,7 +32,8 @@ enum ptd_status {
     PTD_ENOTFOUND, /* unknown matrix name */
     PTD_EFORMAT,   /* malformed input file */
     PTD_EIO,       /* read or write failed */
-    PTD_ELAPACK,   /* LAPACK reported an illegal argument or failed to converge */
+    PTD_ELAPACK,   /* LAPACK reported an illegal argument, an exactly singular matrix or
+                      an iteration that failed to converge */
     PTD_ENOCONV,   /* an iteration did not converge within its limit */
     PTD_ERANGE,    /* a value over- or underflowed the double range */
     PTD_EEXTERN    /* an external program (gnuplot) failed or is missing */
@@ -460,7 +461,8 @@ int ptd_pspec_abscissa(const ptd_pspec_plan *p, double eps, const ptd_pspec_extr
  * analogue of Mengi and Overton (2005): the circle |z| = r meets the level set at the
  * unimodular eigenvalues lambda of the symplectic pencil
  * [[A, eps I], [0, r^2 I]] - lambda [[I, 0], [eps I, A^*]], found as a standard 2n
- * eigenproblem after a Moebius shift; radial steps along rays.  Checks and costs as for
+ * eigenproblem after a Moebius shift checked to be well conditioned (QZ on the pencil when
+ * no shift is: the pencil is singular on a circle that is the level curve); radial steps.  Checks and costs as for
  * ptd_pspec_abscissa. */
 int ptd_pspec_radius(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_opts *opts,
                      ptd_pspec_extreme *res);

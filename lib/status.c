@@ -5,6 +5,7 @@
 #include <gsl/gsl_errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 
@@ -50,6 +51,16 @@ int ptd_lapack_status(const char *routine, int info)
     if (info == 0) return PTD_OK;
     if (info < 0)
         return ptd_error(PTD_ELAPACK, "%s: illegal value in argument %d", routine, -info);
+    /* A positive info means different things: for the LU and triangular routines an exactly
+     * zero pivot (the matrix is singular in the data given, nothing failed to converge), for
+     * the eigenvalue and SVD drivers an iteration that did not converge. */
+    static const char *const singular[] = {"gesv", "getrf", "getri", "getrs", "trtri", "trtrs", "sysv", "hesv"};
+    const char *base = routine && routine[0] ? routine + 1 : "";
+    for (size_t k = 0; k < sizeof singular / sizeof singular[0]; k++)
+        if (strcmp(base, singular[k]) == 0)
+            return ptd_error(PTD_ELAPACK, "%s: the matrix is exactly singular (zero pivot %d)", routine, info);
+    if (strcmp(base, "potrf") == 0)
+        return ptd_error(PTD_ELAPACK, "%s: the matrix is not positive definite (leading minor %d)", routine, info);
     return ptd_error(PTD_ELAPACK, "%s: failed to converge (info = %d)", routine, info);
 }
 

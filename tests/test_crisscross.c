@@ -405,6 +405,67 @@ START_TEST(test_level_crossings)
 }
 END_TEST
 
+/* Matrices whose pseudospectra are discs about 0 (D A D^* = e^{it} A for a diagonal unitary D,
+ * so sigma_min(zI - A) depends on |z| only): the circle |z| = rho_eps is the eps-level curve
+ * itself, every point of it is a crossing, and the 2n pencil of the circle search is singular
+ * at the answer.  The radius must still come out, equal to the root of sigma_min(r) = eps on
+ * the positive axis found by bisection with dense SVDs (sigma_min increases with r here), to
+ * the bisection's rounding: sigma_min is 1-Lipschitz and its SVD error is n u (||A|| + r),
+ * divided by the slope measured there.  This failed on some OpenBLAS kernels ("dgesv:
+ * info = 8"): which shift the circle search took depended on rounding-level differences of
+ * sigma_min around a circle where it is constant. */
+static ptd_matrix *weighted_shift(size_t n, const double *wts, double complex phase)
+{
+    ptd_matrix *A = ptd_matrix_alloc(n, n);
+    for (size_t i = 0; i + 1 < n; i++) PTD_AT(A, i, i + 1) = wts ? wts[i] * phase : phase;
+    return A;
+}
+
+START_TEST(test_radius_level_circle)
+{
+    const double w3[] = {1, 2, 3, 0.5, 4};
+    struct {
+        size_t n;
+        const double *w;
+        double complex phase;
+    } cases[] = {{2, NULL, 1}, {3, NULL, 1}, {4, NULL, 1}, {5, NULL, 1}, {6, NULL, 1},
+                 {4, NULL, 0}, {6, w3, 1}, {4, NULL, CMPLX(0.6, 0.8)}, {1, NULL, 0}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ptd_matrix *A = weighted_shift(cases[c].n, cases[c].w, cases[c].phase);
+        ptd_pspec_plan *p = plan_of(A);
+        ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+        indep s = {.p = p, .w = w, .polar = 0};
+        size_t n = cases[c].n;
+        double nrm = ptd_pspec_plan_norm2(p);
+        for (int k = 1; k <= 8; k++) {
+            double eps = pow(10.0, -k);
+            ptd_pspec_extreme r;
+            int st = ptd_pspec_radius(p, eps, NULL, &r);
+            ck_assert_msg(st == PTD_OK, "case %zu (n = %zu) eps %g: %s", c, n, eps, ptd_last_error());
+            /* bisection on the positive axis: sigma(lo) <= eps < sigma(hi) */
+            double lo = 0, hi = 1, e = 0;
+            while (svd_at(&s, hi, 0, &e) <= eps) hi *= 2;
+            for (int it = 0; it < 200 && hi - lo > 4 * U_ROUND * hi; it++) {
+                double mid = 0.5 * (lo + hi);
+                if (svd_at(&s, mid, 0, &e) <= eps) lo = mid;
+                else hi = mid;
+            }
+            double h = 1e-6 * hi, slope = (svd_at(&s, hi + h, 0, NULL) - svd_at(&s, hi - h, 0, NULL)) / (2 * h);
+            double tol = 4 * U_ROUND * hi + 8 * (double)n * U_ROUND * (nrm + hi) / fmax(slope, 1e-300);
+            assert_close(r.value, hi, tol, 0);
+            /* the circle through the answer is the level curve: its search must not fail */
+            double out[12];
+            size_t m = 0;
+            ck_assert_msg(ptd_pspec_level_crossings(p, eps, 1, r.value, out, &m) == PTD_OK, "case %zu eps %g: %s", c,
+                          eps, ptd_last_error());
+        }
+        ptd_pspec_work_free(w);
+        ptd_pspec_plan_free(p);
+        ptd_matrix_free(A);
+    }
+}
+END_TEST
+
 START_TEST(test_errors)
 {
     ptd_system *s = make("grcar", 10);
@@ -490,6 +551,7 @@ int main(void)
     tcase_add_test(tc, test_normal_exact);
     tcase_add_test(tc, test_monotone);
     tcase_add_test(tc, test_level_crossings);
+    tcase_add_test(tc, test_radius_level_circle);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("numerical range");
