@@ -365,3 +365,9 @@ ptd_system *cli_zoo_make(const char *spec, size_t n, unsigned long seed)
     if (st) cli_fail("%s", ptd_last_error());
     return sys;
 }
+
+char *cli_digits(char *buf, size_t size, double v, double err)
+{
+    snprintf(buf, size, "%.*g", ptd_digits(v, err), v);
+    return buf;
+}

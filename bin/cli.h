@@ -87,4 +87,8 @@ void cli_check_writable(const char *path);
 void cli_emit(const char *path, int tsv, const char *script, size_t slen, const char *data,
               size_t dlen);
 
+/* v with the significant digits its absolute error err supports (17 when err is 0, 6 when it
+ * is not finite), "%.*g" into buf (at least 32 bytes); returns buf. */
+char *cli_digits(char *buf, size_t size, double v, double err);
+
 #endif

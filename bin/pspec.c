@@ -168,25 +168,42 @@ int main(int argc, char **argv)
     }
     double t_box = cli_now() - t0;
 
-    /* pseudospectral abscissa and radius by criss-cross, for every eps above the floor */
+    /* pseudospectral abscissa and radius by criss-cross, for every eps above the floor; an
+     * eps the method cannot answer is reported and skipped, never the end of the run */
     double floor_x = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
     ptd_pspec_extreme *xa = calloc(neps, sizeof *xa), *xr = calloc(neps, sizeof *xr);
     double complex *za = malloc(neps * sizeof *za), *zr = malloc(neps * sizeof *zr);
-    if (!xa || !xr || !za || !zr) cli_fail("out of memory");
+    char (*why_a)[200] = calloc(neps, sizeof *why_a), (*why_r)[200] = calloc(neps, sizeof *why_r);
+    if (!xa || !xr || !za || !zr || !why_a || !why_r) cli_fail("out of memory");
     size_t nza = 0, nzr = 0;
     double t_x0 = cli_now();
     for (size_t k = 0; k < neps; k++) {
         xa[k].value = xr[k].value = NAN;
-        if (eabs[k] <= 4 * fmax(floor_x, ptd_pspec_plan_floor(plan))) continue;
+        if (eabs[k] <= 4 * fmax(floor_x, ptd_pspec_plan_floor(plan))) {
+            if (want_abscissa || want_radius) {
+                const char *r = "below 4 n u ||A||, the rounding floor of the computed Schur form";
+                snprintf(why_a[k], sizeof why_a[k], "%s", r);
+                snprintf(why_r[k], sizeof why_r[k], "%s", r);
+            }
+            continue;
+        }
         if (want_abscissa) {
-            if ((st = ptd_pspec_abscissa(plan, eabs[k], NULL, &xa[k])))
-                cli_fail("pseudospectral abscissa for eps %g: %s", eabs[k], ptd_last_error());
-            za[nza++] = xa[k].z;
+            if ((st = ptd_pspec_abscissa(plan, eabs[k], NULL, &xa[k]))) {
+                snprintf(why_a[k], sizeof why_a[k], "%s", ptd_last_error());
+                xa[k].value = NAN;
+                if (!quiet) cli_note(0, "warning: eps %g: %s", eabs[k], ptd_last_error());
+            } else {
+                za[nza++] = xa[k].z;
+            }
         }
         if (want_radius) {
-            if ((st = ptd_pspec_radius(plan, eabs[k], NULL, &xr[k])))
-                cli_fail("pseudospectral radius for eps %g: %s", eabs[k], ptd_last_error());
-            zr[nzr++] = xr[k].z;
+            if ((st = ptd_pspec_radius(plan, eabs[k], NULL, &xr[k]))) {
+                snprintf(why_r[k], sizeof why_r[k], "%s", ptd_last_error());
+                xr[k].value = NAN;
+                if (!quiet) cli_note(0, "warning: eps %g: %s", eabs[k], ptd_last_error());
+            } else {
+                zr[nzr++] = xr[k].z;
+            }
         }
     }
     double t_x = cli_now() - t_x0;
@@ -200,35 +217,46 @@ int main(int argc, char **argv)
     if (st) cli_fail("%s", ptd_last_error());
 
     /* provenance and the figure */
-    size_t notes_cap = 12 + 2 * neps;
-    char (*notes_buf)[160] = calloc(notes_cap, sizeof *notes_buf);
+    size_t notes_cap = 12 + 3 * neps;
+    char (*notes_buf)[200] = calloc(notes_cap, sizeof *notes_buf);
     const char **notes = calloc(notes_cap, sizeof *notes);
     if (!notes_buf || !notes) cli_fail("out of memory");
     size_t nn = 0;
-    snprintf(notes_buf[nn++], 160, "matrix: %s", spec);
-    snprintf(notes_buf[nn++], 160, "n: %zu", n);
-    snprintf(notes_buf[nn++], 160, "seed: %lu", seed);
+    snprintf(notes_buf[nn++], 200, "matrix: %s", spec);
+    snprintf(notes_buf[nn++], 200, "n: %zu", n);
+    snprintf(notes_buf[nn++], 200, "seed: %lu", seed);
     {
         char list[120] = "";
         for (size_t k = 0; k < neps && strlen(list) < 100; k++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%.3g", k ? "," : "", eabs[k]);
-        snprintf(notes_buf[nn++], 160, "eps (absolute): %s%s", list, relative ? " (relative to ||A||_2)" : "");
+        snprintf(notes_buf[nn++], 200, "eps (absolute): %s%s", list, relative ? " (relative to ||A||_2)" : "");
     }
-    snprintf(notes_buf[nn++], 160, "grid: %zu x %zu, box: %.10g,%.10g,%.10g,%.10g%s", nx, ny, box.xmin,
+    snprintf(notes_buf[nn++], 200, "grid: %zu x %zu, box: %.10g,%.10g,%.10g,%.10g%s", nx, ny, box.xmin,
              box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)");
-    snprintf(notes_buf[nn++], 160, "method: %s", method == PTD_PSPEC_SVD ? "svd" : "lanczos");
-    snprintf(notes_buf[nn++], 160, "norm2: %.10g", nrm);
-    snprintf(notes_buf[nn++], 160, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "computed (zgees)");
-    snprintf(notes_buf[nn++], 160, "rounding floor: %.3g", method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_);
+    snprintf(notes_buf[nn++], 200, "method: %s", method == PTD_PSPEC_SVD ? "svd" : "lanczos");
+    snprintf(notes_buf[nn++], 200, "norm2: %.10g", nrm);
+    snprintf(notes_buf[nn++], 200, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "computed (zgees)");
+    snprintf(notes_buf[nn++], 200, "rounding floor: %.3g", method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_);
     for (size_t k = 0; k < neps; k++) {
+        char v[40];
         if (!isnan(xa[k].value))
-            snprintf(notes_buf[nn++], 160, "pseudospectral abscissa (eps %.3g): %.17g at %.17g%+.17gi", eabs[k],
-                     xa[k].value, creal(xa[k].z), cimag(xa[k].z));
+            snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): %s%s at %.17g%+.17gi", eabs[k],
+                     xa[k].certified ? "" : ">= ", cli_digits(v, sizeof v, xa[k].value, xa[k].value_err),
+                     creal(xa[k].z), cimag(xa[k].z));
+        else if (want_abscissa)
+            snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): not computed: %.140s", eabs[k], why_a[k]);
         if (!isnan(xr[k].value))
-            snprintf(notes_buf[nn++], 160, "pseudospectral radius (eps %.3g): %.17g at %.17g%+.17gi", eabs[k],
-                     xr[k].value, creal(xr[k].z), cimag(xr[k].z));
+            snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): %s%s at %.17g%+.17gi", eabs[k],
+                     xr[k].certified ? "" : ">= ", cli_digits(v, sizeof v, xr[k].value, xr[k].value_err),
+                     creal(xr[k].z), cimag(xr[k].z));
+        else if (want_radius)
+            snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): not computed: %.140s", eabs[k], why_r[k]);
+        ptd_pspec_grid_bounds gb;
+        if (eabs[k] > floor_x && ptd_pspec_grid_bound(g, eabs[k], ptd_pspec_plan_eigenvalues(plan), n, &gb) == PTD_OK &&
+            gb.missed)
+            snprintf(notes_buf[nn++], 200, "eigenvalues in no drawn contour (eps %.3g): %zu of %zu", eabs[k], gb.missed, n);
     }
-    if (want_fov) snprintf(notes_buf[nn++], 160, "numerical range: boundary at %d angles (Johnson)", (int)NFOV);
+    if (want_fov) snprintf(notes_buf[nn++], 200, "numerical range: boundary at %d angles (Johnson)", (int)NFOV);
     for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
     char title[128];
     snprintf(title, sizeof title, "%s, n = %zu", spec, n);
@@ -266,26 +294,46 @@ int main(int argc, char **argv)
                 ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "by zgees");
         fprintf(stderr, "  spectral abscissa %.6g, spectral radius %.6g\n", alpha, rho);
         double fl = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
+        double hmax = fmax(hx, hy);
         for (size_t k = 0; k < neps; k++) {
-            double a, r;
-            if (eabs[k] <= fl)
+            if (eabs[k] <= fl) {
                 fprintf(stderr, "  eps %.3g: below the rounding floor n u ||A|| = %.2g, not resolved\n", eabs[k], fl);
-            else if (want_abscissa || want_radius) {
-                int any = ptd_pspec_grid_estimates(g, eabs[k], &a, &r);
-                fprintf(stderr, "  eps %.3g:", eabs[k]);
-                if (want_abscissa)
-                    fprintf(stderr, " pseudospectral abscissa %.15g at %.10g%+.10gi;", xa[k].value, creal(xa[k].z),
-                            cimag(xa[k].z));
-                else if (any) fprintf(stderr, " abscissa ~ %.6g (grid, +- %.2g);", a, hypot(hx, hy));
-                if (want_radius)
-                    fprintf(stderr, " radius %.15g at %.10g%+.10gi", xr[k].value, creal(xr[k].z), cimag(xr[k].z));
-                else if (any) fprintf(stderr, " radius ~ %.6g (grid, +- %.2g)", r, hypot(hx, hy));
-                fputc('\n', stderr);
-            } else if (ptd_pspec_grid_estimates(g, eabs[k], &a, &r))
-                fprintf(stderr, "  eps %.3g: pseudospectral abscissa ~ %.6g, radius ~ %.6g (grid estimates, "
-                                "+- %.2g)\n", eabs[k], a, r, hypot(hx, hy));
-            else
-                fprintf(stderr, "  eps %.3g: no grid point inside (the level set is finer than the grid)\n", eabs[k]);
+                continue;
+            }
+            ptd_pspec_grid_bounds gb;
+            if (ptd_pspec_grid_bound(g, eabs[k], ev, n, &gb)) cli_fail("%s", ptd_last_error());
+            char v1[40], v2[40];
+            fprintf(stderr, "  eps %.3g:", eabs[k]);
+            for (int which = 0; which < 2; which++) {
+                const ptd_pspec_extreme *x = which ? &xr[k] : &xa[k];
+                const char *name = which ? "radius" : "pseudospectral abscissa";
+                int want = which ? want_radius : want_abscissa;
+                double lo = which ? gb.radius_lo : gb.abscissa_lo, hi = which ? gb.radius_hi : gb.abscissa_hi;
+                if (want && !isnan(x->value) && x->certified)
+                    fprintf(stderr, " %s %s at %.10g%+.10gi (criss-cross);", name,
+                            cli_digits(v1, sizeof v1, x->value, x->value_err), creal(x->z), cimag(x->z));
+                else if (want && !isnan(x->value))
+                    fprintf(stderr, " %s >= %s at %.10g%+.10gi (local searches from every eigenvalue: eps is below "
+                                    "4 n u ||A|| = %.2g, where the global search proves nothing);", name,
+                            cli_digits(v1, sizeof v1, x->value, x->value_err), creal(x->z), cimag(x->z),
+                            ptd_pspec_extreme_floor(plan));
+                else if (gb.contained)
+                    /* enough digits to tell lo from the eigenvalue it may sit eps beside, and
+                     * hi to a hundredth of the interval */
+                    fprintf(stderr, " %s in [%s, %s] (grid bounds%s);", name,
+                            cli_digits(v1, sizeof v1, lo, 0.1 * fmin(eabs[k], hi - lo)),
+                            cli_digits(v2, sizeof v2, hi, 0.01 * (hi - lo)), want ? ", criss-cross failed" : "");
+                else
+                    fprintf(stderr, " %s >= %s (grid%s; the box does not hold the whole set);", name,
+                            cli_digits(v1, sizeof v1, lo, 0.1 * eabs[k]), want ? ", criss-cross failed" : "");
+            }
+            fputc('\n', stderr);
+            if (gb.missed)
+                fprintf(stderr, "    %zu of %zu eigenvalues lie in no drawn eps-contour%s%s%s (grid spacing %.2g)\n",
+                        gb.missed, n, gb.outside ? ": " : "", gb.outside ? "some outside the box" : "",
+                        gb.missed > gb.outside ? (gb.outside ? ", others in components finer than the grid" :
+                                                               ": their components are finer than the grid") : "",
+                        hmax);
         }
         size_t below = 0;
         for (size_t k = 0; k < nx * ny; k++) below += g->sigma[k] < g->err[k];
@@ -295,16 +343,28 @@ int main(int argc, char **argv)
                 nx, ny, box.xmin, box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)", nx * ny,
                 g->threads, g->threads == 1 ? "" : "s", tot, t_box, (double)(nx * ny) / g->seconds);
         if (want_abscissa || want_radius) {
-            unsigned es = 0;
-            for (size_t k = 0; k < neps; k++) es += (isnan(xa[k].value) ? 0 : xa[k].eigensolves) + (isnan(xr[k].value) ? 0 : xr[k].eigensolves);
-            fprintf(stderr, "  criss-cross: %.3g s, %u eigenproblems of order %zu; sigma_min = eps at every point found, "
-                            "checked on a verification grid\n", t_x, es, 2 * n);
+            unsigned es = 0, local = 0, failed = 0;
+            for (size_t k = 0; k < neps; k++)
+                for (int w = 0; w < 2; w++) {
+                    const ptd_pspec_extreme *x = w ? &xr[k] : &xa[k];
+                    if (!(w ? want_radius : want_abscissa)) continue;
+                    if (isnan(x->value)) failed++;
+                    else if (!x->certified) local++;
+                    else es += x->eigensolves;
+                }
+            fprintf(stderr, "  criss-cross: %.3g s, %u eigenproblems of order %zu; sigma_min = eps at every point found%s",
+                    t_x, es, 2 * n, local || failed ? "" : ", checked on a verification grid\n");
+            if (local || failed)
+                fprintf(stderr, "; %u value%s only lower bounds (local searches), %u not computed\n", local,
+                        local == 1 ? "" : "s", failed);
         }
         if (method == PTD_PSPEC_LANCZOS)
             fprintf(stderr, "  inverse Lanczos: %.1f steps per point on average, at most %u%s\n",
                     (double)g->iterations / (double)(nx * ny), g->max_iterations,
                     g->unconverged ? " (some points did not converge)" : "");
-        if (below) fprintf(stderr, "  %zu points below their rounding error (values there are upper bounds)\n", below);
+        if (below)
+            fprintf(stderr, "  %zu points below their rounding error: there sigma_min is rounding, known only to be at "
+                            "most value + err\n", below);
         if (g->unconverged) fprintf(stderr, "  warning: %zu points hit the Lanczos step limit\n", g->unconverged);
     }
     free(script.buf);

@@ -631,6 +631,71 @@ static int global_step(cc *c, double b, double *a_out)
 
 /* --- the driver --------------------------------------------------------------------------- */
 
+/* The verification grid over the enclosure W(A) + eps: a point with sigma_min < eps beyond
+ * the value found would disprove it. */
+static int verify_grid(const ptd_pspec_plan *p, double eps, int polar, double a, size_t v, ptd_pspec_extreme *res,
+                       const char *what)
+{
+    ptd_box box;
+    int st = ptd_fov_box(ptd_pspec_plan_matrix(p), &box);
+    if (st) return st;
+    box.xmin -= eps;
+    box.xmax += eps;
+    box.ymin -= eps;
+    box.ymax += eps;
+    ptd_pspec_grid *g = NULL;
+    if ((st = ptd_pspec_grid_compute(p, &box, v, v, NULL, &g))) return st;
+    double gmax = -INFINITY, tol = 64 * PTD_U * (fabs(a) + eps);
+    int bad = 0;
+    double complex zbad = 0;
+    for (size_t j = 0; j < v; j++)
+        for (size_t i = 0; i < v; i++) {
+            double sg = g->sigma[i + j * v], er = g->err[i + j * v];
+            double complex z = CMPLX(ptd_pspec_grid_x(g, i), ptd_pspec_grid_y(g, j));
+            double val = polar ? cabs(z) : creal(z);
+            if (sg + er <= eps && val > gmax) gmax = val;
+            if (sg + er < eps && val > a + tol && !bad) {
+                bad = 1;
+                zbad = z;
+            }
+        }
+    res->grid_points = v * v;
+    res->grid_value = isfinite(gmax) ? gmax : NAN;
+    ptd_pspec_grid_free(g);
+    if (bad)
+        return ptd_error(PTD_ENOCONV, "%s: the verification grid has sigma_min < eps at %g%+gi, beyond %.17g", what,
+                         creal(zbad), cimag(zbad), a);
+    return PTD_OK;
+}
+
+/* Below the 2n eigenproblem's floor no global search is trustworthy, but on an exact plan
+ * sigma_min is: the criss-cross iteration restricted to one component, run from every
+ * eigenvalue (every component holds one), gives the largest local maximum, a value that is
+ * attained (a lower bound on the true one) without a certificate that nothing lies beyond. */
+static void local_everywhere(cc *c, double *a_out, double *b_out)
+{
+    const double complex *ev = ptd_pspec_plan_eigenvalues(c->p);
+    double best = -INFINITY, bbest = 0;
+    for (size_t i = 0; i < c->n && !c->st; i++) {
+        double a0 = c->polar ? cabs(ev[i]) : creal(ev[i]);
+        double b0 = c->polar ? carg(ev[i]) : cimag(ev[i]);
+        /* the same eigenvalue twice (a repeated one) gives the same component */
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++) seen = ev[j] == ev[i];
+        if (seen) continue;
+        double s0 = sig(c, a0, b0, NULL), a = a0, b = b0;
+        if (c->st) break;
+        if (!(s0 < c->eps)) continue; /* cannot happen on an exact plan: sigma_min = 0 there */
+        local_max(c, a0, b0, s0, &a, &b);
+        if (a > best) {
+            best = a;
+            bbest = b;
+        }
+    }
+    *a_out = best;
+    *b_out = bbest;
+}
+
 static int extreme(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_opts *o, int polar,
                    ptd_pspec_extreme *res)
 {
@@ -639,6 +704,7 @@ static int extreme(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_
     if (!p || !res) return ptd_error(PTD_EINVAL, "%s: plan or result is NULL", what);
     memset(res, 0, sizeof *res);
     res->value = NAN;
+    res->value_err = NAN;
     res->grid_value = NAN;
     if (!(eps > 0) || !isfinite(eps)) return ptd_error(PTD_EINVAL, "%s: eps must be positive and finite (got %g)", what, eps);
     double floor_ = ptd_pspec_plan_floor(p);
@@ -647,35 +713,51 @@ static int extreme(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_
                          eps, 4 * floor_);
     int pure = o && o->pure;
     unsigned maxit = o && o->maxit ? o->maxit : 30;
+    /* The global searches are 2n eigenproblems in double precision, backward stable to about
+     * n u ||A||: what they show is the level set of a matrix that near A at an eps that near
+     * eps, so below 4 n u ||A|| they prove nothing, however exact the plan is. */
+    double cc_floor = ptd_pspec_extreme_floor(p);
+    int global = eps > cc_floor;
+    if (!global && pure)
+        return ptd_error(PTD_EINVAL, "%s: eps = %g is below the 2n eigenproblem's floor 4 n u ||A|| = %.3g, where the "
+                                     "pure criss-cross method proves nothing", what, eps, cc_floor);
     cc c;
     int st = cc_init(&c, p, eps, polar);
     if (st) return st;
 
-    /* start at the eigenvalue farthest right (or out) */
-    const double complex *ev = ptd_pspec_plan_eigenvalues(p);
-    size_t top = 0;
-    for (size_t i = 1; i < c.n; i++) {
-        double v = polar ? cabs(ev[i]) : creal(ev[i]), vt = polar ? cabs(ev[top]) : creal(ev[top]);
-        if (v > vt || (v == vt && cimag(ev[i]) > cimag(ev[top]))) top = i;
-    }
-    double a0 = polar ? cabs(ev[top]) : creal(ev[top]);
-    double b0 = polar ? carg(ev[top]) : cimag(ev[top]);
-    double s0 = sig(&c, a0, b0, NULL), a = a0, b = b0;
-    if (!c.st && !(s0 < eps)) {
-        cc_free(&c);
-        return ptd_error(PTD_ENOCONV, "%s: sigma_min = %g at the eigenvalue %g%+gi is not below eps = %g",
-                         what, s0, creal(ev[top]), cimag(ev[top]), eps);
-    }
-    if (!c.st) {
-        if (pure) {
-            st = global_step(&c, b0, &a);
-            if (!st && !isfinite(a)) a = a0;
-        } else {
-            local_max(&c, a0, b0, s0, &a, &b);
+    double a = 0, b = 0;
+    int done = 0;
+    if (!global) {
+        local_everywhere(&c, &a, &b);
+        done = 1;
+    } else {
+        /* start at the eigenvalue farthest right (or out) */
+        const double complex *ev = ptd_pspec_plan_eigenvalues(p);
+        size_t top = 0;
+        for (size_t i = 1; i < c.n; i++) {
+            double v = polar ? cabs(ev[i]) : creal(ev[i]), vt = polar ? cabs(ev[top]) : creal(ev[top]);
+            if (v > vt || (v == vt && cimag(ev[i]) > cimag(ev[top]))) top = i;
+        }
+        double a0 = polar ? cabs(ev[top]) : creal(ev[top]);
+        double b0 = polar ? carg(ev[top]) : cimag(ev[top]);
+        double s0 = sig(&c, a0, b0, NULL);
+        a = a0;
+        b = b0;
+        if (!c.st && !(s0 < eps)) {
+            cc_free(&c);
+            return ptd_error(PTD_ENOCONV, "%s: sigma_min = %g at the eigenvalue %g%+gi is not below eps = %g",
+                             what, s0, creal(ev[top]), cimag(ev[top]), eps);
+        }
+        if (!c.st) {
+            if (pure) {
+                st = global_step(&c, b0, &a);
+                if (!st && !isfinite(a)) a = a0;
+            } else {
+                local_max(&c, a0, b0, s0, &a, &b);
+            }
         }
     }
     double tol_g = 64 * PTD_U * (fabs(a) + eps);
-    int done = 0;
     for (unsigned round = 0; round < maxit && !st && !c.st && !done; round++) {
         size_t m = 0;
         if ((st = crossings(&c, a, &m))) break;
@@ -724,53 +806,35 @@ static int extreme(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_
         return st;
     }
     double e = 0, s = sig(&c, a, b, &e);
+    /* Brent stops when its bracket is within about 8 u (|a| + eps): sigma_min, 1-Lipschitz
+     * in z and |dz/da| = 1 along both kinds of line, is within that of eps there, beyond its
+     * own error e.  The value's error: that bracket plus e over the outward slope. */
+    double bracket = 8 * PTD_U * (fabs(a) + eps);
+    double h = fmax(eps, 64 * PTD_U * (fabs(a) + eps)), eh = 0, sh = sig(&c, a + h, b, &eh);
+    double slope = (sh - s) / h;
     res->value = a;
+    res->value_err = slope > 0 ? bracket + 4 * (e + eh) / slope : NAN;
     res->z = zpt(&c, a, b);
     res->sigma = s;
     res->sigma_err = e;
     res->evaluations = c.evals;
     res->eigensolves = c.eigs;
     res->rounds = c.rounds;
+    res->certified = global;
     cc_free(&c);
     if (c.st) return c.st;
-    /* the answer lies on the level set, to rounding (Brent stops within a few ulps of a) */
-    if (!(fabs(s - eps) <= 1e-8 * eps + 4 * e))
+    if (!(fabs(s - eps) <= 1e-8 * eps + 4 * e + bracket))
         return ptd_error(PTD_ENOCONV, "%s: sigma_min = %.17g at the point found, not eps = %g", what, s, eps);
 
-    /* verification grid over the enclosure W(A) + eps */
     size_t v = o && o->verify ? o->verify : 24;
-    if (v >= 2) {
-        ptd_box box;
-        if ((st = ptd_fov_box(ptd_pspec_plan_matrix(p), &box))) return st;
-        box.xmin -= eps;
-        box.xmax += eps;
-        box.ymin -= eps;
-        box.ymax += eps;
-        ptd_pspec_grid *g = NULL;
-        if ((st = ptd_pspec_grid_compute(p, &box, v, v, NULL, &g))) return st;
-        double gmax = -INFINITY, tol = 64 * PTD_U * (fabs(a) + eps);
-        int bad = 0;
-        double complex zbad = 0;
-        for (size_t j = 0; j < v; j++)
-            for (size_t i = 0; i < v; i++) {
-                double sg = g->sigma[i + j * v], er = g->err[i + j * v];
-                double complex z = CMPLX(ptd_pspec_grid_x(g, i), ptd_pspec_grid_y(g, j));
-                double val = polar ? cabs(z) : creal(z);
-                if (sg <= eps && val > gmax) gmax = val;
-                if (sg + er < eps && val > a + tol && !bad) {
-                    bad = 1;
-                    zbad = z;
-                }
-            }
-        res->grid_points = v * v;
-        res->grid_value = isfinite(gmax) ? gmax : NAN;
-        ptd_pspec_grid_free(g);
-        if (bad)
-            return ptd_error(PTD_ENOCONV, "%s: the verification grid has sigma_min < eps at %g%+gi, beyond %.17g",
-                             what, creal(zbad), cimag(zbad), a);
-    }
+    if (global && v >= 2 && (st = verify_grid(p, eps, polar, a, v, res, what))) return st;
     ptd_clear_error();
     return PTD_OK;
+}
+
+double ptd_pspec_extreme_floor(const ptd_pspec_plan *p)
+{
+    return 4.0 * (double)ptd_pspec_plan_order(p) * PTD_U * ptd_pspec_plan_norm2(p);
 }
 
 int ptd_pspec_abscissa(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_opts *opts,

@@ -439,12 +439,25 @@ int ptd_plot_pspec_tsv(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *me
     fputs("# ptdkit: sigma_min(zI - A) on a grid; a blank line after each row of fixed y\n", f);
     if (meta && meta->title) put_comment(f, "title", meta->title);
     put_provenance(f, g, meta);
-    fputs("# columns: x y sigma_min\n", f);
+    /* a grid made by hand may come without error estimates: then three columns */
+    if (g->err)
+        fputs("# sigma_min has the digits its error err supports; where sigma_min < err it is rounding,\n"
+              "# the true value only known to be at most sigma_min + err\n"
+              "# columns: x y sigma_min err\n", f);
+    else
+        fputs("# columns: x y sigma_min\n", f);
     for (size_t j = 0; j < g->ny; j++) {
         double y = ptd_pspec_grid_y(g, j);
-        for (size_t i = 0; i < g->nx; i++)
-            fprintf(f, "%.17g %.17g %.17g\n", ptd_pspec_grid_x(g, i),
-                    y, finite_sigma(g->sigma[i + j * g->nx]));
+        for (size_t i = 0; i < g->nx; i++) {
+            double s = finite_sigma(g->sigma[i + j * g->nx]);
+            if (!g->err) {
+                fprintf(f, "%.17g %.17g %.17g\n", ptd_pspec_grid_x(g, i), y, s);
+                continue;
+            }
+            double e = g->err[i + j * g->nx];
+            fprintf(f, "%.17g %.17g %.*g %.2g\n", ptd_pspec_grid_x(g, i), y, ptd_digits(s, e), s,
+                    isfinite(e) ? e : DBL_MAX);
+        }
         fputc('\n', f);
     }
     return finish_stream(f, fn);

@@ -320,7 +320,14 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
         res->iterations = 0;
         return PTD_OK;
     }
-    double tol = o && o->tol > 0 ? o->tol : 1e-10;
+    /* tol = 0: converge to the accuracy of the method.  The rounding of a computed Schur
+     * form and of the solves bounds sigma's error by about floor + n u (||A|| + |z|) absolute;
+     * the iteration stops once its own error estimate is a quarter of that.  On an exact plan
+     * the solves are accurate to a few n u relative (measured below by ztrrfs) however small
+     * sigma is, so the target there is n u relative. */
+    double tol = o && o->tol > 0 ? o->tol : 0;
+    double target_abs = 0.25 * (p->floor + (double)n * PTD_U * (p->norm2 + cabs(z)));
+    double target_rel = (double)n * PTD_U;
     unsigned maxit = o && o->maxit ? o->maxit : default_maxit(n);
     if (maxit > w->kmax) maxit = w->kmax;
     if (maxit > n) maxit = (unsigned)n;
@@ -362,8 +369,11 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
         double bound = r;
         if (k > 1 && gap > 0 && r * r / gap < bound) bound = r * r / gap;
         last_bound = bound;
-        if (bound <= tol * theta || (k > 1 && fabs(theta - theta_old) <= 4 * PTD_U * theta) ||
-            b <= PTD_U * theta || k == n) {
+        /* sigma = scale / sqrt(theta): its relative error is half theta's */
+        double sig_est = scale / sqrt(theta), sig_err = 0.5 * sig_est * bound / theta;
+        int accurate = tol > 0 ? bound <= tol * theta
+                               : (p->exact ? 0.5 * bound / theta <= target_rel : sig_err <= target_abs);
+        if (accurate || (k > 1 && fabs(theta - theta_old) <= 4 * PTD_U * theta) || b <= PTD_U * theta || k == n) {
             converged = 1;
             break;
         }
@@ -606,6 +616,66 @@ int ptd_pspec_grid_estimates(const ptd_pspec_grid *g, double eps, double *abscis
     *abscissa = any ? a : NAN;
     *radius = any ? r : NAN;
     return any;
+}
+
+int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double complex *eig, size_t neig,
+                         ptd_pspec_grid_bounds *out)
+{
+    ptd_clear_error();
+    if (!g || !out || (neig && !eig) || !(eps > 0) || !isfinite(eps))
+        return ptd_error(PTD_EINVAL, "grid bounds: a grid, eps > 0 and the eigenvalues are needed");
+    size_t nx = g->nx, ny = g->ny;
+    double hx = (g->box.xmax - g->box.xmin) / (double)(nx - 1), hy = (g->box.ymax - g->box.ymin) / (double)(ny - 1);
+    double d = 0.5 * hypot(hx, hy);
+    ptd_pspec_grid_bounds b = {-INFINITY, INFINITY, -INFINITY, INFINITY, 1, 0, 0};
+    for (size_t i = 0; i < neig; i++) {
+        b.abscissa_lo = fmax(b.abscissa_lo, creal(eig[i]) + eps);
+        b.radius_lo = fmax(b.radius_lo, cabs(eig[i]) + eps);
+    }
+    double ahi = -INFINITY, rhi = -INFINITY;
+    for (size_t j = 0; j < ny; j++)
+        for (size_t i = 0; i < nx; i++) {
+            size_t k = i + j * nx;
+            double s = g->sigma[k], e = g->err[k], x = ptd_pspec_grid_x(g, i), y = ptd_pspec_grid_y(g, j);
+            if (s + e <= eps) {
+                b.abscissa_lo = fmax(b.abscissa_lo, x);
+                b.radius_lo = fmax(b.radius_lo, hypot(x, y));
+            }
+            if (s - e <= eps + d) {
+                ahi = fmax(ahi, x + 0.5 * hx);
+                rhi = fmax(rhi, hypot(x, y) + d);
+            }
+            int border = i == 0 || j == 0 || i + 1 == nx || j + 1 == ny;
+            double hb = (i == 0 || i + 1 == nx) ? hy : hx; /* spacing along this side */
+            if (border && (i == 0 || i + 1 == nx) && (j == 0 || j + 1 == ny)) hb = fmax(hx, hy);
+            if (border && !(s - e > eps + 0.5 * hb)) b.contained = 0;
+        }
+    for (size_t q = 0; q < neig; q++) {
+        double x = creal(eig[q]), y = cimag(eig[q]);
+        if (!(x >= g->box.xmin && x <= g->box.xmax && y >= g->box.ymin && y <= g->box.ymax)) {
+            b.contained = 0;
+            b.missed++;
+            b.outside++;
+            continue;
+        }
+        /* the cell holding the eigenvalue and the bilinear interpolant of log10 sigma_min */
+        double fx = (x - g->box.xmin) / hx, fy = (y - g->box.ymin) / hy;
+        size_t i = (size_t)fx, j = (size_t)fy;
+        if (i > nx - 2) i = nx - 2;
+        if (j > ny - 2) j = ny - 2;
+        double tx = fmin(fmax(fx - (double)i, 0), 1), ty = fmin(fmax(fy - (double)j, 0), 1);
+        double l[4];
+        const size_t c[4] = {i + j * nx, i + 1 + j * nx, i + (j + 1) * nx, i + 1 + (j + 1) * nx};
+        for (int t = 0; t < 4; t++) l[t] = log10(fmax(g->sigma[c[t]], DBL_TRUE_MIN));
+        double v = (1 - tx) * (1 - ty) * l[0] + tx * (1 - ty) * l[1] + (1 - tx) * ty * l[2] + tx * ty * l[3];
+        if (v > log10(eps)) b.missed++;
+    }
+    if (b.contained) {
+        b.abscissa_hi = fmax(ahi, b.abscissa_lo);
+        b.radius_hi = fmax(rhi, b.radius_lo);
+    }
+    *out = b;
+    return PTD_OK;
 }
 
 /* --- automatic bounds -------------------------------------------------------------------- */

@@ -46,6 +46,11 @@ const char *ptd_strerror(int status);
  * Empty string when nothing failed.  Valid until the next libptd call in this thread. */
 const char *ptd_last_error(void);
 
+/* How many significant digits of v an absolute error err supports: the last digit printed is
+ * the first one err reaches, 1 at least (a value below its error is rounding: one digit says
+ * so), 17 at most (err = 0: exact), 6 when err is not finite.  For "%.*g". */
+int ptd_digits(double v, double err);
+
 /* Library version, "MAJOR.MINOR.PATCH". */
 const char *ptd_version(void);
 
@@ -164,7 +169,10 @@ typedef struct {
 /* Options for evaluations; zero-initialise and set what you need. */
 typedef struct {
     ptd_pspec_method method;
-    double tol;           /* relative change in sigma that stops Lanczos; 0 means 1e-10 */
+    double tol;           /* Lanczos stops when its error bound on theta = sigma^-2 is below tol
+                             (relative; sigma's is half that); 0 (the default): when the
+                             iteration's error is a quarter of the rounding error, so that every
+                             digit err allows is right */
     unsigned maxit;       /* Lanczos step limit; 0 means min(n, 200) */
     int threads;          /* grid threads; 0 means all OpenMP threads */
     /* Called by one thread now and then during a grid: done of total points. */
@@ -220,11 +228,37 @@ void ptd_pspec_grid_free(ptd_pspec_grid *g);
 int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, size_t nx,
                        size_t ny, const ptd_pspec_opts *opts, ptd_box *box);
 
-/* Grid estimates of the eps-pseudospectral abscissa (max Re z) and radius (max |z|)
- * over grid points with sigma_min <= eps.  Not a status: returns 1 when some grid point is
+/* The largest Re z and |z| over grid points with sigma_min <= eps (the values
+ * ptd_pspec_grid_bound turns into bounds that hold; these alone are neither).  Not a status: returns 1 when some grid point is
  * inside the eps-pseudospectrum, else 0 with both set to NAN. */
 int ptd_pspec_grid_estimates(const ptd_pspec_grid *g, double eps, double *abscissa,
                              double *radius);
+
+/* What a grid proves about the eps-pseudospectrum (eps absolute), using only that sigma_min
+ * is 1-Lipschitz in z, that |computed - true| <= err at each point, and that the disc of
+ * radius eps about each eigenvalue lies in it (every component of it holding an eigenvalue):
+ *   abscissa_lo = max(alpha + eps, Re z over points with sigma + err <= eps), and likewise
+ *   radius_lo; both are attained values (lower bounds, to the plan's rounding floor);
+ *   contained = 1 when every eigenvalue is inside the box and every border point has
+ *   sigma - err > eps + half the border spacing: the level set then does not meet the border,
+ *   so the pseudospectrum lies in the box; only then are the upper bounds finite:
+ *   abscissa_hi = max Re z + hx/2 and radius_hi = max |z| + hypot(hx, hy)/2 over points with
+ *   sigma - err <= eps + hypot(hx, hy)/2 (every point of the set is that near such a point);
+ *   otherwise both are INFINITY.
+ * missed counts the eigenvalues that no drawn eps-contour encloses: outside the box, or where
+ * the bilinear interpolant of log10 sigma_min over the grid cell exceeds log10 eps (the
+ * component is narrower than the grid spacing there).  eig holds neig eigenvalues (the
+ * plan's).  O(nx ny + neig); never fails for a computed grid (PTD_EINVAL for bad input). */
+typedef struct {
+    double abscissa_lo, abscissa_hi;
+    double radius_lo, radius_hi;
+    int contained;
+    size_t missed;        /* eigenvalues in no drawn component */
+    size_t outside;       /* of those, the ones outside the box */
+} ptd_pspec_grid_bounds;
+
+int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double complex *eig, size_t neig,
+                         ptd_pspec_grid_bounds *out);
 
 /* ------------------------------------------------------------------------------------ */
 /* cond: eigendecompositions and conditioning                                             */
@@ -370,8 +404,10 @@ typedef struct {
 int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
                            size_t neps, const double complex *eig, size_t neig,
                            const ptd_plot_meta *meta);
-/* Data only: '#' header lines (command, version, parameters, "# columns: x y sigma_min"),
- * then one line "x y sigma_min" per grid point, a blank line after each grid row (fixed y). */
+/* Data only: '#' header lines (command, version, parameters, "# columns: x y sigma_min err"),
+ * then one line "x y sigma_min err" per grid point, a blank line after each grid row (fixed
+ * y); sigma_min with the digits err supports (ptd_digits), err to two.  A grid without error
+ * estimates (g->err NULL, made by hand) gives the three columns x y sigma_min, 17 digits. */
 int ptd_plot_pspec_tsv(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta);
 
 /* x-y figures: one or more series, optional error bars, log axes, a reference line. */
@@ -431,8 +467,14 @@ typedef struct {
     unsigned eigensolves;  /* 2n x 2n Hamiltonian (or symplectic) eigenproblems solved */
     unsigned rounds;       /* global searches (vertical lines or circles) made */
     double grid_value;     /* the verification grid's own estimate (max over its points with
-                              sigma_min <= eps), NAN when no grid point is inside or none ran */
+                              sigma_min + err <= eps), NAN when no grid point is inside or none ran */
     size_t grid_points;    /* points of the verification grid (0: none ran) */
+    double value_err;      /* estimated absolute error of value: Brent's bracket plus the error of
+                              sigma_min over the outward slope (NAN when the slope is not positive) */
+    int certified;         /* 1: a global maximum, proven by the 2n eigenproblems (eps above
+                              ptd_pspec_extreme_floor); 0: eps below that floor on an exact plan:
+                              the largest local maximum over the components of all eigenvalues,
+                              attained (so a lower bound), with nothing proven beyond it */
 } ptd_pspec_extreme;
 
 typedef struct {
@@ -452,10 +494,17 @@ typedef struct {
  * O(n^3); local steps cost O(n^2) each.  The answer is checked: sigma_min(zI - A) = eps at
  * res->z, and no point of a verification grid over W(A) + eps with sigma_min <= eps lies
  * beyond res->value (PTD_ENOCONV if one does, naming it).  eps must exceed the plan's
- * rounding floor (PTD_EINVAL otherwise).  opts may be NULL.  Allocates O(n^2); one thread
+ * rounding floor (PTD_EINVAL otherwise).  Between that floor and ptd_pspec_extreme_floor
+ * (only an exact plan has such eps) the global searches prove nothing: the result is then
+ * the best local maximum from every eigenvalue, with res->certified = 0 (opts->pure gives
+ * PTD_EINVAL there).  opts may be NULL.  Allocates O(n^2); one thread
  * for the search (OpenBLAS may use its own), the verification grid on all. */
 int ptd_pspec_abscissa(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_opts *opts,
                        ptd_pspec_extreme *res);
+
+/* 4 n u ||A||_2: below this eps the 2n eigenproblems of the global searches (backward stable
+ * to about n u ||A||) cannot tell the eps-level set of A from that of a neighbour. */
+double ptd_pspec_extreme_floor(const ptd_pspec_plan *p);
 
 /* The eps-pseudospectral radius rho_eps(A) = max { |z| : sigma_min(zI - A) <= eps } by the
  * analogue of Mengi and Overton (2005): the circle |z| = r meets the level set at the

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <gsl/gsl_errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,14 @@ const char *ptd_strerror(int status)
 const char *ptd_last_error(void) { return last_error; }
 
 const char *ptd_version(void) { return PACKAGE_VERSION; }
+
+int ptd_digits(double v, double err)
+{
+    if (!isfinite(err) || !isfinite(v)) return 6;
+    if (err <= 0 || v == 0) return 17;
+    int d = (int)floor(log10(fabs(v))) - (int)floor(log10(err)) + 1;
+    return d < 1 ? 1 : d > 17 ? 17 : d;
+}
 
 void ptd_init(void) { gsl_set_error_handler_off(); }
 

@@ -28,7 +28,7 @@ grep -q "^pspec (ptdkit) [0-9]" out.txt && pass "version line" || fail "version 
 
 # tsv: header, columns line, NX*NY rows, a blank line after each grid row, box edges exact
 expect 0 "tsv output" pspec grcar -n 12 -eps 1e-2 --box -2,2,-1,1 --grid 5x3 --format tsv --quiet
-grep -q '^# columns: x y sigma_min$' out.txt && pass "tsv columns line" || fail "tsv columns line"
+grep -q '^# columns: x y sigma_min err$' out.txt && pass "tsv columns line" || fail "tsv columns line"
 grep -q '^# .*pspec grcar -n 12' out.txt && pass "tsv records the command" || fail "tsv records the command"
 rows=$(grep -c '^[-0-9]' out.txt); blanks=$(grep -c '^$' out.txt)
 [ "$rows" -eq 15 ] && [ "$blanks" -eq 3 ] && pass "tsv has 15 rows in 3 blocks" || fail "tsv shape: $rows rows, $blanks blanks"
@@ -36,7 +36,7 @@ xs=$(grep '^[-0-9]' out.txt | awk '{print $1}' | sort -g | uniq | tr '\n' ' ')
 [ "$xs" = "-2 -1 0 1 2 " ] && pass "grid includes the box edges" || fail "grid x values: $xs"
 ys=$(grep '^[-0-9]' out.txt | awk '{print $2}' | sort -g | uniq | tr '\n' ' ')
 [ "$ys" = "-1 0 1 " ] && pass "grid y values" || fail "grid y values: $ys"
-awk '/^[-0-9]/ { if (NF != 3 || $3 < 0) bad = 1 } END { exit bad }' out.txt && pass "three non-negative columns" || fail "tsv columns"
+awk '/^[-0-9]/ { if (NF != 4 || $3 < 0 || $4 <= 0) bad = 1 } END { exit bad }' out.txt && pass "four non-negative columns" || fail "tsv columns"
 ! grep -qi -e 'nan' -e 'inf' out.txt && pass "no nan or inf in the data" || fail "nan or inf in the data"
 
 # option spellings: single dash, double dash, --opt=value all give the same data
@@ -50,8 +50,9 @@ pspec grcar -n 30 -eps 1e-2 --grid 21 --threads 1 --format tsv --quiet | grep -v
 pspec grcar -n 30 -eps 1e-2 --grid 21 --threads 2 --format tsv --quiet | grep -v '^#' > t2.keep
 cmp -s t1.keep t2.keep && pass "1 and 2 threads give identical data" || fail "thread count changes the data"
 pspec grcar -n 30 -eps 1e-2 --grid 21 --method svd --format tsv --quiet | grep -v '^#' > s.keep
-paste t1.keep s.keep | awk 'NF == 6 { d = $3 - $6; if (d < 0) d = -d; if (d > 1e-10 * (1 + $6)) bad++ } END { exit bad > 0 }' \
-  && pass "svd and lanczos agree" || fail "svd and lanczos differ"
+# both err columns bound the true error, so the two values are within the sum of them
+paste t1.keep s.keep | awk 'NF == 8 { d = $3 - $7; if (d < 0) d = -d; if (d > $4 + $8) bad++ } END { exit bad > 0 }' \
+  && pass "svd and lanczos agree within their errors" || fail "svd and lanczos differ"
 
 # the summary on stderr names the numbers a reader wants first
 pspec hippo-legs -n 16 -eps 1e-4 --grid 40 -o legs.gp 2>err.txt
@@ -73,7 +74,16 @@ if command -v gnuplot >/dev/null 2>&1; then
   rm -f gp.err
 fi
 rm -f xr.gp
-expect 1 "--abscissa with eps at the rounding floor" pspec hippo-legs -n 8 -eps 1e-30 --abscissa --grid 10 --quiet
+# an eps far below the criss-cross floor (exact plan): a lower bound, said so, exit 0; below a
+# computed Schur form's floor: not computed, said so, exit 0 (no single eps ends the run)
+expect 0 "--abscissa below the criss-cross floor" pspec hippo-legs -n 8 -eps 1e-30 --abscissa --grid 10 -o low.gp
+grep -q 'abscissa >= ' err.txt && grep -q '^# pseudospectral abscissa (eps 1e-30): >= ' low.gp \
+  && pass "below the floor: a lower bound" || fail "below the floor: $(cat err.txt)"
+expect 0 "--abscissa below the rounding floor" pspec grcar -n 8 -eps 1e-30,1e-2 --abscissa --grid 10 -o low.gp
+grep -q '^# pseudospectral abscissa (eps 1e-30): not computed: below 4 n u' low.gp \
+  && grep -q '^# pseudospectral abscissa (eps 0.01): [0-9]' low.gp \
+  && pass "below the rounding floor: not computed, the others are" || fail "rounding floor: $(grep abscissa low.gp)"
+rm -f low.gp
 expect 0 "--radius" pspec grcar -n 16 -eps 1e-2 --radius --grid 20 --quiet --format tsv
 
 # Matrix Market from a file and from standard input give the same data

@@ -466,6 +466,122 @@ START_TEST(test_radius_level_circle)
 }
 END_TEST
 
+/* Below the floor of the 2n eigenproblems (4 n u ||A||) only local searches are possible;
+ * on an exact plan they are accurate.  LegS n = 64 at eps = 1e-14: the component about the
+ * rightmost eigenvalue -1 is the disc of radius eps kappa(-1) + O(eps^2), kappa(-1) the
+ * eigenvalue's condition number, taken here from extended precision (ptd_cond_mp): an
+ * independent route.  The result says it is not certified, and the pure method refuses. */
+START_TEST(test_below_extreme_floor)
+{
+    ptd_system *s = make("hippo-legs", 64);
+    ptd_pspec_plan *p = plan_of(s->A);
+    double fl = ptd_pspec_extreme_floor(p), eps = 1e-14;
+    ck_assert(eps < fl && ptd_pspec_plan_floor(p) == 0);
+    ptd_eig_mp *mp = NULL;
+    ck_assert_int_eq(ptd_cond_mp(s->A, 0, 6, &mp), PTD_OK);
+    double kappa1 = NAN;
+    for (size_t i = 0; i < 64; i++)
+        if (mp->lambda[i] == -1) kappa1 = mp->eig_cond[i];
+    ck_assert(isfinite(kappa1));
+    ptd_pspec_extreme r;
+    ck_assert_msg(ptd_pspec_abscissa(p, eps, NULL, &r) == PTD_OK, "%s", ptd_last_error());
+    ck_assert_int_eq(r.certified, 0);
+    /* the disc's radius to 1e-3 (the first-order term's neighbour is eps kappa^2 / gap smaller
+     * by eps kappa = 1e-12; the value's own resolution is an ulp of 1 against 6e-13) */
+    assert_close((r.value + 1) / eps, kappa1, r.value_err / eps, 1e-3);
+    ck_assert(r.value >= -1 + eps);
+    /* above the floor the same call is certified */
+    ptd_pspec_extreme rc;
+    ck_assert_int_eq(ptd_pspec_abscissa(p, 1e-8, NULL, &rc), PTD_OK);
+    ck_assert_int_eq(rc.certified, 1);
+    ck_assert(rc.value > r.value);
+    ck_assert_msg(ptd_pspec_radius(p, eps, NULL, &r) == PTD_OK, "%s", ptd_last_error());
+    ck_assert(r.certified == 0 && r.value >= 64);
+    ptd_pspec_extreme_opts pure = {.pure = 1};
+    ck_assert_int_eq(ptd_pspec_abscissa(p, eps, &pure, &r), PTD_EINVAL);
+    ptd_eig_mp_free(mp);
+    ptd_pspec_plan_free(p);
+    ptd_system_free(s);
+}
+END_TEST
+
+/* Grid bounds hold: for matrices with and without components finer than the grid, the
+ * criss-cross value lies in [lo, hi] (hi only when the box provably holds the set), lo is at
+ * least alpha + eps, and the eigenvalues no contour can enclose are counted.  The grid's raw
+ * maximum (ptd_pspec_grid_estimates) breaks alpha_eps >= alpha + eps for Kahan at 1e-4: the
+ * defect the bounds replace. */
+START_TEST(test_grid_bounds)
+{
+    const char *names[] = {"kahan", "grcar", "hippo-legs", "ginibre"};
+    for (size_t c = 0; c < 4; c++) {
+        ptd_system *s = make(names[c], c == 0 ? 40 : 32);
+        ptd_pspec_plan *p = plan_of(s->A);
+        size_t n = ptd_pspec_plan_order(p);
+        const double complex *ev = ptd_pspec_plan_eigenvalues(p);
+        double alpha = -INFINITY, rho = 0, nrm = ptd_pspec_plan_norm2(p);
+        for (size_t i = 0; i < n; i++) {
+            alpha = fmax(alpha, creal(ev[i]));
+            rho = fmax(rho, cabs(ev[i]));
+        }
+        for (int k = 2; k <= 8; k += 2) {
+            double eps = pow(10.0, -k);
+            if (eps <= ptd_pspec_extreme_floor(p)) continue;
+            ptd_box box;
+            ck_assert_int_eq(ptd_pspec_auto_box(p, &eps, 1, 60, 60, NULL, &box), PTD_OK);
+            ptd_pspec_grid *g = NULL;
+            ck_assert_int_eq(ptd_pspec_grid_compute(p, &box, 60, 60, NULL, &g), PTD_OK);
+            ptd_pspec_grid_bounds b;
+            ck_assert_int_eq(ptd_pspec_grid_bound(g, eps, ev, n, &b), PTD_OK);
+            ptd_pspec_extreme xa = extreme(p, eps, 0, 0), xr = extreme(p, eps, 1, 0);
+            double tol = 8 * (double)n * U_ROUND * nrm; /* eigenvalues of a computed Schur form */
+            ck_assert(b.abscissa_lo >= alpha + eps && b.radius_lo >= rho + eps);
+            ck_assert_msg(b.abscissa_lo <= xa.value + tol, "%s eps %g: lo %.17g > alpha_eps %.17g", names[c], eps,
+                          b.abscissa_lo, xa.value);
+            ck_assert_msg(b.radius_lo <= xr.value + tol, "%s eps %g: lo %.17g > rho_eps %.17g", names[c], eps,
+                          b.radius_lo, xr.value);
+            if (b.contained) {
+                ck_assert_msg(b.abscissa_hi >= xa.value - tol, "%s eps %g: hi %.17g < alpha_eps %.17g", names[c], eps,
+                              b.abscissa_hi, xa.value);
+                ck_assert(b.radius_hi >= xr.value - tol);
+            } else {
+                ck_assert(isinf(b.abscissa_hi) && isinf(b.radius_hi));
+            }
+            ck_assert(b.missed <= n && b.outside <= b.missed);
+            if (c == 0 && k == 4) {
+                double a, r;
+                ck_assert(ptd_pspec_grid_estimates(g, eps, &a, &r));
+                ck_assert_msg(a < alpha + eps, "the raw grid maximum %g was expected below alpha + eps", a);
+                ck_assert_uint_gt(b.missed, 0);
+            }
+            ptd_pspec_grid_free(g);
+        }
+        ptd_pspec_plan_free(p);
+        ptd_system_free(s);
+    }
+    /* a diagonal matrix with eigenvalues at cell centres: every disc of radius eps far below
+     * the spacing is missed, every one far above it drawn */
+    ptd_matrix *D = ptd_matrix_alloc(3, 3);
+    const double complex d[3] = {CMPLX(0.05, 0.05), CMPLX(0.55, 0.25), CMPLX(0.95, 0.85)};
+    for (size_t i = 0; i < 3; i++) PTD_AT(D, i, i) = d[i];
+    ptd_pspec_plan *p = plan_of(D);
+    ptd_box box = {0, 1, 0, 1};
+    ptd_pspec_grid *g = NULL;
+    ck_assert_int_eq(ptd_pspec_grid_compute(p, &box, 11, 11, NULL, &g), PTD_OK);
+    ptd_pspec_grid_bounds b;
+    ck_assert_int_eq(ptd_pspec_grid_bound(g, 1e-3, d, 3, &b), PTD_OK);
+    ck_assert_uint_eq(b.missed, 3);
+    ck_assert_int_eq(ptd_pspec_grid_bound(g, 0.2, d, 3, &b), PTD_OK);
+    ck_assert_uint_eq(b.missed, 0);
+    ck_assert_int_eq(b.contained, 0); /* the 0.2-discs reach the border */
+    const double complex out[1] = {CMPLX(2, 0)};
+    ck_assert_int_eq(ptd_pspec_grid_bound(g, 0.2, out, 1, &b), PTD_OK);
+    ck_assert(b.missed == 1 && b.outside == 1 && !b.contained);
+    ptd_pspec_grid_free(g);
+    ptd_pspec_plan_free(p);
+    ptd_matrix_free(D);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
     ptd_system *s = make("grcar", 10);
@@ -552,6 +668,8 @@ int main(void)
     tcase_add_test(tc, test_monotone);
     tcase_add_test(tc, test_level_crossings);
     tcase_add_test(tc, test_radius_level_circle);
+    tcase_add_test(tc, test_below_extreme_floor);
+    tcase_add_test(tc, test_grid_bounds);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("numerical range");
