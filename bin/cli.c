@@ -371,3 +371,12 @@ char *cli_digits(char *buf, size_t size, double v, double err)
     snprintf(buf, size, "%.*g", ptd_digits(v, err), v);
     return buf;
 }
+
+char *cli_complex(char *buf, size_t size, double complex z, double err)
+{
+    double re = creal(z), im = cimag(z);
+    if (isfinite(err) && fabs(re) <= err) re = 0;
+    if (isfinite(err) && fabs(im) <= err) im = 0;
+    snprintf(buf, size, "%.*g%+.*gi", ptd_digits(re, err), re, ptd_digits(im, err), im);
+    return buf;
+}

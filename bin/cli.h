@@ -2,6 +2,7 @@
 #ifndef PTD_CLI_H
 #define PTD_CLI_H
 
+#include <complex.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -90,5 +91,8 @@ void cli_emit(const char *path, int tsv, const char *script, size_t slen, const 
 /* v with the significant digits its absolute error err supports (17 when err is 0, 6 when it
  * is not finite), "%.*g" into buf (at least 32 bytes); returns buf. */
 char *cli_digits(char *buf, size_t size, double v, double err);
+/* z as "x+yi" with each part to the digits an absolute error err supports; a part within err
+ * of 0 is written 0 (the imaginary part of a point on the real axis is rounding). */
+char *cli_complex(char *buf, size_t size, double complex z, double err);
 
 #endif

@@ -238,17 +238,17 @@ int main(int argc, char **argv)
     snprintf(notes_buf[nn++], 200, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "computed (zgees)");
     snprintf(notes_buf[nn++], 200, "rounding floor: %.3g", method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_);
     for (size_t k = 0; k < neps; k++) {
-        char v[40];
+        char v[40], zs[80];
         if (!isnan(xa[k].value))
-            snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): %s%s at %.17g%+.17gi", eabs[k],
+            snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): %s%s at %s", eabs[k],
                      xa[k].certified ? "" : ">= ", cli_digits(v, sizeof v, xa[k].value, xa[k].value_err),
-                     creal(xa[k].z), cimag(xa[k].z));
+                     cli_complex(zs, sizeof zs, xa[k].z, xa[k].value_err));
         else if (want_abscissa)
             snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): not computed: %.140s", eabs[k], why_a[k]);
         if (!isnan(xr[k].value))
-            snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): %s%s at %.17g%+.17gi", eabs[k],
+            snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): %s%s at %s", eabs[k],
                      xr[k].certified ? "" : ">= ", cli_digits(v, sizeof v, xr[k].value, xr[k].value_err),
-                     creal(xr[k].z), cimag(xr[k].z));
+                     cli_complex(zs, sizeof zs, xr[k].z, xr[k].value_err));
         else if (want_radius)
             snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): not computed: %.140s", eabs[k], why_r[k]);
         ptd_pspec_grid_bounds gb;
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
             }
             ptd_pspec_grid_bounds gb;
             if (ptd_pspec_grid_bound(g, eabs[k], ev, n, &gb)) cli_fail("%s", ptd_last_error());
-            char v1[40], v2[40];
+            char v1[40], v2[80];
             fprintf(stderr, "  eps %.3g:", eabs[k]);
             for (int which = 0; which < 2; which++) {
                 const ptd_pspec_extreme *x = which ? &xr[k] : &xa[k];
@@ -310,13 +310,14 @@ int main(int argc, char **argv)
                 int want = which ? want_radius : want_abscissa;
                 double lo = which ? gb.radius_lo : gb.abscissa_lo, hi = which ? gb.radius_hi : gb.abscissa_hi;
                 if (want && !isnan(x->value) && x->certified)
-                    fprintf(stderr, " %s %s at %.10g%+.10gi (criss-cross);", name,
-                            cli_digits(v1, sizeof v1, x->value, x->value_err), creal(x->z), cimag(x->z));
+                    fprintf(stderr, " %s %s at %s (criss-cross);", name,
+                            cli_digits(v1, sizeof v1, x->value, x->value_err),
+                            cli_complex(v2, sizeof v2, x->z, x->value_err));
                 else if (want && !isnan(x->value))
-                    fprintf(stderr, " %s >= %s at %.10g%+.10gi (local searches from every eigenvalue: eps is below "
+                    fprintf(stderr, " %s >= %s at %s (local searches from every eigenvalue: eps is below "
                                     "4 n u ||A|| = %.2g, where the global search proves nothing);", name,
-                            cli_digits(v1, sizeof v1, x->value, x->value_err), creal(x->z), cimag(x->z),
-                            ptd_pspec_extreme_floor(plan));
+                            cli_digits(v1, sizeof v1, x->value, x->value_err),
+                            cli_complex(v2, sizeof v2, x->z, x->value_err), ptd_pspec_extreme_floor(plan));
                 else if (gb.contained)
                     /* enough digits to tell lo from the eigenvalue it may sit eps beside, and
                      * hi to a hundredth of the interval */
