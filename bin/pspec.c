@@ -374,6 +374,8 @@ int main(int argc, char **argv)
     free(notes);
     free(xa);
     free(xr);
+    free(why_a);
+    free(why_r);
     free(za);
     free(zr);
     free(cmd);
