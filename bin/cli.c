@@ -11,16 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 static const char *prog = "ptd";
+/* --format as given: -1 not given (the -o extension decides), 0 gnuplot, 1 tsv */
+static int format_given = -1;
 
 void cli_init(const char *p)
 {
     const char *slash = strrchr(p, '/');
     prog = slash ? slash + 1 : p;
     ptd_init();
+    /* no temporary file and no gnuplot outlives a signal */
+    if (ptd_output_handle_signals()) cli_fail("%s", ptd_last_error());
 }
 
 const char *cli_prog(void) { return prog; }
@@ -184,8 +190,8 @@ void cli_box4(const char *opt, const char *s, double out[4])
 
 int cli_format(const char *arg)
 {
-    if (strcmp(arg, "gnuplot") == 0) return 0;
-    if (strcmp(arg, "tsv") == 0) return 1;
+    if (strcmp(arg, "gnuplot") == 0) return format_given = 0;
+    if (strcmp(arg, "tsv") == 0) return format_given = 1;
     cli_usage("--format must be gnuplot or tsv (got '%s')", arg);
 }
 
@@ -282,13 +288,14 @@ static int find_gnuplot(void)
 
 void cli_check_writable(const char *path)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) dir[1] = '\0';
-    else if (slash) *slash = '\0';
-    else snprintf(dir, sizeof dir, ".");
-    if (access(dir, W_OK) != 0) cli_fail("cannot write %s: %s", path, strerror(errno));
+    if (ptd_output_check(path)) cli_fail("%s", ptd_last_error());
+}
+
+/* a device, FIFO or socket (links followed): written like standard output */
+static int is_special(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode);
 }
 
 cli_out_kind cli_output_kind(const char *path)
@@ -296,16 +303,60 @@ cli_out_kind cli_output_kind(const char *path)
     if (!path || strcmp(path, "-") == 0) return OUT_STDOUT;
     const char *ext = extension(path);
     cli_out_kind k;
-    if (ptd_plot_is_image(path)) k = OUT_IMAGE;
+    if (ptd_plot_is_image(path)) k = OUT_IMAGE; /* --format tsv there: each tool refuses it */
+    else if (format_given >= 0) k = format_given ? OUT_DATA : OUT_SCRIPT;
     else if (strcmp(ext, ".gp") == 0) k = OUT_SCRIPT;
     else if (strcmp(ext, ".dat") == 0 || strcmp(ext, ".tsv") == 0) k = OUT_DATA;
+    else if (is_special(path)) k = OUT_SCRIPT; /* /dev/null, a FIFO: the default format */
     else
-        cli_usage("-o %s: unknown extension '%s' (accepted: .png .svg .pdf .tex .gp .dat .tsv)", path,
-                  *ext ? ext : "(none)");
+        cli_usage("-o %s: unknown extension '%s' (accepted: .png .svg .pdf .tex .gp .dat .tsv, or any "
+                  "name with --format gnuplot|tsv)", path, *ext ? ext : "(none)");
     cli_check_writable(path); /* fail before the computation */
     if (k == OUT_IMAGE && !find_gnuplot())
         cli_fail("cannot draw %s: gnuplot not found (install the Debian package gnuplot-nox, or use -o FILE.gp)", path);
     return k;
+}
+
+/* Whether two output paths name one file: the same inode where both exist, the same
+ * directory and name where neither does.  A character device (/dev/null) can take any
+ * number of outputs; NULL or "-" is standard output, compared by what it is open on. */
+static int same_output(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int ea = strcmp(a, "-") == 0 ? fstat(STDOUT_FILENO, &sa) : stat(a, &sa);
+    int eb = strcmp(b, "-") == 0 ? fstat(STDOUT_FILENO, &sb) : stat(b, &sb);
+    if (ea == 0 && eb == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && !S_ISCHR(sa.st_mode);
+    if (ea == 0 || eb == 0 || strcmp(a, "-") == 0 || strcmp(b, "-") == 0) return 0;
+    char *na = NULL, *nb = NULL;
+    const char *p[2] = {a, b};
+    char **out[2] = {&na, &nb};
+    for (int k = 0; k < 2; k++) {
+        const char *slash = strrchr(p[k], '/');
+        char dir[PATH_MAX], real[PATH_MAX];
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - p[k]) + 1 : 1, slash ? p[k] : ".");
+        if (realpath(dir, real)) {
+            *out[k] = malloc(strlen(real) + strlen(p[k]) + 2);
+            if (*out[k]) sprintf(*out[k], "%s/%s", real, slash ? slash + 1 : p[k]);
+        }
+    }
+    int same = na && nb && strcmp(na, nb) == 0;
+    free(na);
+    free(nb);
+    return same;
+}
+
+void cli_check_save(const char *save, const char *out)
+{
+    cli_check_writable(save);
+    const char *o = out ? out : "-";
+    if (same_output(save, o)) cli_usage("--save %s and -o %s are the same file: give two names", save, o);
+    /* a .tex brings its companion .pdf */
+    if (out && ptd_plot_is_image(out) && strcasecmp(extension(out), ".tex") == 0) {
+        char pdf[PATH_MAX];
+        snprintf(pdf, sizeof pdf, "%.*s.pdf", (int)(strlen(out) - 4), out);
+        if (same_output(save, pdf))
+            cli_usage("--save %s is the same file as %s, the companion of -o %s: give two names", save, pdf, out);
+    }
 }
 
 void cli_emit(const char *path, int tsv, const char *script, size_t slen, const char *data, size_t dlen)

@@ -37,7 +37,8 @@ void cli_double_range(const char *opt, const char *s, int positive, double *a, d
 /* "A,B,C,D" with A < B and C < D, all finite. */
 void cli_box4(const char *opt, const char *s, double out[4]);
 
-/* --format: 0 for gnuplot, 1 for tsv; anything else is a usage error. */
+/* --format: 0 for gnuplot, 1 for tsv; anything else is a usage error.  Remembered for
+ * cli_output_kind: an explicit format decides what -o gets, whatever its extension. */
 int cli_format(const char *arg);
 /* getopt's '?': a missing value (for one of the short options `needs_value`) or an
  * unknown option; a usage error either way. */
@@ -77,12 +78,18 @@ ptd_system *cli_zoo_make(const char *spec, size_t n, unsigned long seed);
 
 /* Output kinds by -o extension. */
 typedef enum { OUT_STDOUT, OUT_IMAGE, OUT_SCRIPT, OUT_DATA } cli_out_kind;
-/* Classify -o PATH (NULL or "-" is stdout); exits 2 for an unknown extension.  For a
- * file, checks now that its directory is writable (exit 1 otherwise) and, for an image,
- * that gnuplot can be found (exit 1 otherwise), so that no work is wasted. */
+/* Classify -o PATH (NULL or "-" is stdout).  An image extension draws an image; otherwise
+ * an explicit --format (cli_format) decides, then the extension (.gp script, .dat/.tsv
+ * data), and a device or FIFO takes the default format, the script; anything else exits 2.
+ * For a file, checks now that it can be written (exit 1 otherwise) and, for an image, that
+ * gnuplot can be found (exit 1 otherwise), so that no work is wasted. */
 cli_out_kind cli_output_kind(const char *path);
-/* Exit 1 unless the directory of PATH exists and is writable. */
+/* Exit 1 unless PATH can be written (ptd_output_check: a device or FIFO itself, anything
+ * else its directory, links followed). */
 void cli_check_writable(const char *path);
+/* --save FILE: writable (exit 1 otherwise) and not the same file as -o OUT (NULL: standard
+ * output) or OUT's companion .pdf (exit 2). */
+void cli_check_save(const char *save, const char *out);
 /* Write the result: the gnuplot script or the tsv text to stdout or to PATH (atomically),
  * or render the script to an image.  Exits 1 with a message on failure. */
 void cli_emit(const char *path, int tsv, const char *script, size_t slen, const char *data,

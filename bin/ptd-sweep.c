@@ -145,7 +145,7 @@ int main(int argc, char **argv)
     if (optimizer == PTD_OPT_BFGS && do_opt && weight == 0)
         cli_usage("--optimizer bfgs is unconstrained: give it a --weight > 0");
     cli_out_kind kind = cli_output_kind(out);
-    if (save) cli_check_writable(save);
+    if (save) cli_check_save(save, out);
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
     int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
 

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,19 +69,12 @@ static void on_progress(void *ctx, size_t done, size_t total, double loss)
     cli_progress(p->prog, p->epoch * total + done, p->epochs * total);
 }
 
-/* Signals are held while a checkpoint is written, so an interrupt never leaves half a file
- * (the write itself goes to a temporary file renamed into place). */
+/* A checkpoint goes to a temporary file renamed into place, so an interrupt never leaves
+ * half a file, and the handlers cli_init installed remove the temporary whichever thread
+ * the signal reaches (blocking signals here would cover the main thread only). */
 static void save_model(const ptd_train_model *m, const char *path)
 {
-    sigset_t s, old;
-    sigemptyset(&s);
-    sigaddset(&s, SIGINT);
-    sigaddset(&s, SIGTERM);
-    sigaddset(&s, SIGHUP);
-    sigprocmask(SIG_BLOCK, &s, &old);
-    int st = ptd_train_model_save(m, path);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    if (st) cli_fail("%s", ptd_last_error());
+    if (ptd_train_model_save(m, path)) cli_fail("%s", ptd_last_error());
 }
 
 static const char *init_name(ptd_train_init i)
@@ -204,7 +196,7 @@ int main(int argc, char **argv)
     if (ptdfile && init != PTD_INIT_S4_PTD && !compare) cli_usage("--ptd FILE needs --init s4-ptd or --compare");
     if (epochs == 0 && !load) cli_usage("--epochs 0 only makes sense with --load");
     cli_out_kind kind = cli_output_kind(out);
-    if (save) cli_check_writable(save);
+    if (save) cli_check_save(save, out);
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
     int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
 

@@ -33,4 +33,54 @@ PTD_HIDDEN void ptdi_put_comment(FILE *f, const char *label, const char *text);
 PTD_HIDDEN void ptdi_put_quoted(FILE *f, const char *s);
 PTD_HIDDEN void ptdi_latex_text(char *buf, size_t n, const char *s);
 
+/* output.c: how every file is written (see the comment at its top). */
+#include <sys/types.h>
+PTD_HIDDEN const char *ptdi_base_name(const char *path);
+PTD_HIDDEN char *ptdi_dir_name(const char *path);       /* "." or "/" at least; malloc'ed */
+PTD_HIDDEN char *ptdi_concat3(const char *a, const char *b, const char *c); /* b, c may be NULL */
+PTD_HIDDEN int ptdi_write_all(int fd, const void *buf, size_t len);         /* 0 or -1, errno */
+
+/* Where `given` goes: `path` is it with every symbolic link followed, `dir` that path's
+ * directory (where temporaries go).  `direct`: a device, FIFO or socket, written in place;
+ * otherwise a temporary is renamed onto `path`, keeping an existing regular file's mode and
+ * owner (`exists`).  A directory, a link loop or an unreadable link is PTD_EIO. */
+typedef struct {
+    char *given, *path, *dir;
+    int direct, exists;
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+} ptdi_dest;
+PTD_HIDDEN int ptdi_dest_resolve(const char *path, ptdi_dest *d);
+PTD_HIDDEN void ptdi_dest_free(ptdi_dest *d);
+/* Put the finished file `tmp` (made beside d->path) in place: synced, given d's mode,
+ * renamed; copied instead into a device or FIFO or across file systems. */
+PTD_HIDDEN int ptdi_dest_install(const ptdi_dest *d, const char *tmp);
+
+/* One file written through: open, write (any number of times), then commit (sync, mode,
+ * close, rename: every error reported) or abort (the temporary removed). */
+typedef struct {
+    ptdi_dest d;
+    char *tmp;
+    int fd, slot;
+} ptdi_out;
+PTD_HIDDEN int ptdi_out_open(ptdi_out *o, const char *path);
+PTD_HIDDEN int ptdi_out_write(ptdi_out *o, const void *buf, size_t len);
+PTD_HIDDEN int ptdi_out_commit(ptdi_out *o);
+PTD_HIDDEN void ptdi_out_abort(ptdi_out *o);
+
+/* A new temporary file (fd returned, `mode` less the umask) or directory (0 returned, mode
+ * 0700) named DIR/PREFIXxxxxxxxx, entered in the signal handlers' table before it exists;
+ * -1 with errno on failure.  ptdi_tmp_remove deletes it (a directory with its contents)
+ * and ptdi_tmp_forget drops it from the table once renamed away. */
+PTD_HIDDEN int ptdi_tmp_create(const char *dir, const char *prefix, int is_dir, mode_t mode,
+                               char **name, int *slot);
+PTD_HIDDEN void ptdi_tmp_remove(int slot, const char *name);
+PTD_HIDDEN void ptdi_tmp_forget(int slot);
+/* A child process the signal handlers kill and reap; forget it before reaping it. */
+PTD_HIDDEN int ptdi_child_track(pid_t pid);
+PTD_HIDDEN void ptdi_child_forget(int slot);
+/* Never returns while a signal handler is cleaning up before the process dies. */
+PTD_HIDDEN void ptdi_die_if_signalled(void);
+
 #endif

@@ -3,14 +3,13 @@
  * The script is self-contained: the grid and the eigenvalues travel as datablocks, and
  * gnuplot itself extracts the contour lines (set table) before drawing them in 2D, so
  * the figure is a clean line plot in any terminal.  Rendering runs gnuplot (no shell) in
- * a private directory created beside the target, and only a finished image is renamed
- * into place.
+ * a private directory created beside the target, and only a finished, complete image is
+ * put in place, the way output.c puts every file.
  */
 #include "config.h"
 #include "internal.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -22,8 +21,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
 
 /* ------------------------------------------------------------------------------------ */
 /* checks and small writers                                                               */
@@ -481,15 +482,9 @@ static const term_spec terms[] = {
     {".tex", "cairolatex pdf size 5in,4in"},
 };
 
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
 static const term_spec *term_for(const char *path)
 {
-    const char *base = base_name(path);
+    const char *base = ptdi_base_name(path);
     const char *dot = strrchr(base, '.');
     if (!dot || dot == base) return NULL; /* ".png" alone is a hidden file, not a PNG */
     for (size_t k = 0; k < sizeof terms / sizeof terms[0]; k++)
@@ -499,111 +494,22 @@ static const term_spec *term_for(const char *path)
 
 int ptd_plot_is_image(const char *path) { return path && term_for(path) != NULL; }
 
-/* "dir" of "dir/base" ("." when there is no slash, "/" for "/base"); malloc'ed. */
-static char *dir_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    if (!s) return strdup(".");
-    if (s == path) return strdup("/");
-    size_t n = (size_t)(s - path);
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, path, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-/* malloc'ed concatenation of up to three strings (NULL ends the list early). */
-static char *concat3(const char *a, const char *b, const char *c)
-{
-    size_t na = strlen(a), nb = b ? strlen(b) : 0, nc = c ? strlen(c) : 0;
-    char *s = malloc(na + nb + nc + 1);
-    if (!s) return NULL;
-    memcpy(s, a, na);
-    if (nb) memcpy(s + na, b, nb);
-    if (nc) memcpy(s + na + nb, c, nc);
-    s[na + nb + nc] = '\0';
-    return s;
-}
-
-static int write_all(int fd, const char *text, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, text, len);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        text += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Create a new file beside `path` (same directory, so rename is atomic), mode 0666 less
- * the umask like any file the caller writes.  Returns the fd and the malloc'ed name. */
-static int create_beside(const char *dir, char **name)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long r = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^
-                      (unsigned long)(uintptr_t)&ts;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        char suffix[64];
-        r = r * 6364136223846793005UL + 1442695040888963407UL;
-        snprintf(suffix, sizeof suffix, "/.ptdtmp-%08lx", (r >> 20) & 0xffffffffUL);
-        char *tmp = concat3(dir, suffix, NULL);
-        if (!tmp) {
-            errno = ENOMEM;
-            return -1;
-        }
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *name = tmp;
-            return fd;
-        }
-        int e = errno;
-        free(tmp);
-        if (e != EEXIST) {
-            errno = e;
-            return -1;
-        }
-    }
-    errno = EEXIST;
-    return -1;
-}
-
 int ptd_plot_write_file(const char *path, const char *text, size_t len)
 {
     static const char fn[] = "ptd_plot_write_file";
     ptd_clear_error();
     if (!path || !*path || (!text && len > 0))
         return ptd_error(PTD_EINVAL, "%s: path or text is NULL", fn);
-    if (!*base_name(path))
+    if (!*ptdi_base_name(path))
         return ptd_error(PTD_EINVAL, "%s: '%s' names a directory, not a file", fn, path);
-    char *dir = dir_name(path);
-    if (!dir) return ptd_error(PTD_ENOMEM, "%s: %s", fn, path);
-    char *tmp = NULL;
-    int fd = create_beside(dir, &tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(dir);
-        return ptd_error(PTD_EIO, "cannot write %s: %s", path, strerror(e));
+    ptdi_out o;
+    int st = ptdi_out_open(&o, path);
+    if (st) return st;
+    if ((st = ptdi_out_write(&o, text, len))) {
+        ptdi_out_abort(&o);
+        return st;
     }
-    free(dir);
-    int st = PTD_OK;
-    if (write_all(fd, text, len) != 0) {
-        st = ptd_error(PTD_EIO, "cannot write %s: %s", path, strerror(errno));
-        close(fd);
-    } else if (close(fd) != 0) {
-        st = ptd_error(PTD_EIO, "cannot write %s: %s", path, strerror(errno));
-    } else if (rename(tmp, path) != 0) {
-        st = ptd_error(PTD_EIO, "cannot write %s: %s", path, strerror(errno));
-    }
-    if (st) unlink(tmp);
-    free(tmp);
-    return st;
+    return ptdi_out_commit(&o);
 }
 
 /* gnuplot's program path: $PTD_GNUPLOT if set (a path, or a name looked up on PATH),
@@ -646,25 +552,6 @@ static int find_gnuplot(char **out)
                                   "or write the script with -o FILE.gp");
 }
 
-/* Remove a render directory and everything in it (it is ours: made by mkdtemp). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-            char *p = concat3(dir, "/", e->d_name);
-            if (p) {
-                unlink(p);
-                free(p);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 /* The message for a failed run: gnuplot's first error line, with the temporary script's
  * name replaced by "script" or "terminal set-up".  Warnings are skipped. */
 static void first_error(const char *errpath, char *msg, size_t n)
@@ -705,25 +592,62 @@ static int nonempty_file(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0;
 }
 
-/* Everything one render allocates, so every exit path frees it in one place. */
+/* Whether an image file is whole.  gnuplot exits 0 after a failed write (a full disk), so
+ * the ending each format must have is checked: PNG's IEND chunk, PDF's %%EOF in its last
+ * kilobyte, SVG's closing </svg>, cairolatex's closing \endgroup.  `ext` as in terms[]. */
+static int image_complete(const char *p, const char *ext)
+{
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    unsigned char head[8], tail[1024];
+    struct stat sb;
+    ssize_t nh = -1, nt = -1;
+    if (fstat(fd, &sb) == 0 && sb.st_size >= 8) {
+        nh = pread(fd, head, sizeof head, 0);
+        off_t from = sb.st_size > (off_t)sizeof tail ? sb.st_size - (off_t)sizeof tail : 0;
+        nt = pread(fd, tail, (size_t)(sb.st_size - from), from);
+    }
+    close(fd);
+    if (nh != (ssize_t)sizeof head || nt <= 0) return 0;
+    size_t n = (size_t)nt;
+    if (strcmp(ext, ".png") == 0) {
+        static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+        static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+        return n >= 12 && memcmp(head, sig, 8) == 0 && memcmp(tail + n - 12, iend, 12) == 0;
+    }
+    if (strcmp(ext, ".pdf") == 0) {
+        if (memcmp(head, "%PDF-", 5) != 0) return 0;
+        for (size_t k = 0; k + 5 <= n; k++)
+            if (memcmp(tail + k, "%%EOF", 5) == 0) return 1;
+        return 0;
+    }
+    /* text formats: the last word, trailing white space aside */
+    while (n > 0 && isspace(tail[n - 1])) n--;
+    const char *end = strcmp(ext, ".svg") == 0 ? "</svg>" : "\\endgroup";
+    size_t ne = strlen(end);
+    return n >= ne && memcmp(tail + n - ne, end, ne) == 0;
+}
+
+/* Everything one render holds, so every exit path releases it in one place. */
 typedef struct {
-    char *gnuplot, *dir, *tmpdir, *prelude, *script, *errlog, *out, *out_pdf, *final_pdf;
-    char *quoted;
+    char *gnuplot, *tmpdir, *prelude, *script, *errlog, *out, *out_pdf, *quoted;
+    int slot;
+    ptdi_dest dest, pdf; /* the image, and a .tex's companion */
 } render_job;
 
 static void job_free(render_job *j)
 {
-    if (j->tmpdir) remove_tree(j->tmpdir);
+    if (j->tmpdir) ptdi_tmp_remove(j->slot, j->tmpdir);
     free(j->gnuplot);
-    free(j->dir);
     free(j->tmpdir);
     free(j->prelude);
     free(j->script);
     free(j->errlog);
     free(j->out);
     free(j->out_pdf);
-    free(j->final_pdf);
     free(j->quoted);
+    ptdi_dest_free(&j->dest);
+    ptdi_dest_free(&j->pdf);
 }
 
 /* 'text' as a gnuplot single-quoted string ('' for a quote); malloc'ed. */
@@ -743,6 +667,92 @@ static char *gp_quote(const char *text)
     return s;
 }
 
+/* A new private file holding `text` (and a newline when `nl`); 0 or -1 with errno. */
+static int write_new(const char *p, const char *text, int nl)
+{
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    int ok = ptdi_write_all(fd, text, strlen(text)) == 0 && (!nl || ptdi_write_all(fd, "\n", 1) == 0);
+    int e = errno;
+    if (close(fd) != 0 && ok) return -1;
+    errno = e;
+    return ok ? 0 : -1;
+}
+
+/* The render directory beside the image, so the finished image is renamed into place.  A
+ * device or FIFO gets a copy, so its directory (/dev) need not be writable: $TMPDIR or
+ * /tmp serve then. */
+static int make_render_dir(render_job *j, const char *path)
+{
+    /* a leading "./" keeps a relative directory from looking like a gnuplot option */
+    char *parent = ptdi_concat3(j->dest.dir[0] == '/' ? "" : "./", j->dest.dir, NULL);
+    if (!parent) return ptd_error(PTD_ENOMEM, "ptd_plot_render: out of memory rendering %s", path);
+    int r = ptdi_tmp_create(parent, ".ptdplot-", 1, 0700, &j->tmpdir, &j->slot);
+    int e = errno;
+    free(parent);
+    if (r < 0 && j->dest.direct) {
+        const char *t = getenv("TMPDIR");
+        r = ptdi_tmp_create(t && t[0] == '/' ? t : "/tmp", ".ptdplot-", 1, 0700, &j->tmpdir, &j->slot);
+    }
+    if (r < 0)
+        return ptd_error(PTD_EIO, "cannot write %s: cannot create a file in %s: %s", path, j->dest.dir,
+                         strerror(e));
+    return PTD_OK;
+}
+
+/* Run gnuplot on the prelude and the script; its exit status in *wstatus.  The child dies
+ * with its parent: the signal handlers kill it, and PR_SET_PDEATHSIG covers SIGKILL. */
+static int run_gnuplot(render_job *j, int tex, const char *path, int *wstatus)
+{
+    int errfd = open(j->errlog, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (errfd < 0 || nullfd < 0) {
+        int e = errno;
+        if (errfd >= 0) close(errfd);
+        if (nullfd >= 0) close(nullfd);
+        return ptd_error(PTD_EIO, "cannot write %s: temporary file in %s: %s", path, j->dest.dir, strerror(e));
+    }
+    /* inside tmpdir (tex) the files are named relative to it */
+    char *argv[4] = {j->gnuplot, tex ? (char *)".prelude.gp" : j->prelude,
+                     tex ? (char *)".script.gp" : j->script, NULL};
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* child: async-signal-safe calls only */
+#ifdef HAVE_SYS_PRCTL_H
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
+#else
+        (void)parent;
+#endif
+        if (dup2(nullfd, 0) < 0 || dup2(nullfd, 1) < 0 || dup2(errfd, 2) < 0) _exit(126);
+        if (tex && chdir(j->tmpdir) != 0) _exit(126);
+        execv(j->gnuplot, argv);
+        static const char m[] = "exec of gnuplot failed\n";
+        ssize_t w = write(2, m, sizeof m - 1);
+        (void)w;
+        _exit(127);
+    }
+    int fork_errno = errno;
+    close(errfd);
+    close(nullfd);
+    if (pid < 0) return ptd_error(PTD_EEXTERN, "cannot run %s: fork: %s", j->gnuplot, strerror(fork_errno));
+    int kid = ptdi_child_track(pid);
+    /* wait without reaping, forget, then reap: a tracked pid is never a recycled one */
+    siginfo_t si;
+    int r;
+    do r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT);
+    while (r < 0 && errno == EINTR);
+    int e = errno;
+    ptdi_child_forget(kid);
+    pid_t w;
+    do w = waitpid(pid, wstatus, 0);
+    while (w < 0 && errno == EINTR);
+    ptdi_die_if_signalled(); /* a handler killed gnuplot: the process is on its way out */
+    if (r < 0 || w < 0)
+        return ptd_error(PTD_EEXTERN, "%s: waiting for gnuplot: %s", path, strerror(r < 0 ? e : errno));
+    return PTD_OK;
+}
+
 int ptd_plot_render(const char *script, const char *path)
 {
     static const char fn[] = "ptd_plot_render";
@@ -758,47 +768,39 @@ int ptd_plot_render(const char *script, const char *path)
         if (iscntrl((unsigned char)*c))
             return ptd_error(PTD_EINVAL, "%s: control character in the output path", fn);
     const int tex = strcmp(term->ext, ".tex") == 0;
-    const char *base = base_name(path);
+    const char *base = ptdi_base_name(path);
 
     render_job j = {0};
+    j.slot = -1;
     int st = find_gnuplot(&j.gnuplot);
     if (st) return st;
-    st = PTD_ENOMEM;
-    if (!(j.dir = dir_name(path))) goto nomem;
-
-    /* A leading "./" keeps a relative directory from looking like a gnuplot option. */
-    j.tmpdir = concat3(j.dir[0] == '/' ? "" : "./", j.dir, "/.ptdplot-XXXXXX");
-    if (!j.tmpdir) goto nomem;
-    if (!mkdtemp(j.tmpdir)) {
-        int e = errno;
-        free(j.tmpdir);
-        j.tmpdir = NULL;
-        st = ptd_error(PTD_EIO, "cannot write %s: cannot create a file in %s: %s", path,
-                       j.dir, strerror(e));
-        goto done;
-    }
-    if (!(j.prelude = concat3(j.tmpdir, "/.prelude.gp", NULL)) ||
-        !(j.script = concat3(j.tmpdir, "/.script.gp", NULL)) ||
-        !(j.errlog = concat3(j.tmpdir, "/.stderr", NULL)) ||
-        !(j.out = concat3(j.tmpdir, "/", base)))
-        goto nomem;
+    if ((st = ptdi_dest_resolve(path, &j.dest))) goto done;
     if (tex) {
         /* gnuplot names the companion after the output, "x.tex" -> "x.pdf", and writes
-         * that name, directory included, into the .tex: so gnuplot runs inside tmpdir
-         * and is given the bare final name. */
-        size_t nb = strlen(base) - 4;
-        char *stem = strndup(base, nb);
-        if (!stem) goto nomem;
-        j.out_pdf = concat3(j.tmpdir, "/", stem);
-        char *tmp = j.out_pdf ? concat3(j.out_pdf, ".pdf", NULL) : NULL;
-        free(j.out_pdf);
-        j.out_pdf = tmp;
-        j.final_pdf = concat3(j.dir, "/", stem);
-        tmp = j.final_pdf ? concat3(j.final_pdf, ".pdf", NULL) : NULL;
-        free(j.final_pdf);
-        j.final_pdf = tmp;
+         * that bare name into the .tex for LaTeX to find beside the name it was given:
+         * so the companion goes beside `path` as given, and gnuplot runs inside tmpdir
+         * with the bare final name. */
+        char *stem = strndup(path, strlen(path) - 4);
+        char *pdf = stem ? ptdi_concat3(stem, ".pdf", NULL) : NULL;
         free(stem);
-        if (!j.out_pdf || !j.final_pdf) goto nomem;
+        if (!pdf) goto nomem;
+        st = ptdi_dest_resolve(pdf, &j.pdf);
+        free(pdf);
+        if (st) goto done;
+    }
+    if ((st = make_render_dir(&j, path))) goto done;
+    if (!(j.prelude = ptdi_concat3(j.tmpdir, "/.prelude.gp", NULL)) ||
+        !(j.script = ptdi_concat3(j.tmpdir, "/.script.gp", NULL)) ||
+        !(j.errlog = ptdi_concat3(j.tmpdir, "/.stderr", NULL)) ||
+        !(j.out = ptdi_concat3(j.tmpdir, "/", base)))
+        goto nomem;
+    if (tex) {
+        char *stem = strndup(base, strlen(base) - 4);
+        j.out_pdf = stem ? ptdi_concat3(j.tmpdir, "/", stem) : NULL;
+        char *tmp = j.out_pdf ? ptdi_concat3(j.out_pdf, ".pdf", NULL) : NULL;
+        free(stem);
+        free(j.out_pdf);
+        if (!(j.out_pdf = tmp)) goto nomem;
     }
     if (!(j.quoted = gp_quote(tex ? base : j.out))) goto nomem;
 
@@ -808,63 +810,18 @@ int ptd_plot_render(const char *script, const char *path)
         char *pre = malloc(n);
         if (!pre) goto nomem;
         snprintf(pre, n, "set terminal %s\nset output %s\n", term->terminal, j.quoted);
-        int fd1 = open(j.prelude, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        int ok1 = fd1 >= 0 && write_all(fd1, pre, strlen(pre)) == 0;
-        int e1 = errno;
+        int ok = write_new(j.prelude, pre, 0) == 0 && write_new(j.script, script, 1) == 0;
+        int e = errno;
         free(pre);
-        if (fd1 >= 0 && close(fd1) != 0 && ok1) { ok1 = 0; e1 = errno; }
-        int fd2 = ok1 ? open(j.script, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
-        int ok2 = fd2 >= 0 && write_all(fd2, script, strlen(script)) == 0 &&
-                  write_all(fd2, "\n", 1) == 0;
-        int e2 = errno;
-        if (fd2 >= 0 && close(fd2) != 0 && ok2) { ok2 = 0; e2 = errno; }
-        if (!ok1 || !ok2) {
-            st = ptd_error(PTD_EIO, "cannot write %s: temporary file in %s: %s", path, j.dir,
-                           strerror(ok1 ? e2 : e1));
+        if (!ok) {
+            st = ptd_error(PTD_EIO, "cannot write %s: temporary file in %s: %s", path, j.dest.dir,
+                           strerror(e));
             goto done;
         }
     }
 
-    int errfd = open(j.errlog, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (errfd < 0 || nullfd < 0) {
-        int e = errno;
-        if (errfd >= 0) close(errfd);
-        if (nullfd >= 0) close(nullfd);
-        st = ptd_error(PTD_EIO, "cannot write %s: temporary file in %s: %s", path, j.dir,
-                       strerror(e));
-        goto done;
-    }
-    /* inside tmpdir (tex) the files are named relative to it */
-    char *argv[4] = {j.gnuplot, tex ? (char *)".prelude.gp" : j.prelude,
-                     tex ? (char *)".script.gp" : j.script, NULL};
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* child: async-signal-safe calls only */
-        if (dup2(nullfd, 0) < 0 || dup2(nullfd, 1) < 0 || dup2(errfd, 2) < 0) _exit(126);
-        if (tex && chdir(j.tmpdir) != 0) _exit(126);
-        execv(j.gnuplot, argv);
-        static const char m[] = "exec of gnuplot failed\n";
-        ssize_t w = write(2, m, sizeof m - 1);
-        (void)w;
-        _exit(127);
-    }
-    int fork_errno = errno;
-    close(errfd);
-    close(nullfd);
-    if (pid < 0) {
-        st = ptd_error(PTD_EEXTERN, "cannot run %s: fork: %s", j.gnuplot, strerror(fork_errno));
-        goto done;
-    }
     int wstatus;
-    pid_t r;
-    do r = waitpid(pid, &wstatus, 0);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) {
-        st = ptd_error(PTD_EEXTERN, "%s: waiting for gnuplot: %s", path, strerror(errno));
-        goto done;
-    }
-
+    if ((st = run_gnuplot(&j, tex, path, &wstatus))) goto done;
     char msg[512];
     if (WIFSIGNALED(wstatus)) {
         st = ptd_error(PTD_EEXTERN, "gnuplot (%s) was killed by signal %d while rendering %s",
@@ -883,14 +840,17 @@ int ptd_plot_render(const char *script, const char *path)
                                     "anything?)%s%s", path, msg[0] ? ": " : "", msg);
         goto done;
     }
-    /* the companion first: a .tex in place always has its pdf */
-    if (tex && rename(j.out_pdf, j.final_pdf) != 0) {
-        st = ptd_error(PTD_EIO, "cannot write %s: %s", j.final_pdf, strerror(errno));
+    if (!image_complete(j.out, term->ext) || (tex && !image_complete(j.out_pdf, ".pdf"))) {
+        first_error(j.errlog, msg, sizeof msg);
+        st = ptd_error(PTD_EEXTERN, "gnuplot wrote an incomplete %s (is the disk full?)%s%s",
+                       tex && image_complete(j.out, term->ext) ? j.pdf.given : path,
+                       msg[0] ? ": " : "", msg);
         goto done;
     }
-    if (rename(j.out, path) != 0) {
-        st = ptd_error(PTD_EIO, "cannot write %s: %s", path, strerror(errno));
-        if (tex) unlink(j.final_pdf);
+    /* the companion first: a .tex in place always has its pdf */
+    if (tex && (st = ptdi_dest_install(&j.pdf, j.out_pdf))) goto done;
+    if ((st = ptdi_dest_install(&j.dest, j.out))) {
+        if (tex && !j.pdf.exists && !j.pdf.direct) unlink(j.pdf.path);
         goto done;
     }
     st = PTD_OK;

@@ -441,15 +441,40 @@ int ptd_plot_table_tsv(FILE *f, const char *const *columns, size_t ncols, const 
 
 /* Render a gnuplot script (text without a terminal) into `path`, the terminal chosen by
  * the extension: .png (pngcairo), .svg, .pdf (pdfcairo), .tex (cairolatex: path and its
- * companion .pdf).  gnuplot runs on a temporary file beside `path`; the image is renamed
- * into place only when gnuplot succeeded, so a failure leaves nothing behind.
- * PTD_EEXTERN when gnuplot is missing or fails (its first error line in the message);
- * PTD_EINVAL for an unknown extension. */
+ * companion .pdf beside it).  gnuplot runs in a temporary directory beside `path`; the
+ * image is checked to be complete (PNG's IEND chunk, PDF's %%EOF, SVG's </svg>, the .tex's
+ * closing \endgroup: gnuplot exits 0 after a failed write), synced and put in place as
+ * ptd_plot_write_file puts a file, so a failure leaves nothing behind.  PTD_EEXTERN when
+ * gnuplot is missing, fails or writes an incomplete image (its first error line in the
+ * message); PTD_EIO when the image cannot be put in place; PTD_EINVAL for an unknown
+ * extension.  Not thread-safe with fork() elsewhere in the program (it runs gnuplot). */
 int ptd_plot_render(const char *script, const char *path);
 /* 1 if `path` has an extension ptd_plot_render can draw. */
 int ptd_plot_is_image(const char *path);
-/* Write `len` bytes to `path` atomically (temporary file, then rename). */
+/* Write `len` bytes to `path` so that a reader sees the old file or the whole new one:
+ * symbolic links are followed (the link stays, its target is written); a regular file or a
+ * new path is written to a temporary file beside it, synced and renamed into place, an
+ * existing file's mode (and, for root, owner) kept, a new one 0666 less the umask; a
+ * device, FIFO or socket is written in place.  Every write error is PTD_EIO (ENOSPC from
+ * /dev/full included), with no temporary file left. */
 int ptd_plot_write_file(const char *path, const char *text, size_t len);
+
+/* ------------------------------------------------------------------------------------ */
+/* output: checks and clean-up shared by every file libptd writes (lib/output.c)          */
+/* ------------------------------------------------------------------------------------ */
+
+/* PTD_OK if `path` can be written as ptd_plot_write_file would write it (a device or FIFO:
+ * the file itself is writable; anything else: its directory, links followed); PTD_EIO with
+ * the reason otherwise, PTD_EINVAL for a NULL or empty path.  Creates nothing. */
+int ptd_output_check(const char *path);
+/* Install handlers for the signals that end a process from outside (SIGHUP, SIGINT,
+ * SIGQUIT, SIGTERM, SIGPIPE, SIGALRM, SIGUSR1, SIGUSR2, SIGVTALRM, SIGXCPU, SIGXFSZ) that
+ * kill and reap libptd's gnuplot children, remove its temporary files and directories, and
+ * then die of the signal (the default action, so the exit status says so).  They work in
+ * whichever thread the signal arrives.  A signal that is ignored, or has a handler, when this
+ * is called is left alone.  For programs (the tools call it first); a library using libptd
+ * should leave the choice to its program.  PTD_EINVAL if sigaction fails. */
+int ptd_output_handle_signals(void);
 
 /* ------------------------------------------------------------------------------------ */
 /* pspec extremes: pseudospectral abscissa and radius by criss-cross (lib/crisscross.c)    */

@@ -5,21 +5,6 @@
 cd "$TMP"
 DATA="$TOP_SRCDIR/tests/data/mm"
 
-# expect STATUS NAME CMD...: run, check the exit status and a one-line message on stderr
-expect() {
-  want=$1; name=$2; shift 2
-  set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
-  lines=$(wc -l < err.txt)
-  if [ "$got" -ne "$want" ]; then fail "$name: exit $got, want $want ($(head -c 300 err.txt))"; return; fi
-  if [ "$want" -ne 0 ] && [ "$lines" -ne 1 ]; then fail "$name: $lines lines on stderr, want 1"; return; fi
-  pass "$name"
-}
-# no_leftovers NAME: the scratch directory holds only the files named after NAME
-no_leftovers() {
-  extra=$(ls -A | grep -v -e '^out.txt$' -e '^err.txt$' -e '^keep' || true)
-  if [ -n "$extra" ]; then fail "$1: left behind: $extra"; rm -rf $extra; else pass "$1: nothing left behind"; fi
-}
-
 # --- good runs ------------------------------------------------------------------------
 expect 0 "help" pspec --help
 grep -q "hippo-legs" out.txt && grep -q "ginibre" out.txt && pass "help lists the matrices" || fail "help lists the matrices"

@@ -6,5 +6,20 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 npass=0; nfail=0
 pass() { npass=$((npass + 1)); echo "PASS: $*"; }
 fail() { nfail=$((nfail + 1)); echo "FAIL: $*"; }
+# expect STATUS NAME CMD...: run CMD (stdout to out.txt, stderr to err.txt), check its exit
+# status and, for a failure, a one-line message on stderr
+expect() {
+  want=$1; name=$2; shift 2
+  set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
+  lines=$(wc -l < err.txt)
+  if [ "$got" -ne "$want" ]; then fail "$name: exit $got, want $want ($(head -c 300 err.txt))"; return; fi
+  if [ "$want" -ne 0 ] && [ "$lines" -ne 1 ]; then fail "$name: $lines lines on stderr, want 1"; return; fi
+  pass "$name"
+}
+# no_leftovers NAME: the scratch directory holds only out.txt, err.txt and keep* files
+no_leftovers() {
+  extra=$(ls -A | grep -v -e '^out.txt$' -e '^err.txt$' -e '^keep' || true)
+  if [ -n "$extra" ]; then fail "$1: left behind: $extra"; rm -rf $extra; else pass "$1: nothing left behind"; fi
+}
 # finish: the summary line the quickstart adds up, and the exit status.
 finish() { echo "$npass passed, $nfail failed"; [ "$nfail" -eq 0 ]; }

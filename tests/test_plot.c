@@ -8,10 +8,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------------------ */
@@ -691,6 +696,422 @@ START_TEST(test_render_failures_leave_nothing)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------------------ */
+/* where files go: modes, links, devices, FIFOs; complete images; signals                 */
+/* ------------------------------------------------------------------------------------ */
+
+/* a temporary file or render directory among the names */
+static int has_temp(const char *list) { return strstr(list, ".ptdtmp-") || strstr(list, ".ptdplot-"); }
+
+static void put_file(const char *p, const void *data, size_t n)
+{
+    FILE *f = fopen(p, "wb");
+    ck_assert_msg(f != NULL, "%s: %s", p, strerror(errno));
+    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* the whole file into a malloc'ed buffer, *n its size */
+static char *slurp(const char *p, size_t *n)
+{
+    FILE *f = fopen(p, "rb");
+    ck_assert_msg(f != NULL, "%s: %s", p, strerror(errno));
+    char *buf = malloc(1 << 22);
+    ck_assert_ptr_nonnull(buf);
+    *n = fread(buf, 1, (1 << 22) - 1, f);
+    buf[*n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static unsigned mode_of(const char *p)
+{
+    struct stat sb;
+    ck_assert_int_eq(stat(p, &sb), 0);
+    return (unsigned)(sb.st_mode & 07777);
+}
+
+/* A character device node in dir (1,3 is /dev/null, 1,7 /dev/full): root only.  Tests write
+ * to such a copy, never to /dev itself: a writer that replaced its target would replace the
+ * machine's own device.  NULL when mknod is not permitted. */
+static char *char_device(const char *dir, const char *name, unsigned minor)
+{
+    char *p = join(dir, name);
+    if (mknod(p, S_IFCHR | 0666, makedev(1, minor)) == 0) return p;
+    free(p);
+    return NULL;
+}
+
+START_TEST(test_write_file_modes_and_links)
+{
+    char *dir = make_tmpdir(), list[4096];
+    mode_t old = umask(027);
+    char *p = join(dir, "new.tsv");
+    ck_assert_int_eq(ptd_plot_write_file(p, "x\n", 2), PTD_OK);
+    ck_assert_uint_eq(mode_of(p), 0640); /* 0666 & ~umask, not a temporary's 0600 */
+    ck_assert_int_eq(chmod(p, 0600), 0);
+    ck_assert_int_eq(ptd_plot_write_file(p, "yy\n", 3), PTD_OK);
+    ck_assert_uint_eq(mode_of(p), 0600);
+    ck_assert_int_eq(chmod(p, 0604), 0);
+    ck_assert_int_eq(ptd_plot_write_file(p, "z\n", 2), PTD_OK);
+    ck_assert_uint_eq(mode_of(p), 0604);
+    umask(old);
+
+    /* a link is followed, never replaced: relative to its own directory */
+    char *sub = join(dir, "sub");
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    char *target = join(sub, "t.gp"), *link = join(dir, "l.gp");
+    put_file(target, "old", 3);
+    ck_assert_int_eq(symlink("sub/t.gp", link), 0);
+    ck_assert_int_eq(ptd_plot_write_file(link, "new\n", 4), PTD_OK);
+    struct stat sb;
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+    size_t n;
+    char *got = slurp(target, &n);
+    ck_assert_str_eq(got, "new\n");
+    free(got);
+    ck_assert_uint_eq(list_dir(sub, list, sizeof list), 1); /* no temporary beside the target */
+    /* a dangling link creates its target; a loop is an error */
+    char *dangling = join(dir, "d.gp"), *made = join(sub, "made.gp");
+    ck_assert_int_eq(symlink("sub/made.gp", dangling), 0);
+    ck_assert_int_eq(ptd_plot_write_file(dangling, "m", 1), PTD_OK);
+    ck_assert_int_eq(file_size(made), 1);
+    char *l1 = join(dir, "loop1"), *l2 = join(dir, "loop2");
+    ck_assert_int_eq(symlink("loop2", l1), 0);
+    ck_assert_int_eq(symlink("loop1", l2), 0);
+    ck_assert_int_eq(ptd_plot_write_file(l1, "x", 1), PTD_EIO);
+    ck_assert_msg(strstr(ptd_last_error(), strerror(ELOOP)), "%s", ptd_last_error());
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 6); /* new.tsv sub l.gp d.gp loop1 loop2 */
+    ck_assert_msg(!has_temp(list), "temporary left: %s", list);
+    unlink(target);
+    unlink(made);
+    rmdir(sub);
+    free(l1);
+    free(l2);
+    free(dangling);
+    free(made);
+    free(target);
+    free(link);
+    free(sub);
+    free(p);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_write_file_devices_and_fifos)
+{
+    char *dir = make_tmpdir(), list[4096];
+    char *null = char_device(dir, "null.tsv", 3), *full = char_device(dir, "full.ptd", 7);
+    const int made_full = full != NULL;
+    if (!full && geteuid() != 0) full = strdup("/dev/full"); /* cannot be replaced without root */
+    struct stat sb;
+    if (null) {
+        ck_assert_msg(ptd_plot_write_file(null, "data\n", 5) == PTD_OK, "%s", ptd_last_error());
+        ck_assert_int_eq(lstat(null, &sb), 0);
+        ck_assert_msg(S_ISCHR(sb.st_mode), "the device was replaced");
+    }
+    if (full) {
+        ck_assert_int_eq(ptd_plot_write_file(full, "data\n", 5), PTD_EIO);
+        ck_assert_msg(strstr(ptd_last_error(), strerror(ENOSPC)), "%s", ptd_last_error());
+        ck_assert_int_eq(lstat(full, &sb), 0);
+        ck_assert(S_ISCHR(sb.st_mode));
+        ck_assert_int_eq(ptd_output_check(full), PTD_OK);
+    } else {
+        fprintf(stderr, "%s: SKIP (part): mknod not permitted: device cases\n", __func__);
+    }
+    /* a FIFO: opened for reading first (without waiting), so the writer does not block */
+    char *fifo = join(dir, "f.tsv");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+    ck_assert_int_ge(rd, 0);
+    ck_assert_int_eq(ptd_output_check(fifo), PTD_OK);
+    ck_assert_msg(ptd_plot_write_file(fifo, "through\n", 8) == PTD_OK, "%s", ptd_last_error());
+    char buf[64] = {0};
+    ck_assert_int_eq(read(rd, buf, sizeof buf - 1), 8);
+    ck_assert_str_eq(buf, "through\n");
+    close(rd);
+    ck_assert_int_eq(lstat(fifo, &sb), 0);
+    ck_assert(S_ISFIFO(sb.st_mode));
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 1 + (null != NULL) + made_full);
+    ck_assert_msg(!has_temp(list), "temporary left: %s", list);
+
+    char *missing = join(dir, "no/such/x.tsv");
+    ck_assert_int_eq(ptd_output_check(missing), PTD_EIO);
+    ck_assert_ptr_nonnull(strstr(ptd_last_error(), strerror(ENOENT)));
+    ck_assert_int_eq(ptd_output_check(dir), PTD_EIO); /* a directory is not a file */
+    ck_assert_int_eq(ptd_output_check(NULL), PTD_EINVAL);
+    free(missing);
+    free(fifo);
+    free(null);
+    free(full);
+    remove_dir(dir);
+}
+END_TEST
+
+/* Minimal files with the endings the formats must have, made here (not by gnuplot). */
+static const unsigned char png_whole[] = {
+    0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+    0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0x3a, 0x7e, 0x9b, 0x55,
+    0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+static const char pdf_whole[] = "%PDF-1.5\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+static const char svg_whole[] = "<?xml version=\"1.0\"?>\n<svg width=\"1\" height=\"1\">\n</svg>\n\n";
+static const char tex_whole[] = "\\begingroup\n\\begin{picture}(1,1)\\end{picture}%\n\\endgroup\n";
+
+/* A stand-in for gnuplot: writes the first BYTES bytes of $PTD_FAKE_SRC where the prelude's
+ * "set output" says; for a .tex, the companion from $PTD_FAKE_PDF ($PTD_FAKE_PDF_BYTES). */
+static char *fake_gnuplot(const char *dir)
+{
+    char *p = join(dir, "fakegp");
+    const char *text =
+        "#!/bin/sh\n"
+        "out=$(sed -n \"s/^set output '\\(.*\\)'$/\\1/p\" \"$1\")\n"
+        "head -c \"$PTD_FAKE_BYTES\" \"$PTD_FAKE_SRC\" > \"$out\"\n"
+        "case $out in *.tex) head -c \"$PTD_FAKE_PDF_BYTES\" \"$PTD_FAKE_PDF\" > \"${out%.tex}.pdf\" ;; esac\n";
+    put_file(p, text, strlen(text));
+    ck_assert_int_eq(chmod(p, 0755), 0);
+    return p;
+}
+
+static void set_size_env(const char *name, size_t n)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%zu", n);
+    ck_assert_int_eq(setenv(name, v, 1), 0);
+}
+
+/* Render `path` in `out` through the fake with `src` cut to `keep` bytes: the status. */
+static int fake_render(const char *out, const char *name, const char *src, size_t keep)
+{
+    char *path = join(out, name);
+    ck_assert_int_eq(setenv("PTD_FAKE_SRC", src, 1), 0);
+    set_size_env("PTD_FAKE_BYTES", keep);
+    int st = ptd_plot_render("plot x", path);
+    free(path);
+    return st;
+}
+
+START_TEST(test_render_refuses_incomplete_images)
+{
+    char *dir = make_tmpdir(), *out = join(dir, "out"), list[4096];
+    ck_assert_int_eq(mkdir(out, 0700), 0);
+    char *gp = fake_gnuplot(dir);
+    ck_assert_int_eq(setenv("PTD_GNUPLOT", gp, 1), 0);
+    struct {
+        const char *name;
+        const void *data;
+        size_t n;
+    } whole[] = {{"a.png", png_whole, sizeof png_whole},
+                 {"a.pdf", pdf_whole, sizeof pdf_whole - 1},
+                 {"a.svg", svg_whole, sizeof svg_whole - 1}};
+    char *pdfsrc = join(dir, "src.pdf"), *texsrc = join(dir, "src.tex");
+    put_file(pdfsrc, pdf_whole, sizeof pdf_whole - 1);
+    put_file(texsrc, tex_whole, sizeof tex_whole - 1);
+    /* real images too, when gnuplot is here: their endings are what the check knows */
+    char *real[3] = {NULL, NULL, NULL};
+    size_t nreal[3] = {0, 0, 0};
+    if (have_gnuplot()) {
+        ck_assert_int_eq(unsetenv("PTD_GNUPLOT"), 0);
+        for (int k = 0; k < 3; k++) {
+            char name[32];
+            snprintf(name, sizeof name, "real%s", strrchr(whole[k].name, '.'));
+            real[k] = join(dir, name);
+            ck_assert_msg(ptd_plot_render("set xrange [0:1]\nplot x", real[k]) == PTD_OK, "%s", ptd_last_error());
+            nreal[k] = (size_t)file_size(real[k]);
+        }
+        ck_assert_int_eq(setenv("PTD_GNUPLOT", gp, 1), 0);
+    }
+    for (int k = 0; k < 3; k++) {
+        for (int r = 0; r < (real[k] ? 2 : 1); r++) {
+            char *src = r ? strdup(real[k]) : join(dir, "src");
+            size_t n = r ? nreal[k] : whole[k].n;
+            if (!r) put_file(src, whole[k].data, n);
+            /* cut inside the ending, and in the middle: refused, nothing left */
+            size_t cuts[] = {n - 8, n / 2};
+            for (int c = 0; c < 2; c++) {
+                ck_assert_int_eq(fake_render(out, whole[k].name, src, cuts[c]), PTD_EEXTERN);
+                ck_assert_msg(strstr(ptd_last_error(), "incomplete"), "%s cut to %zu: %s", whole[k].name, cuts[c],
+                              ptd_last_error());
+                ck_assert_uint_eq(list_dir(out, list, sizeof list), 0);
+            }
+            /* whole: accepted, byte for byte */
+            ck_assert_msg(fake_render(out, whole[k].name, src, n) == PTD_OK, "%s whole: %s", whole[k].name,
+                          ptd_last_error());
+            char *final = join(out, whole[k].name);
+            ck_assert_int_eq(file_size(final), (long)n);
+            unlink(final);
+            free(final);
+            if (!r) unlink(src);
+            free(src);
+        }
+    }
+    /* .tex: both files are checked */
+    ck_assert_int_eq(setenv("PTD_FAKE_PDF", pdfsrc, 1), 0);
+    size_t ntex = sizeof tex_whole - 1, npdf = sizeof pdf_whole - 1;
+    size_t cases[][2] = {{ntex - 4, npdf}, {ntex, npdf - 8}, {ntex, npdf}};
+    for (int k = 0; k < 3; k++) {
+        set_size_env("PTD_FAKE_PDF_BYTES", cases[k][1]);
+        int st = fake_render(out, "f.tex", texsrc, cases[k][0]);
+        if (k < 2) {
+            ck_assert_int_eq(st, PTD_EEXTERN);
+            ck_assert_uint_eq(list_dir(out, list, sizeof list), 0);
+        } else {
+            ck_assert_msg(st == PTD_OK, "%s", ptd_last_error());
+            ck_assert_uint_eq(list_dir(out, list, sizeof list), 2);
+        }
+    }
+    ck_assert_int_eq(unsetenv("PTD_GNUPLOT"), 0);
+    for (int k = 0; k < 3; k++) {
+        if (real[k]) unlink(real[k]);
+        free(real[k]);
+    }
+    char *f1 = join(out, "f.tex"), *f2 = join(out, "f.pdf");
+    unlink(f1);
+    unlink(f2);
+    rmdir(out);
+    free(f1);
+    free(f2);
+    free(pdfsrc);
+    free(texsrc);
+    free(gp);
+    free(out);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_render_targets)
+{
+    /* where an image goes is where any file goes: mode kept, links followed, a device or
+     * FIFO written in place (the fake gnuplot keeps the image small enough for a pipe) */
+    char *dir = make_tmpdir(), list[4096];
+    char *gp = fake_gnuplot(dir), *src = join(dir, "src");
+    put_file(src, png_whole, sizeof png_whole);
+    ck_assert_int_eq(setenv("PTD_GNUPLOT", gp, 1), 0);
+    ck_assert_int_eq(setenv("PTD_FAKE_SRC", src, 1), 0);
+    set_size_env("PTD_FAKE_BYTES", sizeof png_whole);
+    char *p = join(dir, "m.png");
+    put_file(p, "old", 3);
+    ck_assert_int_eq(chmod(p, 0600), 0);
+    ck_assert_msg(ptd_plot_render("plot x", p) == PTD_OK, "%s", ptd_last_error());
+    ck_assert_uint_eq(mode_of(p), 0600);
+    ck_assert_int_eq(file_size(p), (long)sizeof png_whole);
+
+    char *link = join(dir, "l.png");
+    ck_assert_int_eq(symlink("m.png", link), 0);
+    ck_assert_int_eq(chmod(p, 0640), 0);
+    ck_assert_msg(ptd_plot_render("plot x", link) == PTD_OK, "%s", ptd_last_error());
+    struct stat sb;
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+    ck_assert_uint_eq(mode_of(p), 0640);
+
+    char *fifo = join(dir, "f.png");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+    ck_assert_int_ge(rd, 0);
+    ck_assert_msg(ptd_plot_render("plot x", fifo) == PTD_OK, "%s", ptd_last_error());
+    unsigned char buf[256];
+    ck_assert_int_eq(read(rd, buf, sizeof buf), (int)sizeof png_whole);
+    ck_assert_int_eq(memcmp(buf, png_whole, sizeof png_whole), 0);
+    close(rd);
+    ck_assert_int_eq(lstat(fifo, &sb), 0);
+    ck_assert(S_ISFIFO(sb.st_mode));
+
+    char *full = char_device(dir, "full.png", 7);
+    if (full) {
+        ck_assert_int_eq(ptd_plot_render("plot x", full), PTD_EIO);
+        ck_assert_msg(strstr(ptd_last_error(), strerror(ENOSPC)), "%s", ptd_last_error());
+        ck_assert_int_eq(lstat(full, &sb), 0);
+        ck_assert(S_ISCHR(sb.st_mode));
+    }
+    ck_assert_uint_eq(list_dir(dir, list, sizeof list), 5 + (full != NULL));
+    ck_assert_msg(!has_temp(list), "temporary left: %s", list);
+    ck_assert_int_eq(unsetenv("PTD_GNUPLOT"), 0);
+    free(full);
+    free(fifo);
+    free(link);
+    free(p);
+    free(src);
+    free(gp);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A signal in another thread than the one saving, with the saver's thread blocking it (the
+ * old ssm-train's defence): the handler removes the temporary and the process dies of the
+ * signal.  Run in a child process, which the signal kills. */
+static const char *sig_dir;
+static void *raise_when_saving(void *arg)
+{
+    int sig = *(const int *)arg;
+    for (int k = 0; k < 3000; k++) { /* up to 30 s for the temporary to appear */
+        DIR *d = opendir(sig_dir);
+        struct dirent *e;
+        int seen = 0;
+        while (d && (e = readdir(d)) != NULL) seen |= strncmp(e->d_name, ".ptdtmp-", 8) == 0;
+        if (d) closedir(d);
+        if (seen) {
+            raise(sig); /* to this thread */
+            break;
+        }
+        usleep(10000);
+    }
+    return NULL;
+}
+
+START_TEST(test_signal_in_another_thread)
+{
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+        char *dir = make_tmpdir(), list[4096];
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            sig_dir = dir;
+            /* check's fork mode handles SIGINT and SIGTERM in the test process: start from
+             * the defaults a program starts with (a handler already there is left alone) */
+            signal(SIGINT, SIG_DFL);
+            signal(SIGTERM, SIG_DFL);
+            if (ptd_output_handle_signals()) _exit(3);
+            sigset_t s;
+            sigemptyset(&s);
+            sigaddset(&s, sigs[k]);
+            pthread_t t;
+            if (pthread_create(&t, NULL, raise_when_saving, (void *)&sigs[k]) != 0) _exit(4);
+            pthread_sigmask(SIG_BLOCK, &s, NULL); /* this thread only, after the other started */
+            setenv("PTD_TEST_SLEEP_IN_SAVE", "30", 1);
+            char *p = join(dir, "x.tsv");
+            ptd_plot_write_file(p, "data\n", 5);
+            _exit(5); /* the save ended: the signal never came */
+        }
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sigs[k], "signal %d: status %#x", sigs[k], status);
+        ck_assert_msg(list_dir(dir, list, sizeof list) == 0, "signal %d left: %s", sigs[k], list);
+        remove_dir(dir);
+    }
+}
+END_TEST
+
+START_TEST(test_signals_ignored_stay_ignored)
+{
+    /* nohup, a shell's background job: an ignored signal is not turned into a fatal one */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        signal(SIGHUP, SIG_IGN);
+        if (ptd_output_handle_signals()) _exit(3);
+        raise(SIGHUP);
+        struct sigaction sa;
+        sigaction(SIGTERM, NULL, &sa);
+        _exit(sa.sa_handler == SIG_DFL ? 4 : 0); /* SIGTERM got the handler */
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plot");
@@ -715,6 +1136,16 @@ int main(void)
     tcase_add_test(tc, test_contour_is_circle);
     tcase_add_test(tc, test_render_no_contour);
     tcase_add_test(tc, test_render_failures_leave_nothing);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("output");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_write_file_modes_and_links);
+    tcase_add_test(tc, test_write_file_devices_and_fifos);
+    tcase_add_test(tc, test_render_refuses_incomplete_images);
+    tcase_add_test(tc, test_render_targets);
+    tcase_add_test(tc, test_signal_in_another_thread);
+    tcase_add_test(tc, test_signals_ignored_stay_ignored);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -6,6 +6,9 @@
 #include <gsl/gsl_rng.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -441,6 +444,47 @@ START_TEST(checkpoint)
 }
 END_TEST
 
+/* The saver writes as every libptd file is written (ptd_plot_write_file): a 0600 checkpoint
+ * stays 0600, a link keeps pointing at the checkpoint, a full device is an error, not a
+ * regular file in its place. */
+START_TEST(checkpoint_save_targets)
+{
+    mk_tmp();
+    char path[400], link[400], full[400];
+    snprintf(path, sizeof path, "%s/m.ckpt", tmpdir);
+    snprintf(link, sizeof link, "%s/latest.ckpt", tmpdir);
+    snprintf(full, sizeof full, "%s/full.ckpt", tmpdir);
+    ptd_train_config c = {.din = 2, .nclass = 3, .len = 10, .layers = 1, .width = 4, .state = 4,
+                          .init = PTD_INIT_S4D_LIN, .seed = 2};
+    ptd_train_model *m = NULL, *l = NULL;
+    ck_assert_int_eq(ptd_train_model_create(&c, &m), 0);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert_int_eq(symlink("m.ckpt", link), 0);
+    ck_assert_msg(ptd_train_model_save(m, link) == 0, "%s", ptd_last_error());
+    struct stat sb;
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 07777, 0600);
+    ck_assert_msg(ptd_train_model_load(path, &l) == 0, "%s", ptd_last_error());
+    ck_assert_uint_eq(ptd_train_model_nparams(l), ptd_train_model_nparams(m));
+    ptd_train_model_free(l);
+    if (mknod(full, S_IFCHR | 0666, makedev(1, 7)) == 0) { /* /dev/full's twin: root only */
+        ck_assert_int_eq(ptd_train_model_save(m, full), PTD_EIO);
+        ck_assert_ptr_nonnull(strstr(ptd_last_error(), strerror(ENOSPC)));
+        ck_assert_int_eq(lstat(full, &sb), 0);
+        ck_assert(S_ISCHR(sb.st_mode));
+    } else {
+        fprintf(stderr, "%s: SKIP (part): mknod not permitted\n", __func__);
+    }
+    ptd_train_model_free(m);
+    rm_tmp();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("train");
@@ -461,6 +505,7 @@ static Suite *suite(void)
     tcase_add_test(tc, fit_64);
     tcase_add_test(tc, reproducible);
     tcase_add_test(tc, checkpoint);
+    tcase_add_test(tc, checkpoint_save_targets);
     suite_add_tcase(s, tc);
     return s;
 }

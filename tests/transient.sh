@@ -2,14 +2,6 @@
 # transient.sh - the transient tool as a user meets it: tsv shape, bounds, bad input.
 . "$TOP_SRCDIR/tests/lib.sh"
 cd "$TMP"
-expect() {
-  want=$1; name=$2; shift 2
-  set +e; "$@" >out.txt 2>err.txt; got=$?; set -e
-  lines=$(wc -l < err.txt)
-  if [ "$got" -ne "$want" ]; then fail "$name: exit $got, want $want ($(head -c 300 err.txt))"; return; fi
-  if [ "$want" -ne 0 ] && [ "$lines" -ne 1 ]; then fail "$name: $lines lines on stderr, want 1"; return; fi
-  pass "$name"
-}
 expect 0 "help" transient --help
 expect 0 "tsv" transient demmel -n 6 --t-range 0:5 --points 11 --format tsv --quiet
 grep -q '^# columns: t norm_etA eig_bound nabs_bound kreiss_bound$' out.txt && pass "columns line" || fail "columns line"
