@@ -365,3 +365,13 @@ ptd_system *cli_zoo_make(const char *spec, size_t n, unsigned long seed)
     if (st) cli_fail("%s", ptd_last_error());
     return sys;
 }
+
+const char *cli_lib_error(const char *context)
+{
+    static char buf[640];
+    const char *msg = ptd_last_error();
+    size_t k = strlen(context);
+    if (strncmp(msg, context, k) == 0 && (msg[k] == ':' || msg[k] == ' ' || msg[k] == '\0')) return msg;
+    snprintf(buf, sizeof buf, "%s: %s", context, msg);
+    return buf;
+}

@@ -87,4 +87,9 @@ void cli_check_writable(const char *path);
 void cli_emit(const char *path, int tsv, const char *script, size_t slen, const char *data,
               size_t dlen);
 
+/* The library's last error under a context ("numerical range: ..."), the context left out
+ * when the message begins with it already: the library names what failed in most messages,
+ * and a tool repeating it would print "x: x: ...". */
+const char *cli_lib_error(const char *context);
+
 #endif

@@ -167,7 +167,7 @@ int main(int argc, char **argv)
             for (size_t t = 0; t < trials; t++) {
                 ptd_ptd *p = NULL;
                 if (ptd_perturb_random(sys->A, sys->B, NULL, eps, seed + t, &p))
-                    cli_fail("random perturbation at %g: %s", eps, ptd_last_error());
+                    cli_fail("%s (size %g)", cli_lib_error("random perturbation"), eps);
                 kap[t] = p->kappa_V;
                 berr[t] = p->backward_error;
                 shift[t] = eig_shift(p, e0ig->lambda, n);

@@ -190,7 +190,7 @@ static void build(const setup *su, size_t n, models *m)
     if (su->which & M_RANDOM) {
         ptd_ptd *p = NULL;
         if (ptd_perturb_random(m->sys->A, m->B, NULL, rel, su->seed, &p))
-            cli_fail("random perturbation at n = %zu: %s", n, ptd_last_error());
+            cli_fail("n = %zu: %s", n, cli_lib_error("random perturbation"));
         m->rnd = diag_of(p, m->B, m->C);
         m->rnd_kappa = p->kappa_V;
         m->rnd_refl = p->reflected;

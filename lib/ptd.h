@@ -261,20 +261,27 @@ int ptd_cond_numerical_abscissa(const ptd_matrix *A, double *omega);
  * index order): eigenvectors by back substitution, then kappa_2(V) and every eigenvalue
  * condition number, correct to `digits` significant digits.  The working precision is
  * chosen from the size of the answer (`bits` = 0) or given, and the result is confirmed by
- * repeating at a higher precision until two runs agree to `digits`. */
+ * repeating at a higher precision until two runs agree to `digits`.  A repeated eigenvalue
+ * (equal diagonal entries) is decided exactly, in integer arithmetic, to be defective or not:
+ * defective, its eig_cond are inf and so is kappa_V; semisimple, V holds an orthonormal basis
+ * of its eigenspace (which makes kappa_V unique) and its eig_cond is the norm of its
+ * spectral projector. */
 typedef struct {
     size_t n;
-    double kappa_V;            /* kappa_2(V), V with unit columns */
+    double kappa_V;            /* kappa_2(V), V with unit columns; inf if defective */
     double log10_kappa_V;      /* the same, usable beyond the double range */
     double *eig_cond;          /* n values, in the order of the diagonal of A */
     double complex *lambda;    /* the eigenvalues: the diagonal of A */
-    unsigned long bits;        /* the precision of the reported run */
+    unsigned long bits;        /* the precision of the reported run (0: none was needed) */
     int digits;                /* significant digits on which the two last runs agreed */
     double seconds;
+    size_t repeated;           /* eigenvalues, with multiplicity, that are not simple */
+    size_t defective;          /* of those, how many belong to a defective eigenvalue */
+    unsigned char *defective_at; /* n flags, diagonal order: 1 where the eigenvalue is defective */
 } ptd_eig_mp;
 
 /* PTD_EINVAL for a matrix that is not triangular ("extended precision needs a triangular
- * matrix"); PTD_ERANGE for a repeated eigenvalue (V singular or not unique). */
+ * matrix"). */
 int ptd_cond_mp(const ptd_matrix *A, unsigned long bits, int digits, ptd_eig_mp **out);
 void ptd_eig_mp_free(ptd_eig_mp *e);
 

@@ -33,6 +33,46 @@ expect 0 "eigcond sizes tsv" eigcond grcar --sizes 4:20:4 --format tsv --quiet
 [ "$(grep -c '^[0-9]' out.txt)" -eq 5 ] && pass "five sizes" || fail "sizes rows"
 ! grep -qi -e 'nan' -e 'inf' out.txt && pass "no nan or inf in eigcond data" || fail "nan/inf in eigcond data"
 
+# not diagonalizable: kappa_2(V) = inf and every eigenvalue condition number inf, decided
+# exactly, exit 0 -- Jordan (upper), LagT (lower: A + I/2 strictly lower of rank n - 1) and
+# [[1, 1], [0, 1]] from a file; double precision's value is then not resolved either
+printf '%%%%MatrixMarket matrix coordinate real general\n2 2 3\n1 1 1\n1 2 1\n2 2 1\n' > keep-j2.mtx
+for m in "jordan -n 8" "hippo-lagt -n 64" "file:keep-j2.mtx"; do
+  expect 0 "eigcond defective $m" eigcond $m --format tsv
+  grep -q 'kappa_2(V), extended: *inf: not diagonalizable' err.txt && pass "$m: kappa inf" || fail "$m: $(cat err.txt)"
+  grep -q 'kappa_2(V), double: *>= 9e+15 (not resolved' err.txt && pass "$m: double not resolved" || fail "$m: $(cat err.txt)"
+  grep -q '^# columns: re im cond_double resolved cond_extended defective$' out.txt \
+    && pass "$m: columns" || fail "$m: $(grep columns out.txt)"
+  # inf is written as the largest double; every eigenvalue defective, none resolved in double
+  awk '/^[-0-9]/ { n++; if ($4 != 0 || $5 != 1.7976931348623157e+308 || $6 != 1) bad = 1 } END { exit bad || n < 2 }' \
+    out.txt && pass "$m: every condition number inf" || fail "$m: $(grep -v '^#' out.txt | head -3)"
+done
+# a repeated eigenvalue need not be defective: diag(2, 2, 5) is normal, V = I with an
+# orthonormal basis of each eigenspace, kappa_2(V) = 1 and every condition number 1 (the norm
+# of an orthogonal projector); the double values of the multiple eigenvalue are not resolved
+# (LAPACK's 1/|y^* x| of one pair of vectors is no condition number of a multiple eigenvalue)
+printf '%%%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 2\n2 2 2\n3 3 5\n' > keep-d.mtx
+expect 0 "eigcond diagonal, repeated" eigcond file:keep-d.mtx --format tsv
+grep -q 'kappa_2(V), extended: *1.00000000000000e+00 .*semisimple' err.txt && pass "repeated diagonal: kappa 1" \
+  || fail "repeated diagonal: $(cat err.txt)"
+awk '/^[0-9]/ { if ($5 != 1 || $6 != 0 || $4 != ($1 == 5)) bad = 1 } END { exit bad }' out.txt \
+  && pass "repeated diagonal: every condition number 1, not defective" || fail "repeated diagonal: $(cat out.txt)"
+# LagT is triangular: switched off, extended precision is not said to be unavailable
+expect 0 "eigcond lagt off" eigcond hippo-lagt -n 64 --precision off --format tsv
+grep -q 'extended precision is off' err.txt && ! grep -q 'triangular matrices only' err.txt \
+  && pass "lagt off: says it was switched off" || fail "lagt off: $(cat err.txt)"
+# the figure's data hold no inf (nothing drawable: every kappa is inf) and it says so
+expect 0 "eigcond lagt figure" eigcond hippo-lagt -n 64 -o keep-lagt.gp --quiet
+awk '/<< EOD$/ { d = 1; next } /^EOD$/ { d = 0 } d && tolower($0) ~ /inf|nan/ { bad = 1 } END { exit bad }' keep-lagt.gp \
+  && grep -q '64 defective' keep-lagt.gp \
+  && pass "lagt figure: no inf, says defective" || fail "lagt figure: $(grep -i -e inf -e defective keep-lagt.gp | head -3)"
+if command -v gnuplot >/dev/null 2>&1; then
+  expect 0 "eigcond lagt image" eigcond hippo-lagt -n 64 -o keep-lagt.png --quiet
+fi
+expect 0 "eigcond jordan sizes" eigcond jordan --sizes 2:10:4 --format tsv
+awk '/^[0-9]/ { if ($4 != 1.7976931348623157e+308 || $7 != $1) bad = 1 } END { exit bad }' out.txt \
+  && pass "jordan sizes: kappa inf, all defective" || fail "jordan sizes: $(grep -v '^#' out.txt)"
+
 expect 2 "eigcond unknown matrix" eigcond nosuch
 expect 2 "eigcond n = 0" eigcond grcar -n 0
 expect 2 "eigcond bad sizes" eigcond grcar --sizes 10:5
