@@ -431,3 +431,13 @@ char *cli_complex(char *buf, size_t size, double complex z, double err)
     snprintf(buf, size, "%.*g%+.*gi", ptd_digits(re, err), re, ptd_digits(im, err), im);
     return buf;
 }
+
+const char *cli_lib_error(const char *context)
+{
+    static char buf[640];
+    const char *msg = ptd_last_error();
+    size_t k = strlen(context);
+    if (strncmp(msg, context, k) == 0 && (msg[k] == ':' || msg[k] == ' ' || msg[k] == '\0')) return msg;
+    snprintf(buf, sizeof buf, "%s: %s", context, msg);
+    return buf;
+}

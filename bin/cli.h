@@ -101,5 +101,9 @@ char *cli_digits(char *buf, size_t size, double v, double err);
 /* z as "x+yi" with each part to the digits an absolute error err supports; a part within err
  * of 0 is written 0 (the imaginary part of a point on the real axis is rounding). */
 char *cli_complex(char *buf, size_t size, double complex z, double err);
+/* The library's last error under a context ("numerical range: ..."), the context left out
+ * when the message begins with it already: the library names what failed in most messages,
+ * and a tool repeating it would print "x: x: ...". */
+const char *cli_lib_error(const char *context);
 
 #endif

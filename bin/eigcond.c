@@ -49,6 +49,31 @@ static void describe_double(char *buf, size_t n, double v, int resolved)
     else snprintf(buf, n, ">= %.2g (not resolved in double precision; LAPACK gave %.2g)", PTD_KAPPA_UNRESOLVED, v);
 }
 
+/* The extended kappa_2(V): a value with its digits, or inf for a defective matrix. */
+static void describe_mp(char *buf, size_t n, const ptd_eig_mp *m)
+{
+    if (m->defective)
+        snprintf(buf, n, "inf: not diagonalizable (%zu of %zu eigenvalues, with multiplicity, belong to defective "
+                 "ones; decided exactly)", m->defective, m->n);
+    else if (m->repeated)
+        snprintf(buf, n, "%.*e (%d digits confirmed, %lu bits, %.2f s; %zu eigenvalues are multiple, each semisimple: "
+                 "V holds an orthonormal basis of each eigenspace)", m->digits - 1, m->kappa_V, m->digits, m->bits,
+                 m->seconds, m->repeated);
+    else
+        snprintf(buf, n, "%.*e (%d digits confirmed, %lu bits, %.2f s)", m->digits - 1, m->kappa_V, m->digits, m->bits,
+                 m->seconds);
+}
+
+/* 1 if the extended computation shows that eigenvalue index i (of the diagonal) is multiple:
+ * then LAPACK's 1/|y^* x| for its vectors is not its condition number (inf if defective, the
+ * spectral projector's norm if semisimple), and the double value is not resolved. */
+static int multiple_at(const ptd_eig_mp *m, size_t i)
+{
+    for (size_t k = 0; k < m->n; k++)
+        if (k != i && m->lambda[k] == m->lambda[i]) return 1;
+    return 0;
+}
+
 static int want_mp(const char *precision, const ptd_matrix *A)
 {
     if (strcmp(precision, "off") == 0) return 0;
@@ -133,53 +158,78 @@ int main(int argc, char **argv)
         if ((st = ptd_cond_eig(sys->A, &e))) cli_fail("%s", ptd_last_error());
         ptd_eig_mp *m = NULL;
         if (want_mp(precision, sys->A) && (st = ptd_cond_mp(sys->A, bits, digits, &m)))
-            cli_fail("extended precision: %s", ptd_last_error());
+            cli_fail("%s", cli_lib_error("extended precision"));
         snprintf(notes_buf[nn++], 160, "n: %zu", n);
         for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
         snprintf(title, sizeof title, "%s, n = %zu: eigenvalue condition numbers", spec, n);
+        if (m && m->defective) /* what the figure cannot draw, said where it is seen */
+            snprintf(title + strlen(title), sizeof title - strlen(title), " (defective: %zu of %zu infinite, not drawn)",
+                     m->defective, n);
         ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
+        /* match each double eigenvalue to the nearest unused one of the exact spectrum (the
+         * diagonal), for the table and for what the extended analysis says about it */
+        size_t *match = malloc(n * sizeof *match);
+        int *resolved = malloc(n * sizeof *resolved);
+        char *used = calloc(n, 1);
+        if (!match || !resolved || !used) cli_fail("out of memory");
+        size_t unresolved = 0;
+        for (size_t i = 0; i < n; i++) {
+            match[i] = 0;
+            if (m) {
+                double bd = INFINITY;
+                for (size_t k = 0; k < n; k++)
+                    if (!used[k] && cabs(m->lambda[k] - e->lambda[i]) < bd) {
+                        bd = cabs(m->lambda[k] - e->lambda[i]);
+                        match[i] = k;
+                    }
+                used[match[i]] = 1;
+            }
+            /* a multiple eigenvalue's condition is not LAPACK's 1/|y^* x| of some vectors */
+            resolved[i] = e->eig_cond[i] < PTD_KAPPA_UNRESOLVED && !(m && multiple_at(m, match[i]));
+            unresolved += !resolved[i];
+        }
+        /* the double kappa of a matrix proved defective is not resolved, whatever its size */
+        int kappa_resolved = e->kappa_V_resolved && !(m && m->defective);
         double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *xm = malloc(n * sizeof *xm),
                *ym = malloc(n * sizeof *ym);
         if (!x || !y || !xm || !ym) cli_fail("out of memory");
+        size_t yinf = 0;
         for (size_t i = 0; i < n; i++) {
             x[i] = creal(e->lambda[i]);
             y[i] = e->eig_cond[i];
+            yinf += !isfinite(y[i]);
             if (m) {
                 xm[i] = creal(m->lambda[i]);
                 ym[i] = m->eig_cond[i];
             }
         }
         if (want_tsv) {
-            /* one row per eigenvalue: the extended value matched to the nearest eigenvalue of
-             * the exact spectrum (the diagonal) */
-            size_t nc = m ? 5 : 4;
+            size_t nc = m ? 6 : 4;
             double *rows = malloc(n * nc * sizeof *rows);
-            char *used = calloc(n, 1);
-            if (!rows || !used) cli_fail("out of memory");
+            if (!rows) cli_fail("out of memory");
             for (size_t i = 0; i < n; i++) {
                 rows[i * nc + 0] = creal(e->lambda[i]);
                 rows[i * nc + 1] = cimag(e->lambda[i]);
                 rows[i * nc + 2] = e->eig_cond[i];
-                rows[i * nc + 3] = e->eig_cond[i] < PTD_KAPPA_UNRESOLVED;
+                rows[i * nc + 3] = resolved[i];
                 if (m) {
-                    size_t best = 0;
-                    double bd = INFINITY;
-                    for (size_t k = 0; k < n; k++)
-                        if (!used[k] && cabs(m->lambda[k] - e->lambda[i]) < bd) {
-                            bd = cabs(m->lambda[k] - e->lambda[i]);
-                            best = k;
-                        }
-                    used[best] = 1;
-                    rows[i * nc + 4] = m->eig_cond[best];
+                    rows[i * nc + 4] = m->eig_cond[match[i]];
+                    rows[i * nc + 5] = m->defective_at[match[i]];
                 }
             }
-            const char *cols[] = {"re", "im", "cond_double", "resolved", "cond_extended"};
+            const char *cols[] = {"re", "im", "cond_double", "resolved", "cond_extended", "defective"};
             st = ptd_plot_table_tsv(f, cols, nc, rows, n, &meta);
             free(rows);
-            free(used);
         } else {
-            ptd_plot_series s[2] = {{.title = "double precision (LAPACK zgeevx)", .x = x, .y = y, .n = n, .style = "points"},
-                                    {.title = "extended precision (MPFR)", .x = xm, .y = ym, .n = n, .style = "points"}};
+            /* infinite values are not drawn (a data set holds no inf): the key says how many */
+            char t0[160], t1[160];
+            snprintf(t0, sizeof t0, "double precision (LAPACK zgeevx)");
+            if (yinf) snprintf(t0 + strlen(t0), sizeof t0 - strlen(t0), "; %zu infinite, not drawn", yinf);
+            snprintf(t1, sizeof t1, "extended precision (MPFR)");
+            if (m && m->defective)
+                snprintf(t1 + strlen(t1), sizeof t1 - strlen(t1), "; %zu defective: κ = ∞, not drawn", m->defective);
+            ptd_plot_series s[2] = {{.title = t0, .x = x, .y = y, .n = n, .style = "points"},
+                                    {.title = t1, .x = xm, .y = ym, .n = n, .style = "points"}};
             ptd_plot_axes ax = {.xlabel = latex ? "$\\mathrm{Re}\\,\\lambda$" : "Re λ",
                                 .ylabel = latex ? "$\\kappa(\\lambda)$" : "κ(λ) = 1/|y^* x|",
                                 .logy = 1, .hline = PTD_KAPPA_UNRESOLVED,
@@ -190,31 +240,48 @@ int main(int argc, char **argv)
         cli_mem_close(&text);
         cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
         if (!quiet) {
-            char buf[160];
+            char buf[320];
             double cmax = 0;
             for (size_t i = 0; i < n; i++) cmax = fmax(cmax, e->eig_cond[i]);
             fprintf(stderr, "eigcond: %s, n = %zu, ||A||_2 = %.6g\n", spec, n, e->norm2);
-            describe_double(buf, sizeof buf, e->kappa_V, e->kappa_V_resolved);
-            fprintf(stderr, "  kappa_2(V), double:      %s\n", buf);
-            if (m)
-                fprintf(stderr, "  kappa_2(V), extended:    %.*e (%d digits confirmed, %lu bits, %.2f s)\n",
-                        m->digits - 1, m->kappa_V, m->digits, m->bits, m->seconds);
-            fprintf(stderr, "  eigenvalue condition:    max %.3g in double%s", cmax,
-                    e->eig_cond_unresolved ? "" : "\n");
-            if (e->eig_cond_unresolved)
-                fprintf(stderr, "; %zu of %zu at or above 1/u, not resolved\n", e->eig_cond_unresolved, n);
+            describe_double(buf, sizeof buf, e->kappa_V, kappa_resolved);
+            fprintf(stderr, "  kappa_2(V), double:      %s%s\n", buf,
+                    m && m->repeated && !m->defective && kappa_resolved
+                        ? " (of LAPACK's basis of each multiple eigenspace: not unique)" : "");
             if (m) {
-                double mm = 0;
-                for (size_t i = 0; i < n; i++) mm = fmax(mm, m->eig_cond[i]);
-                fprintf(stderr, "                           max %.*e in extended precision\n", m->digits - 1, mm);
+                describe_mp(buf, sizeof buf, m);
+                fprintf(stderr, "  kappa_2(V), extended:    %s\n", buf);
+            }
+            fprintf(stderr, "  eigenvalue condition:    max %.3g in double%s", cmax, unresolved ? "" : "\n");
+            if (unresolved)
+                fprintf(stderr, "; %zu of %zu not resolved (at or above 1/u%s)\n", unresolved, n,
+                        m && m->repeated ? ", or of a multiple eigenvalue" : "");
+            if (m) {
+                if (m->defective)
+                    fprintf(stderr, "                           inf in extended precision for the %zu defective\n",
+                            m->defective);
+                if (m->defective < n) {
+                    double mf = 0; /* the largest over the eigenvalues that are not defective */
+                    for (size_t i = 0; i < n; i++)
+                        if (!m->defective_at[i]) mf = fmax(mf, m->eig_cond[i]);
+                    fprintf(stderr, "                           max %.*e in extended precision%s\n", m->digits - 1, mf,
+                            m->defective ? " over the others" : "");
+                }
             }
             fprintf(stderr, "  departure from normality (Henrici): %.6g (%.3g of ||A||_F)\n", e->henrici,
                     e->norm_fro > 0 ? e->henrici / e->norm_fro : 0.0);
             fprintf(stderr, "  numerical abscissa %.6g, spectral abscissa %.6g\n", e->numerical_abscissa,
                     e->spectral_abscissa);
-            if (!m && !e->kappa_V_resolved)
-                fprintf(stderr, "  (extended precision is available for triangular matrices only)\n");
+            if (!m && !e->kappa_V_resolved) {
+                if (ptd_matrix_is_upper(sys->A) || ptd_matrix_is_lower(sys->A))
+                    fprintf(stderr, "  (extended precision is off: --precision auto computes it for this triangular "
+                                    "matrix)\n");
+                else fprintf(stderr, "  (extended precision is available for triangular matrices only)\n");
+            }
         }
+        free(match);
+        free(resolved);
+        free(used);
         free(x);
         free(y);
         free(xm);
@@ -226,7 +293,7 @@ int main(int argc, char **argv)
         if (sstep == 0) sstep = (sb - sa) / 32 + 1;
         size_t count = (sb - sa) / sstep + 1;
         double *ns = malloc(count * sizeof *ns), *kd = malloc(count * sizeof *kd), *km = malloc(count * sizeof *km),
-               *rows = malloc(count * 6 * sizeof *rows);
+               *rows = malloc(count * 7 * sizeof *rows);
         if (!ns || !kd || !km || !rows) cli_fail("out of memory");
         int any_mp = 0;
         cli_progress_state prog;
@@ -238,19 +305,20 @@ int main(int argc, char **argv)
             if ((st = ptd_cond_eig(sys->A, &e))) cli_fail("n = %zu: %s", nk, ptd_last_error());
             ptd_eig_mp *m = NULL;
             if (want_mp(precision, sys->A)) {
-                if ((st = ptd_cond_mp(sys->A, bits, digits, &m))) cli_fail("n = %zu: extended precision: %s", nk, ptd_last_error());
+                if ((st = ptd_cond_mp(sys->A, bits, digits, &m))) cli_fail("n = %zu: %s", nk, cli_lib_error("extended precision"));
                 any_mp = 1;
             }
             ns[k] = (double)nk;
             kd[k] = e->kappa_V;
             km[k] = m ? m->kappa_V : NAN;
-            double *r = rows + 6 * k;
+            double *r = rows + 7 * k;
             r[0] = (double)nk;
             r[1] = e->kappa_V;
-            r[2] = e->kappa_V_resolved;
+            r[2] = e->kappa_V_resolved && !(m && m->defective); /* no value is right for a defective A */
             r[3] = m ? m->kappa_V : 0;
             r[4] = m ? m->log10_kappa_V : 0;
             r[5] = m ? m->digits : 0;
+            r[6] = m ? (double)m->defective : 0;
             ptd_eig_free(e);
             ptd_eig_mp_free(m);
             ptd_system_free(sys);
@@ -261,17 +329,23 @@ int main(int argc, char **argv)
         for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
         snprintf(title, sizeof title, "%s: eigenvector condition number against n", spec);
         ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
-        /* the growth line (3 + 2 sqrt2)^n through the last extended (else double) value */
+        /* the growth line (3 + 2 sqrt2)^n through the last finite extended (else resolved
+         * double) value; none when there is none (a defective family: kappa = inf) */
         double gx[2] = {ns[0], ns[count - 1]}, gy[2];
-        size_t ka = count - 1; /* without extended values: the last resolved double one */
-        if (!any_mp)
-            while (ka > 0 && !(rows[6 * ka + 2] != 0)) ka--;
+        size_t ka = count - 1, ndef = 0;
+        for (size_t k = 0; k < count; k++) ndef += rows[7 * k + 6] > 0;
+        while (ka > 0 && !(any_mp ? isfinite(km[ka]) : rows[7 * ka + 2] != 0)) ka--;
         double anchor = any_mp ? km[ka] : kd[ka];
+        if (!(any_mp ? isfinite(anchor) : rows[7 * ka + 2] != 0)) anchor = NAN;
         gy[0] = anchor * pow(GROWTH, gx[0] - ns[ka]);
         gy[1] = anchor * pow(GROWTH, gx[1] - ns[ka]);
+        if (ndef) /* what the figure cannot draw, said where it is seen */
+            snprintf(title + strlen(title), sizeof title - strlen(title), " (defective at %zu of %zu sizes: inf, not drawn)",
+                     ndef, count);
         if (want_tsv) {
-            const char *cols[] = {"n", "kappa_double", "resolved", "kappa_extended", "log10_kappa_extended", "digits"};
-            st = ptd_plot_table_tsv(f, cols, 6, rows, count, &meta);
+            const char *cols[] = {"n", "kappa_double", "resolved", "kappa_extended", "log10_kappa_extended", "digits",
+                                  "defective"};
+            st = ptd_plot_table_tsv(f, cols, 7, rows, count, &meta);
         } else {
             ptd_plot_series s[3] = {
                 {.title = "double precision (LAPACK)", .x = ns, .y = kd, .n = count, .style = "points"},
@@ -289,9 +363,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "eigcond: %s, n = %zu..%zu step %zu: kappa_2(V)\n", spec, sa, sb, sstep);
             for (size_t k = 0; k < count; k++) {
                 char buf[160];
-                describe_double(buf, sizeof buf, rows[6 * k + 1], rows[6 * k + 2] != 0);
+                describe_double(buf, sizeof buf, rows[7 * k + 1], rows[7 * k + 2] != 0);
                 fprintf(stderr, "  n = %4zu  double %s", (size_t)ns[k], buf);
-                if (any_mp) fprintf(stderr, "  extended %.6e", km[k]);
+                if (any_mp && rows[7 * k + 6] > 0)
+                    fprintf(stderr, "  extended inf (defective: %.0f of %zu eigenvalues)", rows[7 * k + 6], (size_t)ns[k]);
+                else if (any_mp) fprintf(stderr, "  extended %.6e", km[k]);
                 fputc('\n', stderr);
             }
             if (any_mp && count >= 3) {
@@ -300,6 +376,7 @@ int main(int argc, char **argv)
                 double sx = 0, sy = 0, sxx = 0, sxy = 0, m = 0;
                 for (size_t k = k0; k < count; k++) {
                     double lx = ns[k], ly = log(km[k]);
+                    if (!isfinite(ly)) continue;
                     sx += lx;
                     sy += ly;
                     sxx += lx * lx;
@@ -307,7 +384,8 @@ int main(int argc, char **argv)
                     m++;
                 }
                 double slope = (m * sxy - sx * sy) / (m * sxx - sx * sx);
-                fprintf(stderr, "  growth rate per unit n (fit over n >= %zu): %.6f; 3 + 2 sqrt2 = %.6f\n",
+                if (m >= 2)
+                    fprintf(stderr, "  growth rate per unit n (fit over n >= %zu): %.6f; 3 + 2 sqrt2 = %.6f\n",
                         (size_t)ns[k0], exp(slope), GROWTH);
             }
         }

@@ -155,10 +155,10 @@ int main(int argc, char **argv)
     enum { NFOV = 128 };
     double complex fovpts[NFOV];
     if (want_fov) {
-        if ((st = ptd_fov_boundary(sys->A, NFOV, fovpts))) cli_fail("numerical range: %s", ptd_last_error());
+        if ((st = ptd_fov_boundary(sys->A, NFOV, fovpts))) cli_fail("%s", cli_lib_error("numerical range"));
         if (!have_box) {
             ptd_box fb;
-            if ((st = ptd_fov_box(sys->A, &fb))) cli_fail("numerical range: %s", ptd_last_error());
+            if ((st = ptd_fov_box(sys->A, &fb))) cli_fail("%s", cli_lib_error("numerical range"));
             double m = 0.05 * fmax(fb.xmax - fb.xmin, fb.ymax - fb.ymin);
             box.xmin = fmin(box.xmin, fb.xmin - m);
             box.xmax = fmax(box.xmax, fb.xmax + m);

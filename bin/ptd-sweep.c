@@ -67,7 +67,10 @@ static double eig_shift(const ptd_ptd *p, const double complex *lam0, size_t n)
     return worst;
 }
 
-enum { COL_REL, COL_KMED, COL_KMIN, COL_KMAX, COL_BERR, COL_SHIFT, COL_KOPT, COL_RELOPT, COL_BERROPT, COL_SHIFTOPT, NCOL };
+/* BERR: the backward error of the system returned (eigenvalues reflected); BERR0: before the
+ * reflection, of the diagonalization of A + E; REFL: eigenvalues reflected */
+enum { COL_REL, COL_KMED, COL_KMIN, COL_KMAX, COL_BERR, COL_SHIFT, COL_BERR0, COL_REFL, COL_KOPT, COL_RELOPT,
+       COL_BERROPT, COL_SHIFTOPT, COL_BERR0OPT, COL_REFLOPT, NCOL };
 
 int main(int argc, char **argv)
 {
@@ -154,8 +157,9 @@ int main(int argc, char **argv)
     ptd_eig *e0ig = NULL;
     if (ptd_cond_eig(sys->A, &e0ig)) cli_fail("%s", ptd_last_error());
     double *rows = calloc(points * NCOL, sizeof *rows), *kap = malloc(trials * sizeof *kap),
-           *berr = malloc(trials * sizeof *berr), *shift = malloc(trials * sizeof *shift);
-    if (!rows || !kap || !berr || !shift) cli_fail("out of memory");
+           *berr = malloc(trials * sizeof *berr), *shift = malloc(trials * sizeof *shift),
+           *berr0 = malloc(trials * sizeof *berr0), *refl = malloc(trials * sizeof *refl);
+    if (!rows || !kap || !berr || !shift || !berr0 || !refl) cli_fail("out of memory");
     ptd_ptd *keep = NULL;
     cli_progress_state prog;
     cli_progress_start(&prog, quiet, "sizes");
@@ -167,9 +171,11 @@ int main(int argc, char **argv)
             for (size_t t = 0; t < trials; t++) {
                 ptd_ptd *p = NULL;
                 if (ptd_perturb_random(sys->A, sys->B, NULL, eps, seed + t, &p))
-                    cli_fail("random perturbation at %g: %s", eps, ptd_last_error());
+                    cli_fail("%s (size %g)", cli_lib_error("random perturbation"), eps);
                 kap[t] = p->kappa_V;
                 berr[t] = p->backward_error;
+                berr0[t] = p->backward_error_unreflected;
+                refl[t] = (double)p->reflected;
                 shift[t] = eig_shift(p, e0ig->lambda, n);
                 if (k + 1 == points && t == 0 && !do_opt) keep = p;
                 else ptd_ptd_free(p);
@@ -177,11 +183,15 @@ int main(int argc, char **argv)
             qsort(kap, trials, sizeof *kap, cmp_double);
             qsort(berr, trials, sizeof *berr, cmp_double);
             qsort(shift, trials, sizeof *shift, cmp_double);
+            qsort(berr0, trials, sizeof *berr0, cmp_double);
+            qsort(refl, trials, sizeof *refl, cmp_double);
             r[COL_KMED] = trials % 2 ? kap[trials / 2] : sqrt(kap[trials / 2 - 1] * kap[trials / 2]);
             r[COL_KMIN] = kap[0];
             r[COL_KMAX] = kap[trials - 1];
             r[COL_BERR] = berr[trials / 2];
             r[COL_SHIFT] = shift[trials / 2];
+            r[COL_BERR0] = berr0[trials / 2];
+            r[COL_REFL] = refl[trials / 2];
         }
         if (do_opt) {
             ptd_perturb_opts o = {.objective = objective, .optimizer = optimizer, .weight = weight,
@@ -194,6 +204,8 @@ int main(int argc, char **argv)
             r[COL_RELOPT] = p->rel_E;
             r[COL_BERROPT] = p->backward_error;
             r[COL_SHIFTOPT] = eig_shift(p, e0ig->lambda, n);
+            r[COL_BERR0OPT] = p->backward_error_unreflected;
+            r[COL_REFLOPT] = (double)p->reflected;
             if (k + 1 == points) keep = p;
             else ptd_ptd_free(p);
         }
@@ -233,8 +245,9 @@ int main(int argc, char **argv)
     }
     if (want_tsv) {
         const char *all[] = {"rel_E", "kappa_random_median", "kappa_random_min", "kappa_random_max",
-                             "backward_error_random", "eig_shift_random", "kappa_optimized", "rel_E_optimized",
-                             "backward_error_optimized", "eig_shift_optimized"};
+                             "backward_error_random", "eig_shift_random", "backward_error_unreflected_random",
+                             "reflected_random", "kappa_optimized", "rel_E_optimized", "backward_error_optimized",
+                             "eig_shift_optimized", "backward_error_unreflected_optimized", "reflected_optimized"};
         /* only the columns of the methods that ran */
         size_t first = do_rand ? 1 : COL_KOPT, last = do_opt ? NCOL : COL_KOPT;
         size_t nc = 1 + (last - first);
@@ -292,8 +305,8 @@ int main(int argc, char **argv)
         else snprintf(kbuf, sizeof kbuf, ">= 1/u (not resolved in double precision)");
         fprintf(stderr, "ptd-sweep: %s, n = %zu, ||A||_2 = %.6g, kappa_2(V) of A %s\n", spec, n, e0ig->norm2, kbuf);
         fprintf(stderr, "  %-10s", "||E||/||A||");
-        if (do_rand) fprintf(stderr, "  %-31s %-10s", "random kappa: median [min, max]", "backward");
-        if (do_opt) fprintf(stderr, "  %-10s %-10s %-10s", "optimised", "||E||/||A||", "backward");
+        if (do_rand) fprintf(stderr, "  %-31s %-10s %-4s", "random kappa: median [min, max]", "backward", "refl");
+        if (do_opt) fprintf(stderr, "  %-10s %-10s %-10s %-4s", "optimised", "||E||/||A||", "backward", "refl");
         fputc('\n', stderr);
         for (size_t k = 0; k < points; k++) {
             const double *r = rows + k * NCOL;
@@ -301,11 +314,17 @@ int main(int argc, char **argv)
             if (do_rand) {
                 char b[64];
                 snprintf(b, sizeof b, "%.3g [%.3g, %.3g]", r[COL_KMED], r[COL_KMIN], r[COL_KMAX]);
-                fprintf(stderr, "  %-31s %-10.3g", b, r[COL_BERR]);
+                fprintf(stderr, "  %-31s %-10.3g %-4.0f", b, r[COL_BERR], r[COL_REFL]);
             }
-            if (do_opt) fprintf(stderr, "  %-10.4g %-10.3g %-10.3g", r[COL_KOPT], r[COL_RELOPT], r[COL_BERROPT]);
+            if (do_opt)
+                fprintf(stderr, "  %-10.4g %-10.3g %-10.3g %-4.0f", r[COL_KOPT], r[COL_RELOPT], r[COL_BERROPT],
+                        r[COL_REFLOPT]);
             fputc('\n', stderr);
         }
+        fprintf(stderr, "  backward: ||V L V^-1 - A||/||A|| of the system returned, A + E = V L0 V^-1 with the\n"
+                        "  eigenvalues of positive real part reflected into L (refl: how many%s);\n"
+                        "  before the reflection it is ||E||/||A|| to rounding (tsv: backward_error_unreflected_*)\n",
+                do_rand ? "; random: medians over the trials" : "");
         if (do_rand && points >= 3) {
             /* the log-log slope of the random median: about -1 (pseudospectral shattering) */
             double sx = 0, sy = 0, sxx = 0, sxy = 0, m = 0;
@@ -317,8 +336,9 @@ int main(int argc, char **argv)
             if (m >= 3) fprintf(stderr, "  random: log-log slope of the median kappa %.3f (theory about -1)\n",
                                 (m * sxy - sx * sy) / (m * sxx - sx * sx));
         }
-        if (save) fprintf(stderr, "  saved the PTD system at ||E||/||A|| = %.3g (kappa %.4g) to %s\n", keep->rel_E,
-                          keep->kappa_V, save);
+        if (save)
+            fprintf(stderr, "  saved the PTD system at ||E||/||A|| = %.3g (kappa %.4g, backward error %.3g, %zu reflected) to %s\n",
+                    keep->rel_E, keep->kappa_V, keep->backward_error, keep->reflected, save);
     }
     ptd_ptd_free(keep);
     ptd_eig_free(e0ig);
@@ -327,6 +347,8 @@ int main(int argc, char **argv)
     free(kap);
     free(berr);
     free(shift);
+    free(berr0);
+    free(refl);
     free(x);
     free(ym);
     free(ylo);

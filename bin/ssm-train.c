@@ -265,6 +265,30 @@ int main(int argc, char **argv)
     double *swf = calloc(nsw + 1, sizeof *swf), *swacc = calloc(2 * (nsw + 1), sizeof *swacc);
     double clean[2], noisy[2], wmax = 0;
     if (!trloss || !tracc || !vacc || !swf || !swacc) cli_fail("out of memory");
+    /* the PTD system of an s4-ptd model, computed once here (or read) so that the summary can
+     * say what it cost, ||E||/||A||, and how far the system the modes come from, V L V^-1 with
+     * the eigenvalues of positive real part reflected, is from LegS: its backward error */
+    const int ptd_from_file = ptd != NULL;
+    ptd_ptd *computed = NULL;
+    double ptd_berr = NAN, tptd = 0;
+    if (!loaded && (init == PTD_INIT_S4_PTD || compare)) {
+        double tc = cli_now();
+        if (!ptd) {
+            ptd_train_config pc = {.state = state, .seed = seed};
+            if (ptd_train_ptd_create(&pc, &computed)) cli_fail("%s", ptd_last_error());
+            ptd = computed;
+            ptd_berr = ptd->backward_error;
+        } else { /* against LegS, whatever the file says (a version-1 file may not say) */
+            ptd_system *legs = cli_zoo_make("hippo-legs", state, seed);
+            if (ptd_perturb_backward_error(legs->A, ptd, &ptd_berr)) cli_fail("%s", ptd_last_error());
+            ptd_system_free(legs);
+        }
+        tptd = cli_now() - tc;
+        cli_note(quiet,
+                 "ssm-train: PTD of LegS, N = %zu%s: ||E||/||A|| = %.3g, kappa_2(V) = %.4g; %zu of %zu eigenvalues of "
+                 "A + E reflected: backward error of V L V^-1 %.3g\n",
+                 state, ptd_from_file ? " (from file)" : "", ptd->rel_E, ptd->kappa_V, ptd->reflected, ptd->n, ptd_berr);
+    }
     for (size_t k = 0; k < nm; k++) {
         if (loaded) {
             models[k] = loaded;
@@ -280,8 +304,9 @@ int main(int argc, char **argv)
             cli_note(quiet, "ssm-train: %s: %zu layers, width %zu, N = %zu (%zu modes), %zu parameters, w_max = %.4g%s\n",
                      init_name(inits[k]), layers, width, state, state / 2, ptd_train_model_nparams(models[k]),
                      ptd_train_model_wmax(models[k]),
-                     inits[k] == PTD_INIT_S4_PTD ? (ptd ? " (PTD from file)" : "") : "");
-            if (inits[k] == PTD_INIT_S4_PTD && !ptd) cli_note(quiet, "  PTD of LegS computed in %.1f s\n", cli_now() - tc);
+                     inits[k] == PTD_INIT_S4_PTD ? (ptd_from_file ? " (PTD from file)" : "") : "");
+            if (inits[k] == PTD_INIT_S4_PTD && !ptd_from_file)
+                cli_note(quiet, "  PTD of LegS computed in %.1f s\n", tptd + cli_now() - tc);
         }
         ptd_train_model *m = models[k];
         wmax = ptd_train_model_wmax(m);
@@ -323,8 +348,8 @@ int main(int argc, char **argv)
     double nfreq = isnan(freq) ? wmax : freq;
 
     /* output */
-    char title[200], nb[6][200];
-    const char *notes[6];
+    char title[200], nb[7][200];
+    const char *notes[7];
     size_t nn = 0;
     snprintf(nb[nn++], 200, "task: %s, train %zu, validation %zu, test %zu, seed %lu", task_listops ? "listops" : "sfmnist",
              train->n, val ? val->n : 0, test->n, seed);
@@ -334,6 +359,10 @@ int main(int argc, char **argv)
              ssm_lr, wd, clip);
     snprintf(nb[nn++], 200, "noise: %g U[0,1) cos(w t) at %s, w %g (w_max %g)", amp,
              at == PTD_NOISE_LAYERS ? "layers" : "input", nfreq, wmax);
+    if (ptd && !isnan(ptd_berr)) /* the PTD a model was made from here, not one inside a checkpoint */
+        snprintf(nb[nn++], 200, "s4-ptd: PTD of LegS%s, ||E||/||A|| %.17g, kappa_2(V) %.17g, %zu reflected, "
+                 "backward error of V L V^-1 %.17g", ptd_from_file ? " from file" : "", ptd->rel_E, ptd->kappa_V,
+                 ptd->reflected, ptd_berr);
     for (size_t k = 0; k < nm; k++)
         snprintf(nb[nn++], 200, "%s: clean test accuracy %.4f, noisy %.4f", init_name(inits[k]), clean[k], noisy[k]);
     for (size_t k = 0; k < nn; k++) notes[k] = nb[k];

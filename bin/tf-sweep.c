@@ -59,6 +59,8 @@ typedef struct {
     double wmax;       /* largest frequency of A_N (0 without a normal part) */
     double norm_A;
     double ptd_rel, ptd_normE, ptd_kappa, rnd_kappa;
+    /* backward errors ||V L V^-1 - A||_2/||A||_2 of the diagonal systems used (L reflected) */
+    double ptd_berr, rnd_berr;
     size_t ptd_refl, rnd_refl; /* eigenvalues reflected into the left half-plane */
     unsigned ptd_steps;
 } models;
@@ -114,6 +116,7 @@ static void build(const setup *su, size_t n, models *m)
     n = m->n = m->sys->n;
     if (!m->sys->B) cli_usage("%s has no input vector B: tf-sweep needs a system (a hippo-* matrix)", su->spec);
     m->B = ptd_matrix_copy(m->sys->B);
+    if (ptd_matrix_norm2(m->sys->A, &m->norm_A)) cli_fail("%s", ptd_last_error());
     m->C = ptd_matrix_alloc(1, n);
     if (!m->B || !m->C) cli_fail("out of memory");
     gsl_rng *r = NULL;
@@ -173,6 +176,8 @@ static void build(const setup *su, size_t n, models *m)
             m->ptd_kappa = su->loaded->kappa_V;
             m->ptd_steps = su->loaded->steps;
             m->ptd_refl = su->loaded->reflected;
+            /* against this A, whatever the file says (a version-1 file does not say) */
+            if (ptd_perturb_backward_error(m->sys->A, su->loaded, &m->ptd_berr)) cli_fail("%s", ptd_last_error());
         } else {
             ptd_perturb_opts o = {.max_rel = su->eps, .steps = su->steps, .seed = su->seed};
             if (ptd_perturb_optimize(m->sys->A, m->B, NULL, &o, &p))
@@ -183,6 +188,7 @@ static void build(const setup *su, size_t n, models *m)
             m->ptd_kappa = p->kappa_V;
             m->ptd_steps = p->steps;
             m->ptd_refl = p->reflected;
+            m->ptd_berr = p->backward_error;
             ptd_ptd_free(p);
         }
         rel = m->ptd_rel;
@@ -190,10 +196,11 @@ static void build(const setup *su, size_t n, models *m)
     if (su->which & M_RANDOM) {
         ptd_ptd *p = NULL;
         if (ptd_perturb_random(m->sys->A, m->B, NULL, rel, su->seed, &p))
-            cli_fail("random perturbation at n = %zu: %s", n, ptd_last_error());
+            cli_fail("n = %zu: %s", n, cli_lib_error("random perturbation"));
         m->rnd = diag_of(p, m->B, m->C);
         m->rnd_kappa = p->kappa_V;
         m->rnd_refl = p->reflected;
+        m->rnd_berr = p->backward_error;
         if (!(su->which & M_PTD)) m->ptd_rel = p->rel_E, m->ptd_normE = p->norm_E;
         ptd_ptd_free(p);
     }
@@ -370,7 +377,8 @@ int main(int argc, char **argv)
     if (mode == 1) {
         /* errors over the orders */
         enum { E_N, E_S4D_S, E_S4D_W, E_S4D_WEAK, E_PTD_S, E_PTD_W, E_PTD_WEAK, E_PTD_REL, E_PTD_NE, E_PTD_K,
-               E_BOUND, E_RND_S, E_RND_W, E_RND_WEAK, E_RND_K, E_WMAX, E_PTD_REFL, E_RND_REFL, NE };
+               E_BOUND, E_RND_S, E_RND_W, E_RND_WEAK, E_RND_K, E_WMAX, E_PTD_BERR, E_RND_BERR, E_PTD_REFL, E_RND_REFL,
+               NE };
         double *rows = calloc(ns * NE, sizeof *rows);
         double *tm = calloc(ns, sizeof *tm);
         if (!rows || !tm) cli_fail("out of memory");
@@ -400,7 +408,11 @@ int main(int argc, char **argv)
             r[E_PTD_REL] = m.ptd_rel;
             r[E_PTD_NE] = m.ptd_normE;
             r[E_PTD_K] = m.ptd_kappa;
-            r[E_BOUND] = (2 * log((double)m.n) + 4) * m.ptd_normE;
+            /* the theorem bounds the error of A + D for any small D: here D = V L V^-1 - A, the
+             * system used, which is A + E only when nothing was reflected */
+            r[E_PTD_BERR] = (su.which & M_PTD) ? m.ptd_berr : m.rnd_berr;
+            r[E_RND_BERR] = m.rnd_berr;
+            r[E_BOUND] = (2 * log((double)m.n) + 4) * r[E_PTD_BERR] * m.norm_A;
             r[E_RND_K] = m.rnd_kappa;
             r[E_PTD_REFL] = (double)m.ptd_refl;
             r[E_RND_REFL] = (double)m.rnd_refl;
@@ -427,8 +439,8 @@ int main(int argc, char **argv)
         if (want_tsv) {
             static const char *all[NE] = {"n", "strong_s4d", "w_s4d", "weak_s4d", "strong_ptd", "w_ptd", "weak_ptd",
                                           "rel_E_ptd", "norm_E_ptd", "kappa_ptd", "bound_ptd", "strong_random",
-                                          "w_random", "weak_random", "kappa_random", "w_max", "reflected_ptd",
-                                          "reflected_random"};
+                                          "w_random", "weak_random", "kappa_random", "w_max", "backward_error_ptd",
+                                          "backward_error_random", "reflected_ptd", "reflected_random"};
             const char *cols[NE];
             int pick[NE];
             size_t nc = 0;
@@ -437,7 +449,8 @@ int main(int argc, char **argv)
                 int keep = q == E_N || q == E_WMAX || ((q >= E_S4D_S && q <= E_S4D_WEAK) && (su.which & M_S4D)) ||
                            ((q >= E_PTD_S && q <= E_BOUND) && (su.which & M_PTD)) ||
                            ((q == E_PTD_REL || q == E_PTD_NE || q == E_BOUND) && (su.which & M_RANDOM)) ||
-                           ((q >= E_RND_S && q <= E_RND_K) && (su.which & M_RANDOM));
+                           ((q >= E_RND_S && q <= E_RND_K) && (su.which & M_RANDOM)) ||
+                           (q == E_PTD_BERR && (su.which & M_PTD)) || (q == E_RND_BERR && (su.which & M_RANDOM));
                 if (keep) pick[nc] = q, cols[nc++] = all[q];
             }
             double *sel = malloc(ns * nc * sizeof *sel);
@@ -464,7 +477,7 @@ int main(int argc, char **argv)
                                               .style = "linespoints", .colour = colours[q], .dashed = 1};
             }
             if (su.which & (M_PTD | M_RANDOM)) {
-                snprintf(tt[6], 96, "theorem's bound (2 ln n + 4) ||E||₂");
+                snprintf(tt[6], 96, "theorem's bound (2 ln n + 4) ||VΛV⁻¹ − A||₂");
                 s[nser++] = (ptd_plot_series){.title = tt[6], .x = xs, .y = ys[6], .n = ns, .style = "lines",
                                               .colour = "#888888", .dashed = 1};
             }
@@ -483,8 +496,10 @@ int main(int argc, char **argv)
             if (su.which & M_S4D) fprintf(stderr, " | %-10s %-10s %-10s", "S4D strong", "at w", "weak");
             if (su.which & M_PTD) fprintf(stderr, " | %-10s %-10s %-10s %-9s %-8s %-10s", "PTD strong", "at w", "weak",
                                           "||E||/||A||", "kappa", "bound");
-            if (su.which & M_PTD) fprintf(stderr, " %-10s %-4s", "bound rel", "refl");
-            if (su.which & M_RANDOM) fprintf(stderr, " | %-10s %-10s %-10s %-8s %-4s", "rnd strong", "at w", "weak", "kappa", "refl");
+            if (su.which & M_PTD) fprintf(stderr, " %-10s %-10s %-4s", "bound rel", "backward", "refl");
+            if (su.which & M_RANDOM)
+                fprintf(stderr, " | %-10s %-10s %-10s %-8s %-10s %-4s", "rnd strong", "at w", "weak", "kappa", "backward",
+                        "refl");
             fprintf(stderr, " | %s\n", "seconds");
             for (size_t k = 0; k < ns; k++) {
                 const double *r = rows + k * NE;
@@ -493,10 +508,12 @@ int main(int argc, char **argv)
                 if (su.which & M_PTD)
                     fprintf(stderr, " | %-10.4g %-10.5g %-10.4g %-11.3g %-8.3g %-10.4g", r[E_PTD_S], r[E_PTD_W],
                             r[E_PTD_WEAK], r[E_PTD_REL], r[E_PTD_K], r[E_BOUND]);
-                if (su.which & M_PTD) fprintf(stderr, " %-10.4g %-4.0f", (2 * log(r[E_N]) + 4) * r[E_PTD_REL], r[E_PTD_REFL]);
+                if (su.which & M_PTD)
+                    fprintf(stderr, " %-10.4g %-10.4g %-4.0f", (2 * log(r[E_N]) + 4) * r[E_PTD_BERR], r[E_PTD_BERR],
+                            r[E_PTD_REFL]);
                 if (su.which & M_RANDOM)
-                    fprintf(stderr, " | %-10.4g %-10.5g %-10.4g %-8.3g %-4.0f", r[E_RND_S], r[E_RND_W], r[E_RND_WEAK], r[E_RND_K],
-                            r[E_RND_REFL]);
+                    fprintf(stderr, " | %-10.4g %-10.5g %-10.4g %-8.3g %-10.4g %-4.0f", r[E_RND_S], r[E_RND_W], r[E_RND_WEAK],
+                            r[E_RND_K], r[E_RND_BERR], r[E_RND_REFL]);
                 fprintf(stderr, " | %.2f\n", tm[k]);
             }
             for (int q = 0; q < 3; q++) {
@@ -507,9 +524,11 @@ int main(int argc, char **argv)
                             sl[2 * q], ptd_tf_input_name(input), sl[2 * q + 1]);
             }
             if (su.which & (M_PTD | M_RANDOM))
-                fprintf(stderr, "  bound: (2 ln n + 4) ||E||_2, the theorem's (REFERENCES.md 6) with the absolute ||E||_2; "
-                                "bound rel: the same with ||E||_2/||A||_2;\n"
-                                "  refl: eigenvalues of A + E with a positive real part, reflected (Re l <- -|Re l|)\n");
+                fprintf(stderr, "  backward: ||V L V^-1 - A||_2/||A||_2 of the diagonal system used, whose eigenvalues L are\n"
+                                "  those of A + E with positive real parts reflected (Re l <- -|Re l|; refl: how many), so\n"
+                                "  that it is A + D with ||D||_2 = backward ||A||_2, not A + E (the same when refl = 0);\n"
+                                "  bound: (2 ln n + 4) ||D||_2, the theorem's (REFERENCES.md 6), which holds for any small\n"
+                                "  perturbation D, with the absolute ||D||_2; bound rel: the same with ||D||_2/||A||_2\n");
         }
         free(rows);
         free(tm);
@@ -586,8 +605,10 @@ int main(int argc, char **argv)
             const char *labels[4] = {"full (HiPPO)", "S4D", "PTD", "random PTD"};
             for (int q = 0; q < 4; q++) {
                 if (!all[q]) continue;
-                if (q == 2) snprintf(tt[q], 96, "PTD (||E||/||A|| = %.2g, κ = %.3g)", m.ptd_rel, m.ptd_kappa);
-                else if (q == 3) snprintf(tt[q], 96, "random PTD (κ = %.3g)", m.rnd_kappa);
+                if (q == 2)
+                    snprintf(tt[q], 96, "PTD (||E||/||A|| = %.2g, backward error %.2g, κ = %.3g)", m.ptd_rel, m.ptd_berr,
+                             m.ptd_kappa);
+                else if (q == 3) snprintf(tt[q], 96, "random PTD (backward error %.2g, κ = %.3g)", m.rnd_berr, m.rnd_kappa);
                 else snprintf(tt[q], 96, "%s", labels[q]);
                 ser[nser++] = (ptd_plot_series){.title = tt[q], .x = w, .y = y[q], .n = np, .style = "lines",
                                                 .colour = colours[q], .dashed = q == 3};
@@ -607,8 +628,12 @@ int main(int argc, char **argv)
         if (!quiet) {
             fprintf(stderr, "tf-sweep: %s, n = %zu, curves at %zu frequencies over [%g, %g]; largest frequency of A_N %.6g\n",
                     su.spec, m.n, np, w0, hi, m.wmax);
-            if (m.ptd) fprintf(stderr, "  ptd: ||E||_2/||A||_2 = %.3g, kappa_2(V) = %.4g\n", m.ptd_rel, m.ptd_kappa);
-            if (m.rnd) fprintf(stderr, "  random: kappa_2(V) = %.4g\n", m.rnd_kappa);
+            if (m.ptd)
+                fprintf(stderr, "  ptd: ||E||_2/||A||_2 = %.3g, kappa_2(V) = %.4g, %zu eigenvalues reflected: backward error "
+                                "of the system used %.3g\n", m.ptd_rel, m.ptd_kappa, m.ptd_refl, m.ptd_berr);
+            if (m.rnd)
+                fprintf(stderr, "  random: kappa_2(V) = %.4g, %zu eigenvalues reflected: backward error %.3g\n", m.rnd_kappa,
+                        m.rnd_refl, m.rnd_berr);
         }
         free(w);
         free(s);

@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     double ladder[13];
     for (int j = 0; j < 13; j++) ladder[j] = nrm * pow(10.0, -j);
     double K = 1, Keps = NAN;
-    if ((st = ptd_transient_kreiss(plan, ladder, 13, discrete, &K, &Keps))) cli_fail("Kreiss bound: %s", ptd_last_error());
+    if ((st = ptd_transient_kreiss(plan, ladder, 13, discrete, &K, &Keps))) cli_fail("%s", cli_lib_error("Kreiss bound"));
 
     double *t = malloc(points * sizeof *t), *y = malloc(points * sizeof *y), *ye = malloc(points * sizeof *ye),
            *yw = malloc(points * sizeof *yw), *yk = malloc(points * sizeof *yk);

@@ -1,7 +1,7 @@
 /* condmp.c - extended precision (MPFR) conditioning of triangular matrices.
  *
- * For an upper triangular T with distinct diagonal entries (a lower triangular A is
- * reversed first, T = J A J, which leaves every condition number unchanged):
+ * For an upper triangular T (a lower triangular A is reversed first, T = J A J, which leaves
+ * every condition number unchanged):
  *
  *   right eigenvectors  x_k[k] = 1, x_k[i] = 0 (i > k),
  *                       x_k[i] = -(sum_{j=i+1..k} T_ij x_k[j]) / (T_ii - T_kk)   (i < k),
@@ -17,6 +17,36 @@
  *
  *   eig_cond[i] = ||x_i|| ||y_i|| / |y_i^* x_i| = ||row i of W||_2   (x_i unit, w_i x_i = 1),
  *   kappa_2(V)  = ||V||_2 ||W||_2.
+ *
+ * Repeated eigenvalues.  Let lambda sit at the diagonal positions k_1 < ... < k_m (exactly
+ * equal doubles: the "class" of lambda).  The substitution for x_k, k = k_p, meets the pivot
+ * T_ii - lambda = 0 at every i = k_q < k.  Take x_k[i] = 0 there (a free choice) and call the
+ * row consistent when its sum s_i = sum_{j>i} T_ij x_k[j] is 0.  Then lambda is defective
+ * (fewer than m eigenvectors) if and only if some row is inconsistent, whatever the free
+ * choices: if every row is consistent the m vectors x_{k_p} are eigenvectors, independent by
+ * their last nonzero entries; if T is diagonalizable, so is every principal block T[i..k]
+ * (the restriction of T to span(e_0..e_k), an invariant subspace, taken modulo the invariant
+ * span(e_0..e_{i-1})), and for i = k_q, T[i..k] - lambda = [0 r; 0 S - lambda] has m' + 1
+ * eigenvectors (m' the multiplicity of lambda in S) only if r y = 0 for every y in
+ * null(S - lambda), which holds the partial vector x_k[i+1..k].  Only the rows k_1 <= i < k
+ * have zero pivots, so only T[k_1..k_m] is read.  The test must be exact, not rounded: it is
+ * done once, in integers (GMP), before any MPFR run.  Every double is M 2^e with an integer
+ * |M| < 2^53, so 2^-emin T (emin the least e) has (Gaussian) integer entries, and the
+ * substitution is made fraction-free: instead of dividing by d = T_ii - lambda, the entries
+ * found so far are multiplied by d (and common factors of 2 are shifted out).
+ *
+ * A defective lambda has eig_cond = inf (a perturbation of size eps moves it by about
+ * eps^(1/b), b the size of its largest Jordan block), and kappa_2(V) = inf: no V exists.
+ * For a repeated lambda that is not defective (semisimple) the eigenvectors are not unique;
+ * the columns of V for its class are made an orthonormal basis of its eigenspace (Gram-Schmidt,
+ * twice, in the order k_1, ..., k_m, which keeps V upper triangular).  Every choice of
+ * orthonormal bases gives the same kappa_2(V) (the choices differ by a block-diagonal unitary
+ * factor), so kappa_2(V) is again unique.  The rows of W for the class are W_c = H^{-1} Y_c,
+ * Y_c the unscaled left vectors y_{k_p}^T and H = Y_c Q_c (Q_c the orthonormal columns):
+ * then W_c Q_c = I, and H is upper triangular with H_pp = Q_c[k_p, p] real, so W stays upper
+ * triangular.  The eigenvalue condition number of a semisimple lambda is the norm of its
+ * spectral projector, ||Q_c W_c||_2 = ||W_c||_2 (Lanczos on the rows of the class); it is the
+ * 1/|y^* x| of a simple one, and every eigenvector matrix has kappa_2 >= the largest of them.
  *
  * The two 2-norms: Lanczos with full reorthogonalisation (classical Gram-Schmidt, twice) on
  * the Hermitian U^* U (U = V or W; two triangular products per step), in MPFR at 128 bits on
@@ -42,6 +72,8 @@
 #include "internal.h"
 
 #include <float.h>
+#include <gmp.h>
+#include <limits.h>
 #include <math.h>
 #include <mpfr.h>
 #include <stdlib.h>
@@ -66,6 +98,10 @@ typedef struct {
     int cx;               /* some entry has a nonzero imaginary part */
     const double *tr;     /* T (upper triangular), real and imaginary parts, column-major */
     const double *ti;
+    const size_t *cls;    /* cls[i]: the first index of T's diagonal value T_ii (its class) */
+    const size_t *mult;   /* mult[c]: how many diagonal entries class c has */
+    const unsigned char *defective; /* defective[c]: class c is defective (exact) */
+    int any_defective;
 } problem;
 
 typedef struct {
@@ -362,6 +398,122 @@ done:
     return st;
 }
 
+/* ---- exact arithmetic: is a repeated eigenvalue defective? ---------------------------- */
+
+/* The exponent e of the last mantissa bit of v != 0: v = M 2^e with an integer |M| < 2^53. */
+static long dyadic_exp(double v)
+{
+    int e;
+    frexp(v, &e);
+    return (long)e - 53;
+}
+
+/* z = v 2^-emin, exactly (an integer when emin <= dyadic_exp(v)). */
+static void dyadic_set(mpz_t z, double v, long emin)
+{
+    if (v == 0) {
+        mpz_set_ui(z, 0);
+        return;
+    }
+    int e;
+    double f = frexp(v, &e);
+    mpz_set_d(z, ldexp(f, 53)); /* an integer below 2^53: exact */
+    mpz_mul_2exp(z, z, (mp_bitcnt_t)((long)e - 53 - emin));
+}
+
+/* 1 if the class c (its first position c, its multiplicity mult[c] >= 2) is defective, 0 if
+ * not, decided exactly by the fraction-free substitution described at the top; PTD_ENOMEM
+ * (negative) if out of memory. */
+static int class_defective(const problem *P, size_t c)
+{
+    size_t n = P->n, last = c;
+    int cx = P->cx, res = 0;
+    for (size_t i = c; i < n; i++)
+        if (P->cls[i] == c) last = i;
+    /* the least exponent over T[c..last] */
+    long emin = LONG_MAX;
+    for (size_t j = c; j <= last; j++)
+        for (size_t i = c; i <= j; i++) {
+            double a = P->tr[i + j * n], b = cx ? P->ti[i + j * n] : 0.0;
+            if (a != 0) emin = dyadic_exp(a) < emin ? dyadic_exp(a) : emin;
+            if (b != 0) emin = dyadic_exp(b) < emin ? dyadic_exp(b) : emin;
+        }
+    size_t len = last - c + 1;
+    mpz_t *xr = malloc(len * sizeof *xr), *xi = malloc(len * sizeof *xi);
+    if (!xr || !xi) {
+        free(xr);
+        free(xi);
+        return -ptd_error(PTD_ENOMEM, "out of memory (exact test, n = %zu)", n);
+    }
+    for (size_t i = 0; i < len; i++) mpz_init(xr[i]), mpz_init(xi[i]);
+    mpz_t sr, si, ar, ai, dr, di, t, u;
+    mpz_inits(sr, si, ar, ai, dr, di, t, u, NULL);
+    double lr = P->tr[c + c * n], li = cx ? P->ti[c + c * n] : 0.0;
+    /* x_k for every later position k of the class, over the indices c..k (xr[i - c]) */
+    for (size_t k = c + 1; k <= last && !res; k++) {
+        if (P->cls[k] != c) continue;
+        mpz_set_ui(xr[k - c], 1);
+        mpz_set_ui(xi[k - c], 0);
+        for (size_t i = k; i-- > c && !res;) {
+            mpz_set_ui(sr, 0);
+            mpz_set_ui(si, 0);
+            for (size_t j = i + 1; j <= k; j++) { /* s += T_ij x_j */
+                double a = P->tr[i + j * n], b = cx ? P->ti[i + j * n] : 0.0;
+                if (a != 0) {
+                    dyadic_set(ar, a, emin);
+                    mpz_addmul(sr, ar, xr[j - c]);
+                    if (cx) mpz_addmul(si, ar, xi[j - c]);
+                }
+                if (b != 0) {
+                    dyadic_set(ai, b, emin);
+                    mpz_submul(sr, ai, xi[j - c]);
+                    mpz_addmul(si, ai, xr[j - c]);
+                }
+            }
+            if (P->cls[i] == c) { /* a zero pivot: the row must be consistent */
+                if (mpz_sgn(sr) || mpz_sgn(si)) res = 1;
+                mpz_set_ui(xr[i - c], 0);
+                mpz_set_ui(xi[i - c], 0);
+                continue;
+            }
+            /* d x_i = -s: scale x_{i+1..k} by d = T_ii - lambda, then x_i = -s */
+            dyadic_set(dr, P->tr[i + i * n], emin);
+            dyadic_set(t, lr, emin);
+            mpz_sub(dr, dr, t);
+            dyadic_set(di, cx ? P->ti[i + i * n] : 0.0, emin);
+            dyadic_set(t, li, emin);
+            mpz_sub(di, di, t);
+            mp_bitcnt_t two = ~(mp_bitcnt_t)0; /* the common power of 2, shifted out */
+            for (size_t j = i + 1; j <= k; j++) {
+                mpz_mul(t, xr[j - c], dr);
+                if (cx) {
+                    mpz_submul(t, xi[j - c], di);
+                    mpz_mul(u, xr[j - c], di);
+                    mpz_addmul(u, xi[j - c], dr);
+                    mpz_swap(xi[j - c], u);
+                }
+                mpz_swap(xr[j - c], t);
+            }
+            mpz_neg(xr[i - c], sr);
+            mpz_neg(xi[i - c], si);
+            for (size_t j = i; j <= k; j++) {
+                if (mpz_sgn(xr[j - c])) two = mpz_scan1(xr[j - c], 0) < two ? mpz_scan1(xr[j - c], 0) : two;
+                if (mpz_sgn(xi[j - c])) two = mpz_scan1(xi[j - c], 0) < two ? mpz_scan1(xi[j - c], 0) : two;
+            }
+            if (two != ~(mp_bitcnt_t)0 && two > 0)
+                for (size_t j = i; j <= k; j++) {
+                    mpz_fdiv_q_2exp(xr[j - c], xr[j - c], two);
+                    mpz_fdiv_q_2exp(xi[j - c], xi[j - c], two);
+                }
+        }
+    }
+    mpz_clears(sr, si, ar, ai, dr, di, t, u, NULL);
+    for (size_t i = 0; i < len; i++) mpz_clear(xr[i]), mpz_clear(xi[i]);
+    free(xr);
+    free(xi);
+    return res;
+}
+
 /* ---- one run at a given precision ----------------------------------------------------- */
 
 /* Eigenvectors, eig_cond and kappa_V of T at `prec` bits into R (whose fields are already
@@ -374,13 +526,14 @@ static int run_once(const problem *P, mpfr_prec_t prec, run_result *R, size_t st
     mpfr_t *Vr = mp_array(np, prec), *Vi = cx ? mp_array(np, prec) : NULL;
     mpfr_t *Wr = mp_array(np, prec), *Wi = cx ? mp_array(np, prec) : NULL;
     mpfr_t *xn = mp_array(n, prec); /* ||x̂_k|| */
+    mpfr_t *hr = mp_array(n, prec), *hi = mp_array(n, prec); /* a row of H (multiple eigenvalues) */
     tri_matrix L = {n, cx, NULL, NULL};
     L.ur = mp_array(np, LANCZOS_PREC);
     L.ui = cx ? mp_array(np, LANCZOS_PREC) : NULL;
     mpfr_t sr, si, t, dr, di, den, u, s2V, s2W;
     mpfr_inits2(prec, sr, si, t, dr, di, den, u, (mpfr_ptr)0);
     mpfr_inits2(LANCZOS_PREC, s2V, s2W, (mpfr_ptr)0);
-    if (!Vr || !Wr || !xn || !L.ur || (cx && (!Vi || !Wi || !L.ui))) {
+    if (!Vr || !Wr || !xn || !hr || !hi || !L.ur || (cx && (!Vi || !Wi || !L.ui))) {
         st = ptd_error(PTD_ENOMEM, "out of memory (extended precision, n = %zu, %lu bits)", n,
                        (unsigned long)prec);
         goto done;
@@ -435,12 +588,19 @@ static int run_once(const problem *P, mpfr_prec_t prec, run_result *R, size_t st
         }                                                                                   \
     } while (0)
 
+    const size_t *cls = P->cls, *mult = P->mult;
     /* right eigenvectors, column k of V, by back substitution */
     for (size_t k = 0; k < n; k++) {
         mpfr_t *xr = Vr + UP(0, k), *xi = cx ? Vi + UP(0, k) : NULL;
+        if (P->defective[cls[k]]) continue; /* no column: kappa_V = inf */
         mpfr_set_ui(xr[k], 1, MPFR_RNDN);
         if (cx) mpfr_set_zero(xi[k], 1);
         for (size_t i = k; i-- > 0;) {
+            if (cls[i] == cls[k]) { /* a zero pivot, consistent (not defective): free, 0 */
+                mpfr_set_zero(xr[i], 1);
+                if (cx) mpfr_set_zero(xi[i], 1);
+                continue;
+            }
             mpfr_set_zero(sr, 1);
             mpfr_set_zero(si, 1);
             for (size_t j = i + 1; j <= k; j++) ACC(i, j, xr[j], cx ? xi[j] : xr[j]);
@@ -449,32 +609,42 @@ static int run_once(const problem *P, mpfr_prec_t prec, run_result *R, size_t st
             mpfr_neg(xr[i], xr[i], MPFR_RNDN);
             if (cx) mpfr_neg(xi[i], xi[i], MPFR_RNDN);
         }
-        mpfr_set_zero(t, 1);
-        for (size_t i = 0; i <= k; i++) {
-            mpfr_sqr(u, xr[i], MPFR_RNDN);
-            mpfr_add(t, t, u, MPFR_RNDN);
-            if (cx) {
-                mpfr_sqr(u, xi[i], MPFR_RNDN);
-                mpfr_add(t, t, u, MPFR_RNDN);
-            }
-        }
-        mpfr_sqrt(xn[k], t, MPFR_RNDN);
+        /* a multiple eigenvalue: orthogonalise against its earlier columns, twice */
+        if (mult[cls[k]] > 1)
+            for (int pass = 0; pass < 2; pass++)
+                for (size_t q = cls[k]; q < k; q++) {
+                    if (cls[q] != cls[k]) continue;
+                    mpfr_t *qr = Vr + UP(0, q), *qi = cx ? Vi + UP(0, q) : NULL;
+                    cdot(q + 1, cx, qr, qi, xr, xi, dr, di, u);
+                    caxpy(q + 1, cx, dr, di, qr, qi, xr, xi, u);
+                }
+        cnorm(k + 1, cx, xr, xi, xn[k], u);
         for (size_t i = 0; i <= k; i++) {
             mpfr_div(xr[i], xr[i], xn[k], MPFR_RNDN);
             if (cx) mpfr_div(xi[i], xi[i], xn[k], MPFR_RNDN);
         }
     }
-    /* left eigenvectors, row i of W, by forward substitution, scaled by ||x̂_i|| */
+    /* left eigenvectors, row i of W, by forward substitution, scaled by ||x̂_i|| (simple) */
     for (size_t i = 0; i < n; i++) {
+        if (P->defective[cls[i]]) {
+            mpfr_set_inf(R->cond[i], 1);
+            continue;
+        }
         mpfr_set_ui(Wr[UP(i, i)], 1, MPFR_RNDN);
         if (cx) mpfr_set_zero(Wi[UP(i, i)], 1);
         for (size_t j = i + 1; j < n; j++) {
+            if (cls[j] == cls[i]) {
+                mpfr_set_zero(Wr[UP(i, j)], 1);
+                if (cx) mpfr_set_zero(Wi[UP(i, j)], 1);
+                continue;
+            }
             mpfr_set_zero(sr, 1);
             mpfr_set_zero(si, 1);
             for (size_t l = i; l < j; l++) ACC(l, j, Wr[UP(i, l)], cx ? Wi[UP(i, l)] : Wr[UP(i, l)]);
             SET_DIFF(i, j);
             CDIV(Wr[UP(i, j)], cx ? Wi[UP(i, j)] : Wr[UP(i, j)]);
         }
+        if (mult[cls[i]] > 1) continue; /* the class's rows are made below */
         mpfr_set_zero(t, 1);
         for (size_t j = i; j < n; j++) {
             mpfr_mul(Wr[UP(i, j)], Wr[UP(i, j)], xn[i], MPFR_RNDN);
@@ -488,12 +658,79 @@ static int run_once(const problem *P, mpfr_prec_t prec, run_result *R, size_t st
         }
         mpfr_sqrt(R->cond[i], t, MPFR_RNDN);
     }
+    /* a semisimple multiple eigenvalue: W_c = H^{-1} Y_c, H = Y_c Q_c upper triangular, by back
+     * substitution over the class's positions from the last; then eig_cond = ||W_c||_2 */
+    for (size_t c = 0; c < n; c++) {
+        if (cls[c] != c || mult[c] < 2 || P->defective[c]) continue;
+        for (size_t a = n; a-- > c;) {
+            if (cls[a] != c) continue;
+            size_t nh = 0;
+            for (size_t b = a + 1; b < n; b++) { /* H_ab = sum_{l=a..b} Y_a[l] Q_b[l] */
+                if (cls[b] != c) continue;
+                mpfr_set_zero(hr[nh], 1);
+                mpfr_set_zero(hi[nh], 1);
+                for (size_t l = a; l <= b; l++) {
+                    mpfr_fma(hr[nh], Wr[UP(a, l)], Vr[UP(l, b)], hr[nh], MPFR_RNDN);
+                    if (cx) {
+                        mpfr_mul(u, Wi[UP(a, l)], Vi[UP(l, b)], MPFR_RNDN);
+                        mpfr_sub(hr[nh], hr[nh], u, MPFR_RNDN);
+                        mpfr_fma(hi[nh], Wr[UP(a, l)], Vi[UP(l, b)], hi[nh], MPFR_RNDN);
+                        mpfr_fma(hi[nh], Wi[UP(a, l)], Vr[UP(l, b)], hi[nh], MPFR_RNDN);
+                    }
+                }
+                nh++;
+            }
+            nh = 0;
+            for (size_t b = a + 1; b < n; b++) { /* row a -= H_ab (row b of W) */
+                if (cls[b] != c) continue;
+                for (size_t l = b; l < n; l++) {
+                    mpfr_mul(u, hr[nh], Wr[UP(b, l)], MPFR_RNDN);
+                    if (cx) {
+                        mpfr_mul(t, hi[nh], Wi[UP(b, l)], MPFR_RNDN);
+                        mpfr_sub(u, u, t, MPFR_RNDN);
+                    }
+                    mpfr_sub(Wr[UP(a, l)], Wr[UP(a, l)], u, MPFR_RNDN);
+                    if (cx) {
+                        mpfr_mul(u, hr[nh], Wi[UP(b, l)], MPFR_RNDN);
+                        mpfr_fma(u, hi[nh], Wr[UP(b, l)], u, MPFR_RNDN);
+                        mpfr_sub(Wi[UP(a, l)], Wi[UP(a, l)], u, MPFR_RNDN);
+                    }
+                }
+                nh++;
+            }
+            /* H_aa = Q_c[a, a] = 1/||x̂_a|| after the orthogonalisation: real, positive */
+            for (size_t l = a; l < n; l++) {
+                mpfr_div(Wr[UP(a, l)], Wr[UP(a, l)], Vr[UP(a, a)], MPFR_RNDN);
+                if (cx) mpfr_div(Wi[UP(a, l)], Wi[UP(a, l)], Vr[UP(a, a)], MPFR_RNDN);
+            }
+        }
+        for (size_t p = 0; p < np; p++) {
+            mpfr_set_zero(L.ur[p], 1);
+            if (cx) mpfr_set_zero(L.ui[p], 1);
+        }
+        for (size_t a = c; a < n; a++)
+            if (cls[a] == c)
+                for (size_t l = a; l < n; l++) {
+                    mpfr_set(L.ur[UP(a, l)], Wr[UP(a, l)], MPFR_RNDN);
+                    if (cx) mpfr_set(L.ui[UP(a, l)], Wi[UP(a, l)], MPFR_RNDN);
+                }
+        size_t st_c;
+        if ((st = norm2_lanczos(&L, s2W, &st_c))) goto done;
+        mpfr_sqrt(s2W, s2W, MPFR_RNDN);
+        for (size_t a = c; a < n; a++)
+            if (cls[a] == c) mpfr_set(R->cond[a], s2W, MPFR_RNDN);
+    }
 #undef ACC
 #undef CDIV
 #undef SET_DIFF
 #undef TR
 #undef TI
     /* the two 2-norms */
+    if (P->any_defective) {
+        mpfr_set_inf(R->kappa, 1);
+        R->ready = 1;
+        goto done;
+    }
     for (size_t p = 0; p < np; p++) {
         mpfr_set(L.ur[p], Vr[p], MPFR_RNDN);
         if (cx) mpfr_set(L.ui[p], Vi[p], MPFR_RNDN);
@@ -513,6 +750,8 @@ done:
     mp_array_free(Wr, np);
     mp_array_free(Wi, cx ? np : 0);
     mp_array_free(xn, n);
+    mp_array_free(hr, n);
+    mp_array_free(hi, n);
     mp_array_free(L.ur, np);
     mp_array_free(L.ui, cx ? np : 0);
     mpfr_clears(sr, si, t, dr, di, den, u, s2V, s2W, (mpfr_ptr)0);
@@ -552,9 +791,10 @@ static int agreement(size_t n, run_result *a, run_result *b)
 static double log2_size(size_t n, run_result *r)
 {
     long e;
-    double f = mpfr_get_d_2exp(&e, r->kappa, MPFR_RNDN);
+    double f = mpfr_inf_p(r->kappa) ? 0 : mpfr_get_d_2exp(&e, r->kappa, MPFR_RNDN);
     double best = f > 0 ? (double)e + log2(f) : 0;
     for (size_t i = 0; i < n; i++) {
+        if (mpfr_inf_p(r->cond[i])) continue; /* defective: exact, costs no bits */
         f = mpfr_get_d_2exp(&e, r->cond[i], MPFR_RNDN);
         if (f > 0 && (double)e + log2(f) > best) best = (double)e + log2(f);
     }
@@ -583,6 +823,7 @@ void ptd_eig_mp_free(ptd_eig_mp *e)
     if (!e) return;
     free(e->eig_cond);
     free(e->lambda);
+    free(e->defective_at);
     free(e);
 }
 
@@ -612,14 +853,17 @@ int ptd_cond_mp(const ptd_matrix *A, unsigned long bits, int digits, ptd_eig_mp 
     double t0 = wall();
     /* T = A (upper) or J A J (lower): index i of T is index n-1-i of A */
     double *tr = malloc(2 * n * n * sizeof *tr);
+    size_t *cls = malloc(n * sizeof *cls), *mult = calloc(n, sizeof *mult);
+    unsigned char *def = calloc(n, 1);
     ptd_eig_mp *e = calloc(1, sizeof *e);
     run_result R[2];
     int have[2] = {0, 0}, st = PTD_OK;
     if (e) {
         e->eig_cond = malloc(n * sizeof *e->eig_cond);
         e->lambda = malloc(n * sizeof *e->lambda);
+        e->defective_at = calloc(n, 1);
     }
-    if (!tr || !e || !e->eig_cond || !e->lambda) {
+    if (!tr || !cls || !mult || !def || !e || !e->eig_cond || !e->lambda || !e->defective_at) {
         st = ptd_error(PTD_ENOMEM, "out of memory (extended precision, n = %zu)", n);
         goto done;
     }
@@ -633,16 +877,38 @@ int ptd_cond_mp(const ptd_matrix *A, unsigned long bits, int digits, ptd_eig_mp 
             if (cimag(a) != 0) cx = 1;
         }
     for (size_t i = 0; i < n; i++) e->lambda[i] = PTD_AT(A, i, i);
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = i + 1; k < n; k++)
-            if (e->lambda[i] == e->lambda[k]) {
-                st = ptd_error(PTD_ERANGE,
-                               "extended precision: repeated eigenvalue %g%+gi (diagonal entries %zu and %zu): "
-                               "V is singular or not unique",
-                               creal(e->lambda[i]), cimag(e->lambda[i]), i, k);
-                goto done;
-            }
-    problem P = {n, cx, tr, ti};
+    /* classes of equal diagonal entries (exactly equal doubles), by T's index */
+    for (size_t i = 0; i < n; i++) {
+        size_t c = i;
+        for (size_t k = 0; k < i && c == i; k++)
+            if (tr[k + k * n] == tr[i + i * n] && ti[k + k * n] == ti[i + i * n]) c = cls[k];
+        cls[i] = c;
+        mult[c]++;
+    }
+    int any_def = 0;
+    for (size_t c = 0; c < n; c++) {
+        if (cls[c] != c || mult[c] < 2) continue;
+        int d = class_defective(&(problem){n, cx, tr, ti, cls, mult, def, 0}, c);
+        if (d < 0) {
+            st = -d;
+            goto done;
+        }
+        def[c] = (unsigned char)d;
+        any_def |= d;
+        e->repeated += mult[c];
+        if (d) e->defective += mult[c];
+    }
+    for (size_t i = 0; i < n; i++) e->defective_at[upper ? i : n - 1 - i] = def[cls[i]];
+    problem P = {n, cx, tr, ti, cls, mult, def, any_def};
+    e->n = n;
+    if (e->defective == n) { /* nothing finite to compute: the answer is exact */
+        e->kappa_V = e->log10_kappa_V = INFINITY;
+        for (size_t i = 0; i < n; i++) e->eig_cond[i] = INFINITY;
+        e->bits = 0;
+        e->digits = DIGITS_CAP;
+        e->seconds = wall() - t0;
+        goto done;
+    }
     for (int r = 0; r < 2; r++) {
         if (run_init(&R[r], n)) {
             have[r] = 1;
@@ -711,6 +977,9 @@ done:
     for (int r = 0; r < 2; r++)
         if (have[r]) run_clear(&R[r], n);
     free(tr);
+    free(cls);
+    free(mult);
+    free(def);
     /* MPFR keeps constants (log 2, for mpfr_log10) in per-thread caches that would outlive a
      * caller's thread; drop this thread's now (only a recomputation for a later MPFR user) */
     mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);

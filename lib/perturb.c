@@ -102,6 +102,38 @@ static double norm2_of(size_t n, const double complex *X)
     return r;
 }
 
+/* ||A - V diag(lambda) Vinv||_2 / ||A||_2 (norm_A = ||A||_2; 1 in its place if A = 0);
+ * M and R: n x n scratch. */
+static double backward_error(size_t n, const double complex *A, const double complex *V, const double complex *lambda,
+                             const double complex *Vinv, double norm_A, double complex *M, double complex *R)
+{
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) M[i + j * n] = V[i + j * n] * lambda[j];
+    gemm(n, 'N', 'N', M, Vinv, R);
+    for (size_t k = 0; k < n * n; k++) R[k] = A[k] - R[k];
+    return norm2_of(n, R) / (norm_A > 0 ? norm_A : 1.0);
+}
+
+int ptd_perturb_backward_error(const ptd_matrix *A, const ptd_ptd *p, double *berr)
+{
+    ptd_clear_error();
+    if (!A || !p || !berr || !p->V || !p->Vinv || !p->lambda || A->rows != p->n || A->cols != p->n)
+        return ptd_error(PTD_EINVAL, "backward error: A must be square of the PTD system's order %zu", p ? p->n : 0);
+    if (!ptd_matrix_is_finite(A)) return ptd_error(PTD_EINVAL, "backward error: A has NaN or infinite entries");
+    size_t n = p->n;
+    double na;
+    int st = ptd_matrix_norm2(A, &na);
+    if (st) return st;
+    double complex *M = malloc(n * n * sizeof *M), *R = malloc(n * n * sizeof *R);
+    if (!M || !R) st = ptd_error(PTD_ENOMEM, "out of memory (backward error, n = %zu)", n);
+    else *berr = backward_error(n, A->data, p->V->data, p->lambda, p->Vinv->data, na, M, R);
+    if (!st && isnan(*berr)) /* the SVD's own message, when it left one */
+        st = ptd_last_error()[0] ? PTD_ELAPACK : ptd_error(PTD_ELAPACK, "backward error: the SVD failed");
+    free(M);
+    free(R);
+    return st;
+}
+
 int ptd_perturb_diagonalize(const ptd_matrix *A, const ptd_matrix *E, const ptd_matrix *B,
                             const ptd_matrix *C, ptd_ptd **out)
 {
@@ -137,17 +169,16 @@ int ptd_perturb_diagonalize(const ptd_matrix *A, const ptd_matrix *E, const ptd_
     if ((st = ptd_matrix_norm2(A, &p->norm_A))) goto done;
     p->norm_E = norm2_of(n, E->data);
     p->rel_E = p->norm_A > 0 ? p->norm_E / p->norm_A : p->norm_E;
-    /* the backward error, measured: ||A - V Lambda V^{-1}||_2 / ||A||_2 */
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = 0; i < n; i++) M[i + j * n] = p->V->data[i + j * n] * p->lambda[j];
-    gemm(n, 'N', 'N', M, p->Vinv->data, R);
-    for (size_t k = 0; k < n * n; k++) R[k] = A->data[k] - R[k];
-    p->backward_error = norm2_of(n, R) / (p->norm_A > 0 ? p->norm_A : 1.0);
+    /* the backward errors, measured: of the diagonalization of A + E (about ||E||/||A||),
+     * then, after the reflection, of the system returned (the same when nothing moved) */
+    p->backward_error_unreflected = backward_error(n, A->data, p->V->data, p->lambda, p->Vinv->data, p->norm_A, M, R);
     for (size_t i = 0; i < n; i++)
         if (creal(p->lambda[i]) > 0) {
             p->lambda[i] = CMPLX(-creal(p->lambda[i]), cimag(p->lambda[i]));
             p->reflected++;
         }
+    p->backward_error = p->reflected ? backward_error(n, A->data, p->V->data, p->lambda, p->Vinv->data, p->norm_A, M, R)
+                                     : p->backward_error_unreflected;
     if (B)
         for (size_t i = 0; i < n; i++) {
             double complex s = 0;
@@ -556,7 +587,10 @@ done:
 
 /* --- save and load -------------------------------------------------------------------------- */
 
-#define PTD_FORMAT_LINE "ptdkit-ptd 1"
+/* Version 2 added backward_error_unreflected and made backward_error that of the system
+ * saved (reflected); in version 1, backward_error was the unreflected one. */
+#define PTD_FORMAT_LINE "ptdkit-ptd 2"
+#define PTD_FORMAT_LINE_V1 "ptdkit-ptd 1"
 
 static int put_block(FILE *f, const char *name, const double complex *x, size_t count)
 {
@@ -570,10 +604,12 @@ int ptd_perturb_save(FILE *f, const ptd_ptd *p)
     ptd_clear_error();
     size_t n = p->n;
     fprintf(f, "%s\n", PTD_FORMAT_LINE);
-    fprintf(f, "# perturb-then-diagonalize: A + E = V diag(lambda) V^{-1}; blocks of 're im' lines, column-major\n");
+    fprintf(f, "# perturb-then-diagonalize: A + E = V diag(lambda) V^{-1}, then lambda reflected (Re <= 0);\n"
+               "# backward_error: of V diag(lambda) V^{-1} as saved; blocks of 're im' lines, column-major\n");
     fprintf(f, "n %zu\n", n);
-    fprintf(f, "norm_A %.17g\nnorm_E %.17g\nrel_E %.17g\nbackward_error %.17g\nkappa_V %.17g\nreflected %zu\n",
-            p->norm_A, p->norm_E, p->rel_E, p->backward_error, p->kappa_V, p->reflected);
+    fprintf(f, "norm_A %.17g\nnorm_E %.17g\nrel_E %.17g\nbackward_error %.17g\nbackward_error_unreflected %.17g\n"
+            "kappa_V %.17g\nreflected %zu\n",
+            p->norm_A, p->norm_E, p->rel_E, p->backward_error, p->backward_error_unreflected, p->kappa_V, p->reflected);
     put_block(f, "lambda", p->lambda, n);
     put_block(f, "V", p->V->data, n * n);
     put_block(f, "Vinv", p->Vinv->data, n * n);
@@ -662,8 +698,9 @@ int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
     if (!fgets(r.buf, sizeof r.buf, f) || strncmp(r.buf, "ptdkit-ptd ", 11) != 0)
         return ptd_error(PTD_EFORMAT, "%s:1: not a ptdkit PTD file (no 'ptdkit-ptd VERSION' line)", r.name);
     r.line = 1;
-    if (strcmp(r.buf, PTD_FORMAT_LINE "\n") != 0)
-        return ptd_error(PTD_EFORMAT, "%s:1: unsupported version '%.40s' (this is version 1)", r.name, r.buf + 11);
+    int v1 = strcmp(r.buf, PTD_FORMAT_LINE_V1 "\n") == 0;
+    if (!v1 && strcmp(r.buf, PTD_FORMAT_LINE "\n") != 0)
+        return ptd_error(PTD_EFORMAT, "%s:1: unsupported version '%.40s' (versions 1 and 2 are read)", r.name, r.buf + 11);
     char *l = next_line(&r), *end;
     if (!l || strncmp(l, "n ", 2) != 0) return ptd_error(PTD_EFORMAT, "%s:%zu: expected 'n N'", r.name, r.line);
     errno = 0;
@@ -678,7 +715,8 @@ int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
     int st = read_keyed(&r, "norm_A", &p->norm_A);
     if (!st) st = read_keyed(&r, "norm_E", &p->norm_E);
     if (!st) st = read_keyed(&r, "rel_E", &p->rel_E);
-    if (!st) st = read_keyed(&r, "backward_error", &p->backward_error);
+    if (!st) st = read_keyed(&r, "backward_error", v1 ? &p->backward_error_unreflected : &p->backward_error);
+    if (!st && !v1) st = read_keyed(&r, "backward_error_unreflected", &p->backward_error_unreflected);
     if (!st) st = read_keyed(&r, "kappa_V", &p->kappa_V);
     if (!st) st = read_keyed(&r, "reflected", &refl);
     if (!st) {
@@ -686,6 +724,9 @@ int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
             st = ptd_error(PTD_EFORMAT, "%s:%zu: 'reflected' must be a count 0..n", r.name, r.line);
         else p->reflected = (size_t)refl;
     }
+    /* version 1 kept only the unreflected backward error: it is the saved system's when
+     * nothing was reflected, and unknown (NaN: recompute it against A) otherwise */
+    if (!st && v1) p->backward_error = p->reflected ? NAN : p->backward_error_unreflected;
     if (!st && !(p->lambda = malloc(n * sizeof *p->lambda))) st = ptd_error(PTD_ENOMEM, "out of memory");
     if (!st) st = read_block_at(&r, next_line(&r), "lambda", n, p->lambda);
     if (!st) st = read_matrix_at(&r, next_line(&r), "V", n, n, &p->V);

@@ -97,7 +97,21 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
         }
     }
     if (plotted == 0) {
-        fputs("set label 2 'no drawable points' at graph 0.5, graph 0.5 center\nplot NaN notitle\n", f);
+        /* gnuplot cannot autoscale an empty plot (on a log axis it fails: "all points y value
+         * undefined"): fixed linear ranges, and the series' titles in the frame, since they
+         * may say why nothing is drawn */
+        fputs("unset logscale\nset format x '%g'\nset format y '%g'\nset xrange [0:1]\nset yrange [0:1]\n"
+              "unset key\nunset arrow 1\nunset label 1\n"
+              "set label 2 'no drawable points' at graph 0.5, graph 0.6 center\n", f);
+        for (size_t k = 0; k < ns && k < 6; k++) {
+            if (!s[k].title) continue;
+            if (latex) ptdi_latex_text(buf, sizeof buf, s[k].title);
+            else snprintf(buf, sizeof buf, "%s", s[k].title);
+            fprintf(f, "set label %zu ", k + 3);
+            ptdi_put_quoted(f, buf);
+            fprintf(f, " at graph 0.5, graph %.2f center%s\n", 0.5 - 0.07 * (double)k, latex ? "" : " noenhanced");
+        }
+        fputs("plot NaN notitle\n", f);
         return finish(f, fn);
     }
     fputs("plot ", f);

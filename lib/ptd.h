@@ -296,20 +296,27 @@ int ptd_cond_numerical_abscissa(const ptd_matrix *A, double *omega);
  * index order): eigenvectors by back substitution, then kappa_2(V) and every eigenvalue
  * condition number, correct to `digits` significant digits.  The working precision is
  * chosen from the size of the answer (`bits` = 0) or given, and the result is confirmed by
- * repeating at a higher precision until two runs agree to `digits`. */
+ * repeating at a higher precision until two runs agree to `digits`.  A repeated eigenvalue
+ * (equal diagonal entries) is decided exactly, in integer arithmetic, to be defective or not:
+ * defective, its eig_cond are inf and so is kappa_V; semisimple, V holds an orthonormal basis
+ * of its eigenspace (which makes kappa_V unique) and its eig_cond is the norm of its
+ * spectral projector. */
 typedef struct {
     size_t n;
-    double kappa_V;            /* kappa_2(V), V with unit columns */
+    double kappa_V;            /* kappa_2(V), V with unit columns; inf if defective */
     double log10_kappa_V;      /* the same, usable beyond the double range */
     double *eig_cond;          /* n values, in the order of the diagonal of A */
     double complex *lambda;    /* the eigenvalues: the diagonal of A */
-    unsigned long bits;        /* the precision of the reported run */
+    unsigned long bits;        /* the precision of the reported run (0: none was needed) */
     int digits;                /* significant digits on which the two last runs agreed */
     double seconds;
+    size_t repeated;           /* eigenvalues, with multiplicity, that are not simple */
+    size_t defective;          /* of those, how many belong to a defective eigenvalue */
+    unsigned char *defective_at; /* n flags, diagonal order: 1 where the eigenvalue is defective */
 } ptd_eig_mp;
 
 /* PTD_EINVAL for a matrix that is not triangular ("extended precision needs a triangular
- * matrix"); PTD_ERANGE for a repeated eigenvalue (V singular or not unique). */
+ * matrix"). */
 int ptd_cond_mp(const ptd_matrix *A, unsigned long bits, int digits, ptd_eig_mp **out);
 void ptd_eig_mp_free(ptd_eig_mp *e);
 
@@ -354,11 +361,14 @@ typedef struct {
     ptd_matrix *Ctilde;        /* C V (1 x n), or NULL */
     double norm_A, norm_E;     /* ||A||_2, ||E||_2 */
     double rel_E;              /* ||E||_2 / ||A||_2 */
-    double backward_error;     /* ||A - V Lambda V^{-1}||_2 / ||A||_2, measured (before the
-                                  reflection), not assumed */
+    double backward_error;     /* ||A - V Lambda V^{-1}||_2 / ||A||_2 of the system returned
+                                  (Lambda = lambda, reflected), measured, not assumed; NaN
+                                  when loaded from a version-1 file with reflected > 0 */
     double kappa_V;
     unsigned steps;            /* optimiser steps taken (0 for random) */
     double seconds;
+    double backward_error_unreflected; /* the same before the reflection: of the
+                                  diagonalization of A + E, about rel_E */
 } ptd_ptd;
 
 /* Diagonalize A + E for a given E (B and C may be NULL).  Fills every field. */
@@ -379,8 +389,13 @@ int ptd_perturb_objective_eval(const ptd_matrix *A, const ptd_matrix *E,
                                double *kappa, ptd_matrix *grad);
 void ptd_ptd_free(ptd_ptd *p);
 
+/* ||A - V diag(lambda) V^{-1}||_2 / ||A||_2 of p against A (by SVD, O(n^3)): the backward
+ * error of a loaded system against the matrix it is used for. */
+int ptd_perturb_backward_error(const ptd_matrix *A, const ptd_ptd *p, double *berr);
+
 /* Save and load a PTD system: a text format with a version line (see libptd(3)), every
- * number to 17 digits.  Loading rejects a malformed file with PTD_EFORMAT and the line. */
+ * number to 17 digits.  Saving writes version 2; loading reads versions 1 and 2 and rejects
+ * a malformed file with PTD_EFORMAT and the line. */
 int ptd_perturb_save(FILE *f, const ptd_ptd *p);
 int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out);
 
@@ -846,6 +861,10 @@ typedef struct ptd_train_model ptd_train_model;
  * FFT of length 2 len) plus D u, GELU, output linear, residual, LayerNorm; mean pooling;
  * linear decoder.  Parameters live in one flat array (see ptd_train_model_params). */
 int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out);
+/* The PTD system an s4-ptd model is made from when c->ptd is NULL: ptd_perturb_optimize on
+ * LegS of order c->state (c->ptd_rel, c->ptd_steps, c->seed).  The model keeps the N/2 modes
+ * of largest imaginary part of its (reflected) eigenvalues, real parts at most -1e-4. */
+int ptd_train_ptd_create(const ptd_train_config *c, ptd_ptd **out);
 void ptd_train_model_free(ptd_train_model *m);
 const ptd_train_config *ptd_train_model_config(const ptd_train_model *m);
 size_t ptd_train_model_nparams(const ptd_train_model *m);

@@ -256,6 +256,21 @@ static int ptd_modes(const ptd_ptd *p, size_t N, double complex *lam, double com
     return PTD_OK;
 }
 
+int ptd_train_ptd_create(const ptd_train_config *c, ptd_ptd **out)
+{
+    ptd_clear_error();
+    if (!out) return ptd_error(PTD_EINVAL, "s4-ptd: no output pointer");
+    *out = NULL;
+    if (!c || c->state < 2) return ptd_error(PTD_EINVAL, "s4-ptd: a state order N >= 2 is needed");
+    ptd_system *s = NULL;
+    int st = ptd_zoo_make("hippo-legs", c->state, 0, &s);
+    ptd_perturb_opts po = {.max_rel = c->ptd_rel > 0 ? c->ptd_rel : 0.04,
+                           .steps = c->ptd_steps ? c->ptd_steps : 1000, .seed = c->seed};
+    if (!st) st = ptd_perturb_optimize(s->A, s->B, NULL, &po, out);
+    ptd_system_free(s);
+    return st;
+}
+
 int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out)
 {
     ptd_clear_error();
@@ -282,15 +297,10 @@ int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out)
         if (c->ptd) {
             st = ptd_modes(c->ptd, N, lam, bt);
         } else {
-            ptd_system *s = NULL;
             ptd_ptd *p = NULL;
-            st = ptd_zoo_make("hippo-legs", N, 0, &s);
-            ptd_perturb_opts po = {.max_rel = c->ptd_rel > 0 ? c->ptd_rel : 0.04,
-                                   .steps = c->ptd_steps ? c->ptd_steps : 1000, .seed = c->seed};
-            if (!st) st = ptd_perturb_optimize(s->A, s->B, NULL, &po, &p);
+            st = ptd_train_ptd_create(c, &p);
             if (!st) st = ptd_modes(p, N, lam, bt);
             ptd_ptd_free(p);
-            ptd_system_free(s);
         }
         if (st) goto done;
     } else {

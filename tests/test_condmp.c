@@ -7,6 +7,7 @@
 
 #include <gmp.h>
 #include <gsl/gsl_randist.h>
+#include <lapacke.h>
 #include <gsl/gsl_rng.h>
 #include <mpfr.h>
 #include <stdlib.h>
@@ -112,6 +113,8 @@ START_TEST(test_beyond_double_range)
     double want = log10(2.0) + 300 + 52 * log10(2.0);
     assert_close(e->log10_kappa_V, want, 0, 8 * U_ROUND);
     ck_assert(isinf(e->eig_cond[0]) && isinf(e->eig_cond[1]));
+    /* beyond the double range, not defective: the eigenvalues are distinct */
+    ck_assert(e->defective == 0 && e->repeated == 0 && !e->defective_at[0] && !e->defective_at[1]);
     ptd_eig_mp_free(e);
     ptd_matrix_free(A);
 }
@@ -536,6 +539,216 @@ START_TEST(test_legs_eig_cond_closed_form)
 }
 END_TEST
 
+
+/* ---- repeated eigenvalues: defective or semisimple, decided exactly --------------------------
+ * A Jordan block J = lambda I + N (N nilpotent, N != 0) has one eigenvector for an eigenvalue
+ * of multiplicity n: no eigenvector matrix exists, kappa_2(V) = inf, and every eigenvalue
+ * condition number is inf (a perturbation eps moves lambda by eps^(1/n)).  Jordan (upper, 0 on
+ * the diagonal, ones above) and LagT (lower, -1/2 on the diagonal, -1 below: A + I/2 is
+ * strictly lower triangular of rank n - 1) are such blocks; so are [[1, 1], [0, 1]] and, for an
+ * exact decision, [[l, t], [0, l]] with t the least positive double, 2^-1074, which no test
+ * with a rounding tolerance could tell from a diagonal matrix. */
+
+static void check_all_defective(const ptd_matrix *A, const char *what)
+{
+    size_t n = A->rows;
+    ptd_eig_mp *e = mp(A, 0, 10);
+    ck_assert_msg(isinf(e->kappa_V) && e->kappa_V > 0 && isinf(e->log10_kappa_V), "%s: kappa_V = %g", what, e->kappa_V);
+    ck_assert_msg(e->defective == n && e->repeated == n, "%s: defective %zu, repeated %zu of %zu", what, e->defective,
+                  e->repeated, n);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(isinf(e->eig_cond[i]) && e->defective_at[i], "%s: eig_cond[%zu] = %g", what, i, e->eig_cond[i]);
+    ck_assert_uint_eq(e->bits, 0); /* exact: no run was needed */
+    ptd_eig_mp_free(e);
+}
+
+START_TEST(test_defective_is_infinite)
+{
+    ptd_system *s = make("jordan", 8);
+    check_all_defective(s->A, "jordan 8");
+    ptd_system_free(s);
+    s = make("hippo-lagt", 64);
+    check_all_defective(s->A, "hippo-lagt 64");
+    ptd_system_free(s);
+    ptd_matrix *A = ptd_matrix_alloc(2, 2);
+    PTD_AT(A, 0, 0) = PTD_AT(A, 1, 1) = PTD_AT(A, 0, 1) = 1;
+    check_all_defective(A, "[[1, 1], [0, 1]]");
+    PTD_AT(A, 0, 0) = PTD_AT(A, 1, 1) = 1 + I;
+    PTD_AT(A, 0, 1) = 0x1p-1074;
+    check_all_defective(A, "[[1+i, 2^-1074], [0, 1+i]]");
+    PTD_AT(A, 0, 1) = 0; /* now (1 + i) I: every basis is one of eigenvectors, V = I */
+    ptd_eig_mp *e = mp(A, 0, 15);
+    ck_assert(e->kappa_V == 1 && e->eig_cond[0] == 1 && e->eig_cond[1] == 1);
+    ck_assert(e->repeated == 2 && e->defective == 0);
+    ptd_eig_mp_free(e);
+    ptd_matrix_free(A);
+}
+END_TEST
+
+/* A diagonal matrix with a repeated entry is diagonalizable and normal: with an orthonormal
+ * basis of each eigenspace V is unitary, kappa_2(V) = 1, and every spectral projector is
+ * orthogonal, of norm 1. */
+START_TEST(test_diagonal_repeated)
+{
+    const double complex d[] = {2, -1 + I, 2, 5, -1 + I, 2};
+    ptd_matrix *A = ptd_matrix_alloc(6, 6);
+    for (size_t i = 0; i < 6; i++) PTD_AT(A, i, i) = d[i];
+    ptd_eig_mp *e = mp(A, 0, 15);
+    ck_assert_msg(e->kappa_V == 1.0, "kappa_V = %.17g", e->kappa_V);
+    for (size_t i = 0; i < 6; i++) ck_assert_msg(e->eig_cond[i] == 1.0, "eig_cond[%zu] = %.17g", i, e->eig_cond[i]);
+    ck_assert(e->repeated == 5 && e->defective == 0);
+    ptd_eig_mp_free(e);
+    ptd_matrix_free(A);
+}
+END_TEST
+
+/* kappa_2 of an n x n matrix by zgesvd (double) */
+static double kappa_svd(const ptd_matrix *V)
+{
+    double k;
+    ck_assert_int_eq(ptd_cond_kappa(V, &k), PTD_OK);
+    return k;
+}
+
+/* T = [[1, 11, 15], [0, 12, 15], [0, 0, 1]]: T - I has the rows (0, 11, 15) twice and 0, rank
+ * 1, so 1 is a semisimple double eigenvalue; its eigenspace is span(e_0, (0, 15, -11)/sqrt346),
+ * orthonormal already, and 12 has x = (1, 1, 0)/sqrt2, y = (0, 1, 15/11).  With exactly two
+ * eigenvalues P_1 = I - P_12, and ||I - P|| = ||P|| for a projector P != 0, I: both condition
+ * numbers are ||x|| ||y|| / |y^T x| = sqrt2 sqrt(346)/11 = sqrt(692)/11.  In double precision
+ * the substitution's consistency sum is 11 fl(-15/11) + 15 = 1.8e-15, not 0: only exact
+ * arithmetic calls this matrix diagonalizable.  One ulp more in T_02 makes it defective. */
+START_TEST(test_semisimple_exact)
+{
+    ptd_matrix *T = ptd_matrix_alloc(3, 3);
+    PTD_AT(T, 0, 0) = 1, PTD_AT(T, 0, 1) = 11, PTD_AT(T, 0, 2) = 15;
+    PTD_AT(T, 1, 1) = 12, PTD_AT(T, 1, 2) = 15, PTD_AT(T, 2, 2) = 1;
+    volatile double x1 = -15.0 / 11.0;
+    ck_assert(11 * x1 + 15 != 0); /* what rounding would say */
+    ptd_eig_mp *e = mp(T, 0, 15);
+    ck_assert(e->repeated == 2 && e->defective == 0);
+    for (size_t i = 0; i < 3; i++) assert_close(e->eig_cond[i], sqrt(692.0) / 11, 0, 1e-14);
+    ptd_matrix *V = ptd_matrix_alloc(3, 3);
+    PTD_AT(V, 0, 0) = 1;
+    PTD_AT(V, 0, 1) = PTD_AT(V, 1, 1) = M_SQRT1_2;
+    PTD_AT(V, 1, 2) = 15 / sqrt(346.0), PTD_AT(V, 2, 2) = -11 / sqrt(346.0);
+    double k = kappa_svd(V); /* well conditioned: accurate to about 3 n u kappa */
+    assert_close(e->kappa_V, k, 0, 30 * 3 * U_ROUND * k);
+    ptd_eig_mp_free(e);
+    /* the lower triangular J T J: the same numbers, in reversed order */
+    ptd_matrix *R = reversed(T);
+    e = mp(R, 0, 15);
+    assert_close(e->kappa_V, k, 0, 30 * 3 * U_ROUND * k);
+    for (size_t i = 0; i < 3; i++) assert_close(e->eig_cond[i], sqrt(692.0) / 11, 0, 1e-14);
+    ptd_eig_mp_free(e);
+    ptd_matrix_free(R);
+    PTD_AT(T, 0, 2) = nextafter(15.0, 16.0);
+    e = mp(T, 0, 15);
+    ck_assert(e->repeated == 2 && e->defective == 2 && isinf(e->kappa_V));
+    ck_assert(e->defective_at[0] && !e->defective_at[1] && e->defective_at[2]);
+    ck_assert(isinf(e->eig_cond[0]) && isinf(e->eig_cond[2]));
+    assert_close(e->eig_cond[1], sqrt(692.0) / 11, 0, 1e-14); /* 12's vectors do not read T_02 */
+    ptd_eig_mp_free(e);
+    ptd_matrix_free(V);
+    ptd_matrix_free(T);
+}
+END_TEST
+
+/* T = D + N D - D N with D = diag(1, 4, 1, 4, ...) and N supported on (even row, odd column),
+ * so N^2 = 0 and T = (I + N) D (I + N)^{-1}: upper triangular, diagonalizable, the two
+ * eigenvalues interleaved (every substitution meets zero pivots and nonzero ones), entries
+ * 3 N_ij, exact.  Oracles: (a) both condition numbers are equal, ||P_1|| = ||I - P_1||;
+ * (b) kappa_2(V) with V an orthonormal basis of each eigenspace found independently, by the
+ * SVD of T - lambda I in double precision (its null space; the basis errors are at most
+ * about u ||T|| / sigma, sigma the smallest nonzero singular value, which moves kappa by a
+ * relative 2 n kappa of that); (c) the spectral projector norms from that V and its inverse. */
+START_TEST(test_semisimple_against_svd)
+{
+    size_t n = 12;
+    ptd_matrix *T = ptd_matrix_alloc(n, n);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 7);
+    for (size_t i = 0; i < n; i++) PTD_AT(T, i, i) = i % 2 ? 4 : 1;
+    for (size_t i = 0; i < n; i += 2)
+        for (size_t j = i + 1; j < n; j += 2) PTD_AT(T, i, j) = 3.0 * (double)((long)gsl_rng_uniform_int(r, 5) - 2);
+    gsl_rng_free(r);
+    ptd_eig_mp *e = mp(T, 0, 12);
+    ck_assert(e->repeated == n && e->defective == 0);
+    for (size_t i = 1; i < n; i++) assert_close(e->eig_cond[i], e->eig_cond[0], 0, 1e-11);
+    /* the independent basis */
+    ptd_matrix *V = ptd_matrix_alloc(n, n), *M = ptd_matrix_alloc(n, n), *Vt = ptd_matrix_alloc(n, n);
+    double *sv = malloc(n * sizeof *sv), *sb = malloc(n * sizeof *sb), worst = 0, nT;
+    ck_assert_int_eq(ptd_matrix_norm2(T, &nT), PTD_OK);
+    const double lam[2] = {1, 4};
+    size_t col = 0;
+    for (int c = 0; c < 2; c++) {
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) PTD_AT(M, i, j) = PTD_AT(T, i, j) - (i == j ? lam[c] : 0);
+        ck_assert_int_eq(LAPACKE_zgesvd(LAPACK_COL_MAJOR, 'N', 'A', (lapack_int)n, (lapack_int)n, M->data, (lapack_int)n,
+                                        sv, NULL, 1, Vt->data, (lapack_int)n, sb), 0);
+        /* n/2 zero singular values: the null space, rows n/2 .. n-1 of V^H, conjugated */
+        ck_assert_double_le(sv[n / 2], 100 * n * U_ROUND * nT);
+        ck_assert_double_gt(sv[n / 2 - 1], 1e3 * n * U_ROUND * nT);
+        worst = fmax(worst, U_ROUND * nT / sv[n / 2 - 1]);
+        for (size_t k = n / 2; k < n; k++, col++)
+            for (size_t i = 0; i < n; i++) PTD_AT(V, i, col) = conj(PTD_AT(Vt, k, i));
+    }
+    double k = kappa_svd(V);
+    assert_close(e->kappa_V, k, 0, 2 * n * k * worst * 10);
+    /* projector norms: P_1 = V[:, :n/2] W[:n/2, :], W = V^{-1} */
+    ptd_matrix *W = ptd_matrix_copy(V);
+    lapack_int *ipiv = malloc(n * sizeof *ipiv);
+    ck_assert_int_eq(LAPACKE_zgetrf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, W->data, (lapack_int)n, ipiv), 0);
+    ck_assert_int_eq(LAPACKE_zgetri(LAPACK_COL_MAJOR, (lapack_int)n, W->data, (lapack_int)n, ipiv), 0);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) {
+            double complex sum = 0;
+            for (size_t q = 0; q < n / 2; q++) sum += PTD_AT(V, i, q) * PTD_AT(W, q, j);
+            PTD_AT(M, i, j) = sum;
+        }
+    double pn;
+    ck_assert_int_eq(ptd_matrix_norm2(M, &pn), PTD_OK);
+    assert_close(e->eig_cond[0], pn, 0, 2 * n * k * worst * 10);
+    free(ipiv);
+    free(sv);
+    free(sb);
+    ptd_matrix_free(W);
+    ptd_matrix_free(V);
+    ptd_matrix_free(M);
+    ptd_matrix_free(Vt);
+    ptd_matrix_free(T);
+    ptd_eig_mp_free(e);
+}
+END_TEST
+
+/* Defective, semisimple and simple eigenvalues in one matrix: T = diag(1, 2, 1, 3, 2) with
+ * T_14 = 1 and T_03 = 1/2.  2 is defective ((T - 2I) e_4 = e_1, (T - 2I) e_1 = 0), 1 is not
+ * (nothing couples e_0 and e_2), 3 is simple.  Only the defective ones are inf.  The right and
+ * left eigenvectors of 1 and 3 lie on the coordinates 0, 2, 3 (span(e_0, e_2, e_3) is
+ * invariant, and the left substitutions meet zero sums at 1 and 4), where T is
+ * [[1, 0, 1/2], [0, 1, 0], [0, 0, 3]]: 3 has x = (1/4, 0, 1), y = e_3, so its condition number
+ * is |x| |y| / |y^T x| = sqrt(17)/4, and so is 1's, ||P_1|| = ||I - P_3|| = ||P_3||. */
+START_TEST(test_mixed_classes)
+{
+    size_t n = 5;
+    ptd_matrix *T = ptd_matrix_alloc(n, n);
+    const double d[] = {1, 2, 1, 3, 2};
+    for (size_t i = 0; i < n; i++) PTD_AT(T, i, i) = d[i];
+    PTD_AT(T, 1, 4) = 1;
+    PTD_AT(T, 0, 3) = 0.5;
+    ptd_eig_mp *e = mp(T, 0, 12);
+    ck_assert(e->repeated == 4 && e->defective == 2 && isinf(e->kappa_V));
+    const int def[] = {0, 1, 0, 0, 1};
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(e->defective_at[i], def[i]);
+        ck_assert(def[i] ? isinf(e->eig_cond[i]) : isfinite(e->eig_cond[i]));
+    }
+    const size_t at[] = {0, 2, 3};
+    for (size_t k = 0; k < 3; k++) assert_close(e->eig_cond[at[k]], sqrt(17.0) / 4, 0, 1e-11);
+    ptd_eig_mp_free(e);
+    ptd_matrix_free(T);
+}
+END_TEST
+
 /* ---- errors --------------------------------------------------------------------------------- */
 
 START_TEST(test_errors)
@@ -547,15 +760,15 @@ START_TEST(test_errors)
     ck_assert_str_eq(ptd_last_error(), "extended precision needs a triangular matrix");
     ptd_system_free(s);
 
-    ptd_matrix *A = ptd_matrix_alloc(3, 3); /* repeated eigenvalue */
+    ptd_matrix *A = ptd_matrix_alloc(3, 3); /* a repeated eigenvalue is no error */
     PTD_AT(A, 0, 0) = 1;
     PTD_AT(A, 1, 1) = 2;
     PTD_AT(A, 2, 2) = 1;
     PTD_AT(A, 0, 2) = 5;
-    e = (ptd_eig_mp *)&e;
-    ck_assert_int_eq(ptd_cond_mp(A, 0, 10, &e), PTD_ERANGE);
-    ck_assert_ptr_null(e);
-    ck_assert_ptr_nonnull(strstr(ptd_last_error(), "repeated eigenvalue"));
+    e = mp(A, 0, 10); /* (A - I) e_2 = 5 e_0, (A - I) e_0 = 0: a Jordan block for 1 */
+    ck_assert(isinf(e->kappa_V) && isinf(e->eig_cond[0]) && isinf(e->eig_cond[2]));
+    ck_assert_double_eq(e->eig_cond[1], 1); /* 2: x = y = e_1 */
+    ptd_eig_mp_free(e);
     PTD_AT(A, 2, 2) = 1 + 2 * I; /* distinct now */
     ck_assert_int_eq(ptd_cond_mp(A, 0, 10, &e), PTD_OK);
     ptd_eig_mp_free(e);
@@ -620,6 +833,13 @@ int main(void)
     tcase_add_test(tc, test_legs_published_values);
     tcase_add_test(tc, test_legs_growth_rate);
     tcase_add_test(tc, test_legs_eig_cond_closed_form);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("repeated eigenvalues");
+    tcase_add_test(tc, test_defective_is_infinite);
+    tcase_add_test(tc, test_diagonal_repeated);
+    tcase_add_test(tc, test_semisimple_exact);
+    tcase_add_test(tc, test_semisimple_against_svd);
+    tcase_add_test(tc, test_mixed_classes);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_add_test(tc, test_errors);

@@ -58,13 +58,16 @@ START_TEST(test_gradient_check)
 END_TEST
 
 /* ||A - V L V^{-1}|| = ||E|| up to the rounding of the eigendecomposition, which the
- * reconstruction amplifies by kappa(V): |backward - ||E||/||A||| <= 100 n u kappa(V) */
+ * reconstruction amplifies by kappa(V): |backward - ||E||/||A||| <= 100 n u kappa(V), for
+ * the unreflected L; the system returned has the same backward error when nothing was
+ * reflected */
 static void check_result(const ptd_ptd *p, const ptd_system *s, const char *what)
 {
     size_t n = s->n;
-    ck_assert_msg(fabs(p->backward_error - p->rel_E) <= 100 * n * U_ROUND * p->kappa_V,
-                  "%s: backward error %.17g vs ||E||/||A|| %.17g (kappa %g)", what, p->backward_error, p->rel_E,
-                  p->kappa_V);
+    ck_assert_msg(fabs(p->backward_error_unreflected - p->rel_E) <= 100 * n * U_ROUND * p->kappa_V,
+                  "%s: backward error %.17g vs ||E||/||A|| %.17g (kappa %g)", what, p->backward_error_unreflected,
+                  p->rel_E, p->kappa_V);
+    if (p->reflected == 0) ck_assert_double_eq(p->backward_error, p->backward_error_unreflected);
     double na;
     ck_assert_int_eq(ptd_matrix_norm2(s->A, &na), PTD_OK);
     assert_close(p->norm_A, na, 0, 4 * U_ROUND);
@@ -102,6 +105,80 @@ START_TEST(test_random_backward_error)
         prev = p->kappa_V;
         ptd_ptd_free(p);
     }
+    ptd_system_free(s);
+}
+END_TEST
+
+/* ||V diag(lambda) V^{-1} - A||_2 / ||A||_2, formed entry by entry (no BLAS) and its 2-norm
+ * by zgesvd: the oracle for the backward error of the system returned. */
+static double returned_backward_error(const ptd_ptd *p, const ptd_matrix *A)
+{
+    size_t n = p->n;
+    ptd_matrix *R = ptd_matrix_alloc(n, n);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) {
+            double complex s = 0;
+            for (size_t k = 0; k < n; k++) s += PTD_AT(p->V, i, k) * p->lambda[k] * PTD_AT(p->Vinv, k, j);
+            PTD_AT(R, i, j) = s - PTD_AT(A, i, j);
+        }
+    double r, a;
+    ck_assert_int_eq(ptd_matrix_norm2(R, &r), PTD_OK);
+    ck_assert_int_eq(ptd_matrix_norm2(A, &a), PTD_OK);
+    ptd_matrix_free(R);
+    return r / a;
+}
+
+/* The backward error reported is that of the system returned, V diag(lambda) V^{-1} with
+ * the reflected lambda, not ||E||/||A||: at 5 % on LegS n = 32 about a third of the
+ * eigenvalues of A + E are in the right half-plane, and moving them moves the system by
+ * more than E did.  Both computations round the product V L V^{-1}, whose entries are at
+ * most ||V|| max|l| ||V^{-1}|| = kappa(V) max|l| (unit columns: ||V|| <= sqrt(n)): they agree
+ * to 10 n u kappa(V) max|l| / ||A||.  With nothing reflected the two backward errors are one. */
+START_TEST(test_reflected_backward_error)
+{
+    ptd_system *s = make("hippo-legs", 32);
+    ptd_ptd *p = NULL;
+    ck_assert_int_eq(ptd_perturb_random(s->A, s->B, NULL, 0.05, 2, &p), PTD_OK);
+    ck_assert_uint_gt(p->reflected, 0);
+    double lmax = 0;
+    for (size_t i = 0; i < 32; i++) lmax = fmax(lmax, cabs(p->lambda[i]));
+    double tol = 10 * 32 * U_ROUND * p->kappa_V * lmax / p->norm_A, want = returned_backward_error(p, s->A);
+    assert_close(p->backward_error, want, tol, 0);
+    /* far from ||E||/||A|| (= the unreflected backward error), beyond any rounding */
+    assert_close(p->backward_error_unreflected, p->rel_E, 100 * 32 * U_ROUND * p->kappa_V, 0);
+    ck_assert_msg(fabs(p->backward_error - p->rel_E) > 0.2 * p->rel_E, "backward error %g, ||E||/||A|| %g",
+                  p->backward_error, p->rel_E);
+    /* the library's recomputation against A */
+    double b;
+    ck_assert_int_eq(ptd_perturb_backward_error(s->A, p, &b), PTD_OK);
+    assert_close(b, want, tol, 0);
+    ptd_ptd_free(p);
+    /* the optimised E at 5 % reflects eigenvalues too */
+    ptd_perturb_opts o = {.max_rel = 0.05, .steps = 200, .seed = 1};
+    ck_assert_msg(ptd_perturb_optimize(s->A, s->B, NULL, &o, &p) == PTD_OK, "%s", ptd_last_error());
+    ck_assert_uint_gt(p->reflected, 0);
+    lmax = 0;
+    for (size_t i = 0; i < 32; i++) lmax = fmax(lmax, cabs(p->lambda[i]));
+    assert_close(p->backward_error, returned_backward_error(p, s->A),
+                 10 * 32 * U_ROUND * p->kappa_V * lmax / p->norm_A, 0);
+    ptd_ptd_free(p);
+    ptd_system_free(s);
+    /* nothing reflected (LegS n = 8 at 1e-6: every eigenvalue stays near -1 .. -8): the
+     * system returned is the diagonalization of A + E, its backward error ||E||/||A|| */
+    s = make("hippo-legs", 8);
+    ck_assert_int_eq(ptd_perturb_random(s->A, s->B, NULL, 1e-6, 1, &p), PTD_OK);
+    ck_assert_uint_eq(p->reflected, 0);
+    ck_assert_double_eq(p->backward_error, p->backward_error_unreflected);
+    lmax = 0;
+    for (size_t i = 0; i < 8; i++) lmax = fmax(lmax, cabs(p->lambda[i]));
+    assert_close(p->backward_error, returned_backward_error(p, s->A), 10 * 8 * U_ROUND * p->kappa_V * lmax / p->norm_A, 0);
+    assert_close(p->backward_error, p->rel_E, 100 * 8 * U_ROUND * p->kappa_V, 0);
+    /* a system of another order is refused */
+    ptd_system *s2 = make("hippo-legs", 6);
+    double b2;
+    ck_assert_int_eq(ptd_perturb_backward_error(s2->A, p, &b2), PTD_EINVAL);
+    ptd_system_free(s2);
+    ptd_ptd_free(p);
     ptd_system_free(s);
 }
 END_TEST
@@ -161,13 +238,31 @@ START_TEST(test_save_load)
     ck_assert(memcmp(q->Ctilde->data, p->Ctilde->data, 6 * sizeof(double complex)) == 0);
     ck_assert_double_eq(q->kappa_V, p->kappa_V);
     ck_assert_double_eq(q->backward_error, p->backward_error);
+    ck_assert_double_eq(q->backward_error_unreflected, p->backward_error_unreflected);
     ck_assert_uint_eq(q->reflected, p->reflected);
     ptd_ptd_free(q);
     fclose(f);
+    /* version 1 (before backward_error_unreflected): its backward_error was the unreflected
+     * one; the saved system's is that value when nothing was reflected, else unknown (NaN) */
+    const char *v1 = "ptdkit-ptd 1\nn 1\nnorm_A 2\nnorm_E 0.5\nrel_E 0.25\nbackward_error 0.25\nkappa_V 1\n",
+               *v1_end = "lambda 1\n-1 0\nV 1\n1 0\nVinv 1\n1 0\nE 1\n0.5 0\nend\n";
+    for (int refl = 0; refl <= 1; refl++) {
+        f = fopen(path, "w+");
+        fprintf(f, "%sreflected %d\n%s", v1, refl, v1_end);
+        rewind(f);
+        ck_assert_msg(ptd_perturb_load(f, "v1.ptd", &q) == PTD_OK, "%s", ptd_last_error());
+        ck_assert_double_eq(q->backward_error_unreflected, 0.25);
+        if (refl) ck_assert(isnan(q->backward_error));
+        else ck_assert_double_eq(q->backward_error, 0.25);
+        ptd_ptd_free(q);
+        fclose(f);
+    }
     /* malformed files: each rejected with the line */
     const char *bad[][2] = {
         {"hello\n", ":1: not a ptdkit PTD file"},
         {"ptdkit-ptd 9\n", ":1: unsupported version"},
+        {"ptdkit-ptd 2\nn 1\nnorm_A 1\nnorm_E 1\nrel_E 1\nbackward_error 1\nkappa_V 1\n",
+         ":7: expected 'backward_error_unreflected VALUE'"},
         {"ptdkit-ptd 1\nn 0\n", ":2: n must be"},
         {"ptdkit-ptd 1\nn 2\nnorm_A x\n", ":3: 'norm_A' needs a finite number"},
         {"ptdkit-ptd 1\nn 1\nnorm_A 1\nnorm_E 1\nrel_E 1\nbackward_error 1\nkappa_V 1\nreflected 0\nlambda 1\n1 nan\n",
@@ -205,6 +300,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_gradient_check);
     tcase_add_test(tc, test_random_backward_error);
+    tcase_add_test(tc, test_reflected_backward_error);
     tcase_add_test(tc, test_optimised_beats_random);
     tcase_add_test(tc, test_save_load);
     suite_add_tcase(s, tc);

@@ -19,8 +19,12 @@ grep -q 'fitted log-log slopes against n, S4D: strong' err.txt && pass "slopes o
 
 # PTD (optimised, few steps) and random: strong error far below S4D's from n = 16 on
 expect 0 "tf-sweep ptd errors" tf-sweep hippo-legs --normalize --sizes 16:32 --steps 100 --format tsv
-grep -q '^# columns: n strong_s4d w_s4d weak_s4d strong_ptd w_ptd weak_ptd rel_E_ptd norm_E_ptd kappa_ptd bound_ptd strong_random w_random weak_random kappa_random w_max$' out.txt \
+grep -q '^# columns: n strong_s4d w_s4d weak_s4d strong_ptd w_ptd weak_ptd rel_E_ptd norm_E_ptd kappa_ptd bound_ptd strong_random w_random weak_random kappa_random w_max backward_error_ptd backward_error_random$' out.txt \
   && pass "errors columns" || fail "errors columns: $(grep columns out.txt)"
+# the bound is the theorem's for the system used, A + D with ||D||_2 = backward_error ||A||_2
+# (||A||_2 = norm_E / rel_E), not for A + E when eigenvalues were reflected
+awk '/^[0-9]/ { b = (2 * log($1) + 4) * $17 * $9 / $8; d = $11 - b; if (d < 0) d = -d; if (d > 1e-12 * b) bad = 1 }
+     END { exit bad }' out.txt && pass "bound from the backward error of the system used" || fail "bound: $(grep '^[0-9]' out.txt)"
 awk '/^[0-9]/ { if (!($5 * 10 <= $2)) bad = 1; if ($8 > 0.01 * (1 + 1e-9)) bad = 2 } END { exit bad }' out.txt \
   && pass "PTD strong error at least 10x below S4D, within its eps" || fail "PTD rows: $(grep '^[0-9]' out.txt)"
 ! grep -qi -e 'nan' -e 'inf' out.txt && pass "no nan or inf in the data" || fail "nan/inf in data"
@@ -37,6 +41,16 @@ grep -q 'largest frequency of A' keep-curves.gp && pass "w_max marked" || fail "
 expect 0 "ptd-sweep save" ptd-sweep hippo-legs -n 8 --method optimize --points 1 --eps-range 0.01:0.02 --steps 50 --save keep8.ptd -o keep8.gp --quiet
 expect 0 "tf-sweep --ptd-file" tf-sweep hippo-legs --ptd-file keep8.ptd --models full,ptd --format tsv
 grep -q '^# columns: w full ptd$' out.txt && pass "ptd-file curves" || fail "ptd-file columns"
+# its backward error, recomputed against this A: the file's (version 2), and for a version-1
+# file, which does not hold it when eigenvalues were reflected, the same
+expect 0 "tf-sweep --ptd-file errors" tf-sweep hippo-legs --ptd-file keep8.ptd --models full,ptd --mode errors --format tsv
+bwant=$(awk '$1 == "backward_error" { print $2 }' keep8.ptd)
+awk -v w="$bwant" '/^[0-9]/ { n++; d = $10 - w; if (d < 0) d = -d; if (d > 1e-12 * w) bad = 1 } END { exit bad || n != 1 }' out.txt \
+  && pass "ptd-file backward error" || fail "ptd-file backward error: want $bwant, $(grep '^[0-9]' out.txt)"
+sed -e '1s/.*/ptdkit-ptd 1/' -e '/^backward_error /d' -e 's/^backward_error_unreflected /backward_error /' keep8.ptd > keep8-v1.ptd
+expect 0 "tf-sweep version-1 file" tf-sweep hippo-legs --ptd-file keep8-v1.ptd --models full,ptd --mode errors --format tsv
+awk -v w="$bwant" '/^[0-9]/ { n++; d = $10 - w; if (d < 0) d = -d; if (d > 1e-12 * w) bad = 1 } END { exit bad || n != 1 }' out.txt \
+  && pass "version-1 file: backward error recomputed" || fail "version-1 file: want $bwant, $(grep '^[0-9]' out.txt)"
 
 expect 2 "tf-sweep no matrix" tf-sweep
 expect 2 "tf-sweep not hippo" tf-sweep grcar

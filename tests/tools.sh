@@ -20,6 +20,46 @@ expect 0 "eigcond sizes tsv" eigcond grcar --sizes 4:20:4 --format tsv --quiet
 [ "$(grep -c '^[0-9]' out.txt)" -eq 5 ] && pass "five sizes" || fail "sizes rows"
 ! grep -qi -e 'nan' -e 'inf' out.txt && pass "no nan or inf in eigcond data" || fail "nan/inf in eigcond data"
 
+# not diagonalizable: kappa_2(V) = inf and every eigenvalue condition number inf, decided
+# exactly, exit 0 -- Jordan (upper), LagT (lower: A + I/2 strictly lower of rank n - 1) and
+# [[1, 1], [0, 1]] from a file; double precision's value is then not resolved either
+printf '%%%%MatrixMarket matrix coordinate real general\n2 2 3\n1 1 1\n1 2 1\n2 2 1\n' > keep-j2.mtx
+for m in "jordan -n 8" "hippo-lagt -n 64" "file:keep-j2.mtx"; do
+  expect 0 "eigcond defective $m" eigcond $m --format tsv
+  grep -q 'kappa_2(V), extended: *inf: not diagonalizable' err.txt && pass "$m: kappa inf" || fail "$m: $(cat err.txt)"
+  grep -q 'kappa_2(V), double: *>= 9e+15 (not resolved' err.txt && pass "$m: double not resolved" || fail "$m: $(cat err.txt)"
+  grep -q '^# columns: re im cond_double resolved cond_extended defective$' out.txt \
+    && pass "$m: columns" || fail "$m: $(grep columns out.txt)"
+  # inf is written as the largest double; every eigenvalue defective, none resolved in double
+  awk '/^[-0-9]/ { n++; if ($4 != 0 || $5 != 1.7976931348623157e+308 || $6 != 1) bad = 1 } END { exit bad || n < 2 }' \
+    out.txt && pass "$m: every condition number inf" || fail "$m: $(grep -v '^#' out.txt | head -3)"
+done
+# a repeated eigenvalue need not be defective: diag(2, 2, 5) is normal, V = I with an
+# orthonormal basis of each eigenspace, kappa_2(V) = 1 and every condition number 1 (the norm
+# of an orthogonal projector); the double values of the multiple eigenvalue are not resolved
+# (LAPACK's 1/|y^* x| of one pair of vectors is no condition number of a multiple eigenvalue)
+printf '%%%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 2\n2 2 2\n3 3 5\n' > keep-d.mtx
+expect 0 "eigcond diagonal, repeated" eigcond file:keep-d.mtx --format tsv
+grep -q 'kappa_2(V), extended: *1.00000000000000e+00 .*semisimple' err.txt && pass "repeated diagonal: kappa 1" \
+  || fail "repeated diagonal: $(cat err.txt)"
+awk '/^[0-9]/ { if ($5 != 1 || $6 != 0 || $4 != ($1 == 5)) bad = 1 } END { exit bad }' out.txt \
+  && pass "repeated diagonal: every condition number 1, not defective" || fail "repeated diagonal: $(cat out.txt)"
+# LagT is triangular: switched off, extended precision is not said to be unavailable
+expect 0 "eigcond lagt off" eigcond hippo-lagt -n 64 --precision off --format tsv
+grep -q 'extended precision is off' err.txt && ! grep -q 'triangular matrices only' err.txt \
+  && pass "lagt off: says it was switched off" || fail "lagt off: $(cat err.txt)"
+# the figure's data hold no inf (nothing drawable: every kappa is inf) and it says so
+expect 0 "eigcond lagt figure" eigcond hippo-lagt -n 64 -o keep-lagt.gp --quiet
+awk '/<< EOD$/ { d = 1; next } /^EOD$/ { d = 0 } d && tolower($0) ~ /inf|nan/ { bad = 1 } END { exit bad }' keep-lagt.gp \
+  && grep -q '64 defective' keep-lagt.gp \
+  && pass "lagt figure: no inf, says defective" || fail "lagt figure: $(grep -i -e inf -e defective keep-lagt.gp | head -3)"
+if command -v gnuplot >/dev/null 2>&1; then
+  expect 0 "eigcond lagt image" eigcond hippo-lagt -n 64 -o keep-lagt.png --quiet
+fi
+expect 0 "eigcond jordan sizes" eigcond jordan --sizes 2:10:4 --format tsv
+awk '/^[0-9]/ { if ($4 != 1.7976931348623157e+308 || $7 != $1) bad = 1 } END { exit bad }' out.txt \
+  && pass "jordan sizes: kappa inf, all defective" || fail "jordan sizes: $(grep -v '^#' out.txt)"
+
 expect 2 "eigcond unknown matrix" eigcond nosuch
 expect 2 "eigcond n = 0" eigcond grcar -n 0
 expect 2 "eigcond bad sizes" eigcond grcar --sizes 10:5
@@ -37,21 +77,30 @@ no_leftovers "eigcond errors"
 # --- ptd-sweep -----------------------------------------------------------------------------
 expect 0 "ptd-sweep help" ptd-sweep --help
 expect 0 "ptd-sweep tsv" ptd-sweep hippo-legs -n 8 --points 3 --trials 3 --steps 50 --format tsv
-grep -q '^# columns: rel_E kappa_random_median kappa_random_min kappa_random_max backward_error_random eig_shift_random kappa_optimized rel_E_optimized backward_error_optimized eig_shift_optimized$' out.txt \
+grep -q '^# columns: rel_E kappa_random_median kappa_random_min kappa_random_max backward_error_random eig_shift_random backward_error_unreflected_random reflected_random kappa_optimized rel_E_optimized backward_error_optimized eig_shift_optimized backward_error_unreflected_optimized reflected_optimized$' out.txt \
   && pass "ptd-sweep columns" || fail "ptd-sweep columns: $(grep columns out.txt)"
-# the numbers obey what they claim: min <= median <= max; the measured backward error is the
-# requested size to within the rounding of the reconstruction, 100 n u kappa(V) (n = 8, the
-# largest kappa of the row); the optimised size is within its bound
+# the numbers obey what they claim: min <= median <= max; the backward error before the
+# reflection is the requested size to within the rounding of the reconstruction, 100 n u
+# kappa(V) (n = 8, the largest kappa of the row); with nothing reflected the backward error of
+# the system returned is that one; the optimised size is within its bound
 awk '/^[0-9]/ { if (!($3 <= $2 && $2 <= $4)) bad = 1;
-               d = $5 - $1; if (d < 0) d = -d; if (d > 100 * 8 * 1.12e-16 * $4) bad = 2;
-               d = $9 - $8; if (d < 0) d = -d; if (d > 100 * 8 * 1.12e-16 * $7) bad = 2;
-               if ($8 > $1 * (1 + 1e-12)) bad = 3 } END { exit bad }' out.txt \
+               d = $7 - $1; if (d < 0) d = -d; if (d > 100 * 8 * 1.12e-16 * $4) bad = 2;
+               d = $13 - $10; if (d < 0) d = -d; if (d > 100 * 8 * 1.12e-16 * $9) bad = 2;
+               if ($8 == 0 && $5 != $7) bad = 4; if ($14 == 0 && $11 != $13) bad = 4;
+               if ($10 > $1 * (1 + 1e-12)) bad = 3 } END { exit bad }' out.txt \
   && pass "ptd-sweep rows are consistent" || fail "ptd-sweep rows: $(grep '^[0-9]' out.txt)"
+# at 5 % on LegS n = 32 eigenvalues are reflected: the backward error of the system returned
+# is then not ||E||/||A|| (recomputed independently in test_perturb), and the summary says so
+expect 0 "ptd-sweep reflected" ptd-sweep hippo-legs -n 32 --method random --points 1 --eps-range 0.01:0.05 --trials 1 --format tsv
+awk '/^[0-9]/ { n++; d = $5 - $7; if (d < 0) d = -d; if (!($8 > 0) || !(d > 1e-6 * $7)) bad = 1 } END { exit bad || n != 1 }' out.txt \
+  && pass "reflected: the returned system's backward error is reported" || fail "reflected: $(grep '^[0-9]' out.txt)"
+grep -q 'of the system returned' err.txt && pass "the summary says which backward error" || fail "summary: $(cat err.txt)"
 expect 0 "ptd-sweep random only" ptd-sweep grcar -n 10 --method random --points 2 --format tsv --quiet
-grep -q '^# columns: rel_E kappa_random_median kappa_random_min kappa_random_max backward_error_random eig_shift_random$' out.txt \
+grep -q '^# columns: rel_E kappa_random_median kappa_random_min kappa_random_max backward_error_random eig_shift_random backward_error_unreflected_random reflected_random$' out.txt \
   && pass "random-only columns" || fail "random-only columns"
 expect 0 "ptd-sweep save" ptd-sweep hippo-legs -n 6 --method optimize --points 1 --eps-range 0.01:0.05 --steps 100 --save keep-legs6.ptd -o keep-legs6.gp
-head -1 keep-legs6.ptd | grep -q '^ptdkit-ptd 1$' && grep -q '^end$' keep-legs6.ptd && pass "saved PTD file" || fail "saved PTD file"
+head -1 keep-legs6.ptd | grep -q '^ptdkit-ptd 2$' && grep -q '^backward_error_unreflected ' keep-legs6.ptd && grep -q '^end$' keep-legs6.ptd \
+  && pass "saved PTD file" || fail "saved PTD file"
 
 expect 2 "ptd-sweep bad method" ptd-sweep grcar --method magic
 expect 2 "ptd-sweep bad range" ptd-sweep grcar --eps-range 1e-1:1e-3

@@ -24,6 +24,12 @@ expect 0 "compare with a noise sweep" ssm-train $TINY --compare --noise-sweep 3 
 grep -q '^# columns: w accuracy_s4d-legs accuracy_s4-ptd$' out.txt && pass "sweep columns" || fail "sweep: $(grep columns out.txt)"
 [ "$(grep -c '^[0-9]' out.txt)" -eq 3 ] && pass "three frequencies" || fail "sweep rows"
 grep -q '^  s4-ptd ' err.txt && pass "both inits in the table" || fail "table: $(cat err.txt)"
+# the PTD system the s4-ptd modes come from: its eigenvalues of positive real part are
+# reflected, so the start-up line and the tsv header give the backward error of V L V^-1
+grep -q 'ssm-train: PTD of LegS, N = 8: ||E||/||A|| = 0.04, .* eigenvalues of A + E reflected: backward error of V L V^-1 ' err.txt \
+  && pass "PTD backward error at start-up" || fail "start-up: $(cat err.txt)"
+grep -q '^# s4-ptd: PTD of LegS, .* reflected, backward error of V L V^-1 ' out.txt && pass "PTD backward error in the tsv" \
+  || fail "tsv header: $(grep '^#' out.txt)"
 expect 0 "gnuplot script" ssm-train $TINY --init s4d-lin -o keep-curves.gp
 grep -q '^plot ' keep-curves.gp && pass "a plot command" || fail "no plot command"
 expect 0 "noise at the input" ssm-train $TINY --noise-at input --noise-freq 5 --quiet
@@ -33,6 +39,8 @@ expect 0 "noise at the input" ssm-train $TINY --noise-at input --noise-freq 5 --
 ptd-sweep hippo-legs -n 8 --method optimize --eps-range 0.01:0.04 --points 2 --steps 100 --save keep-legs8.ptd --quiet > /dev/null
 expect 0 "s4-ptd from a file" ssm-train $TINY --init s4-ptd --ptd keep-legs8.ptd
 grep -q 'PTD from file' err.txt && pass "says where the PTD came from" || fail "log: $(cat err.txt)"
+grep -q 'PTD of LegS, N = 8 (from file): .* backward error of V L V^-1 ' err.txt \
+  && pass "file: backward error recomputed against LegS" || fail "file: $(cat err.txt)"
 expect 2 "PTD file of another order" ssm-train $TINY --init s4-ptd --ptd keep-legs8.ptd --state 16
 expect 2 "PTD file without s4-ptd" ssm-train $TINY --ptd keep-legs8.ptd
 
