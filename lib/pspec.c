@@ -99,7 +99,7 @@ static int tri_work_alloc(tri_work *t, size_t k)
     t->e = malloc(k * sizeof *t->e);
     t->z1 = malloc(k * sizeof *t->z1);
     t->rwork = malloc(5 * k * sizeof *t->rwork);
-    t->iwork = malloc(k * sizeof *t->iwork);
+    t->iwork = malloc(3 * k * sizeof *t->iwork);
     t->iblock = malloc(k * sizeof *t->iblock);
     t->isplit = malloc(k * sizeof *t->isplit);
     t->ifail = malloc(k * sizeof *t->ifail);
@@ -204,6 +204,28 @@ static int tridiag_top(tri_work *t, const double *alpha, const double *beta, uns
     t->iblock[0] = 1;
     t->isplit[0] = (lapack_int)k;
     info = LAPACKE_dstein_work(LAPACK_COL_MAJOR, (lapack_int)k, t->d, t->e, 1, &ev, t->iblock, t->isplit, t->z1,
+                               (lapack_int)k, t->rwork, t->iwork, t->ifail);
+    if (info < 0) return ptd_lapack_status("dstein", (int)info);
+    *last = fabs(t->z1[k - 1]);
+    return PTD_OK;
+}
+
+/* tridiag_top for the multi-shift path: beyond 48 steps the two largest eigenvalues by
+ * bisection (dstebz, O(k) each) rather than all of them (dsterf, O(k^2)); the eigenvector by
+ * dstein as there. */
+static int tridiag_top_ms(tri_work *t, const double *alpha, const double *beta, unsigned k, double *theta,
+                          double *theta2, double *last)
+{
+    if (k <= 48) return tridiag_top(t, alpha, beta, k, theta, theta2, last);
+    lapack_int m = 0, nsplit = 0;
+    lapack_int info = LAPACKE_dstebz_work('I', 'E', (lapack_int)k, 0, 0, (lapack_int)k - 1, (lapack_int)k, 2 * DBL_MIN,
+                                          alpha, beta, &m, &nsplit, t->d, t->iblock, t->isplit, t->rwork, t->iwork);
+    if (info || m != 2) return ptd_error(PTD_ELAPACK, "dstebz: info %d, %d eigenvalues", (int)info, (int)m);
+    *theta2 = t->d[0];
+    *theta = t->d[1];
+    double ev = t->d[1];
+    lapack_int blk = t->iblock[1];
+    info = LAPACKE_dstein_work(LAPACK_COL_MAJOR, (lapack_int)k, alpha, beta, 1, &ev, &blk, t->isplit, t->z1,
                                (lapack_int)k, t->rwork, t->iwork, t->ifail);
     if (info < 0) return ptd_lapack_status("dstein", (int)info);
     *last = fabs(t->z1[k - 1]);
@@ -523,16 +545,24 @@ static int lz_stop(const ptd_pspec_plan *p, lz_state *s, unsigned k, double b)
 }
 
 /* The relative forward error of the two solves with M = T - zI (held in M) started from the
- * unit vector q: LAPACK's bounds (ztrrfs), 1 where a solve leaves the double range. */
-static double solve_rel_error(const double complex *M, size_t n, const double complex *q, rf_work *rf)
+ * unit vector q: LAPACK's bounds (ztrrfs) for x1 = M^{-*} q and x2 = M^{-1} (x1 / ||x1||), 1
+ * where a solve left the double range.  x1 and x2 as the caller computed them, or NULL: then
+ * they are solved here by ztrsv. */
+static double solve_rel_error(const double complex *M, size_t n, const double complex *q, const double complex *x1,
+                              const double complex *x2, rf_work *rf)
 {
     double rel = 0;
     const char trans[2] = {'C', 'N'};
     memcpy(rf->rhs, q, n * sizeof(double complex));
     for (int pass = 0; pass < 2; pass++) {
-        memcpy(rf->x, rf->rhs, n * sizeof(double complex));
-        cblas_ztrsv(CblasColMajor, CblasUpper, pass == 0 ? CblasConjTrans : CblasNoTrans, CblasNonUnit, (int)n, M,
-                    (int)n, rf->x, 1);
+        const double complex *given = pass == 0 ? x1 : x2;
+        if (given) {
+            memcpy(rf->x, given, n * sizeof(double complex));
+        } else {
+            memcpy(rf->x, rf->rhs, n * sizeof(double complex));
+            cblas_ztrsv(CblasColMajor, CblasUpper, pass == 0 ? CblasConjTrans : CblasNoTrans, CblasNonUnit, (int)n, M,
+                        (int)n, rf->x, 1);
+        }
         double ferr = 1, berr;
         double nx = cblas_dznrm2((int)n, rf->x, 1);
         if (!isfinite(nx) || nx == 0) return 1;
@@ -557,7 +587,8 @@ static void shifted_copy(const ptd_pspec_plan *p, double complex *M, unsigned lo
 }
 
 /* The value and its error after s->k steps; q is the last Lanczos vector.  M (T - zI, in a
- * buffer with *holds, see shifted_copy) and rf are needed on exact plans only.
+ * buffer with *holds, see shifted_copy) and rf are needed on exact plans only, and x1, x2
+ * (see solve_rel_error) when the caller has them.
  *
  * The error: the Lanczos bound on theta (relative, halved for the square root), plus
  * rounding.  Backward stable solves perturb zI - A by about n u ||zI - A|| in norm, and a
@@ -565,8 +596,9 @@ static void shifted_copy(const ptd_pspec_plan *p, double complex *M, unsigned lo
  * With an exact (triangular) Schur form, values below it are usually far more accurate
  * than it says (LegS: 2e-44, to 15 digits); there LAPACK's forward error bounds of the
  * two triangular solves (ztrrfs) on the last Lanczos vector give the relative error. */
-static int lz_result(const ptd_pspec_plan *p, const lz_state *s, const double complex *q, double complex *M,
-                     unsigned long *holds, rf_work *rf, ptd_pspec_point *res)
+static int lz_result(const ptd_pspec_plan *p, const lz_state *s, const double complex *q, const double complex *x1,
+                     const double complex *x2, double complex *M, unsigned long *holds, rf_work *rf,
+                     ptd_pspec_point *res)
 {
     size_t n = p->n;
     res->iterations = s->k;
@@ -582,7 +614,7 @@ static int lz_result(const ptd_pspec_plan *p, const lz_state *s, const double co
     double rounding = p->floor + normwise;
     if (p->exact && res->sigma < normwise) {
         if (M != NULL) shifted_copy(p, M, holds, s->z);
-        rounding = fmin(normwise, res->sigma * 0.5 * solve_rel_error(M, n, q, rf));
+        rounding = fmin(normwise, res->sigma * 0.5 * solve_rel_error(M, n, q, x1, x2, rf));
     }
     res->err = rounding + res->sigma * 0.5 * s->bound / s->theta;
     if (!s->converged)
@@ -645,7 +677,7 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
         for (size_t i = 0; i < n; i++) qn[i] = y[i] / b;
     }
     s.k = k > s.maxit ? s.maxit : k;
-    return lz_result(p, &s, Q + (size_t)(s.k - 1) * n, w->M, &w->m_holds, &w->rf, res);
+    return lz_result(p, &s, Q + (size_t)(s.k - 1) * n, NULL, NULL, w->M, &w->m_holds, &w->rf, res);
 }
 
 int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z,
@@ -737,6 +769,7 @@ typedef struct {
     size_t end;              /* its chain: points point + 1 .. end - 1 follow */
     double complex *Q;       /* basis, (cap + 1) x ld */
     double *alpha, *beta;
+    double complex *x1, *x2; /* exact plans: the last step's two solutions, for their error bounds */
 } ms_lane;
 
 /* A thread's multi-shift workspace. */
@@ -770,6 +803,8 @@ static void ms_work_free(ms_work *m)
             free(m->lane[s].Q);
             free(m->lane[s].alpha);
             free(m->lane[s].beta);
+            free(m->lane[s].x1);
+            free(m->lane[s].x2);
         }
     free(m->lane);
     free(m->f);
@@ -804,6 +839,7 @@ static ms_work *ms_work_alloc(const ptd_pspec_plan *p, size_t lanes, unsigned ca
         L->alpha = malloc(((size_t)cap + 1) * sizeof *L->alpha);
         L->beta = malloc(((size_t)cap + 1) * sizeof *L->beta);
         ok = L->Q && L->alpha && L->beta;
+        if (ok && p->exact) ok = (L->x1 = malloc(n * sizeof *L->x1)) && (L->x2 = malloc(n * sizeof *L->x2));
     }
     if (ok && p->exact) ok = rf_work_alloc(&m->rf, n) && (m->M = malloc(n * n * sizeof *m->M));
     if (!ok) {
@@ -858,6 +894,7 @@ typedef struct {
     const double complex *z;
     size_t count, rowlen, seg, segs_per_row, nchains;
     double *sigma, *err;
+    size_t *order;           /* chains in the order they are handed out */
     size_t next_chain;       /* shared: the next chain to hand out */
     size_t done;             /* shared: points finished */
     size_t report_every;
@@ -873,6 +910,7 @@ static int ms_take_chain(ms_job *j, size_t *first, size_t *end)
 #endif
     c = j->next_chain++;
     if (c >= j->nchains) return 0;
+    c = j->order[c];
     size_t row = c / j->segs_per_row, q = c % j->segs_per_row;
     *first = row * j->rowlen + q * j->seg;
     *end = *first + j->seg;
@@ -981,7 +1019,7 @@ static int ms_finish(ms_job *j, ms_work *m, ms_stats *t, size_t s, int ritz)
     size_t n = p->n, ld = p->ld;
     ms_lane *ln = &m->lane[s];
     ptd_pspec_point r = {0, 0, 0};
-    int st = lz_result(p, &ln->s, ln->Q + (size_t)(ln->s.k - 1) * ld, m->M, &m->m_holds, &m->rf, &r);
+    int st = lz_result(p, &ln->s, ln->Q + (size_t)(ln->s.k - 1) * ld, ln->x1, ln->x2, m->M, &m->m_holds, &m->rf, &r);
     ms_record(j, t, ln->point, st, &r);
     int warm = ritz && ln->point + 1 < ln->end && ln->s.theta > 0 && ln->s.scale > 0;
     if (warm) {
@@ -1038,6 +1076,7 @@ static void ms_thread(ms_job *j, ms_work *m, ms_stats *t)
         for (size_t s = 0; s < active; s++) {
             lz_state *ls = &m->lane[s].s;
             double complex *y = m->V + s * ld;
+            if (p->exact) memcpy(m->lane[s].x1, y, n * sizeof *y);
             double ny = cblas_dznrm2((int)n, y, 1);
             state[s] = 0;
             if (!isfinite(ny) || ny == 0) {
@@ -1055,6 +1094,7 @@ static void ms_thread(ms_job *j, ms_work *m, ms_stats *t)
             lz_state *ls = &ln->s;
             double complex *y = m->V + s * ld;
             unsigned k = ls->k + 1;
+            if (p->exact) memcpy(ln->x2, y, n * sizeof *y);
             if (state[s] == 0) {
                 for (size_t i = 0; i < n; i++) y[i] *= f[s] * ls->scale;
                 if (!isfinite(cblas_dznrm2((int)n, y, 1))) state[s] = 1;
@@ -1070,7 +1110,7 @@ static void ms_thread(ms_job *j, ms_work *m, ms_stats *t)
             ln->alpha[k - 1] = creal(a);
             double b = lanczos_orthogonalise(ln->Q, n, ld, k, a, k > 1 ? ln->beta[k - 2] : 0, y, m->c);
             ls->k = k;
-            int st = tridiag_top(&m->tw, ln->alpha, ln->beta, k, &ls->theta, &ls->theta2, &ls->last);
+            int st = tridiag_top_ms(&m->tw, ln->alpha, ln->beta, k, &ls->theta, &ls->theta2, &ls->last);
             if (st) {
                 ptd_pspec_point r = {0, 0, k};
                 ms_record(j, t, ln->point, st, &r);
@@ -1201,6 +1241,49 @@ static int eval_single(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thr
     return PTD_OK;
 }
 
+/* The order chains are handed out in: the costly first, so that the last ones to finish are
+ * short and no lane of a block idles long at the end.  Inverse Lanczos takes the most steps
+ * far from the spectrum, where the smallest singular values cluster: a chain's cost is
+ * estimated by its points' largest distance to the nearest eigenvalue (it changes when a
+ * chain runs, never what it computes). */
+typedef struct {
+    double cost;
+    size_t chain;
+} ms_rank;
+
+static int ms_rank_cmp(const void *a, const void *b)
+{
+    const ms_rank *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost < y->cost ? 1 : -1;
+    return x->chain < y->chain ? -1 : x->chain > y->chain;
+}
+
+static int ms_order(ms_job *j)
+{
+    const ptd_pspec_plan *p = j->p;
+    ms_rank *r = malloc(j->nchains * sizeof *r);
+    j->order = malloc(j->nchains * sizeof *j->order);
+    if (!r || !j->order) {
+        free(r);
+        return ptd_error(PTD_ENOMEM, "out of memory (%zu chains)", j->nchains);
+    }
+    for (size_t c = 0; c < j->nchains; c++) {
+        size_t row = c / j->segs_per_row, first = row * j->rowlen + (c % j->segs_per_row) * j->seg;
+        size_t end = first + j->seg < (row + 1) * j->rowlen ? first + j->seg : (row + 1) * j->rowlen;
+        double cost = 0;
+        for (size_t k = first; k < end; k++) {
+            double d = INFINITY;
+            for (size_t i = 0; i < p->n; i++) d = fmin(d, cabs(j->z[k] - p->eig[i]));
+            cost = fmax(cost, d);
+        }
+        r[c] = (ms_rank){cost, c};
+    }
+    qsort(r, j->nchains, sizeof *r, ms_rank_cmp);
+    for (size_t c = 0; c < j->nchains; c++) j->order[c] = r[c].chain;
+    free(r);
+    return PTD_OK;
+}
+
 /* Lanczos bases of one thread's lanes are held to this many bytes (fewer lanes when n or
  * maxit is large: the lane count changes no value). */
 #define MS_BASIS_BYTES ((size_t)256 << 20)
@@ -1234,12 +1317,18 @@ static int eval_multi(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thre
     size_t per = j.nchains / (4 * (size_t)threads) / MS_STEP * MS_STEP;
     if (!(o && o->block) && lanes > per) lanes = per > MS_STEP ? per : MS_STEP;
     j.report_every = count / 200 + 1;
+    int st = ms_order(&j);
+    if (st) return st;
     ms_work **ws = calloc((size_t)threads, sizeof *ws);
-    if (!ws) return ptd_error(PTD_ENOMEM, "out of memory");
+    if (!ws) {
+        free(j.order);
+        return ptd_error(PTD_ENOMEM, "out of memory");
+    }
     for (int t = 0; t < threads; t++)
         if (!(ws[t] = ms_work_alloc(p, lanes, cap))) {
             for (int s = 0; s < t; s++) ms_work_free(ws[s]);
             free(ws);
+            free(j.order);
             return ptd_error(PTD_ENOMEM, "out of memory (multi-shift workspace for n = %zu, %zu lanes)", n, lanes);
         }
     int blas_old = ptd_blas_threads_single();
@@ -1263,6 +1352,7 @@ static int eval_multi(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thre
     ptd_blas_threads_restore(blas_old);
     for (int t = 0; t < threads; t++) ms_work_free(ws[t]);
     free(ws);
+    free(j.order);
     if (iters) *iters += it_total;
     if (maxits && it_max > *maxits) *maxits = it_max;
     if (unconv) *unconv += nunconv;
