@@ -34,6 +34,8 @@ struct ptd_pspec_plan {
     double complex *start;/* Lanczos start vector, unit norm, fixed */
     double *blk;          /* T's diagonal blocks for the multi-shift solves (see ms_blocks) */
     size_t ld;            /* leading dimension of multi-shift vectors: n rounded up to 8 */
+    double *absT;         /* exact plans: |re t_ij| + |im t_ij| above the diagonal, 0 on and below it
+                             (the error bounds' |M| |x|, see ms_check) */
     double norm2;
     double floor;
     int exact;
@@ -131,6 +133,7 @@ void ptd_pspec_plan_free(ptd_pspec_plan *p)
     free(p->eig);
     free(p->start);
     free(p->blk);
+    free(p->absT);
     free(p);
 }
 
@@ -378,6 +381,11 @@ int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out)
     st = p->exact ? norm2_lanczos(p->T, n, A, &p->norm2) : ptd_matrix_norm2(A, &p->norm2);
     if (!st && !p->exact) st = schur_general(p);
     if (!st && !(p->blk = ms_blocks(p->T, n))) st = ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
+    if (!st && p->exact) {
+        if (!(p->absT = calloc(n * n, sizeof *p->absT))) st = ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
+        for (size_t j = 0; !st && j < n; j++)
+            for (size_t i = 0; i < j; i++) p->absT[i + j * n] = fabs(creal(p->T[i + j * n])) + fabs(cimag(p->T[i + j * n]));
+    }
     if (st) {
         ptd_pspec_plan_free(p);
         return st;
@@ -546,23 +554,17 @@ static int lz_stop(const ptd_pspec_plan *p, lz_state *s, unsigned k, double b)
 
 /* The relative forward error of the two solves with M = T - zI (held in M) started from the
  * unit vector q: LAPACK's bounds (ztrrfs) for x1 = M^{-*} q and x2 = M^{-1} (x1 / ||x1||), 1
- * where a solve left the double range.  x1 and x2 as the caller computed them, or NULL: then
- * they are solved here by ztrsv. */
-static double solve_rel_error(const double complex *M, size_t n, const double complex *q, const double complex *x1,
-                              const double complex *x2, rf_work *rf)
+ * where a solve leaves the double range.  (The multi-shift path computes the same bounds for
+ * a block of points at once: ms_check.) */
+static double solve_rel_error(const double complex *M, size_t n, const double complex *q, rf_work *rf)
 {
     double rel = 0;
     const char trans[2] = {'C', 'N'};
     memcpy(rf->rhs, q, n * sizeof(double complex));
     for (int pass = 0; pass < 2; pass++) {
-        const double complex *given = pass == 0 ? x1 : x2;
-        if (given) {
-            memcpy(rf->x, given, n * sizeof(double complex));
-        } else {
-            memcpy(rf->x, rf->rhs, n * sizeof(double complex));
-            cblas_ztrsv(CblasColMajor, CblasUpper, pass == 0 ? CblasConjTrans : CblasNoTrans, CblasNonUnit, (int)n, M,
-                        (int)n, rf->x, 1);
-        }
+        memcpy(rf->x, rf->rhs, n * sizeof(double complex));
+        cblas_ztrsv(CblasColMajor, CblasUpper, pass == 0 ? CblasConjTrans : CblasNoTrans, CblasNonUnit, (int)n, M,
+                    (int)n, rf->x, 1);
         double ferr = 1, berr;
         double nx = cblas_dznrm2((int)n, rf->x, 1);
         if (!isfinite(nx) || nx == 0) return 1;
@@ -586,9 +588,21 @@ static void shifted_copy(const ptd_pspec_plan *p, double complex *M, unsigned lo
     for (size_t i = 0; i < n; i++) M[i + i * n] = p->T[i + i * n] - z;
 }
 
-/* The value and its error after s->k steps; q is the last Lanczos vector.  M (T - zI, in a
- * buffer with *holds, see shifted_copy) and rf are needed on exact plans only, and x1, x2
- * (see solve_rel_error) when the caller has them.
+/* sigma from the state: 0 when the solves overflowed (theta <= 0 or no scale yet). */
+static double lz_sigma(const lz_state *s) { return s->theta <= 0 || s->scale == 0 ? 0.0 : s->scale / sqrt(s->theta); }
+
+/* 1 when the error needs the solves' forward error bounds: an exact plan, sigma below the
+ * normwise rounding bound. */
+static int lz_needs_bounds(const ptd_pspec_plan *p, const lz_state *s)
+{
+    double sigma = lz_sigma(s);
+    return p->exact && sigma > 0 && sigma < (double)p->n * PTD_U * (p->norm2 + cabs(s->z));
+}
+
+/* The value and its error after s->k steps.  Where lz_needs_bounds, rel is the relative
+ * forward error of the last step's two solves (see solve_rel_error), or negative: then it is
+ * computed here from q, the last Lanczos vector, with M (T - zI, in a buffer with *holds, see
+ * shifted_copy) and rf.
  *
  * The error: the Lanczos bound on theta (relative, halved for the square root), plus
  * rounding.  Backward stable solves perturb zI - A by about n u ||zI - A|| in norm, and a
@@ -596,25 +610,25 @@ static void shifted_copy(const ptd_pspec_plan *p, double complex *M, unsigned lo
  * With an exact (triangular) Schur form, values below it are usually far more accurate
  * than it says (LegS: 2e-44, to 15 digits); there LAPACK's forward error bounds of the
  * two triangular solves (ztrrfs) on the last Lanczos vector give the relative error. */
-static int lz_result(const ptd_pspec_plan *p, const lz_state *s, const double complex *q, const double complex *x1,
-                     const double complex *x2, double complex *M, unsigned long *holds, rf_work *rf,
-                     ptd_pspec_point *res)
+static int lz_result(const ptd_pspec_plan *p, const lz_state *s, double rel, const double complex *q,
+                     double complex *M, unsigned long *holds, rf_work *rf, ptd_pspec_point *res)
 {
     size_t n = p->n;
     res->iterations = s->k;
-    if (s->theta <= 0 || s->scale == 0) {
+    res->sigma = lz_sigma(s);
+    if (res->sigma == 0) {
         /* the solves overflowed: sigma_min is below what double precision represents */
-        res->sigma = 0.0;
         res->err = fmax(p->floor, DBL_MIN);
         return PTD_OK;
     }
-    /* sigma = 1 / sqrt(theta / c) with c = scale^2: sigma = scale / sqrt(theta) */
-    res->sigma = s->scale / sqrt(s->theta);
     double normwise = (double)n * PTD_U * (p->norm2 + cabs(s->z));
     double rounding = p->floor + normwise;
-    if (p->exact && res->sigma < normwise) {
-        if (M != NULL) shifted_copy(p, M, holds, s->z);
-        rounding = fmin(normwise, res->sigma * 0.5 * solve_rel_error(M, n, q, x1, x2, rf));
+    if (lz_needs_bounds(p, s)) {
+        if (rel < 0) {
+            shifted_copy(p, M, holds, s->z);
+            rel = solve_rel_error(M, n, q, rf);
+        }
+        rounding = fmin(normwise, res->sigma * 0.5 * rel);
     }
     res->err = rounding + res->sigma * 0.5 * s->bound / s->theta;
     if (!s->converged)
@@ -677,7 +691,7 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
         for (size_t i = 0; i < n; i++) qn[i] = y[i] / b;
     }
     s.k = k > s.maxit ? s.maxit : k;
-    return lz_result(p, &s, Q + (size_t)(s.k - 1) * n, NULL, NULL, w->M, &w->m_holds, &w->rf, res);
+    return lz_result(p, &s, -1, Q + (size_t)(s.k - 1) * n, w->M, &w->m_holds, &w->rf, res);
 }
 
 int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z,
@@ -770,7 +784,19 @@ typedef struct {
     double complex *Q;       /* basis, (cap + 1) x ld */
     double *alpha, *beta;
     double complex *x1, *x2; /* exact plans: the last step's two solutions, for their error bounds */
+    /* the error bounds of those solutions, computed in the block (ms_check): */
+    int checking;            /* 1 while they are */
+    int warm_next;           /* then: Q[0] holds the next point's warm start */
+    int pass;                /* 0: M^* x1 = q, 1: M x2 = x1 / ||x1|| */
+    lapack_int kase, isave[3];
+    double est, rel;
+    int want;                /* the solve cw waits for: MS_NONE, MS_CONJ, MS_PLAIN */
+    int scale_after;
+    double complex *cw, *cv; /* zlacn2's x and v */
+    double *crw;             /* ztrrfs's rwork: |b| + |op(M)| |x|, then the weights */
 } ms_lane;
+
+enum { MS_NONE = 0, MS_CONJ = 1, MS_PLAIN = 2 };
 
 /* A thread's multi-shift workspace. */
 typedef struct {
@@ -784,9 +810,6 @@ typedef struct {
     double *f;               /* per lane: the scale between the two solves */
     unsigned char *state;    /* per lane, during a step */
     tri_work tw;
-    rf_work rf;              /* exact plans: */
-    double complex *M;       /* T - zI for ztrrfs */
-    unsigned long m_holds;
 } ms_work;
 
 static void ms_work_free(ms_work *m)
@@ -805,13 +828,14 @@ static void ms_work_free(ms_work *m)
             free(m->lane[s].beta);
             free(m->lane[s].x1);
             free(m->lane[s].x2);
+            free(m->lane[s].cw);
+            free(m->lane[s].cv);
+            free(m->lane[s].crw);
         }
     free(m->lane);
     free(m->f);
     free(m->state);
     tri_work_free(&m->tw);
-    rf_work_free(&m->rf);
-    free(m->M);
     free(m);
 }
 
@@ -839,9 +863,11 @@ static ms_work *ms_work_alloc(const ptd_pspec_plan *p, size_t lanes, unsigned ca
         L->alpha = malloc(((size_t)cap + 1) * sizeof *L->alpha);
         L->beta = malloc(((size_t)cap + 1) * sizeof *L->beta);
         ok = L->Q && L->alpha && L->beta;
-        if (ok && p->exact) ok = (L->x1 = malloc(n * sizeof *L->x1)) && (L->x2 = malloc(n * sizeof *L->x2));
+        if (ok && p->exact)
+            ok = (L->x1 = malloc(n * sizeof *L->x1)) && (L->x2 = malloc(n * sizeof *L->x2)) &&
+                 (L->cw = malloc(n * sizeof *L->cw)) && (L->cv = malloc(n * sizeof *L->cv)) &&
+                 (L->crw = malloc(n * sizeof *L->crw));
     }
-    if (ok && p->exact) ok = rf_work_alloc(&m->rf, n) && (m->M = malloc(n * n * sizeof *m->M));
     if (!ok) {
         ms_work_free(m);
         return NULL;
@@ -902,6 +928,16 @@ typedef struct {
     char failmsg[256];
 } ms_job;
 
+/* Chain c: its points first .. end - 1. */
+static void ms_chain(const ms_job *j, size_t c, size_t *first, size_t *end)
+{
+    size_t row = c / j->segs_per_row, q = c % j->segs_per_row;
+    *first = row * j->rowlen + q * j->seg;
+    *end = *first + j->seg;
+    if (*end > (row + 1) * j->rowlen) *end = (row + 1) * j->rowlen;
+    if (*end > j->count) *end = j->count;
+}
+
 static int ms_take_chain(ms_job *j, size_t *first, size_t *end)
 {
     size_t c;
@@ -910,12 +946,8 @@ static int ms_take_chain(ms_job *j, size_t *first, size_t *end)
 #endif
     c = j->next_chain++;
     if (c >= j->nchains) return 0;
-    c = j->order[c];
-    size_t row = c / j->segs_per_row, q = c % j->segs_per_row;
-    *first = row * j->rowlen + q * j->seg;
-    *end = *first + j->seg;
-    if (*end > (row + 1) * j->rowlen) *end = (row + 1) * j->rowlen;
-    return 1;
+    ms_chain(j, j->order[c], first, end);
+    return *first < *end ? 1 : ms_take_chain(j, first, end);
 }
 
 typedef struct {
@@ -1009,18 +1041,113 @@ static int ms_fill(ms_job *j, ms_work *m, ms_stats *t, size_t s, int warm)
     }
 }
 
-/* Slot s's point is done after its s.k steps (converged or not): record it, and when its
- * chain goes on, put the next point's warm start in Q[0] (when `ritz`: m->tw.z1 holds the
- * tridiagonal's top eigenvector): the Ritz vector Q z1 plus ms_warm_mix times the fixed
- * start.  1 when the slot holds a new point. */
+/* --- the solves' error bounds, for a block of points ---------------------------------------
+ *
+ * On an exact plan a value below the normwise rounding bound gets LAPACK's forward error
+ * bounds of its last two solves (solve_rel_error: ztrrfs, one point at a time, as costly as
+ * several Lanczos steps).  ms_check computes them as ztrrfs does (residual, |b| + |op(M)| |x|,
+ * then Higham's estimator zlacn2 by reverse communication) but lets every solve the
+ * estimator asks for go through the block's multi-shift solves: a lane in this state puts its
+ * vector into the step's conjugate-transposed or plain solve, whichever zlacn2 wants. */
+
+/* Start pass `pass` of slot s's bounds: M^* x1 = q (pass 0) or M x2 = x1 / ||x1|| (pass 1). */
+static void ms_check_pass(const ptd_pspec_plan *p, ms_lane *ln, int pass);
+
+/* zlacn2 has set ln->kase: ask for the next solve, or close the pass. */
+static void ms_check_next(const ptd_pspec_plan *p, ms_lane *ln)
+{
+    size_t n = p->n;
+    if (ln->kase == 0) {
+        const double complex *x = ln->pass == 0 ? ln->x1 : ln->x2;
+        double lstres = 0;
+        for (size_t i = 0; i < n; i++) lstres = fmax(lstres, fabs(creal(x[i])) + fabs(cimag(x[i])));
+        double ferr = lstres != 0 ? ln->est / lstres : ln->est;
+        ln->rel += isfinite(ferr) ? ferr : 1;
+        ln->want = MS_NONE;
+        if (ln->pass == 0) ms_check_pass(p, ln, 1);
+        return;
+    }
+    /* pass 0 bounds the solution of op(M) = M^*: kase 1 wants op(M)^{-*} = M^{-1}, kase 2
+     * op(M)^{-1} = M^{-*}; pass 1 the other way round */
+    int plain = (ln->kase == 1) == (ln->pass == 0);
+    ln->want = plain ? MS_PLAIN : MS_CONJ;
+    ln->scale_after = ln->kase == 1;
+    if (ln->kase == 2)
+        for (size_t i = 0; i < n; i++) ln->cw[i] *= ln->crw[i];
+}
+
+/* The solve slot s asked for is in cw. */
+static void ms_check_solved(const ptd_pspec_plan *p, ms_lane *ln)
+{
+    if (ln->scale_after)
+        for (size_t i = 0; i < p->n; i++) ln->cw[i] *= ln->crw[i];
+    LAPACKE_zlacn2((lapack_int)p->n, ln->cv, ln->cw, &ln->est, &ln->kase, ln->isave);
+    ms_check_next(p, ln);
+}
+
+static void ms_check_pass(const ptd_pspec_plan *p, ms_lane *ln, int pass)
+{
+    size_t n = p->n;
+    ln->pass = pass;
+    const double complex *x = pass == 0 ? ln->x1 : ln->x2;
+    double nx = cblas_dznrm2((int)n, x, 1);
+    if (!isfinite(nx) || nx == 0) {
+        /* a solve left the double range: as solve_rel_error */
+        ln->rel = 1;
+        ln->want = MS_NONE;
+        ln->kase = 0;
+        ln->pass = 1;
+        return;
+    }
+    /* b, the right-hand side, into cv (free until zlacn2 starts) */
+    double complex *b = ln->cv;
+    if (pass == 0) {
+        memcpy(b, ln->Q + (size_t)(ln->s.k - 1) * p->ld, n * sizeof *b);
+    } else {
+        double n1 = cblas_dznrm2((int)n, ln->x1, 1);
+        for (size_t i = 0; i < n; i++) b[i] = ln->x1[i] / n1;
+    }
+    /* the residual op(M) x - b, op(M) x = op(T) x - shift x */
+    double complex shift = pass == 0 ? conj(ln->s.z) : ln->s.z;
+    memcpy(ln->cw, x, n * sizeof *x);
+    cblas_ztrmv(CblasColMajor, CblasUpper, pass == 0 ? CblasConjTrans : CblasNoTrans, CblasNonUnit, (int)n, p->T,
+                (int)n, ln->cw, 1);
+    for (size_t i = 0; i < n; i++) ln->cw[i] -= shift * x[i] + b[i];
+    /* |b| + |op(M)| |x| (|.| = |re| + |im|, as LAPACK's) */
+    for (size_t i = 0; i < n; i++) ln->crw[i] = fabs(creal(x[i])) + fabs(cimag(x[i]));
+    cblas_dtrmv(CblasColMajor, CblasUpper, pass == 0 ? CblasTrans : CblasNoTrans, CblasNonUnit, (int)n, p->absT,
+                (int)n, ln->crw, 1);
+    const double eps = DBL_EPSILON / 2, safe1 = (double)(n + 1) * DBL_MIN, safe2 = safe1 / eps;
+    for (size_t i = 0; i < n; i++) {
+        double complex d = p->T[i + i * n] - ln->s.z;
+        double w = ln->crw[i] + (fabs(creal(d)) + fabs(cimag(d))) * (fabs(creal(x[i])) + fabs(cimag(x[i]))) +
+                   fabs(creal(b[i])) + fabs(cimag(b[i]));
+        double r = fabs(creal(ln->cw[i])) + fabs(cimag(ln->cw[i]));
+        ln->crw[i] = w > safe2 ? r + (double)(n + 1) * eps * w : r + (double)(n + 1) * eps * w + safe1;
+    }
+    ln->kase = 0;
+    ln->est = 0;
+    LAPACKE_zlacn2((lapack_int)n, ln->cv, ln->cw, &ln->est, &ln->kase, ln->isave);
+    ms_check_next(p, ln);
+}
+
+static int ms_check_done(const ms_lane *ln) { return ln->pass == 1 && ln->kase == 0; }
+
+/* Slot s's point is done after its s.k steps (converged or not).  When its chain goes on, put
+ * the next point's warm start in Q[0] (when `ritz`: m->tw.z1 holds the tridiagonal's top
+ * eigenvector): the Ritz vector Q z1 plus ms_warm_mix times the fixed start.  Then either the
+ * error bounds of its solves start (the slot stays in the block until ms_check_done), or the
+ * point is recorded and the slot takes the next one.  1 when the slot holds a point. */
 static int ms_finish(ms_job *j, ms_work *m, ms_stats *t, size_t s, int ritz)
 {
     const ptd_pspec_plan *p = j->p;
     size_t n = p->n, ld = p->ld;
     ms_lane *ln = &m->lane[s];
-    ptd_pspec_point r = {0, 0, 0};
-    int st = lz_result(p, &ln->s, ln->Q + (size_t)(ln->s.k - 1) * ld, ln->x1, ln->x2, m->M, &m->m_holds, &m->rf, &r);
-    ms_record(j, t, ln->point, st, &r);
+    int check = lz_needs_bounds(p, &ln->s);
+    if (check) {
+        ln->rel = 0;
+        ms_check_pass(p, ln, 0); /* reads q = Q[k - 1]: before the warm start overwrites Q[0] */
+    }
     int warm = ritz && ln->point + 1 < ln->end && ln->s.theta > 0 && ln->s.scale > 0;
     if (warm) {
         unsigned k = ln->s.k;
@@ -1036,7 +1163,24 @@ static int ms_finish(ms_job *j, ms_work *m, ms_stats *t, size_t s, int ritz)
             for (size_t i = 0; i < n; i++) ln->Q[i] /= nq;
         }
     }
+    ln->warm_next = warm;
+    ln->checking = check && !ms_check_done(ln);
+    if (ln->checking) return 1;
+    ptd_pspec_point r = {0, 0, 0};
+    int st = lz_result(p, &ln->s, check ? ln->rel : 0, NULL, NULL, NULL, NULL, &r);
+    ms_record(j, t, ln->point, st, &r);
     return ms_fill(j, m, t, s, warm);
+}
+
+/* Slot s's bounds are done: record its point, take the next. */
+static int ms_check_finish(ms_job *j, ms_work *m, ms_stats *t, size_t s)
+{
+    ms_lane *ln = &m->lane[s];
+    ptd_pspec_point r = {0, 0, 0};
+    int st = lz_result(j->p, &ln->s, ln->rel, NULL, NULL, NULL, NULL, &r);
+    ms_record(j, t, ln->point, st, &r);
+    ln->checking = 0;
+    return ms_fill(j, m, t, s, ln->warm_next);
 }
 
 /* Slot a takes slot b's lane (b's slot is then free). */
@@ -1066,17 +1210,32 @@ static void ms_thread(ms_job *j, ms_work *m, ms_stats *t)
     unsigned char *state = m->state;
     while (active > 0) {
         size_t width = (active + MS_STEP - 1) / MS_STEP * MS_STEP;
+        /* a lane in Lanczos: its vector q_k; a lane computing its bounds: the vector zlacn2
+         * asked a conjugate-transposed solve for, or nothing */
         for (size_t s = 0; s < width; s++) {
             double complex *v = m->V + s * ld;
-            if (s < active) memcpy(v, m->lane[s].Q + (size_t)m->lane[s].s.k * ld, n * sizeof *v);
+            const ms_lane *ln = &m->lane[s];
+            if (s < active && !ln->checking) memcpy(v, ln->Q + (size_t)ln->s.k * ld, n * sizeof *v);
+            else if (s < active && ln->want == MS_CONJ) memcpy(v, ln->cw, n * sizeof *v);
             else memset(v, 0, n * sizeof *v);
         }
         /* y <- c M^{-1} M^{-*} q, as in sigma_lanczos, for every lane */
         ms_solve(p, m, width, 1);
         for (size_t s = 0; s < active; s++) {
-            lz_state *ls = &m->lane[s].s;
+            ms_lane *ln = &m->lane[s];
+            lz_state *ls = &ln->s;
             double complex *y = m->V + s * ld;
-            if (p->exact) memcpy(m->lane[s].x1, y, n * sizeof *y);
+            if (ln->checking) {
+                if (ln->want == MS_CONJ) {
+                    memcpy(ln->cw, y, n * sizeof *y);
+                    ms_check_solved(p, ln);
+                }
+                state[s] = !ms_check_done(ln) && ln->want == MS_PLAIN ? 4 : 5;
+                if (state[s] == 4) memcpy(y, ln->cw, n * sizeof *y);
+                else memset(y, 0, n * sizeof *y);
+                continue;
+            }
+            if (p->exact) memcpy(ln->x1, y, n * sizeof *y);
             double ny = cblas_dznrm2((int)n, y, 1);
             state[s] = 0;
             if (!isfinite(ny) || ny == 0) {
@@ -1093,6 +1252,14 @@ static void ms_thread(ms_job *j, ms_work *m, ms_stats *t)
             ms_lane *ln = &m->lane[s];
             lz_state *ls = &ln->s;
             double complex *y = m->V + s * ld;
+            if (ln->checking) {
+                if (state[s] == 4) {
+                    memcpy(ln->cw, y, n * sizeof *y);
+                    ms_check_solved(p, ln);
+                }
+                state[s] = !ms_check_done(ln) ? 2 : ms_check_finish(j, m, t, s) ? 2 : 3;
+                continue;
+            }
             unsigned k = ls->k + 1;
             if (p->exact) memcpy(ln->x2, y, n * sizeof *y);
             if (state[s] == 0) {
@@ -1244,8 +1411,8 @@ static int eval_single(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thr
 /* The order chains are handed out in: the costly first, so that the last ones to finish are
  * short and no lane of a block idles long at the end.  Inverse Lanczos takes the most steps
  * far from the spectrum, where the smallest singular values cluster: a chain's cost is
- * estimated by its points' largest distance to the nearest eigenvalue (it changes when a
- * chain runs, never what it computes). */
+ * estimated by the larger distance of its two ends to the nearest eigenvalue (it changes
+ * when a chain runs, never what it computes). */
 typedef struct {
     double cost;
     size_t chain;
@@ -1268,12 +1435,16 @@ static int ms_order(ms_job *j)
         return ptd_error(PTD_ENOMEM, "out of memory (%zu chains)", j->nchains);
     }
     for (size_t c = 0; c < j->nchains; c++) {
-        size_t row = c / j->segs_per_row, first = row * j->rowlen + (c % j->segs_per_row) * j->seg;
-        size_t end = first + j->seg < (row + 1) * j->rowlen ? first + j->seg : (row + 1) * j->rowlen;
+        size_t first, end;
+        ms_chain(j, c, &first, &end);
         double cost = 0;
-        for (size_t k = first; k < end; k++) {
+        for (int e = 0; e < 2 && first < end; e++) {
+            double complex z = j->z[e ? end - 1 : first];
             double d = INFINITY;
-            for (size_t i = 0; i < p->n; i++) d = fmin(d, cabs(j->z[k] - p->eig[i]));
+            for (size_t i = 0; i < p->n; i++) {
+                double dx = creal(z) - creal(p->eig[i]), dy = cimag(z) - cimag(p->eig[i]);
+                d = fmin(d, dx * dx + dy * dy);
+            }
             cost = fmax(cost, d);
         }
         r[c] = (ms_rank){cost, c};
@@ -1312,7 +1483,7 @@ static int eval_multi(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thre
     if (j.seg < 1) j.seg = 1;
     if (j.seg > rowlen) j.seg = rowlen;
     j.segs_per_row = (rowlen + j.seg - 1) / j.seg;
-    j.nchains = (count / rowlen) * j.segs_per_row;
+    j.nchains = (count + rowlen - 1) / rowlen * j.segs_per_row;
     /* and by default every lane a few chains (the lane count decides no value) */
     size_t per = j.nchains / (4 * (size_t)threads) / MS_STEP * MS_STEP;
     if (!(o && o->block) && lanes > per) lanes = per > MS_STEP ? per : MS_STEP;
