@@ -338,7 +338,7 @@ static void memory_section(const char *self)
     /* a 100 x 100 grid adds its points, values and errors (24 bytes a point) to a 4 x 4's */
     double extra = (100.0 * 100.0 - 16.0) * 24.0 / 1024.0;
     double gib = ((double)kib + extra) / (1024.0 * 1024.0);
-    printf("  hippo-legs n=4096 (exact plan: A, T and a copy of T per thread for the error bounds), 4x4 grid: peak "
+    printf("  hippo-legs n=4096 (exact plan: A, T and |T| for the error bounds), 4x4 grid: peak "
            "%.0f MiB in %.1f s (n=64: %.0f MiB)\n", (double)kib / 1024.0, secs, (double)base / 1024.0);
     printf("memory n=4096, 100x100 grid: %.2f GiB (the 4x4 run's peak plus %.0f KiB of grid arrays); target <= 2 GiB %s\n",
            gib, extra, verdict(gib <= 2.0));
