@@ -51,6 +51,15 @@ static void usage(void)
            "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
 }
 
+/* Where a maximum is attained is known less well than its value: along the level curve the
+ * value changes only quadratically, by delta^2 / (2 R) for a step delta and a radius of
+ * curvature R (about |z| or eps), so a value good to err fixes the point to sqrt(2 R err). */
+static double point_err(const ptd_pspec_extreme *x)
+{
+    double r = cabs(x->z) + x->sigma;
+    return fmax(x->value_err, sqrt(2 * r * x->value_err));
+}
+
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
@@ -242,13 +251,13 @@ int main(int argc, char **argv)
         if (!isnan(xa[k].value))
             snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): %s%s at %s", eabs[k],
                      xa[k].certified ? "" : ">= ", cli_digits(v, sizeof v, xa[k].value, xa[k].value_err),
-                     cli_complex(zs, sizeof zs, xa[k].z, xa[k].value_err));
+                     cli_complex(zs, sizeof zs, xa[k].z, point_err(&xa[k])));
         else if (want_abscissa)
             snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): not computed: %.140s", eabs[k], why_a[k]);
         if (!isnan(xr[k].value))
             snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): %s%s at %s", eabs[k],
                      xr[k].certified ? "" : ">= ", cli_digits(v, sizeof v, xr[k].value, xr[k].value_err),
-                     cli_complex(zs, sizeof zs, xr[k].z, xr[k].value_err));
+                     cli_complex(zs, sizeof zs, xr[k].z, point_err(&xr[k])));
         else if (want_radius)
             snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): not computed: %.140s", eabs[k], why_r[k]);
         ptd_pspec_grid_bounds gb;
@@ -312,12 +321,12 @@ int main(int argc, char **argv)
                 if (want && !isnan(x->value) && x->certified)
                     fprintf(stderr, " %s %s at %s (criss-cross);", name,
                             cli_digits(v1, sizeof v1, x->value, x->value_err),
-                            cli_complex(v2, sizeof v2, x->z, x->value_err));
+                            cli_complex(v2, sizeof v2, x->z, point_err(x)));
                 else if (want && !isnan(x->value))
                     fprintf(stderr, " %s >= %s at %s (local searches from every eigenvalue: eps is below "
                                     "4 n u ||A|| = %.2g, where the global search proves nothing);", name,
                             cli_digits(v1, sizeof v1, x->value, x->value_err),
-                            cli_complex(v2, sizeof v2, x->z, x->value_err), ptd_pspec_extreme_floor(plan));
+                            cli_complex(v2, sizeof v2, x->z, point_err(x)), ptd_pspec_extreme_floor(plan));
                 else if (gb.contained)
                     /* enough digits to tell lo from the eigenvalue it may sit eps beside, and
                      * hi to a hundredth of the interval */
@@ -325,8 +334,11 @@ int main(int argc, char **argv)
                             cli_digits(v1, sizeof v1, lo, 0.1 * fmin(eabs[k], hi - lo)),
                             cli_digits(v2, sizeof v2, hi, 0.01 * (hi - lo)), want ? ", criss-cross failed" : "");
                 else
-                    fprintf(stderr, " %s >= %s (grid%s; the box does not hold the whole set);", name,
-                            cli_digits(v1, sizeof v1, lo, 0.1 * eabs[k]), want ? ", criss-cross failed" : "");
+                    /* the border is not provably clear at the grid's spacing (sigma_min grows
+                     * slowly off a very non-normal matrix's level set): no upper bound */
+                    fprintf(stderr, " %s >= %s (grid lower bound%s);", name,
+                            cli_digits(v1, sizeof v1, lo, 0.1 * eabs[k]),
+                            want ? ", criss-cross failed" : which ? "; --radius for the value" : "; --abscissa for the value");
             }
             fputc('\n', stderr);
             if (gb.missed)

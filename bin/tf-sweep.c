@@ -527,7 +527,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "  backward: ||V L V^-1 - A||_2/||A||_2 of the diagonal system used, whose eigenvalues L are\n"
                                 "  those of A + E with positive real parts reflected (Re l <- -|Re l|; refl: how many), so\n"
                                 "  that it is A + D with ||D||_2 = backward ||A||_2, not A + E (the same when refl = 0);\n"
-                                "  bound: (2 ln n + 4) ||D||_2, the theorem's (REFERENCES.md 6), which holds for any small\n"
+                                "  bound: (2 ln n + 4) ||D||_2, the theorem's (docs/mathematics.md section 10), which holds for any small\n"
                                 "  perturbation D, with the absolute ||D||_2; bound rel: the same with ||D||_2/||A||_2\n");
         }
         free(rows);

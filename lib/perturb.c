@@ -1,6 +1,6 @@
 /* perturb.c - perturb-then-diagonalize (PTD): choose a small E, diagonalize A + E, and
  * measure what was bought (kappa_2(V)) and what was paid (||E||, the backward error).
- * REFERENCES.md section 5. */
+ * docs/mathematics.md section 9. */
 #include "config.h"
 #include "internal.h"
 

@@ -696,7 +696,7 @@ double complex ptd_tf_eval1(const ptd_tf *t, double complex s);
 /* Reference: one LU of sI - A per s (zgesv), O(n^3) per point; for tests and benchmarks. */
 int ptd_tf_eval_lu(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C, const double complex *s,
                    size_t m, double complex *G);
-/* The closed form of hippo-legs (REFERENCES.md section 4):
+/* The closed form of hippo-legs (docs/mathematics.md section 8):
  * [(sI - A)^{-1} B]_n = p_n prod_{k<n} (s - k) / prod_{k=1}^{n+1} (s + k), by the stable
  * ratio recursion; G = c^T x (c NULL: all ones).  O(n). */
 double complex ptd_tf_legs_closed(size_t n, const double complex *c, double complex s);
@@ -776,7 +776,7 @@ int ptd_ssm_kernel(const ptd_matrix *Abar, const ptd_matrix *Bbar, const ptd_mat
  * (O(n L)).  c NULL means all ones. */
 int ptd_ssm_kernel_diag(size_t n, const double complex *abar, const double complex *bbar,
                         const double complex *c, size_t L, double complex *K);
-/* The exact ZOH state of hippo-legs (REFERENCES.md section 4):
+/* The exact ZOH state of hippo-legs (docs/mathematics.md section 8):
  * [Abar^l Bbar]_k = p_k/2 [Q_k(y_l) - Q_k(y_{l+1})], y_l = 2 e^{-l dt} - 1, Q_0(y) = y,
  * Q_k = (P_{k+1} - P_{k-1})/(2k+1) (Legendre P by gsl_sf_legendre_Pl); x holds n values. */
 int ptd_ssm_legs_zoh_state(size_t n, double dt, size_t l, double *x);

@@ -107,7 +107,7 @@ START_TEST(grad_with_noise)
 END_TEST
 
 /* The kernel is what the ZOH formula says: a single mode, C = B = 1, K_0 = 2 Re (e^{dt L} - 1)/L,
- * and S4D-LegS's w_max matches REFERENCES.md (19.857 at N = 8). */
+ * and S4D-LegS's w_max matches docs/mathematics.md section 6 (19.857 at N = 8). */
 START_TEST(wmax_legs8)
 {
     ptd_train_config c = {.din = 1, .nclass = 2, .len = 8, .layers = 1, .width = 1, .state = 8, .seed = 1};

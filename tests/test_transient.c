@@ -1,5 +1,5 @@
 /* test_transient.c - e^{tA} and its norms against closed forms (normal matrices, Jordan
- * blocks, the LegS action e^{tA} B of REFERENCES.md section 4), ||A^k||, and the bounds
+ * blocks, the LegS action e^{tA} B of docs/mathematics.md section 8), ||A^k||, and the bounds
  * e^{t alpha} <= ||e^{tA}|| <= e^{t omega}, sup ||e^{tA}|| >= the Kreiss-type bound.
  * (LegS itself is a contraction, omega = -1/2: the Demmel matrix, eigenvalue -1, grows.) */
 #include "testutil.h"
