@@ -68,7 +68,8 @@ ptd_matrix *ptd_matrix_alloc(size_t rows, size_t cols);
 void ptd_matrix_free(ptd_matrix *m);
 ptd_matrix *ptd_matrix_copy(const ptd_matrix *m);
 
-/* Largest singular value (LAPACK zgesvd on a copy; O(n^3), allocates). */
+/* Largest singular value (LAPACK zgesvd on a copy; O(n^3), allocates).  PTD_EINVAL when an
+ * entry is not finite. */
 int ptd_matrix_norm2(const ptd_matrix *m, double *norm);
 /* Frobenius norm, overflow-safe.  O(rows cols). */
 double ptd_matrix_norm_fro(const ptd_matrix *m);
@@ -523,12 +524,18 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
 /* ------------------------------------------------------------------------------------ */
 
 /* E = e^{tA} by scaling and squaring with the [13/13] Pade approximant (Higham 2005).
- * E is n x n, allocated by the caller.  PTD_ERANGE when it overflows.  O(n^3 (6 + s)),
- * s = log2(||tA||_1 / 5.37); allocates 7 n^2. */
+ * E is n x n, allocated by the caller.  PTD_ERANGE when an entry of e^{tA} is beyond the
+ * double range.  O(n^3 (6 + s)), s = log2(||tA||_1 / 5.37); allocates 7 n^2. */
 int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E);
-/* out[k] = ||e^{t[k] A}||_2 for k < nt (an expm and an SVD each). */
+/* out[k] = ||e^{t[k] A}||_2 for k < nt (an expm and an SVD each).  The exponentials are
+ * kept scaled by powers of two, so every norm within the double range is computed, however
+ * far outside it e^{tA} itself is; a norm beyond the range is +INFINITY, one below it 0 (or
+ * subnormal).  PTD_EINVAL for a non-finite A or t[k]. */
 int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double *out);
-/* out[k] = ||A^k||_2 for k = 0..kmax (out holds kmax + 1). */
+/* out[k] = ||A^k||_2 for k = 0..kmax (out holds kmax + 1), by repeated products kept scaled
+ * by powers of two (exact), so the powers never overflow: a norm beyond the double range is
+ * +INFINITY, one below it 0 (or subnormal), every other is computed.  PTD_EINVAL for a
+ * non-finite A.  O(kmax n^3). */
 int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out);
 /* Lower bounds from the pseudospectra (Trefethen and Embree, ch. 15-16): continuous,
  * sup_{t >= 0} ||e^{tA}|| >= alpha_eps / eps; discrete (discrete = 1),
