@@ -5,6 +5,7 @@
 #include "ptd.h"
 
 #include <complex.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -169,8 +170,28 @@ int main(int argc, char **argv)
     size_t kmax = 0;
     for (size_t k = 1; k < points; k++)
         if (y[k] > y[kmax]) kmax = k;
+    /* values beyond the double range (+inf from the library) are written as DBL_MAX: say so */
+    char range_note[200] = "";
+    {
+        const double *col[3] = {y, ye, yw};
+        const char *what[3] = {discrete ? "||A^k||" : "||e^{tA}||", discrete ? "rho(A)^k" : "e^{t alpha}",
+                               discrete ? "||A||^k" : "e^{t omega}"};
+        size_t len = 0;
+        for (int j = 0; j < 3; j++) {
+            size_t first = points, count = 0;
+            for (size_t k = 0; k < points; k++)
+                if (isinf(col[j][k])) {
+                    if (first == points) first = k;
+                    count++;
+                }
+            if (count && len < sizeof range_note)
+                len += (size_t)snprintf(range_note + len, sizeof range_note - len, "%s%s at %zu %s from %s = %.6g",
+                                        len ? ", " : "", what[j], count, discrete ? "powers" : "times",
+                                        discrete ? "k" : "t", t[first]);
+        }
+    }
 
-    char nb[8][200];
+    char nb[9][200];
     const char *notes[8];
     size_t nn = 0;
     snprintf(nb[nn++], 200, "matrix: %s", spec);
@@ -180,6 +201,7 @@ int main(int argc, char **argv)
     snprintf(nb[nn++], 200, "norm2: %.17g, spectral abscissa %.17g, spectral radius %.17g, numerical abscissa %.17g",
              nrm, alpha, rho, omega);
     snprintf(nb[nn++], 200, "Kreiss-type lower bound: %.17g (eps = %.3g)", K, Keps);
+    if (*range_note) snprintf(nb[nn++], 200, "beyond the double range, written as %.17g: %s", DBL_MAX, range_note);
     for (size_t k = 0; k < nn; k++) notes[k] = nb[k];
     char title[160];
     snprintf(title, sizeof title, "%s, n = %zu", spec, n);
@@ -206,7 +228,13 @@ int main(int argc, char **argv)
     if (!quiet) {
         fprintf(stderr, "transient: %s, n = %zu, ||A||_2 = %.6g\n", spec, n, nrm);
         fprintf(stderr, "  spectral abscissa %.6g, spectral radius %.6g, numerical abscissa %.6g\n", alpha, rho, omega);
-        fprintf(stderr, "  max %s = %.6g at %s = %.4g\n", discrete ? "||A^k||" : "||e^{tA}||", y[kmax], discrete ? "k" : "t", t[kmax]);
+        if (isinf(y[kmax]))
+            fprintf(stderr, "  max %s beyond the double range (first at %s = %.4g)\n", discrete ? "||A^k||" : "||e^{tA}||",
+                    discrete ? "k" : "t", t[kmax]);
+        else
+            fprintf(stderr, "  max %s = %.6g at %s = %.4g\n", discrete ? "||A^k||" : "||e^{tA}||", y[kmax],
+                    discrete ? "k" : "t", t[kmax]);
+        if (*range_note) fprintf(stderr, "  beyond the double range, written as the largest double %.6g: %s\n", DBL_MAX, range_note);
         fprintf(stderr, "  Kreiss-type lower bound on the supremum: %.6g%s\n", K,
                 isnan(Keps) ? " (the trivial 1: no eps gave more)" : "");
         fprintf(stderr, "  %zu points in %.3g s\n", points, secs);
