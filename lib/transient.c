@@ -88,16 +88,27 @@ static int expm_scaled(const ptd_matrix *A, double t, ptd_matrix *E, long long *
     }
     double complex *A1 = M, *A2 = M + nn, *A4 = M + 2 * nn, *A6 = M + 3 * nn, *U = M + 4 * nn, *V = M + 5 * nn,
                    *W = M + 6 * nn;
-    for (size_t k = 0; k < nn; k++) A1[k] = t * A->data[k];
-    double nrm = norm1(n, A1);
-    int s = nrm > theta13 ? (int)ceil(log2(nrm / theta13)) : 0;
-    if (!isfinite(nrm) || s > 1000) {
+    double na = norm1(n, A->data);
+    int s;
+    if (isfinite(4 * fabs(t) * na)) {
+        double nrm = 0; /* norm1(tA), summed as it is formed */
+        for (size_t j = 0; j < n; j++) {
+            double c = 0;
+            for (size_t i = 0; i < n; i++) c += cabs(A1[i + j * n] = t * A->data[i + j * n]);
+            nrm = fmax(nrm, c);
+        }
+        s = nrm > theta13 ? (int)ceil(log2(nrm / theta13)) : 0;
+        double sc = ldexp(1.0, -s);
+        for (size_t k = 0; k < nn; k++) A1[k] *= sc;
+    } else if (isfinite(na)) { /* tA itself overflows: scale t first, s <= 2 * 1024 */
+        s = (int)ceil(log2(fabs(t)) + log2(na) - log2(theta13));
+        double sc = ldexp(t, -s);
+        for (size_t k = 0; k < nn; k++) A1[k] = sc * A->data[k];
+    } else {
         free(M);
         free(ipiv);
-        return ptd_error(PTD_ERANGE, "expm: ||tA||_1 = %g is out of range", nrm);
+        return ptd_error(PTD_ERANGE, "expm: ||A||_1 is beyond the double range");
     }
-    double sc = ldexp(1.0, -s);
-    for (size_t k = 0; k < nn; k++) A1[k] *= sc;
     mul(n, A1, A1, A2);
     mul(n, A2, A2, A4);
     mul(n, A4, A2, A6);
@@ -123,7 +134,12 @@ static int expm_scaled(const ptd_matrix *A, double t, ptd_matrix *E, long long *
     int st = ptd_lapack_status("zgesv", (int)info);
     if (!st && !ptd_matrix_is_finite(E)) st = ptd_error(PTD_ERANGE, "expm: the Pade approximant is not finite at t = %g", t);
     if (!st) normalize(nn, E->data, e2);
-    for (int k = 0; k < s && !st; k++) { /* (2^e M)^2 = 2^{2e} M^2 */
+    /* (2^e M)^2 = 2^{2e} M^2.  With M normalized, M^2's largest entry is in [2^-1074, n] (or
+     * M^2 = 0), so a squaring takes e to at least 2e - 1075 and at most 2e + log2(n) + 1:
+     * beyond +-settled, e only grows in magnitude and the answer is +inf or 0 whatever
+     * follows (for any n below 2^64), so the remaining squarings are skipped. */
+    const long long settled = 4096;
+    for (int k = 0; k < s && !st && *e2 <= settled && *e2 >= -settled; k++) {
         mul(n, E->data, E->data, W);
         memcpy(E->data, W, nn * sizeof *W);
         *e2 = add_exponent(*e2, *e2);
