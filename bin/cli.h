@@ -20,21 +20,30 @@ _Noreturn void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2
 /* A note on stderr unless quiet. */
 void cli_note(int quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Parsers: each exits with status 2 and a message naming the option on bad input. */
+/* Parsers: each exits with status 2 and a message naming the option and quoting its whole
+ * value on bad input. */
 size_t cli_size(const char *opt, const char *s, size_t min, size_t max);
 double cli_double(const char *opt, const char *s);                 /* finite */
 double cli_positive(const char *opt, const char *s);               /* finite, > 0 */
+double cli_positive_max(const char *opt, const char *s, double max); /* in (0, max] */
 unsigned long cli_ulong(const char *opt, const char *s);
-/* Comma-separated positive finite numbers; returns a malloc'd array. */
-double *cli_positive_list(const char *opt, const char *s, size_t *count);
+/* A comma-separated list has no empty item: no leading, trailing or doubled comma.  `what`
+ * names the items for the message. */
+void cli_list_check(const char *opt, const char *s, const char *what);
+/* Comma-separated numbers in (0, max]; returns a malloc'd array. */
+double *cli_positive_list(const char *opt, const char *s, double max, size_t *count);
 /* "NX" or "NXxNY", each 2..max. */
 void cli_grid(const char *opt, const char *s, size_t max, size_t *nx, size_t *ny);
 /* "A:B" or "A:B:STEP" sizes, min <= A <= B <= max, STEP >= 1 (0 when not given). */
 void cli_size_range(const char *opt, const char *s, size_t min, size_t max, size_t *a, size_t *b, size_t *step);
-/* "A:B", two finite numbers with A < B (positive when `positive`). */
+/* "A:B", two finite numbers with A < B and B - A finite (A > 0 when `positive`). */
 void cli_double_range(const char *opt, const char *s, int positive, double *a, double *b);
-/* "A,B,C,D" with A < B and C < D, all finite. */
+/* "A,B,C,D" with A < B and C < D, all finite, B - A and D - C finite. */
 void cli_box4(const char *opt, const char *s, double out[4]);
+/* `points` equally spaced values from a to b (option opt, value s; the count from option
+ * points_opt) must be told apart: a spacing of at least 2 DBL_EPSILON max(|a|, |b|) and at
+ * least DBL_MIN. */
+void cli_check_spacing(const char *opt, const char *s, double a, double b, size_t points, const char *points_opt);
 
 /* --format: 0 for gnuplot, 1 for tsv; anything else is a usage error. */
 int cli_format(const char *arg);

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
             break;
         case 'e':
             cli_double_range("--eps-range", optarg, 1, &e0, &e1);
-            if (e1 >= 10) cli_usage("--eps-range: sizes are relative to ||A||_2; %g is not small", e1);
+            if (e1 >= 10) cli_usage("--eps-range: sizes are relative to ||A||_2 and below 10 (got '%s')", optarg);
             break;
         case 'k': points = cli_size("--points", optarg, 1, 200); break;
         case 't': trials = cli_size("--trials", optarg, 1, 1000); break;

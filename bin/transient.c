@@ -53,14 +53,8 @@ static FILE *mem_open(membuf *m)
 
 static void parse_range(const char *s, double *a, double *b)
 {
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *colon = strchr(buf, ':');
-    if (!colon) cli_usage("--t-range needs A:B with 0 <= A < B (got '%s')", s);
-    *colon = '\0';
-    *a = cli_double("--t-range", buf);
-    *b = cli_double("--t-range", colon + 1);
-    if (!(*a >= 0) || !(*a < *b)) cli_usage("--t-range needs A:B with 0 <= A < B (got '%s')", s);
+    cli_double_range("--t-range", s, 0, a, b);
+    if (!(*a >= 0)) cli_usage("--t-range needs A:B with 0 <= A < B (got '%s')", s);
 }
 
 int main(int argc, char **argv)
@@ -71,7 +65,7 @@ int main(int argc, char **argv)
     int quiet = 0, tsv = 0, discrete = 0, have_range = 0;
     double t0 = 0, t1 = 10;
     unsigned long seed = 1;
-    const char *out = NULL;
+    const char *out = NULL, *range_arg = "0:10";
     static const struct option opts[] = {
         {"n", required_argument, NULL, 'n'},      {"t-range", required_argument, NULL, 'r'},
         {"points", required_argument, NULL, 'p'}, {"discrete", no_argument, NULL, 'd'},
@@ -87,6 +81,7 @@ int main(int argc, char **argv)
         case 'r':
             parse_range(optarg, &t0, &t1);
             have_range = 1;
+            range_arg = optarg;
             break;
         case 'p': points = cli_size("--points", optarg, 2, 100000); break;
         case 'd': discrete = 1; break;
@@ -112,8 +107,10 @@ int main(int argc, char **argv)
     if (discrete) {
         if (!have_range) t1 = 50;
         if (t0 != floor(t0) || t1 != floor(t1) || t1 > 100000)
-            cli_usage("with --discrete, --t-range needs whole numbers K0:K1 up to 100000");
+            cli_usage("with --discrete, --t-range needs whole numbers K0:K1 up to 100000 (got '%s')", range_arg);
         points = (size_t)(t1 - t0) + 1;
+    } else {
+        cli_check_spacing("--t-range", range_arg, t0, t1, points, "--points");
     }
     cli_out_kind kind = cli_output_kind(out);
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
@@ -145,8 +142,10 @@ int main(int argc, char **argv)
     double *t = malloc(points * sizeof *t), *y = malloc(points * sizeof *y), *ye = malloc(points * sizeof *ye),
            *yw = malloc(points * sizeof *yw), *yk = malloc(points * sizeof *yk);
     if (!t || !y || !ye || !yw || !yk) cli_fail("out of memory");
-    for (size_t k = 0; k < points; k++)
+    for (size_t k = 0; k < points; k++) {
         t[k] = k + 1 == points ? t1 : t0 + (t1 - t0) * (double)k / (double)(points - 1);
+        if (!isfinite(t[k])) t[k] = t0 + (t1 - t0) * ((double)k / (double)(points - 1)); /* (t1 - t0) k overflows */
+    }
     if (discrete) {
         double *all = malloc(((size_t)t1 + 1) * sizeof *all);
         if (!all) cli_fail("out of memory");

@@ -127,6 +127,30 @@ expect 2 "unknown option" pspec grcar --frobnicate
 expect 2 "threads zero" pspec grcar --threads 0
 expect 2 "unknown output extension" pspec grcar -o fig.jpg
 expect 2 "tsv as an image" pspec grcar --format tsv -o fig.png
+# values that cannot work are refused while parsing, each message quoting the whole value
+usage_error "eps with an empty item" "1e-2,,1e-3" pspec grcar -n 8 -eps 1e-2,,1e-3 -o x.tsv
+usage_error "eps with a trailing comma" "1e-2," pspec grcar -n 8 -eps 1e-2, -o x.tsv
+usage_error "eps with a leading comma" ",1e-2" pspec grcar -n 8 -eps ,1e-2 -o x.tsv
+usage_error "eps of only a comma" "," pspec grcar -n 8 -eps , -o x.tsv
+usage_error "eps with a bad item" "1e-2,x" pspec grcar -n 8 -eps 1e-2,x -o x.tsv
+usage_error "eps above 1e150" "1e308" pspec grcar -n 8 -eps 1e308 -o x.tsv
+grep -q '(0, 1e+150]' err.txt && pass "the eps message states the range" || fail "eps range message: $(cat err.txt)"
+usage_error "eps underflowing" "1e-320" pspec grcar -n 8 -eps 1e-320 -o x.tsv
+expect 2 "relative eps above 1e150 times ||A||" pspec grcar -n 8 -eps 1e150 --relative -o x.tsv
+expect 0 "eps 1e150 works" pspec grcar -n 8 -eps 1e150 --grid 5 --abscissa --radius --format tsv --quiet
+usage_error "box wider than the doubles" "-1e308,1e308,-1,1" pspec grcar -n 8 --box -1e308,1e308,-1,1 -o x.tsv
+usage_error "box taller than the doubles" "0,1,-1e308,1e308" pspec grcar -n 8 --box 0,1,-1e308,1e308 -o x.tsv
+usage_error "box with a trailing comma" "-1,1,-1,1," pspec grcar -n 8 --box -1,1,-1,1, -o x.tsv
+usage_error "box with an empty item" "-1,,1,-1,1" pspec grcar -n 8 --box -1,,1,-1,1 -o x.tsv
+usage_error "box narrower than its grid" "1,1.000000000000001,0,1" pspec grcar -n 8 --box 1,1.000000000000001,0,1 -o x.tsv
+usage_error "box lower than its grid" "0,1,0,1e-305" pspec grcar -n 8 --box 0,1,0,1e-305 --grid 10x4000 -o x.tsv
+expect 0 "a narrow box with a coarse grid works" pspec grcar -n 8 --box 1,1.000000000000001,0,1 --grid 3 --format tsv --quiet
+expect 0 "a box of +-1e307 works" pspec grcar -n 8 --box -1e307,1e307,-1,1 --grid 5 --format tsv --quiet
+! grep -qi -e nan -e inf out.txt && pass "no nan or inf at +-1e307" || fail "nan or inf at +-1e307"
+usage_error "grid NXx" "10x" pspec grcar --grid 10x -o x.tsv
+usage_error "grid xNY" "x10" pspec grcar --grid x10 -o x.tsv
+usage_error "grid with three sides" "10x10x10" pspec grcar --grid 10x10x10 -o x.tsv
+usage_error "grid too large" "5000" pspec grcar --grid 5000 -o x.tsv
 no_leftovers "usage errors"
 
 # --- bad input: failures, exit 1 ---------------------------------------------------------

@@ -6,5 +6,15 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 npass=0; nfail=0
 pass() { npass=$((npass + 1)); echo "PASS: $*"; }
 fail() { nfail=$((nfail + 1)); echo "FAIL: $*"; }
+# usage_error NAME VALUE CMD...: a usage error found while parsing: exit 2, one line on
+# stderr, and the line quotes the option's whole VALUE
+usage_error() {
+  ue_name=$1; ue_value=$2; shift 2
+  set +e; "$@" >out.txt 2>err.txt; ue_got=$?; set -e
+  if [ "$ue_got" -ne 2 ]; then fail "$ue_name: exit $ue_got, want 2 ($(head -c 300 err.txt))"
+  elif [ "$(wc -l < err.txt)" -ne 1 ]; then fail "$ue_name: $(wc -l < err.txt) lines on stderr, want 1"
+  elif ! grep -qF "'$ue_value'" err.txt; then fail "$ue_name: the message does not quote '$ue_value': $(cat err.txt)"
+  else pass "$ue_name"; fi
+}
 # finish: the summary line the quickstart adds up, and the exit status.
 finish() { echo "$npass passed, $nfail failed"; [ "$nfail" -eq 0 ]; }

@@ -45,6 +45,9 @@ expect 1 "eigcond extended of a full matrix" eigcond grcar -n 8 --precision 200
 grep -q 'needs a triangular matrix' err.txt && pass "says why" || fail "message: $(cat err.txt)"
 expect 1 "eigcond malformed file" eigcond "file:$TOP_SRCDIR/tests/data/mm/bad-value.mtx"
 expect 1 "eigcond unwritable" eigcond grcar -o /nonexistent/x.png
+usage_error "eigcond sizes without an end" "4:" eigcond hippo-legs --sizes 4: -o x.tsv
+usage_error "eigcond sizes with a zero step" "4:8:0" eigcond hippo-legs --sizes 4:8:0 -o x.tsv
+usage_error "eigcond sizes with a trailing colon" "4:8:" eigcond hippo-legs --sizes 4:8: -o x.tsv
 no_leftovers "eigcond errors"
 
 # --- ptd-sweep -----------------------------------------------------------------------------
@@ -76,5 +79,8 @@ expect 2 "ptd-sweep negative weight" ptd-sweep grcar --weight -1
 expect 2 "ptd-sweep n = 1" ptd-sweep grcar -n 1
 expect 1 "ptd-sweep unwritable save" ptd-sweep grcar -n 6 --points 1 --steps 5 --save /nonexistent/x.ptd
 expect 1 "ptd-sweep unwritable output" ptd-sweep grcar -n 6 --points 1 --steps 5 -o /nonexistent/x.png
+usage_error "ptd-sweep size 10 quoted" "1e-8:10" ptd-sweep grcar --eps-range 1e-8:10 -o x.tsv
+usage_error "ptd-sweep size underflowing" "1e-320:1e-1" ptd-sweep grcar --eps-range 1e-320:1e-1 -o x.tsv
+usage_error "ptd-sweep range without its end" "1e-8:" ptd-sweep grcar --eps-range 1e-8: -o x.tsv
 no_leftovers "ptd-sweep errors"
 finish

@@ -41,6 +41,15 @@ grep -q 'beyond the double range, written as the largest double' err.txt && pass
 expect 0 "exponential beyond the double range" transient grcar -n 8 --t-range 0:1000 --points 41 --format tsv --quiet
 ! grep -qi -e nan -e inf out.txt && grep -q '^1000 1.7976931348623157e+308 ' out.txt && [ ! -s err.txt ] \
   && pass "e^{tA} clamped, quietly" || fail "e^{tA} beyond the range: $(tail -1 out.txt)"
+# the whole range of doubles: e^{tA} for t up to 1e308 is computed or the largest double
+expect 0 "t up to 1e308" transient grcar -n 8 --t-range 0:1e308 --points 5 --format tsv --quiet
+! grep -qi -e nan -e inf out.txt && grep -q '^1e+308 1.7976931348623157e+308 ' out.txt \
+  && pass "e^{tA} at t = 1e308 is the largest double" || fail "t = 1e308: $(tail -1 out.txt)"
+usage_error "range without its end" "0:" transient grcar --t-range 0: -o x.tsv
+usage_error "range with three parts" "0:1:2" transient grcar --t-range 0:1:2 -o x.tsv
+usage_error "range finer than the doubles" "1:1.0000000000000002" transient grcar --t-range 1:1.0000000000000002 -o x.tsv
+usage_error "range finer than its points" "0:1e-304" transient grcar --t-range 0:1e-304 --points 100000 -o x.tsv
+usage_error "discrete range quoted" "0:2.5" transient grcar --discrete --t-range 0:2.5 -o x.tsv
 expect 2 "no matrix" transient
 expect 2 "bad range" transient grcar --t-range 5:1
 expect 2 "range without colon" transient grcar --t-range 5
