@@ -252,6 +252,56 @@ const char *cli_one_matrix(int argc, char **argv)
     return argv[optind];
 }
 
+double cli_flops_plan(const ptd_matrix *A)
+{
+    double n = (double)A->rows;
+    /* zgees with Schur vectors and the norm's zgesvd: about 100 n^3 (grcar, n = 1024: 10 s);
+     * a triangular matrix is its own Schur form, only the norm is computed */
+    return (ptd_matrix_is_upper(A) || ptd_matrix_is_lower(A) ? 10 : 100) * n * n * n;
+}
+
+double cli_flops_eig(size_t n) { return 150 * (double)n * (double)n * (double)n; }
+
+/* two or three eigenproblems of order 2n at about 100 (2n)^3 each, and the verification */
+double cli_flops_crisscross(size_t n) { return 1600 * (double)n * (double)n * (double)n; }
+
+/* inverse Lanczos: about 6.5 steps of two triangular solves; a dense SVD otherwise */
+double cli_flops_point(size_t n, int svd) { return svd ? 40 * (double)n * (double)n * (double)n : 200 * (double)n * (double)n; }
+
+double cli_flops_expm(size_t n, double tnorm1)
+{
+    double s = tnorm1 > 5.37 ? ceil(log2(tnorm1 / 5.37)) : 0, nn = (double)n;
+    return ((6 + fmin(s, 2100)) * 8 + 30) * nn * nn * nn; /* products, the solve and the SVD */
+}
+
+double cli_bytes_matrices(size_t n, double count) { return 16 * (double)n * (double)n * count; }
+
+static void human(char *buf, size_t len, double v, const char *const *units, const double *scale, int nu)
+{
+    int u = 0;
+    while (u + 1 < nu && v >= scale[u + 1]) u++;
+    snprintf(buf, len, "%.3g %s", v / scale[u], units[u]);
+}
+
+int cli_notice_work(int quiet, size_t n, double bytes, double seconds)
+{
+    double limit = 60;
+    const char *env = getenv("PTD_NOTICE_SECONDS");
+    if (env && *env) {
+        char *end;
+        double v = strtod(env, &end);
+        if (!*end && v >= 0) limit = v;
+    }
+    if (quiet || !(seconds > limit)) return 0;
+    static const char *const tu[] = {"s", "min", "h", "days"}, *const mu[] = {"kB", "MB", "GB", "TB"};
+    static const double ts[] = {1, 60, 3600, 86400}, ms[] = {1e3, 1e6, 1e9, 1e12};
+    char t[32], m[32];
+    human(t, sizeof t, seconds, tu, ts, 4);
+    human(m, sizeof m, bytes, mu, ms, 4);
+    fprintf(stderr, "%s: n = %zu: about %s of computing and %s of memory ahead (a rough estimate)\n", prog, n, t, m);
+    return 1;
+}
+
 char *cli_command_line(int argc, char **argv)
 {
     size_t len = 1;

@@ -53,6 +53,22 @@ _Noreturn void cli_bad_option(char **argv, const char *needs_value);
 /* The one positional MATRIX after the options, or a usage error. */
 const char *cli_one_matrix(int argc, char **argv);
 
+/* Work ahead: before an O(n^3) computation on a matrix the user gave, a rough estimate of
+ * its time and memory, said on stderr when it is long.  The flop counts are the leading
+ * terms (real flops) of what the library runs, with constants measured on a 2-core x86-64;
+ * they run at about CLI_FLOP_RATE flop/s per thread. */
+#define CLI_FLOP_RATE 1e10
+double cli_flops_plan(const ptd_matrix *A); /* ptd_pspec_plan_create: zgees (or norm2 only, triangular) */
+double cli_flops_eig(size_t n);             /* ptd_cond_eig: zgeev with vectors, kappa(V) */
+double cli_flops_crisscross(size_t n);      /* one pseudospectral abscissa or radius */
+double cli_flops_point(size_t n, int svd);  /* sigma_min at one point (inverse Lanczos or zgesvd) */
+double cli_flops_expm(size_t n, double tnorm1); /* ptd_transient_expm with ||tA||_1 = tnorm1, and a norm2 */
+/* n complex n x n matrices take 16 n^2 bytes each. */
+double cli_bytes_matrices(size_t n, double count);
+/* One line on stderr, unless quiet, when `seconds` exceeds PTD_NOTICE_SECONDS (default 60):
+ * "PROG: n = N: about 2.3 h and 5.4 GB ahead (rough estimate)".  Returns 1 when said. */
+int cli_notice_work(int quiet, size_t n, double bytes, double seconds);
+
 /* The command line as one string (for provenance); malloc'd. */
 char *cli_command_line(int argc, char **argv);
 

@@ -134,6 +134,19 @@ int main(int argc, char **argv)
     ptd_system *sys = cli_zoo_make(spec, n, seed);
     int st;
     n = sys->n;
+    { /* say what is ahead when it is long: an 8192 x 8192 file runs for hours */
+        int nth = threads;
+#ifdef _OPENMP
+        if (!nth) nth = omp_get_max_threads();
+#endif
+        if (nth < 1) nth = 1;
+        int svd = method == PTD_PSPEC_SVD;
+        double points = (double)nx * (double)ny * (have_box ? 1.0 : 1.2); /* the region's search: ~20% more */
+        double flops = cli_flops_plan(sys->A) + (double)(eps ? neps : 8) * (want_abscissa + want_radius) * cli_flops_crisscross(n) +
+                       points * cli_flops_point(n, svd) / nth;
+        cli_notice_work(quiet, n, cli_bytes_matrices(n, 5 + (svd ? nth : 0)) + 24 * (double)nx * (double)ny,
+                        flops / CLI_FLOP_RATE);
+    }
 
     ptd_pspec_plan *plan = NULL;
     if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());

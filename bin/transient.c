@@ -122,6 +122,17 @@ int main(int argc, char **argv)
     if (st == PTD_EINVAL && strncmp(spec, "file:", 5) != 0 && strcmp(spec, "-") != 0) cli_usage("%s", ptd_last_error());
     if (st) cli_fail("%s", ptd_last_error());
     n = sys->n;
+    { /* the plan, 13 criss-crosses for the Kreiss bound, and a power or an exponential per point */
+        double norm1 = 0, n3 = (double)n * (double)n * (double)n;
+        for (size_t j = 0; j < n; j++) {
+            double col = 0;
+            for (size_t i = 0; i < n; i++) col += cabs(PTD_AT(sys->A, i, j));
+            norm1 = fmax(norm1, col);
+        }
+        double flops = cli_flops_plan(sys->A) + 13 * cli_flops_crisscross(n) +
+                       (discrete ? t1 * 38 * n3 : (double)points * cli_flops_expm(n, t1 * norm1));
+        cli_notice_work(quiet, n, cli_bytes_matrices(n, 12), flops / CLI_FLOP_RATE);
+    }
     double tstart = cli_now();
     ptd_pspec_plan *plan = NULL;
     if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());

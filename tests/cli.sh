@@ -99,6 +99,29 @@ else
   echo "SKIP: gnuplot not installed: image tests"
 fi
 
+# --- long runs are announced ------------------------------------------------------------
+# An n x n coordinate file with one entry is a few bytes, and O(n^3) work: before it, one
+# line with n, the memory and a rough time, when the estimate exceeds PTD_NOTICE_SECONDS
+# (default 60 s; a low value here stands in for a large n, which make check does not run).
+for m in 200 400; do printf '%%%%MatrixMarket matrix coordinate real general\n%d %d 1\n1 1 2.5\n' $m $m > "keep-one$m.mtx"; done
+notice='^pspec: n = [0-9]*: about [0-9.e+-]* \(s\|min\|h\|days\) of computing and [0-9.e+-]* [kMGT]B of memory ahead (a rough estimate)$'
+PTD_NOTICE_SECONDS=0.0001 pspec file:keep-one400.mtx -eps 1e-2 --grid 3 --box -1,1,-1,1 -o keep-one.tsv 2>err.txt
+head -1 err.txt | grep -q "$notice" && head -1 err.txt | grep -q 'n = 400: .* 12.8 MB of memory' \
+  && pass "the notice before O(n^3) work: n, memory (5 n^2 complex), time" || fail "notice: $(head -1 err.txt)"
+t400=$(head -1 err.txt | sed 's/.*about \([0-9.e+-]*\) s.*/\1/')
+PTD_NOTICE_SECONDS=0.0001 pspec file:keep-one200.mtx -eps 1e-2 --grid 3 --box -1,1,-1,1 -o keep-one.tsv 2>err.txt
+t200=$(head -1 err.txt | sed 's/.*about \([0-9.e+-]*\) s.*/\1/')
+# (10 n^3 for the exact plan of a triangular matrix dominates the 9 points of n^2: 6 to 8)
+awk -v a="$t400" -v b="$t200" 'BEGIN { r = a / b; exit !(r > 6 && r < 8.1) }' \
+  && pass "the estimate grows like n^3 ($t200 s, $t400 s)" || fail "estimate scaling: $t200 s at n = 200, $t400 s at n = 400"
+PTD_NOTICE_SECONDS=0.0001 pspec file:keep-one400.mtx -eps 1e-2 --grid 3 --box -1,1,-1,1 -o keep-one.tsv --quiet 2>err.txt
+[ ! -s err.txt ] && pass "--quiet silences the notice" || fail "--quiet notice: $(cat err.txt)"
+pspec file:keep-one400.mtx -eps 1e-2 --grid 3 --box -1,1,-1,1 -o keep-one.tsv 2>err.txt
+! grep -q 'ahead' err.txt && pass "no notice for a short run" || fail "notice in a short run: $(head -1 err.txt)"
+pspec hippo-legs -n 64 -eps 1e-4 -o keep-one.tsv 2>err.txt
+! grep -q 'ahead' err.txt && pass "no notice for the first example" || fail "notice in the first example: $(head -1 err.txt)"
+rm -f keep-one*
+
 # --- bad input: usage errors, exit 2 -----------------------------------------------------
 expect 2 "unknown matrix" pspec no-such-matrix
 grep -q "unknown matrix 'no-such-matrix'" err.txt && grep -q 'hippo-legs' err.txt && pass "unknown matrix names the choices" || fail "unknown matrix message"

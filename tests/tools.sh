@@ -33,6 +33,11 @@ expect 0 "eigcond sizes tsv" eigcond grcar --sizes 4:20:4 --format tsv --quiet
 [ "$(grep -c '^[0-9]' out.txt)" -eq 5 ] && pass "five sizes" || fail "sizes rows"
 ! grep -qi -e 'nan' -e 'inf' out.txt && pass "no nan or inf in eigcond data" || fail "nan/inf in eigcond data"
 
+PTD_NOTICE_SECONDS=0 eigcond hippo-legs -n 16 --format tsv 2>err.txt >/dev/null
+grep -q '^eigcond: n = 16: about .* of computing and .* of memory ahead (a rough estimate)$' err.txt \
+  && pass "eigcond announces its work" || fail "eigcond notice: $(head -1 err.txt)"
+PTD_NOTICE_SECONDS=0 eigcond hippo-legs --sizes 4:16 --format tsv 2>err.txt >/dev/null
+grep -q '^eigcond: n = 16: about' err.txt && pass "eigcond announces a sweep at its largest n" || fail "eigcond sweep notice: $(head -1 err.txt)"
 expect 2 "eigcond unknown matrix" eigcond nosuch
 expect 2 "eigcond n = 0" eigcond grcar -n 0
 expect 2 "eigcond bad sizes" eigcond grcar --sizes 10:5
@@ -69,6 +74,8 @@ grep -q '^# columns: rel_E kappa_random_median kappa_random_min kappa_random_max
 expect 0 "ptd-sweep save" ptd-sweep hippo-legs -n 6 --method optimize --points 1 --eps-range 0.01:0.05 --steps 100 --save keep-legs6.ptd -o keep-legs6.gp
 head -1 keep-legs6.ptd | grep -q '^ptdkit-ptd 1$' && grep -q '^end$' keep-legs6.ptd && pass "saved PTD file" || fail "saved PTD file"
 
+PTD_NOTICE_SECONDS=0 ptd-sweep grcar -n 6 --points 1 --trials 1 --steps 5 --format tsv 2>err.txt >/dev/null
+grep -q '^ptd-sweep: n = 6: about .* ahead (a rough estimate)$' err.txt && pass "ptd-sweep announces its work" || fail "ptd-sweep notice: $(head -1 err.txt)"
 expect 2 "ptd-sweep bad method" ptd-sweep grcar --method magic
 expect 2 "ptd-sweep bad range" ptd-sweep grcar --eps-range 1e-1:1e-3
 expect 2 "ptd-sweep negative range" ptd-sweep grcar --eps-range -1:1

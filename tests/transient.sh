@@ -50,6 +50,10 @@ usage_error "range with three parts" "0:1:2" transient grcar --t-range 0:1:2 -o 
 usage_error "range finer than the doubles" "1:1.0000000000000002" transient grcar --t-range 1:1.0000000000000002 -o x.tsv
 usage_error "range finer than its points" "0:1e-304" transient grcar --t-range 0:1e-304 --points 100000 -o x.tsv
 usage_error "discrete range quoted" "0:2.5" transient grcar --discrete --t-range 0:2.5 -o x.tsv
+PTD_NOTICE_SECONDS=0 transient grcar -n 6 --format tsv >/dev/null 2>err.txt
+grep -q '^transient: n = 6: about .* ahead (a rough estimate)$' err.txt && pass "transient announces its work" || fail "transient notice: $(head -1 err.txt)"
+transient grcar -n 6 --format tsv >/dev/null 2>err.txt
+! grep -q 'ahead' err.txt && pass "no notice for a short run" || fail "notice in a short run: $(head -1 err.txt)"
 expect 2 "no matrix" transient
 expect 2 "bad range" transient grcar --t-range 5:1
 expect 2 "range without colon" transient grcar --t-range 5
