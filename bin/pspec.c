@@ -162,8 +162,8 @@ int main(int argc, char **argv)
         if (neps == 0) eps[neps++] = 1e-1;
     }
     for (size_t k = 0; k < neps; k++)
-        if (!(eps[k] * unit <= EPS_MAX))
-            cli_usage("-eps %g with --relative is eps ||A||_2 = %g (||A||_2 = %g), above the largest eps, %g", eps[k],
+        if (!(eps[k] * unit > 0 && eps[k] * unit <= EPS_MAX))
+            cli_usage("-eps %g with --relative is eps ||A||_2 = %g (||A||_2 = %g), outside (0, %g]", eps[k],
                       eps[k] * unit, nrm, EPS_MAX);
     double *eabs = malloc(neps * sizeof *eabs);
     if (!eabs) cli_fail("out of memory");

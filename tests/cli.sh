@@ -160,6 +160,9 @@ usage_error "eps above 1e150" "1e308" pspec grcar -n 8 -eps 1e308 -o x.tsv
 grep -q '(0, 1e+150]' err.txt && pass "the eps message states the range" || fail "eps range message: $(cat err.txt)"
 usage_error "eps underflowing" "1e-320" pspec grcar -n 8 -eps 1e-320 -o x.tsv
 expect 2 "relative eps above 1e150 times ||A||" pspec grcar -n 8 -eps 1e150 --relative -o x.tsv
+printf '%%%%MatrixMarket matrix coordinate real general\n3 3 0\n' > keep-zero.mtx
+expect 2 "relative eps of a zero matrix" pspec file:keep-zero.mtx -eps 1e-2 --relative -o x.tsv
+rm -f keep-zero.mtx
 expect 0 "eps 1e150 works" pspec grcar -n 8 -eps 1e150 --grid 5 --abscissa --radius --format tsv --quiet
 usage_error "box wider than the doubles" "-1e308,1e308,-1,1" pspec grcar -n 8 --box -1e308,1e308,-1,1 -o x.tsv
 usage_error "box taller than the doubles" "0,1,-1e308,1e308" pspec grcar -n 8 --box 0,1,-1e308,1e308 -o x.tsv
