@@ -13,6 +13,10 @@
 #include <omp.h>
 #endif
 
+/* The largest eps: eps^2, the 2n x 2n matrices of the criss-cross and the arithmetic of the
+ * region stay finite below it (1e155 already overflows in zgeev). */
+static const double EPS_MAX = 1e150;
+
 static void usage(void)
 {
     printf("Usage: pspec MATRIX [options]\n"
@@ -22,8 +26,8 @@ static void usage(void)
            "\n"
            "Options (single or double dash; -eps 1e-4 and --eps=1e-4 alike):\n"
            "  -n N               order of a named matrix (default 64; at most %d)\n"
-           "  -eps LIST          comma-separated absolute eps levels (default 1e-1,...,1e-8,\n"
-           "                     those above the rounding floor n u ||A||)\n"
+           "  -eps LIST          comma-separated absolute eps levels, at most 1e150 (default\n"
+           "                     1e-1,...,1e-8, those above the rounding floor n u ||A||)\n"
            "  --relative         eps levels are relative: multiplied by ||A||_2\n"
            "  --grid NX[xNY]     grid points per side, edges included (default 200)\n"
            "  --box XMIN,XMAX,YMIN,YMAX\n"
@@ -69,7 +73,7 @@ int main(int argc, char **argv)
     int have_box = 0, relative = 0, quiet = 0, tsv = 0, threads = 0;
     int want_abscissa = 0, want_radius = 0, want_fov = 0;
     unsigned long seed = 1;
-    const char *out = NULL;
+    const char *out = NULL, *box_arg = NULL;
     ptd_pspec_method method = PTD_PSPEC_LANCZOS;
 
     static const struct option opts[] = {
@@ -89,13 +93,14 @@ int main(int argc, char **argv)
         case 'n': n = cli_size("-n", optarg, 1, PTD_ZOO_MAX_N); break;
         case 'e':
             free(eps);
-            eps = cli_positive_list("-eps", optarg, &neps);
+            eps = cli_positive_list("-eps", optarg, EPS_MAX, &neps);
             break;
         case 'r': relative = 1; break;
         case 'g': cli_grid("--grid", optarg, 4000, &nx, &ny); break;
         case 'b':
             cli_box4("--box", optarg, boxv);
             have_box = 1;
+            box_arg = optarg;
             break;
         case 'm':
             if (strcmp(optarg, "lanczos") == 0) method = PTD_PSPEC_LANCZOS;
@@ -127,6 +132,10 @@ int main(int argc, char **argv)
         }
     }
     const char *spec = cli_one_matrix(argc, argv);
+    if (have_box) {
+        cli_check_spacing("--box", box_arg, boxv[0], boxv[1], nx, "--grid NX =");
+        cli_check_spacing("--box", box_arg, boxv[2], boxv[3], ny, "--grid NY =");
+    }
     cli_out_kind kind = cli_output_kind(out); /* fail early on a bad -o */
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
     int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
@@ -134,6 +143,19 @@ int main(int argc, char **argv)
     ptd_system *sys = cli_zoo_make(spec, n, seed);
     int st;
     n = sys->n;
+    { /* say what is ahead when it is long: an 8192 x 8192 file runs for hours */
+        int nth = threads;
+#ifdef _OPENMP
+        if (!nth) nth = omp_get_max_threads();
+#endif
+        if (nth < 1) nth = 1;
+        int svd = method == PTD_PSPEC_SVD;
+        double points = (double)nx * (double)ny * (have_box ? 1.0 : 1.2); /* the region's search: ~20% more */
+        double flops = cli_flops_plan(sys->A) + (double)(eps ? neps : 8) * (want_abscissa + want_radius) * cli_flops_crisscross(n) +
+                       points * cli_flops_point(n, svd) / nth;
+        cli_notice_work(quiet, n, cli_bytes_matrices(n, 5 + (svd ? nth : 0)) + 24 * (double)nx * (double)ny,
+                        flops / CLI_FLOP_RATE);
+    }
 
     ptd_pspec_plan *plan = NULL;
     if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());
@@ -148,6 +170,10 @@ int main(int argc, char **argv)
             if (pow(10.0, -k) * unit > fl) eps[neps++] = pow(10.0, -k);
         if (neps == 0) eps[neps++] = 1e-1;
     }
+    for (size_t k = 0; k < neps; k++)
+        if (!(eps[k] * unit > 0 && eps[k] * unit <= EPS_MAX))
+            cli_usage("-eps %g with --relative is eps ||A||_2 = %g (||A||_2 = %g), outside (0, %g]", eps[k],
+                      eps[k] * unit, nrm, EPS_MAX);
     double *eabs = malloc(neps * sizeof *eabs);
     if (!eabs) cli_fail("out of memory");
     for (size_t k = 0; k < neps; k++) eabs[k] = eps[k] * unit;

@@ -106,7 +106,7 @@ int main(int argc, char **argv)
             break;
         case 'e':
             cli_double_range("--eps-range", optarg, 1, &e0, &e1);
-            if (e1 >= 10) cli_usage("--eps-range: sizes are relative to ||A||_2; %g is not small", e1);
+            if (e1 >= 10) cli_usage("--eps-range: sizes are relative to ||A||_2 and below 10 (got '%s')", optarg);
             break;
         case 'k': points = cli_size("--points", optarg, 1, 200); break;
         case 't': trials = cli_size("--trials", optarg, 1, 1000); break;
@@ -154,6 +154,11 @@ int main(int argc, char **argv)
 
     ptd_system *sys = cli_zoo_make(spec, n, seed);
     n = sys->n;
+    { /* an optimiser step is an eigensystem and its gradient, about 1000 n^3 (n = 32: 3.5 ms) */
+        double n3 = (double)n * (double)n * (double)n;
+        double flops = (double)points * ((do_rand ? (double)trials * cli_flops_eig(n) : 0) + (do_opt ? (double)steps * 1000 * n3 : 0));
+        cli_notice_work(quiet, n, cli_bytes_matrices(n, 12), flops / CLI_FLOP_RATE);
+    }
     ptd_eig *e0ig = NULL;
     if (ptd_cond_eig(sys->A, &e0ig)) cli_fail("%s", ptd_last_error());
     double *rows = calloc(points * NCOL, sizeof *rows), *kap = malloc(trials * sizeof *kap),

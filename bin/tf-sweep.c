@@ -228,6 +228,7 @@ static double slope(const double *x, const double *y, size_t n)
 static unsigned parse_models(const char *s)
 {
     unsigned w = 0;
+    cli_list_check("--models", s, "full, s4d, ptd or random");
     char *copy = strdup(s);
     if (!copy) cli_fail("out of memory");
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -235,7 +236,7 @@ static unsigned parse_models(const char *s)
         else if (strcmp(tok, "s4d") == 0) w |= M_S4D;
         else if (strcmp(tok, "ptd") == 0) w |= M_PTD;
         else if (strcmp(tok, "random") == 0) w |= M_RANDOM;
-        else cli_usage("--models takes full, s4d, ptd and random, comma-separated (got '%s')", tok);
+        else cli_usage("--models takes full, s4d, ptd and random, comma-separated (got '%s': '%s' is not one)", s, tok);
     }
     free(copy);
     if (!w) cli_usage("--models: no model given");

@@ -41,6 +41,8 @@ ptd_matrix *ptd_matrix_copy(const ptd_matrix *m)
 int ptd_matrix_norm2(const ptd_matrix *m, double *norm)
 {
     ptd_clear_error();
+    /* LAPACK's answer to a NaN is "illegal value in argument 6": say what is wrong */
+    if (!ptd_matrix_is_finite(m)) return ptd_error(PTD_EINVAL, "ptd_matrix_norm2: the matrix has a non-finite entry");
     size_t k = m->rows < m->cols ? m->rows : m->cols;
     ptd_matrix *c = ptd_matrix_copy(m);
     double *s = malloc(k * sizeof *s);

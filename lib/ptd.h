@@ -13,12 +13,26 @@
 #ifndef PTD_H
 #define PTD_H
 
-#include <complex.h>
 #include <stddef.h>
 #include <stdio.h>
 
+/* The complex type of every complex number the library takes or gives: C99's double complex
+ * in C and std::complex<double> in C++, which the two standards lay out alike (an array of
+ * two doubles, real part first) and the x86-64 and AArch64 calling conventions pass and
+ * return alike, so a C++ program includes this header and links the library as it is
+ * (tests/test_cxx.cpp). */
 #ifdef __cplusplus
+#include <complex>
+typedef std::complex<double> ptd_complex;
+#if defined __clang__
+/* ptd_tf_eval1 and ptd_tf_legs_closed return a complex by value: C-compatible, as above */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wreturn-type-c-linkage"
+#endif
 extern "C" {
+#else
+#include <complex.h>
+typedef double complex ptd_complex;
 #endif
 
 /* ------------------------------------------------------------------------------------ */
@@ -64,7 +78,7 @@ void ptd_init(void);
 
 typedef struct {
     size_t rows, cols;
-    double complex *data; /* element (i, j) at data[i + j * rows] */
+    ptd_complex *data; /* element (i, j) at data[i + j * rows] */
 } ptd_matrix;
 
 #define PTD_AT(M, i, j) ((M)->data[(size_t)(i) + (size_t)(j) * (M)->rows])
@@ -74,7 +88,8 @@ ptd_matrix *ptd_matrix_alloc(size_t rows, size_t cols);
 void ptd_matrix_free(ptd_matrix *m);
 ptd_matrix *ptd_matrix_copy(const ptd_matrix *m);
 
-/* Largest singular value (LAPACK zgesvd on a copy; O(n^3), allocates). */
+/* Largest singular value (LAPACK zgesvd on a copy; O(n^3), allocates).  PTD_EINVAL when an
+ * entry is not finite. */
 int ptd_matrix_norm2(const ptd_matrix *m, double *norm);
 /* Frobenius norm, overflow-safe.  O(rows cols). */
 double ptd_matrix_norm_fro(const ptd_matrix *m);
@@ -150,7 +165,7 @@ int ptd_pspec_plan_exact(const ptd_pspec_plan *p);
 /* ||A||_2, computed when the plan was made. */
 double ptd_pspec_plan_norm2(const ptd_pspec_plan *p);
 /* The eigenvalues, diag(T); an array of n owned by the plan. */
-const double complex *ptd_pspec_plan_eigenvalues(const ptd_pspec_plan *p);
+const ptd_complex *ptd_pspec_plan_eigenvalues(const ptd_pspec_plan *p);
 /* Rounding floor: sigma_min values below it are not resolved by the plan's data.
  * n u ||A||_2 for a computed Schur form; 0 for an exact one, where each point carries its
  * own componentwise error estimate instead (ptd_pspec_point.err). */
@@ -184,7 +199,7 @@ typedef struct {
  * Inverse Lanczos: PTD_ENOCONV if maxit steps did not meet tol (the result then holds
  * the best estimate so far).  PTD_EINVAL for a non-finite z, tol outside [0, 1) or an
  * unknown method.  opts may be NULL (Lanczos, defaults). */
-int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z,
+int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, ptd_complex z,
                         const ptd_pspec_opts *opts, ptd_pspec_point *res);
 
 typedef struct {
@@ -257,7 +272,7 @@ typedef struct {
     size_t outside;       /* of those, the ones outside the box */
 } ptd_pspec_grid_bounds;
 
-int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double complex *eig, size_t neig,
+int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const ptd_complex *eig, size_t neig,
                          ptd_pspec_grid_bounds *out);
 
 /* ------------------------------------------------------------------------------------ */
@@ -269,7 +284,7 @@ int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double compl
 
 typedef struct {
     size_t n;
-    double complex *lambda;   /* eigenvalues, as LAPACK returns them */
+    ptd_complex *lambda;   /* eigenvalues, as LAPACK returns them */
     ptd_matrix *V;            /* right eigenvectors x_i, unit 2-norm columns */
     ptd_matrix *Y;            /* left eigenvectors y_i (y_i^* A = lambda_i y_i^*), unit columns */
     double *eig_cond;         /* kappa(lambda_i) = 1 / |y_i^* x_i| (infinite when y^* x = 0) */
@@ -306,7 +321,7 @@ typedef struct {
     double kappa_V;            /* kappa_2(V), V with unit columns; inf if defective */
     double log10_kappa_V;      /* the same, usable beyond the double range */
     double *eig_cond;          /* n values, in the order of the diagonal of A */
-    double complex *lambda;    /* the eigenvalues: the diagonal of A */
+    ptd_complex *lambda;    /* the eigenvalues: the diagonal of A */
     unsigned long bits;        /* the precision of the reported run (0: none was needed) */
     int digits;                /* significant digits on which the two last runs agreed */
     double seconds;
@@ -354,7 +369,7 @@ typedef struct {
 typedef struct {
     size_t n;
     ptd_matrix *E;             /* the perturbation */
-    double complex *lambda;    /* eigenvalues of A + E, real parts reflected to <= 0 */
+    ptd_complex *lambda;    /* eigenvalues of A + E, real parts reflected to <= 0 */
     size_t reflected;          /* how many had a positive real part */
     ptd_matrix *V, *Vinv;      /* unit-column eigenvectors of A + E and the inverse */
     ptd_matrix *Btilde;        /* V^{-1} B (n x 1), or NULL */
@@ -417,7 +432,7 @@ typedef struct {
  * use ptd_plot_render.  Values are written as log10(max(sigma, DBL_TRUE_MIN)): never inf
  * or nan. */
 int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
-                           size_t neps, const double complex *eig, size_t neig,
+                           size_t neps, const ptd_complex *eig, size_t neig,
                            const ptd_plot_meta *meta);
 /* Data only: '#' header lines (command, version, parameters, "# columns: x y sigma_min err"),
  * then one line "x y sigma_min err" per grid point, a blank line after each grid row (fixed
@@ -500,7 +515,7 @@ const ptd_matrix *ptd_pspec_plan_matrix(const ptd_pspec_plan *p);
 
 typedef struct {
     double value;          /* alpha_eps = max Re z, or rho_eps = max |z|, over Lambda_eps(A) */
-    double complex z;      /* a point of the eps-level set where the value is attained */
+    ptd_complex z;      /* a point of the eps-level set where the value is attained */
     double sigma;          /* sigma_min(zI - A) at z (inverse Lanczos): eps to rounding */
     double sigma_err;      /* its error estimate */
     unsigned evaluations;  /* sigma_min evaluations (local steps and interval tests) */
@@ -574,7 +589,7 @@ int ptd_pspec_level_crossings(const ptd_pspec_plan *p, double eps, int which, do
  * (counter-clockwise from the rightmost point).  The polygon of these points lies inside
  * W(A); the support lines enclose it.  Cost m Hermitian eigenproblems (zheevr, one
  * eigenpair), O(m n^3); allocates. */
-int ptd_fov_boundary(const ptd_matrix *A, size_t m, double complex *pts);
+int ptd_fov_boundary(const ptd_matrix *A, size_t m, ptd_complex *pts);
 
 /* The bounding box of W(A): [lambda_min, lambda_max] of (A + A^*)/2 by that of
  * (A - A^*)/(2i).  Lambda_eps(A) lies within eps of W(A). */
@@ -595,18 +610,18 @@ int ptd_fov_abscissa(const ptd_matrix *A, double *omega);
  * the numerical range as a closed dashed polygon (nfov points, 0 for none). */
 typedef struct {
     struct {
-        const double complex *z;
+        const ptd_complex *z;
         size_t n;
         const char *title;
     } sets[PTD_PLOT_MAX_MARKS];
     size_t nsets;
-    const double complex *fov;
+    const ptd_complex *fov;
     size_t nfov;
 } ptd_plot_overlay;
 
 /* ptd_plot_pspec_gnuplot with an overlay (NULL: the same script as without). */
 int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const double *eps,
-                                   size_t neps, const double complex *eig, size_t neig,
+                                   size_t neps, const ptd_complex *eig, size_t neig,
                                    const ptd_plot_overlay *ov, const ptd_plot_meta *meta);
 
 /* ------------------------------------------------------------------------------------ */
@@ -614,12 +629,18 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
 /* ------------------------------------------------------------------------------------ */
 
 /* E = e^{tA} by scaling and squaring with the [13/13] Pade approximant (Higham 2005).
- * E is n x n, allocated by the caller.  PTD_ERANGE when it overflows.  O(n^3 (6 + s)),
- * s = log2(||tA||_1 / 5.37); allocates 7 n^2. */
+ * E is n x n, allocated by the caller.  PTD_ERANGE when an entry of e^{tA} is beyond the
+ * double range.  O(n^3 (6 + s)), s = log2(||tA||_1 / 5.37); allocates 7 n^2. */
 int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E);
-/* out[k] = ||e^{t[k] A}||_2 for k < nt (an expm and an SVD each). */
+/* out[k] = ||e^{t[k] A}||_2 for k < nt (an expm and an SVD each).  The exponentials are
+ * kept scaled by powers of two, so every norm within the double range is computed, however
+ * far outside it e^{tA} itself is; a norm beyond the range is +INFINITY, one below it 0 (or
+ * subnormal).  PTD_EINVAL for a non-finite A or t[k]. */
 int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double *out);
-/* out[k] = ||A^k||_2 for k = 0..kmax (out holds kmax + 1). */
+/* out[k] = ||A^k||_2 for k = 0..kmax (out holds kmax + 1), by repeated products kept scaled
+ * by powers of two (exact), so the powers never overflow: a norm beyond the double range is
+ * +INFINITY, one below it 0 (or subnormal), every other is computed.  PTD_EINVAL for a
+ * non-finite A.  O(kmax n^3). */
 int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out);
 /* Lower bounds from the pseudospectra (Trefethen and Embree, ch. 15-16): continuous,
  * sup_{t >= 0} ||e^{tA}|| >= alpha_eps / eps; discrete (discrete = 1),
@@ -668,8 +689,8 @@ typedef enum { PTD_TF_DENSE = 0, PTD_TF_DIAG, PTD_TF_NPLR } ptd_tf_kind;
 /* B is n x 1, C is 1 x n (or n x 1, read as a row).  O(n^3); allocates. */
 int ptd_tf_dense_create(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C, ptd_tf **out);
 /* n modes; the arrays are copied.  b or c NULL means all ones. */
-int ptd_tf_diag_create(size_t n, const double complex *lambda, const double complex *b,
-                       const double complex *c, ptd_tf **out);
+int ptd_tf_diag_create(size_t n, const ptd_complex *lambda, const ptd_complex *b,
+                       const ptd_complex *c, ptd_tf **out);
 /* PTD_EINVAL when A + P P^T is not normal to within 1e3 n u ||A||_F (measured as
  * ||A_N A_N^* - A_N^* A_N||_F / ||A_N||_F^2).  O(n^3); allocates. */
 int ptd_tf_nplr_create(const ptd_matrix *A, const ptd_matrix *P, const ptd_matrix *B, const ptd_matrix *C,
@@ -684,22 +705,22 @@ ptd_tf_kind ptd_tf_get_kind(const ptd_tf *t);
 size_t ptd_tf_order(const ptd_tf *t);
 /* For diag systems the modes (lambda, b, c); for nplr systems the eigenvalues of A_N (and
  * NULL b, c): arrays of n owned by t.  For dense systems all three are NULL. */
-void ptd_tf_modes(const ptd_tf *t, const double complex **lambda, const double complex **b,
-                  const double complex **c);
+void ptd_tf_modes(const ptd_tf *t, const ptd_complex **lambda, const ptd_complex **b,
+                  const ptd_complex **c);
 
 /* G(s[k]) for k < m into G.  s at an eigenvalue gives a non-finite value.  Parallel over s
  * (OpenMP) when m is large; allocates O(n^2) scratch per thread for dense systems. */
-int ptd_tf_eval(const ptd_tf *t, const double complex *s, size_t m, double complex *G);
+int ptd_tf_eval(const ptd_tf *t, const ptd_complex *s, size_t m, ptd_complex *G);
 /* One value, the same arithmetic as ptd_tf_eval (allocates for dense systems). */
-double complex ptd_tf_eval1(const ptd_tf *t, double complex s);
+ptd_complex ptd_tf_eval1(const ptd_tf *t, ptd_complex s);
 
 /* Reference: one LU of sI - A per s (zgesv), O(n^3) per point; for tests and benchmarks. */
-int ptd_tf_eval_lu(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C, const double complex *s,
-                   size_t m, double complex *G);
+int ptd_tf_eval_lu(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C, const ptd_complex *s,
+                   size_t m, ptd_complex *G);
 /* The closed form of hippo-legs (docs/mathematics.md section 8):
  * [(sI - A)^{-1} B]_n = p_n prod_{k<n} (s - k) / prod_{k=1}^{n+1} (s + k), by the stable
  * ratio recursion; G = c^T x (c NULL: all ones).  O(n). */
-double complex ptd_tf_legs_closed(size_t n, const double complex *c, double complex s);
+ptd_complex ptd_tf_legs_closed(size_t n, const ptd_complex *c, ptd_complex s);
 
 /* Strong error: sup over w of f(w) for f(w) = |G1(iw) - G2(iw)| or any f >= 0.  The search
  * covers w = 0 and both w0 <= |w| <= w1: f on a log-spaced grid of `grid` points on each side
@@ -722,7 +743,7 @@ typedef struct {
 } ptd_tf_sup;
 
 int ptd_tf_sup_search(ptd_tf_absfn f, void *ctx, double w0, double w1, size_t grid,
-                      const double complex *seeds, size_t nseeds, ptd_tf_sup *res);
+                      const ptd_complex *seeds, size_t nseeds, ptd_tf_sup *res);
 /* ptd_tf_sup_search on |G1(iw) - G2(iw)| with the poles of the diag and nplr systems among
  * t1, t2 as seeds (eigenvalues of A_N for nplr). */
 int ptd_tf_strong_error(const ptd_tf *t1, const ptd_tf *t2, double w0, double w1, size_t grid,
@@ -766,16 +787,16 @@ int ptd_ssm_discretize(const ptd_matrix *A, const ptd_matrix *B, double dt, ptd_
 /* Diagonal, per mode: ZOH abar = e^{dt l}, bbar = (e^{dt l} - 1)/l b (dt b when l = 0,
  * expm1 for small dt l); bilinear abar = (1 + dt l/2)/(1 - dt l/2), bbar = dt b/(1 - dt l/2).
  * b NULL means all ones.  O(n). */
-int ptd_ssm_discretize_diag(size_t n, const double complex *lambda, const double complex *b, double dt,
-                            ptd_ssm_method method, double complex *abar, double complex *bbar);
+int ptd_ssm_discretize_diag(size_t n, const ptd_complex *lambda, const ptd_complex *b, double dt,
+                            ptd_ssm_method method, ptd_complex *abar, ptd_complex *bbar);
 /* K_l = C Abar^l Bbar, l < L, by L matrix-vector products x <- Abar x (O(L n^2), never a
  * matrix power).  C is 1 x n (or n x 1). */
 int ptd_ssm_kernel(const ptd_matrix *Abar, const ptd_matrix *Bbar, const ptd_matrix *C, size_t L,
-                   double complex *K);
+                   ptd_complex *K);
 /* K_l = sum_k c_k bbar_k abar_k^l, l < L, the Vandermonde product with running powers
  * (O(n L)).  c NULL means all ones. */
-int ptd_ssm_kernel_diag(size_t n, const double complex *abar, const double complex *bbar,
-                        const double complex *c, size_t L, double complex *K);
+int ptd_ssm_kernel_diag(size_t n, const ptd_complex *abar, const ptd_complex *bbar,
+                        const ptd_complex *c, size_t L, ptd_complex *K);
 /* The exact ZOH state of hippo-legs (docs/mathematics.md section 8):
  * [Abar^l Bbar]_k = p_k/2 [Q_k(y_l) - Q_k(y_{l+1})], y_l = 2 e^{-l dt} - 1, Q_0(y) = y,
  * Q_k = (P_{k+1} - P_{k-1})/(2k+1) (Legendre P by gsl_sf_legendre_Pl); x holds n values. */
@@ -936,6 +957,9 @@ size_t ptd_train_model_epochs_done(const ptd_train_model *m);
 
 #ifdef __cplusplus
 }
+#if defined __clang__
+#pragma clang diagnostic pop
+#endif
 #endif
 
 #endif /* PTD_H */

@@ -68,6 +68,12 @@ expect 2 "compare cannot save" ssm-train $TINY --compare --save x.ckpt
 expect 2 "unknown option" ssm-train --bogus
 expect 2 "bad lr" ssm-train $TINY --lr -1
 expect 2 "bad noise-at" ssm-train $TINY --noise-at middle
+# learning rates above 1 move every parameter by more than its scale (1e308 overflowed at the
+# first step, exit 1 after loading the data): refused while parsing
+usage_error "lr above 1" "1e308" ssm-train $TINY --lr 1e308 -o x.tsv
+usage_error "ssm-lr above 1" "2" ssm-train $TINY --ssm-lr 2 -o x.tsv
+expect 2 "decay factor 1 - lr wd below 0" ssm-train $TINY --lr 0.5 --wd 3 -o x.tsv
+usage_error "odd state quoted" "7" ssm-train $TINY --state 7 -o x.tsv
 expect 2 "min-len above max-len" ssm-train $TINY --min-len 50
 expect 2 "positional argument" ssm-train $TINY extra
 expect 2 "tsv as an image" ssm-train $TINY --format tsv -o x.png
