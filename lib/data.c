@@ -169,7 +169,8 @@ int ptd_data_fmnist_load(const char *dir, int test, ptd_dataset **out)
     if (st) return st;
     if (ni != 3 || di[1] != 28 || di[2] != 28) {
         free(img);
-        return ptd_error(PTD_EFORMAT, "%s: want images of 28 x 28, got %zu dimensions", pi, ni);
+        if (ni != 3) return ptd_error(PTD_EFORMAT, "%s: want images of 28 x 28, got %zu dimensions", pi, ni);
+        return ptd_error(PTD_EFORMAT, "%s: want images of 28 x 28, got %zu x %zu", pi, di[1], di[2]);
     }
     st = ptd_data_idx_read(pl, dl, &nl, &lab);
     if (st) {
@@ -190,10 +191,11 @@ int ptd_data_fmnist_load(const char *dir, int test, ptd_dataset **out)
     }
     for (size_t i = 0; i < n; i++) {
         if (lab[i] > 9) {
+            unsigned bad = lab[i]; /* read before the buffer is freed */
             free(img);
             free(lab);
             ptd_dataset_free(d);
-            return ptd_error(PTD_EFORMAT, "%s: label %u of item %zu is not a class 0..9", pl, lab[i], i);
+            return ptd_error(PTD_EFORMAT, "%s: label %u of item %zu is not a class 0..9", pl, bad, i);
         }
         d->y[i] = lab[i];
         for (size_t t = 0; t < len; t++)

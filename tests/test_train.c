@@ -338,6 +338,28 @@ START_TEST(fmnist_synthetic)
 }
 END_TEST
 
+/* One image whose label is 10: refused, and the message names that label and the item (the
+ * message was once formatted from the freed label buffer: a use-after-free under ASan and a
+ * wrong label otherwise). */
+START_TEST(fmnist_bad_label)
+{
+    mk_tmp();
+    static unsigned char b[784 + 64];
+    char path[400];
+    size_t n = idx_bytes(b, 8, (size_t[]){1, 28, 28}, 3, 0);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", tmpdir);
+    write_gz(path, b, n);
+    n = idx_bytes(b, 8, (size_t[]){1}, 1, 10);
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", tmpdir);
+    write_gz(path, b, n);
+    ptd_dataset *d = NULL;
+    ck_assert_int_eq(ptd_data_fmnist_load(tmpdir, 0, &d), PTD_EFORMAT);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(ptd_last_error(), "label 10 of item 0 is not a class 0..9"), "'%s'", ptd_last_error());
+    rm_tmp();
+}
+END_TEST
+
 /* ---- training -------------------------------------------------------------------------------- */
 
 /* 64 ListOps expressions (lengths 10..40), memorised: 100 % training accuracy in about a
@@ -456,6 +478,7 @@ static Suite *suite(void)
     tcase_add_test(tc, listops_limits);
     tcase_add_test(tc, idx_roundtrip_and_rejects);
     tcase_add_test(tc, fmnist_synthetic);
+    tcase_add_test(tc, fmnist_bad_label);
     suite_add_tcase(s, tc);
     tc = tcase_create("training");
     tcase_add_test(tc, fit_64);
