@@ -121,14 +121,17 @@ int ptd_data_idx_read(const char *path, size_t *dims, size_t *ndims, unsigned ch
         total *= dims[k];
     }
     *ndims = h[3];
-    unsigned char *buf = malloc(total);
-    if (!buf) {
-        st = ptd_error(PTD_ENOMEM, "%s: out of memory for %zu bytes", path, total);
-        goto done;
-    }
-    size_t have = 0;
+    /* The buffer grows with the data that arrives (a header can declare 4 GiB over a few
+     * bytes; a gzip stream's size is known only by inflating it). */
+    unsigned char *buf = NULL;
+    size_t have = 0, cap = 0;
     while (have < total) {
-        unsigned chunk = total - have > (1u << 30) ? (1u << 30) : (unsigned)(total - have);
+        if (ptdi_grow((void **)&buf, &cap, have + 1, total, 1)) {
+            st = ptd_error(PTD_ENOMEM, "%s: out of memory after %zu of %zu bytes", path, have, total);
+            break;
+        }
+        size_t want = cap - have;
+        unsigned chunk = want > (1u << 30) ? (1u << 30) : (unsigned)want;
         int r = gzread(f, buf + have, chunk);
         if (r < 0) {
             st = ptd_error(PTD_EFORMAT, "%s: %s", path, gzerror(f, &errnum));

@@ -304,6 +304,38 @@ START_TEST(idx_roundtrip_and_rejects)
 }
 END_TEST
 
+/* Headers that declare gigabytes over a few bytes of data: refused as truncated, without
+ * allocating what they declare (the address space is capped at 256 MB above the present;
+ * the reader once allocated the declared size first: 3.3 GB here). */
+START_TEST(idx_declared_beyond_data)
+{
+    mk_tmp();
+    char path[400];
+    snprintf(path, sizeof path, "%s/big", tmpdir);
+    unsigned char b[128] = {0, 0, 8, 4}; /* 240^4 = 3317760000 bytes declared, 50 present */
+    for (int k = 0; k < 4; k++) b[7 + 4 * k] = 240;
+    size_t n = 20;
+    for (size_t i = 0; i < 50; i++) b[n++] = (unsigned char)i;
+    limit_address_space((size_t)256 << 20);
+    size_t got[4], nd;
+    unsigned char *data = NULL;
+    for (int gz = 0; gz < 2; gz++) {
+        if (gz) write_gz(path, b, n);
+        else {
+            FILE *f = fopen(path, "wb");
+            ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+            fclose(f);
+        }
+        ck_assert_int_eq(ptd_data_idx_read(path, got, &nd, &data), PTD_EFORMAT);
+        ck_assert_msg(strstr(ptd_last_error(), "truncated: 50 of 3317760000 data bytes"), "%s file: '%s'",
+                      gz ? "gzip" : "plain", ptd_last_error());
+        ck_assert_ptr_null(data);
+        ck_assert_uint_eq(nd, 0);
+    }
+    rm_tmp();
+}
+END_TEST
+
 /* A Fashion-MNIST directory in miniature: 3 training images and labels. */
 START_TEST(fmnist_synthetic)
 {
@@ -477,6 +509,7 @@ static Suite *suite(void)
     tcase_add_test(tc, listops_eval_hand);
     tcase_add_test(tc, listops_limits);
     tcase_add_test(tc, idx_roundtrip_and_rejects);
+    tcase_add_test(tc, idx_declared_beyond_data);
     tcase_add_test(tc, fmnist_synthetic);
     tcase_add_test(tc, fmnist_bad_label);
     suite_add_tcase(s, tc);
