@@ -625,8 +625,9 @@ static int read_keyed(reader *r, const char *key, double *v)
     return PTD_OK;
 }
 
-/* A block "KEY COUNT" (its header line `l` already read) and COUNT lines "re im" into dst. */
-static int read_block_at(reader *r, const char *l, const char *key, size_t count, double complex *dst)
+/* A block "KEY COUNT" (its header line `l` already read) and COUNT lines "re im" into *dst,
+ * malloc'd and grown with the values that arrive (n = 8192 declares 1 GiB per block). */
+static int read_block_at(reader *r, const char *l, const char *key, size_t count, double complex **dst)
 {
     size_t k = strlen(key);
     char *end;
@@ -636,13 +637,15 @@ static int read_block_at(reader *r, const char *l, const char *key, size_t count
     unsigned long long c = strtoull(l + k + 1, &end, 10);
     if (*end || errno || c != count)
         return ptd_error(PTD_EFORMAT, "%s:%zu: block '%s' must hold %zu values", r->name, r->line, key, count);
+    size_t cap = 0;
     for (size_t i = 0; i < count; i++) {
         const char *v = next_line(r);
         double re, im;
         if (!v) return ptd_error(PTD_EFORMAT, "%s: file ends inside block '%s' after %zu of %zu values", r->name, key, i, count);
         if (!parse_double(v, &re, &end) || !parse_double(end, &im, &end) || *end)
             return ptd_error(PTD_EFORMAT, "%s:%zu: expected two finite numbers 're im'", r->name, r->line);
-        dst[i] = CMPLX(re, im);
+        if (ptdi_grow((void **)dst, &cap, i + 1, count, sizeof **dst)) return ptd_error(PTD_ENOMEM, "out of memory");
+        (*dst)[i] = CMPLX(re, im);
     }
     return PTD_OK;
 }
@@ -650,8 +653,9 @@ static int read_block_at(reader *r, const char *l, const char *key, size_t count
 /* The same for a block stored in a new rows x cols matrix. */
 static int read_matrix_at(reader *r, const char *l, const char *key, size_t rows, size_t cols, ptd_matrix **into)
 {
-    if (!(*into = ptd_matrix_alloc(rows, cols))) return ptd_error(PTD_ENOMEM, "out of memory");
-    return read_block_at(r, l, key, rows * cols, (*into)->data);
+    if (!(*into = calloc(1, sizeof **into))) return ptd_error(PTD_ENOMEM, "out of memory");
+    (*into)->rows = rows, (*into)->cols = cols;
+    return read_block_at(r, l, key, rows * cols, &(*into)->data);
 }
 
 int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
@@ -686,8 +690,7 @@ int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
             st = ptd_error(PTD_EFORMAT, "%s:%zu: 'reflected' must be a count 0..n", r.name, r.line);
         else p->reflected = (size_t)refl;
     }
-    if (!st && !(p->lambda = malloc(n * sizeof *p->lambda))) st = ptd_error(PTD_ENOMEM, "out of memory");
-    if (!st) st = read_block_at(&r, next_line(&r), "lambda", n, p->lambda);
+    if (!st) st = read_block_at(&r, next_line(&r), "lambda", n, &p->lambda);
     if (!st) st = read_matrix_at(&r, next_line(&r), "V", n, n, &p->V);
     if (!st) st = read_matrix_at(&r, next_line(&r), "Vinv", n, n, &p->Vinv);
     if (!st) st = read_matrix_at(&r, next_line(&r), "E", n, n, &p->E);
