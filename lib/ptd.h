@@ -711,7 +711,8 @@ int ptd_dataset_split(const ptd_dataset *d, size_t nval, unsigned long seed, ptd
 /* Read an IDX file (plain or gzip, through zlib) of unsigned bytes (type 0x08): dims[0..*ndims)
  * (at most 4) and the data, malloc'd.  A bad magic number, a type other than 0x08, a size that
  * does not match the file, or a gzip error gives PTD_EFORMAT naming the file and the reason;
- * a missing file PTD_EIO. */
+ * a missing file PTD_EIO.  At most 2^32 data bytes; the buffer grows with the bytes that
+ * arrive, so a header that declares more than the file holds allocates nothing. */
 int ptd_data_idx_read(const char *path, size_t *dims, size_t *ndims, unsigned char **data);
 
 /* Default location of the Debian package dataset-fashion-mnist. */
