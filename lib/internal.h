@@ -27,6 +27,12 @@ PTD_HIDDEN int ptd_lapack_status(const char *routine, int info);
 PTD_HIDDEN int ptd_blas_threads_single(void);
 PTD_HIDDEN void ptd_blas_threads_restore(int old);
 
+/* Make room for `need` elements of `size` bytes in *buf (capacity *cap elements), growing
+ * geometrically but never beyond `limit` elements (need <= limit): readers size their
+ * buffers by the data that has arrived, not by what a header declares.  0, or -1 when out
+ * of memory (*buf is then unchanged). */
+PTD_HIDDEN int ptdi_grow(void **buf, size_t *cap, size_t need, size_t limit, size_t size);
+
 /* plot.c's text helpers, for the other writers: a '#' comment line with control
  * characters folded, a gnuplot single-quoted string, LaTeX-escaped text. */
 PTD_HIDDEN void ptdi_put_comment(FILE *f, const char *label, const char *text);

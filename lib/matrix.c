@@ -92,3 +92,17 @@ int ptd_matrix_is_finite(const ptd_matrix *m)
         if (!isfinite(creal(m->data[k])) || !isfinite(cimag(m->data[k]))) return 0;
     return 1;
 }
+
+int ptdi_grow(void **buf, size_t *cap, size_t need, size_t limit, size_t size)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap < 4096 ? 4096 : *cap;
+    while (c < need && c <= limit / 2) c *= 2;
+    if (c < need || c > limit) c = limit;
+    if (c > SIZE_MAX / size) return -1;
+    void *nb = realloc(*buf, c * size);
+    if (!nb) return -1;
+    *buf = nb;
+    *cap = c;
+    return 0;
+}

@@ -607,9 +607,14 @@ int ptd_perturb_save(FILE *f, const ptd_ptd *p)
     fprintf(f, "# perturb-then-diagonalize: A + E = V diag(lambda) V^{-1}, then lambda reflected (Re <= 0);\n"
                "# backward_error: of V diag(lambda) V^{-1} as saved; blocks of 're im' lines, column-major\n");
     fprintf(f, "n %zu\n", n);
-    fprintf(f, "norm_A %.17g\nnorm_E %.17g\nrel_E %.17g\nbackward_error %.17g\nbackward_error_unreflected %.17g\n"
+    /* the returned system's backward error may be unknown (a version-1 file with reflected
+     * eigenvalues): written "nan", the one value the loader takes for it besides numbers */
+    char be[32];
+    if (isnan(p->backward_error)) snprintf(be, sizeof be, "nan");
+    else snprintf(be, sizeof be, "%.17g", p->backward_error);
+    fprintf(f, "norm_A %.17g\nnorm_E %.17g\nrel_E %.17g\nbackward_error %s\nbackward_error_unreflected %.17g\n"
             "kappa_V %.17g\nreflected %zu\n",
-            p->norm_A, p->norm_E, p->rel_E, p->backward_error, p->backward_error_unreflected, p->kappa_V, p->reflected);
+            p->norm_A, p->norm_E, p->rel_E, be, p->backward_error_unreflected, p->kappa_V, p->reflected);
     put_block(f, "lambda", p->lambda, n);
     put_block(f, "V", p->V->data, n * n);
     put_block(f, "Vinv", p->Vinv->data, n * n);
@@ -649,20 +654,31 @@ static int parse_double(const char *s, double *v, char **end)
     return *end != s && errno != ERANGE && isfinite(*v);
 }
 
-static int read_keyed(reader *r, const char *key, double *v)
+/* "KEY VALUE", a finite number; with unknown_ok, also "nan": a value the file does not know
+ * (the returned system's backward error of a version-1 file with reflected eigenvalues,
+ * saved again). */
+static int read_keyed_as(reader *r, const char *key, double *v, int unknown_ok)
 {
     char *l = next_line(r);
     size_t k = strlen(key);
     if (!l || strncmp(l, key, k) != 0 || l[k] != ' ')
         return ptd_error(PTD_EFORMAT, "%s:%zu: expected '%s VALUE'", r->name, r->line, key);
+    if (unknown_ok && strcmp(l + k + 1, "nan") == 0) {
+        *v = NAN;
+        return PTD_OK;
+    }
     char *end;
     if (!parse_double(l + k + 1, v, &end) || *end)
-        return ptd_error(PTD_EFORMAT, "%s:%zu: '%s' needs a finite number", r->name, r->line, key);
+        return ptd_error(PTD_EFORMAT, "%s:%zu: '%s' needs a finite number%s", r->name, r->line, key,
+                         unknown_ok ? " or nan (unknown)" : "");
     return PTD_OK;
 }
 
-/* A block "KEY COUNT" (its header line `l` already read) and COUNT lines "re im" into dst. */
-static int read_block_at(reader *r, const char *l, const char *key, size_t count, double complex *dst)
+static int read_keyed(reader *r, const char *key, double *v) { return read_keyed_as(r, key, v, 0); }
+
+/* A block "KEY COUNT" (its header line `l` already read) and COUNT lines "re im" into *dst,
+ * malloc'd and grown with the values that arrive (n = 8192 declares 1 GiB per block). */
+static int read_block_at(reader *r, const char *l, const char *key, size_t count, double complex **dst)
 {
     size_t k = strlen(key);
     char *end;
@@ -672,13 +688,15 @@ static int read_block_at(reader *r, const char *l, const char *key, size_t count
     unsigned long long c = strtoull(l + k + 1, &end, 10);
     if (*end || errno || c != count)
         return ptd_error(PTD_EFORMAT, "%s:%zu: block '%s' must hold %zu values", r->name, r->line, key, count);
+    size_t cap = 0;
     for (size_t i = 0; i < count; i++) {
         const char *v = next_line(r);
         double re, im;
         if (!v) return ptd_error(PTD_EFORMAT, "%s: file ends inside block '%s' after %zu of %zu values", r->name, key, i, count);
         if (!parse_double(v, &re, &end) || !parse_double(end, &im, &end) || *end)
             return ptd_error(PTD_EFORMAT, "%s:%zu: expected two finite numbers 're im'", r->name, r->line);
-        dst[i] = CMPLX(re, im);
+        if (ptdi_grow((void **)dst, &cap, i + 1, count, sizeof **dst)) return ptd_error(PTD_ENOMEM, "out of memory");
+        (*dst)[i] = CMPLX(re, im);
     }
     return PTD_OK;
 }
@@ -686,8 +704,9 @@ static int read_block_at(reader *r, const char *l, const char *key, size_t count
 /* The same for a block stored in a new rows x cols matrix. */
 static int read_matrix_at(reader *r, const char *l, const char *key, size_t rows, size_t cols, ptd_matrix **into)
 {
-    if (!(*into = ptd_matrix_alloc(rows, cols))) return ptd_error(PTD_ENOMEM, "out of memory");
-    return read_block_at(r, l, key, rows * cols, (*into)->data);
+    if (!(*into = calloc(1, sizeof **into))) return ptd_error(PTD_ENOMEM, "out of memory");
+    (*into)->rows = rows, (*into)->cols = cols;
+    return read_block_at(r, l, key, rows * cols, &(*into)->data);
 }
 
 int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
@@ -715,7 +734,9 @@ int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
     int st = read_keyed(&r, "norm_A", &p->norm_A);
     if (!st) st = read_keyed(&r, "norm_E", &p->norm_E);
     if (!st) st = read_keyed(&r, "rel_E", &p->rel_E);
-    if (!st) st = read_keyed(&r, "backward_error", v1 ? &p->backward_error_unreflected : &p->backward_error);
+    if (!st)
+        st = v1 ? read_keyed(&r, "backward_error", &p->backward_error_unreflected)
+                : read_keyed_as(&r, "backward_error", &p->backward_error, 1);
     if (!st && !v1) st = read_keyed(&r, "backward_error_unreflected", &p->backward_error_unreflected);
     if (!st) st = read_keyed(&r, "kappa_V", &p->kappa_V);
     if (!st) st = read_keyed(&r, "reflected", &refl);
@@ -727,8 +748,7 @@ int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
     /* version 1 kept only the unreflected backward error: it is the saved system's when
      * nothing was reflected, and unknown (NaN: recompute it against A) otherwise */
     if (!st && v1) p->backward_error = p->reflected ? NAN : p->backward_error_unreflected;
-    if (!st && !(p->lambda = malloc(n * sizeof *p->lambda))) st = ptd_error(PTD_ENOMEM, "out of memory");
-    if (!st) st = read_block_at(&r, next_line(&r), "lambda", n, p->lambda);
+    if (!st) st = read_block_at(&r, next_line(&r), "lambda", n, &p->lambda);
     if (!st) st = read_matrix_at(&r, next_line(&r), "V", n, n, &p->V);
     if (!st) st = read_matrix_at(&r, next_line(&r), "Vinv", n, n, &p->Vinv);
     if (!st) st = read_matrix_at(&r, next_line(&r), "E", n, n, &p->E);

@@ -823,7 +823,8 @@ int ptd_dataset_split(const ptd_dataset *d, size_t nval, unsigned long seed, ptd
 /* Read an IDX file (plain or gzip, through zlib) of unsigned bytes (type 0x08): dims[0..*ndims)
  * (at most 4) and the data, malloc'd.  A bad magic number, a type other than 0x08, a size that
  * does not match the file, or a gzip error gives PTD_EFORMAT naming the file and the reason;
- * a missing file PTD_EIO. */
+ * a missing file PTD_EIO.  At most 2^32 data bytes; the buffer grows with the bytes that
+ * arrive, so a header that declares more than the file holds allocates nothing. */
 int ptd_data_idx_read(const char *path, size_t *dims, size_t *ndims, unsigned char **data);
 
 /* Default location of the Debian package dataset-fashion-mnist. */
@@ -877,6 +878,19 @@ typedef struct {
 } ptd_train_config;
 
 typedef struct ptd_train_model ptd_train_model;
+
+/* Limits of a model's configuration (ptd_train_model_create refuses more with PTD_EINVAL, a
+ * checkpoint that claims more is refused with PTD_EFORMAT): far above what ssm-train builds
+ * (din 1 or 16, 10 classes, len 784) and within them no product of sizes wraps.  A
+ * checkpoint's epochs and optimiser steps are bounded too (steps stay exact in a double). */
+#define PTD_TRAIN_MAX_DIN 4096
+#define PTD_TRAIN_MAX_NCLASS 4096
+#define PTD_TRAIN_MAX_LEN 100000
+#define PTD_TRAIN_MAX_LAYERS 16
+#define PTD_TRAIN_MAX_WIDTH 4096
+#define PTD_TRAIN_MAX_STATE 1024
+#define PTD_TRAIN_MAX_EPOCHS 1000000000ULL
+#define PTD_TRAIN_MAX_STEPS (1ULL << 53)
 
 /* The model: linear encoder; per layer a diagonal SSM convolution per channel (ZOH kernel,
  * FFT of length 2 len) plus D u, GELU, output linear, residual, LayerNorm; mean pooling;
@@ -950,7 +964,11 @@ int ptd_train_evaluate(ptd_train_model *m, const ptd_dataset *d, const ptd_train
 
 /* Checkpoints: a binary file "PTDSSM", a version, the configuration, the epochs done, the
  * parameters and the optimiser state, then a CRC-32 of everything before it.  Loading
- * rejects a wrong magic, version, size or checksum with PTD_EFORMAT and the reason. */
+ * validates everything before it allocates the model: magic, version, the file's size
+ * against the parameter count, the checksum, every configuration field within the
+ * PTD_TRAIN_MAX_* limits, the parameter count against the configuration, parameters and
+ * moments finite, second moments >= 0, w_max finite and positive; anything else gives
+ * PTD_EFORMAT with a one-line message naming the field. */
 int ptd_train_model_save(const ptd_train_model *m, const char *path);
 int ptd_train_model_load(const char *path, ptd_train_model **out);
 size_t ptd_train_model_epochs_done(const ptd_train_model *m);

@@ -292,6 +292,42 @@ START_TEST(test_save_load)
 }
 END_TEST
 
+/* n = 8192 declares 3 n^2 + n values (3 GiB); storage follows the values that arrive (the
+ * loader once allocated each block before reading it).  The address space is capped at
+ * 256 MB above the present, so allocating first fails as ENOMEM. */
+START_TEST(test_load_declared_beyond_data)
+{
+    limit_address_space((size_t)256 << 20);
+    static const char head[] = "ptdkit-ptd 1\nn 8192\nnorm_A 1\nnorm_E 1\nrel_E 1\nbackward_error 1\n"
+                               "kappa_V 1\nreflected 0\n";
+    static const char *const tail[] = {"lambda 8192\n1 0\n", "lambda 8192\n", "V 67108864\n"};
+    static const char *const msg[] = {"after 1 of 8192 values", "after 0 of 8192 values", "expected the block 'lambda"};
+    for (size_t k = 0; k < 3; k++) {
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", head, tail[k]);
+        FILE *f = fmemopen(text, strlen(text), "r");
+        ptd_ptd *q = (ptd_ptd *)1;
+        ck_assert_int_eq(ptd_perturb_load(f, "big.ptd", &q), PTD_EFORMAT);
+        ck_assert_msg(strstr(ptd_last_error(), msg[k]), "case %zu: '%s'", k, ptd_last_error());
+        ck_assert_ptr_null(q);
+        fclose(f);
+    }
+    /* the lambda block complete, V cut short */
+    size_t n = 8192, cap = sizeof head + 16 + 8 * n + 64;
+    char *text = malloc(cap), *at = text;
+    at += sprintf(at, "%slambda %zu\n", head, n);
+    for (size_t i = 0; i < n; i++) at += sprintf(at, "%d 0\n", (int)(i % 10));
+    at += sprintf(at, "V %zu\n1 0\n", n * n);
+    FILE *f = fmemopen(text, (size_t)(at - text), "r");
+    ptd_ptd *q = NULL;
+    ck_assert_int_eq(ptd_perturb_load(f, "big.ptd", &q), PTD_EFORMAT);
+    ck_assert_msg(strstr(ptd_last_error(), "inside block 'V' after 1 of 67108864 values"), "'%s'", ptd_last_error());
+    ck_assert_ptr_null(q);
+    fclose(f);
+    free(text);
+}
+END_TEST
+
 int main(void)
 {
     ptd_init();
@@ -303,6 +339,7 @@ int main(void)
     tcase_add_test(tc, test_reflected_backward_error);
     tcase_add_test(tc, test_optimised_beats_random);
     tcase_add_test(tc, test_save_load);
+    tcase_add_test(tc, test_load_declared_beyond_data);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
