@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <math.h>
 #include <matio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -248,6 +249,43 @@ int ptd_perturb_is_mat(const char *path)
     return got > 0 && is_mat_header(head, (size_t)got) != 0;
 }
 
+/* A v5 file is a 128-byte header and top-level data elements (a tag: type and byte count,
+ * then the data, padded to 8 bytes unless compressed) that end exactly at the end of the
+ * file.  libmatio reads the variables it is asked for and reports one whose element is cut
+ * short as absent: without this walk a truncated file would load without its E or A.  (A
+ * v7.3 file records its length in HDF5's superblock, which HDF5 checks on opening.) */
+static int v5_complete(const char *path, const unsigned char *head, size_t fsize)
+{
+    int swap = head[126] == 'M';
+    FILE *f = fopen(path, "rb");
+    if (!f) return ptd_error(PTD_EIO, "%s: %s", path, strerror(errno));
+    size_t at = 128;
+    int st = PTD_OK;
+    while (!st && at < fsize) {
+        unsigned char t[8];
+        if (fsize - at < 8 || fseek(f, (long)at, SEEK_SET) != 0 || fread(t, 1, 8, f) != 8) {
+            st = ptd_error(PTD_EFORMAT, "%s: truncated (a data element's tag is cut at byte %zu of %zu)", path, at, fsize);
+            break;
+        }
+        uint32_t type, nbytes;
+        if (swap) {
+            type = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
+            nbytes = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+        } else {
+            type = (uint32_t)t[3] << 24 | (uint32_t)t[2] << 16 | (uint32_t)t[1] << 8 | t[0];
+            nbytes = (uint32_t)t[7] << 24 | (uint32_t)t[6] << 16 | (uint32_t)t[5] << 8 | t[4];
+        }
+        size_t len = nbytes;
+        if (type != 15 /* miCOMPRESSED */) len = (len + 7) / 8 * 8;
+        if (len > fsize - at - 8)
+            st = ptd_error(PTD_EFORMAT, "%s: truncated (a data element of %zu bytes at byte %zu; the file has %zu)", path,
+                           len, at, fsize);
+        at += 8 + len;
+    }
+    fclose(f);
+    return st;
+}
+
 static void unit_columns(size_t n, double complex *V, double complex *Vinv)
 {
     /* MATLAB's eig gives unit columns; another V is scaled to them (Vinv's rows inversely),
@@ -281,6 +319,10 @@ int ptd_perturb_load_mat(const char *path, const ptd_matrix *A, const ptd_matrix
     if (!is_mat_header(head, (size_t)got))
         return ptd_error(PTD_EFORMAT, "%s: not a MATLAB v5 or v7.3 file (no MAT header)%s", path,
                          got < 128 ? ", or truncated" : "");
+    if (is_mat_header(head, (size_t)got) == 5) {
+        int vst = v5_complete(path, head, (size_t)sb.st_size);
+        if (vst) return vst;
+    }
     matin m = {Mat_Open(path, MAT_ACC_RDONLY), path, (size_t)sb.st_size};
     if (!m.mat) return ptd_error(PTD_EFORMAT, "%s: libmatio cannot open it (truncated or corrupt)", path);
     ptd_ptd *p = NULL;
@@ -413,5 +455,47 @@ int ptd_perturb_read(const char *path, const ptd_matrix *A, const ptd_matrix *B,
         *out = NULL;
         return st;
     }
+    return PTD_OK;
+}
+
+int ptd_perturb_file_order(const char *path, size_t *n)
+{
+    ptd_clear_error();
+    if (!path || !n) return ptd_error(PTD_EINVAL, "PTD file order: no path");
+    if (!ptd_perturb_is_mat(path)) {
+        ptd_ptd *p = NULL;
+        int st = ptd_perturb_read(path, NULL, NULL, NULL, &p);
+        if (!st) *n = p->n;
+        ptd_ptd_free(p);
+        return st;
+    }
+    matio_quiet();
+    mat_t *mat = Mat_Open(path, MAT_ACC_RDONLY);
+    if (!mat) return ptd_error(PTD_EFORMAT, "%s: libmatio cannot open it (truncated or corrupt)", path);
+    matvar_t *v = Mat_VarReadInfo(mat, "V");
+    int st = PTD_OK;
+    if (!v) st = ptd_error(PTD_EFORMAT, "%s: no variable V (the eigenvectors; Lam, V and Vinv are needed)", path);
+    else if (v->rank != 2 || !v->dims || v->dims[0] != v->dims[1] || v->dims[0] == 0 || v->dims[0] > PTD_ZOO_MAX_N)
+        st = ptd_error(PTD_EFORMAT, "%s: variable V must be a square matrix of order 1..%d", path, PTD_ZOO_MAX_N);
+    else *n = v->dims[0];
+    Mat_VarFree(v);
+    Mat_Close(mat);
+    return st;
+}
+
+int ptd_perturb_describe(const ptd_ptd *p, char *buf, size_t len)
+{
+    if (!p || !buf || !len) return ptd_error(PTD_EINVAL, "describe: no system or buffer");
+    double lo = INFINITY, hi = -INFINITY;
+    size_t pos = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        double r = creal(p->lambda[i]);
+        lo = fmin(lo, r), hi = fmax(hi, r);
+        pos += r > 0;
+    }
+    snprintf(buf, len,
+             "n = %zu, kappa_2(V) = %.4g, ||E||_2/||A||_2 = %.4g, backward error %.4g, Re lambda in [%.4g, %.4g], "
+             "%zu of positive real part%s",
+             p->n, p->kappa_V, p->rel_E, p->backward_error, lo, hi, pos, p->reflected ? " (after the reflection)" : "");
     return PTD_OK;
 }

@@ -465,6 +465,11 @@ int ptd_perturb_is_mat(const char *path);
  * format through ptd_perturb_load; Btilde, Ctilde filled from B, C when the file has none. */
 int ptd_perturb_read(const char *path, const ptd_matrix *A, const ptd_matrix *B,
                      const ptd_matrix *C, ptd_ptd **out);
+/* The order n of the system in a PTD file of either kind, without reading its data. */
+int ptd_perturb_file_order(const char *path, size_t *n);
+/* One line (no newline) on what p holds: n, kappa_2(V), ||E||/||A||, the backward error, the
+ * range of Re lambda and how many are positive. */
+int ptd_perturb_describe(const ptd_ptd *p, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------------------ */
 /* plot: gnuplot scripts, data files, rendered images                                     */
