@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* libmatio logs to stderr by default; ptdkit's errors are one line of its own */
 static void quiet_log(int level, char *message)
@@ -251,38 +252,115 @@ int ptd_perturb_is_mat(const char *path)
 
 /* A v5 file is a 128-byte header and top-level data elements (a tag: type and byte count,
  * then the data, padded to 8 bytes unless compressed) that end exactly at the end of the
- * file.  libmatio reads the variables it is asked for and reports one whose element is cut
- * short as absent: without this walk a truncated file would load without its E or A.  (A
- * v7.3 file records its length in HDF5's superblock, which HDF5 checks on opening.) */
-static int v5_complete(const char *path, const unsigned char *head, size_t fsize)
+ * file.  libmatio trusts the byte counts inside an element (a variable name of 0x48000009
+ * bytes was a 1.2 GB allocation, found by fuzzing) and reports a variable cut short as
+ * absent (a truncated file loaded without its E).  So every element is checked here first:
+ * its tag within the file, and for a matrix (plain or zlib-compressed: its first bytes
+ * inflated) the array flags, dimensions and name within the element, the class numeric or
+ * char.  (A v7.3 file records its length in HDF5's superblock, which HDF5 checks.) */
+typedef struct {
+    const unsigned char *b;
+    size_t len;
+    int swap;
+} v5buf;
+
+static uint32_t v5_u32(const v5buf *v, size_t at)
 {
-    int swap = head[126] == 'M';
-    FILE *f = fopen(path, "rb");
-    if (!f) return ptd_error(PTD_EIO, "%s: %s", path, strerror(errno));
+    const unsigned char *t = v->b + at;
+    return v->swap ? (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3]
+                   : (uint32_t)t[3] << 24 | (uint32_t)t[2] << 16 | (uint32_t)t[1] << 8 | t[0];
+}
+
+/* A sub-element at `at` of an element ending at `end` (end <= v->len, or the element's
+ * stated end beyond an inflated prefix when `prefix`): its total size (tag, data, padding)
+ * in *size, 0 if it does not fit. */
+static int v5_sub(const v5buf *v, size_t at, size_t end, size_t *size, uint32_t *type)
+{
+    if (at + 8 > v->len || at + 8 > end) return 0;
+    uint32_t w = v5_u32(v, at);
+    if (w >> 16) { /* small data element: type and byte count in one word, data in 4 bytes */
+        *type = w & 0xffff;
+        *size = 8;
+        return (w >> 16) <= 4;
+    }
+    *type = w;
+    size_t nb = v5_u32(v, at + 4);
+    if (nb > end - at - 8) return 0;
+    *size = 8 + (nb + 7) / 8 * 8;
+    if (*size > end - at) *size = end - at;
+    return 1;
+}
+
+/* The matrix element whose data (after its tag) is v->b[0 .. v->len) and states `stated`
+ * bytes (more than len for an inflated prefix): flags, dimensions, name. */
+static const char *v5_matrix(const v5buf *v, size_t stated)
+{
+    size_t at = 0, size;
+    uint32_t type;
+    if (!v5_sub(v, at, stated, &size, &type) || type != 6 /* miUINT32 */ || size != 16) return "bad array flags";
+    unsigned cls = v5_u32(v, 8) & 0xff;
+    if (cls < 4 || cls > 15 || cls == 5) return "a cell, structure, object or sparse variable (not read)";
+    at += size;
+    if (!v5_sub(v, at, stated, &size, &type) || type != 5 /* miINT32 */) return "bad dimensions";
+    size_t nb = v5_u32(v, at) >> 16 ? v5_u32(v, at) >> 16 : v5_u32(v, at + 4);
+    if (nb < 8 || nb % 4 || nb > 4 * 32) return "bad dimensions";
+    at += size;
+    if (!v5_sub(v, at, stated, &size, &type) || type != 1 /* miINT8 */ || size > 8 + 4096) return "bad name";
+    return NULL;
+}
+
+static int v5_check(const char *path, const unsigned char *head, size_t fsize)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int st = read_whole(path, &buf, &len);
+    if (st) return st;
+    v5buf v = {(const unsigned char *)buf, len, head[126] == 'M'};
+    unsigned char inf[8192];
     size_t at = 128;
-    int st = PTD_OK;
-    while (!st && at < fsize) {
-        unsigned char t[8];
-        if (fsize - at < 8 || fseek(f, (long)at, SEEK_SET) != 0 || fread(t, 1, 8, f) != 8) {
+    while (!st && at < len) {
+        if (len - at < 8) {
             st = ptd_error(PTD_EFORMAT, "%s: truncated (a data element's tag is cut at byte %zu of %zu)", path, at, fsize);
             break;
         }
-        uint32_t type, nbytes;
-        if (swap) {
-            type = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
-            nbytes = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
-        } else {
-            type = (uint32_t)t[3] << 24 | (uint32_t)t[2] << 16 | (uint32_t)t[1] << 8 | t[0];
-            nbytes = (uint32_t)t[7] << 24 | (uint32_t)t[6] << 16 | (uint32_t)t[5] << 8 | t[4];
-        }
-        size_t len = nbytes;
-        if (type != 15 /* miCOMPRESSED */) len = (len + 7) / 8 * 8;
-        if (len > fsize - at - 8)
+        uint32_t type = v5_u32(&v, at);
+        size_t nb = v5_u32(&v, at + 4), elen = type == 15 /* miCOMPRESSED */ ? nb : (nb + 7) / 8 * 8;
+        if (elen > len - at - 8) {
             st = ptd_error(PTD_EFORMAT, "%s: truncated (a data element of %zu bytes at byte %zu; the file has %zu)", path,
-                           len, at, fsize);
-        at += 8 + len;
+                           elen, at, fsize);
+            break;
+        }
+        const char *why = NULL;
+        if (type == 14 /* miMATRIX */) {
+            v5buf e = {v.b + at + 8, nb, v.swap};
+            why = v5_matrix(&e, nb);
+        } else if (type == 15) {
+            z_stream z = {0};
+            z.next_in = (unsigned char *)buf + at + 8;
+            z.avail_in = (uInt)nb;
+            z.next_out = inf;
+            z.avail_out = sizeof inf;
+            int zr = inflateInit(&z);
+            if (zr == Z_OK) zr = inflate(&z, Z_SYNC_FLUSH);
+            size_t got = sizeof inf - z.avail_out;
+            inflateEnd(&z);
+            if ((zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) || got < 8) why = "a compressed variable that does not inflate";
+            else {
+                v5buf e = {inf, got, v.swap};
+                uint32_t it = v5_u32(&e, 0);
+                size_t inb = v5_u32(&e, 4);
+                if (it != 14) why = "a compressed element that is not a matrix";
+                else if ((double)inb > 1032.0 * (double)nb + 4096) why = "a compressed matrix larger than its data can inflate to";
+                else {
+                    v5buf d = {inf + 8, got - 8, v.swap};
+                    why = v5_matrix(&d, inb);
+                }
+            }
+        } else why = "an element that is not a matrix";
+        if (why) st = ptd_error(PTD_EFORMAT, "%s: the data element at byte %zu: %s", path, at, why);
+        at += 8 + elen;
     }
-    fclose(f);
+    free(buf);
     return st;
 }
 
@@ -320,7 +398,7 @@ int ptd_perturb_load_mat(const char *path, const ptd_matrix *A, const ptd_matrix
         return ptd_error(PTD_EFORMAT, "%s: not a MATLAB v5 or v7.3 file (no MAT header)%s", path,
                          got < 128 ? ", or truncated" : "");
     if (is_mat_header(head, (size_t)got) == 5) {
-        int vst = v5_complete(path, head, (size_t)sb.st_size);
+        int vst = v5_check(path, head, (size_t)sb.st_size);
         if (vst) return vst;
     }
     matin m = {Mat_Open(path, MAT_ACC_RDONLY), path, (size_t)sb.st_size};

@@ -397,7 +397,7 @@ static int optimize_lbfgs(const ptd_matrix *A, const ptd_perturb_opts *o, double
     par.linesearch = LBFGS_LINESEARCH_BACKTRACKING_WOLFE; /* it backs off from +inf */
     par.max_linesearch = 40;
     par.max_iterations = (int)per;
-    par.epsilon = 1e-8;
+    par.epsilon = 0; /* the gradient test is not scale-free (it ended the phases at n = 128 early) */
     par.past = 10; /* a phase ends when 10 iterations gain less than 1e-7 relative */
     par.delta = 1e-7;
     for (unsigned k = 0; k < starts; k++) {
@@ -421,10 +421,19 @@ static int optimize_lbfgs(const ptd_matrix *A, const ptd_perturb_opts *o, double
         for (size_t ph = 0; ph < NPHASE; ph++, mu *= 0.3) {
             c.s.p = phase_p[ph];
             c.s.mu = mu;
-            lbfgsfloatval_t fx;
-            /* a phase ends at its iteration budget, on no progress or on a failed line search;
-             * every outcome leaves x at the last accepted point */
-            (void)lbfgs((int)nv, x, &fx, lb_evaluate, lb_progress, &c, &par);
+            /* a phase ends at its iteration budget or on no progress; a failed line search
+             * (the curvature model gone stale near the barrier: measured at n = 128, where it
+             * ended phases after a third of their budget) restarts L-BFGS from the last
+             * accepted point, with a fresh memory, while it still gains */
+            unsigned end = c.iter + per;
+            double fprev = INFINITY;
+            for (int restart = 0; restart < 8 && c.iter < end; restart++) {
+                lbfgsfloatval_t fx = INFINITY;
+                par.max_iterations = (int)(end - c.iter);
+                int ret = lbfgs((int)nv, x, &fx, lb_evaluate, lb_progress, &c, &par);
+                if (ret >= 0 || ret == LBFGSERR_MAXIMUMITERATION || !(fx < fprev - 1e-9 * fabs(fprev))) break;
+                fprev = fx;
+            }
         }
     }
     /* no point met the stability margin: the best point is the last resort (its

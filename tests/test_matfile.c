@@ -309,6 +309,27 @@ START_TEST(test_malformed)
         ck_assert_ptr_null(q);
         ck_assert_msg(strstr(ptd_last_error(), "more than a file of"), "%s", ptd_last_error());
     }
+    /* a variable name of 0x48000009 bytes (the name "reflected" with its length's top byte
+     * set; fuzzing found that libmatio allocates it, 1.2 GB): refused before libmatio reads */
+    {
+        char path[256];
+        path_in(path, sizeof path, "longname.mat");
+        ck_assert_int_eq(ptd_perturb_save_mat(path, p, s->A, 5), PTD_OK);
+        FILE *f = fopen(path, "r+b");
+        static unsigned char buf[1 << 16];
+        size_t len = fread(buf, 1, sizeof buf, f), at = 0;
+        const unsigned char tag[8] = {1, 0, 0, 0, 9, 0, 0, 0};
+        for (size_t i = 128; i + 17 <= len && !at; i++)
+            if (memcmp(buf + i, tag, 8) == 0 && memcmp(buf + i + 8, "reflected", 9) == 0) at = i;
+        ck_assert_uint_gt(at, 0);
+        fseek(f, (long)(at + 7), SEEK_SET);
+        fputc(0x48, f);
+        fclose(f);
+        ptd_ptd *q = (ptd_ptd *)1;
+        ck_assert_int_eq(ptd_perturb_load_mat(path, s->A, NULL, NULL, &q), PTD_EFORMAT);
+        ck_assert_ptr_null(q);
+        ck_assert_msg(strstr(ptd_last_error(), "bad name"), "%s", ptd_last_error());
+    }
     /* not a MAT file at all, and a missing one */
     {
         char path[256];
