@@ -53,10 +53,10 @@ typedef struct {
     unsigned steps;
 } run_result;
 
-static run_result run(size_t n, double rel, int real, unsigned long seed, ptd_perturb_optimizer opt)
+static run_result run(size_t n, double rel, int real, unsigned long seed, ptd_perturb_optimizer opt, unsigned starts)
 {
     ptd_system *s = legs(n);
-    ptd_perturb_opts o = {.optimizer = opt, .max_rel = rel, .seed = seed, .real = real};
+    ptd_perturb_opts o = {.optimizer = opt, .max_rel = rel, .seed = seed, .real = real, .starts = starts};
     ptd_ptd *p = NULL;
     double c0 = cpu_now(), t0 = now();
     check_call(ptd_perturb_optimize(s->A, s->B, NULL, &o, &p), "ptd_perturb_optimize");
@@ -70,7 +70,7 @@ static run_result run(size_t n, double rel, int real, unsigned long seed, ptd_pe
 /* [2]'s child: one run, one line */
 static int one(char **argv)
 {
-    run_result r = run((size_t)atol(argv[2]), atof(argv[3]), atoi(argv[4]), strtoul(argv[5], NULL, 10), PTD_OPT_LBFGS);
+    run_result r = run((size_t)atol(argv[2]), atof(argv[3]), atoi(argv[4]), strtoul(argv[5], NULL, 10), PTD_OPT_LBFGS, 1);
     printf("result %.17g %.17g %.17g %zu %.3f\n", r.kappa, r.rel, r.maxre, r.reflected, r.cpu);
     return 0;
 }
@@ -114,12 +114,15 @@ int main(int argc, char **argv)
     printf("[1] optimised PTD of LegS (default method, seed 1, one thread; time: CPU seconds, wall beside)\n");
     for (int k = 0; k < 3; k++)
         for (int real = 0; real <= 1; real++) {
-            run_result r = run(ns[k], rels[k], real, 1, PTD_OPT_LBFGS);
+            /* n = 128: its local minima differ by 10 % (7.9 .. 8.4 from single starts), and
+             * the 10 minutes pay for 4 starts, the best kept */
+            unsigned starts = ns[k] >= 128 ? 4 : 1;
+            run_result r = run(ns[k], rels[k], real, 1, PTD_OPT_LBFGS, starts);
             int ok = r.kappa <= kmax[k] && r.rel <= rels[k] && r.maxre < 0 && r.reflected == 0 && r.cpu <= tmax[k];
             miss += !ok;
             printf("  n = %3zu %-7s E: kappa_2(V) %.3f at ||E||/||A|| %.4f %%, max Re lambda %.3f, %zu reflected, "
-                   "%u iterations, %.1f s (wall %.1f s); target <= %g at <= %.1f %% in %g s (published %s) %s\n",
-                   ns[k], real ? "real" : "complex", r.kappa, 100 * r.rel, r.maxre, r.reflected, r.steps, r.cpu, r.wall,
+                   "%u iterations, %u start(s), %.1f s (wall %.1f s); target <= %g at <= %.1f %% in %g s (published %s) %s\n",
+                   ns[k], real ? "real" : "complex", r.kappa, 100 * r.rel, r.maxre, r.reflected, r.steps, starts, r.cpu, r.wall,
                    kmax[k], 100 * rels[k], tmax[k], published[k], verdict(ok));
             fflush(stdout);
         }
@@ -206,7 +209,7 @@ int main(int argc, char **argv)
 
     /* [4] the authors' method at the n = 32 target */
     {
-        run_result r = run(32, 0.038, 0, 1, PTD_OPT_ADAM);
+        run_result r = run(32, 0.038, 0, 1, PTD_OPT_ADAM, 1);
         printf("[4] Adam (3000 steps) on kappa_2 under the size, n = 32 at 3.8 %%: kappa %.3f, %zu reflected, %.1f s INFO\n",
                r.kappa, r.reflected, r.cpu);
     }
