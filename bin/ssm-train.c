@@ -206,11 +206,16 @@ int main(int argc, char **argv)
 
     ptd_ptd *ptd = NULL;
     if (ptdfile) {
-        FILE *f = fopen(ptdfile, "r");
-        if (!f) cli_fail("%s: cannot open: %s", ptdfile, strerror(errno));
-        if (ptd_perturb_load(f, ptdfile, &ptd)) cli_fail("%s", ptd_last_error());
-        fclose(f);
-        if (ptd->n != state) cli_usage("--ptd %s has order %zu, but --state is %zu", ptdfile, ptd->n, state);
+        size_t fn;
+        if (ptd_perturb_file_order(ptdfile, &fn)) cli_fail("--ptd: %s", ptd_last_error());
+        if (fn != state) cli_usage("--ptd %s has order %zu, but --state is %zu", ptdfile, fn, state);
+        /* against LegS of that order, whose B gives the modes' inputs (text or MAT file) */
+        ptd_system *legs = cli_zoo_make("hippo-legs", state, 0);
+        if (ptd_perturb_read(ptdfile, legs->A, legs->B, NULL, &ptd)) cli_fail("--ptd: %s", ptd_last_error());
+        ptd_system_free(legs);
+        char what[256];
+        ptd_perturb_describe(ptd, what, sizeof what);
+        cli_note(quiet, "ssm-train: --ptd %s: %s\n", ptdfile, what);
     }
     ptd_train_model *loaded = NULL;
     if (load) {

@@ -345,28 +345,45 @@ typedef enum {
 } ptd_perturb_objective;
 
 typedef enum {
-    PTD_OPT_ADAM = 0,   /* Adam, as the authors did */
-    PTD_OPT_BFGS        /* GSL multimin vector BFGS (no constraint: weight only) */
+    PTD_OPT_LBFGS = 0,  /* the default: L-BFGS on smooth surrogates of log kappa_2 with a
+                           barrier for the size and a penalty for stability
+                           (docs/mathematics.md section 9) */
+    PTD_OPT_ADAM,       /* Adam on `objective` under the size, as the authors did */
+    PTD_OPT_BFGS        /* GSL multimin vector BFGS on `objective` (no constraint: weight only) */
 } ptd_perturb_optimizer;
 
+struct ptd_ptd_s;
+
 typedef struct {
-    ptd_perturb_objective objective;
+    ptd_perturb_objective objective; /* Adam and BFGS only */
     ptd_perturb_optimizer optimizer;
-    double weight;        /* gamma or lambda in the objective (0: kappa alone) */
-    double max_rel;       /* constraint ||E||_2 <= max_rel ||A||_2, kept by projection
-                             (singular values clipped); 0 = no constraint */
-    unsigned steps;       /* optimiser steps; 0 = 3000 */
+    double weight;        /* Adam, BFGS: gamma or lambda in the objective (0: kappa alone) */
+    double max_rel;       /* the size: ||E||_2 <= max_rel ||A||_2 (L-BFGS: < ; Adam: kept by
+                             projection, singular values clipped); 0 = no constraint (BFGS) */
+    unsigned steps;       /* L-BFGS: iterations over all phases (0 = 1200); Adam, BFGS:
+                             steps (0 = 3000) */
     double lr;            /* Adam learning rate, cosine-decayed to lr/100; 0 = 1.5 u_A with
                              u_A = ||A||_2 / (20 n) (u_A is about 1 for LegS n = 32) */
     unsigned long seed;   /* the starting E */
-    double start_scale;   /* entries of the start E are U[0, s) + i U[0, s); 0 = 0.1 u_A
-                             (the authors' 0.1 for LegS n = 32) */
+    double start_scale;   /* Adam, BFGS: entries of the start E are U[0, s) + i U[0, s);
+                             0 = 0.1 u_A (the authors' 0.1 for LegS n = 32) */
     void (*progress)(void *ctx, unsigned step, unsigned steps, double kappa, double rel_E);
     void *progress_ctx;
+    int real;             /* L-BFGS: a real E (A must be real): n^2 variables, the spectrum
+                             of A + E closed under conjugation */
+    double margin;        /* L-BFGS: keep every Re lambda(A + E) <= -margin (the point
+                             returned meets it whenever one evaluated did); 0 = half the
+                             distance of A's spectral abscissa to 0 when A is stable, else
+                             none; < 0 = none */
+    unsigned starts;      /* L-BFGS: random starts, the best kept (0 = 1) */
+    const ptd_matrix *start; /* a start E instead of the first random one (NULL: none) */
+    /* ptd_perturb_optimize_path: called after size i of k with its result and the seconds
+     * since the path began (ctx: progress_ctx) */
+    void (*size_done)(void *ctx, size_t i, size_t k, const struct ptd_ptd_s *p, double seconds);
 } ptd_perturb_opts;
 
 /* A diagonalization of A + E: the PTD system (Lambda, V^{-1} B, C V). */
-typedef struct {
+typedef struct ptd_ptd_s {
     size_t n;
     ptd_matrix *E;             /* the perturbation */
     ptd_complex *lambda;    /* eigenvalues of A + E, real parts reflected to <= 0 */
@@ -384,6 +401,9 @@ typedef struct {
     double seconds;
     double backward_error_unreflected; /* the same before the reflection: of the
                                   diagonalization of A + E, about rel_E */
+    int real;                  /* A and E real, diagonalized in real arithmetic: lambda holds
+                                  real eigenvalues and conjugate pairs (the one of positive
+                                  imaginary part first), V's columns for a pair conjugate */
 } ptd_ptd;
 
 /* Diagonalize A + E for a given E (B and C may be NULL).  Fills every field. */
@@ -392,9 +412,11 @@ int ptd_perturb_diagonalize(const ptd_matrix *A, const ptd_matrix *E, const ptd_
 /* Random PTD: complex Ginibre E scaled to ||E||_2 = rel ||A||_2, seeded. */
 int ptd_perturb_random(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C,
                        double rel, unsigned long seed, ptd_ptd **out);
-/* Optimised PTD: minimise the objective over complex E with the analytic gradient of the
- * eigenvectors (dV = V (F o (V^{-1} dE V)), F_ij = 1/(l_j - l_i), then the column
- * normalisation).  Needs distinct eigenvalues of A + E along the way. */
+/* Optimised PTD: minimise kappa_2(V(A + E)) over E (complex, or real with opts->real) with
+ * the analytic gradient of the eigenvectors (dV = V (F o (V^{-1} dE V)), F_ij =
+ * 1/(l_j - l_i), then the column normalisation), by the method opts->optimizer (NULL opts:
+ * an error, the size is needed).  Needs distinct eigenvalues of A + E along the way.  Cost:
+ * O(n^3) per evaluation, about 1.6 evaluations per L-BFGS iteration; one BLAS thread. */
 int ptd_perturb_optimize(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C,
                          const ptd_perturb_opts *opts, ptd_ptd **out);
 /* The objective and its gradient with respect to E (dF = Re tr(G^* dE)), for tests and
@@ -402,6 +424,28 @@ int ptd_perturb_optimize(const ptd_matrix *A, const ptd_matrix *B, const ptd_mat
 int ptd_perturb_objective_eval(const ptd_matrix *A, const ptd_matrix *E,
                                ptd_perturb_objective obj, double weight, double *f,
                                double *kappa, ptd_matrix *grad);
+/* The default optimiser's objective (docs/mathematics.md section 9):
+ *   phi(E) = log[(sum s_i^p)^(1/p) (sum s_i^-p)^(1/p)]  (s_i: singular values of V(A + E),
+ *                                                       unit columns; p = 0: log kappa_2)
+ *          - (mu/n) sum_i log(1 - sigma_i(E)^2 / r^2)    (sigma_i: of E; +inf when ||E|| >= r;
+ *                                                       no term when r = 0)
+ *          + (penalty/n) sum_j (max(0, Re lambda_j + margin) / margin)^2 */
+typedef struct {
+    double p, radius, mu, margin, penalty;
+    int real;             /* A and E real: the gradient along real E only (Re of the complex
+                             one), the eigen-system in real arithmetic */
+} ptd_perturb_surrogate;
+/* phi, kappa_2(V) and max Re lambda(A + E) at E and the gradient (dphi = Re tr(G^* dE)), grad
+ * and the outputs but f may be NULL; phi = +inf (kappa, max_re NaN) outside the ball. */
+int ptd_perturb_surrogate_eval(const ptd_matrix *A, const ptd_matrix *E, const ptd_perturb_surrogate *s,
+                               double *f, double *kappa, double *max_re, ptd_matrix *grad);
+/* The optimised PTD at the increasing sizes rel[0..k-1] (opts->max_rel ignored), each size
+ * started from the previous one's E; out[i] is never worse conditioned than out[i - 1] (the
+ * previous E is kept when the new one is worse): a monotone curve.  On failure every
+ * out[i] is NULL. */
+int ptd_perturb_optimize_path(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C,
+                              const double *rel, size_t k, const ptd_perturb_opts *opts,
+                              ptd_ptd **out);
 void ptd_ptd_free(ptd_ptd *p);
 
 /* ||A - V diag(lambda) V^{-1}||_2 / ||A||_2 of p against A (by SVD, O(n^3)): the backward
@@ -413,6 +457,34 @@ int ptd_perturb_backward_error(const ptd_matrix *A, const ptd_ptd *p, double *be
  * a malformed file with PTD_EFORMAT and the line. */
 int ptd_perturb_save(FILE *f, const ptd_ptd *p);
 int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out);
+
+/* PTD systems as MATLAB files (libmatio), the format the PTD authors' code reads
+ * (scipy.io.loadmat): variables Lam (n x 1), V, Vinv (n x n, V diag(Lam) Vinv = A + E when
+ * nothing was reflected), E, A (when given) and the scalars kappa, rel_E, backward_error,
+ * reflected.  version: 5 (what scipy.io.loadmat reads) or 73 (v7.3, HDF5).  Written through
+ * ptd_plot_write_file (a temporary beside the target, renamed). */
+int ptd_perturb_save_mat(const char *path, const ptd_ptd *p, const ptd_matrix *A, int version);
+/* Read a MAT file of PTD variables: Lam, V and Vinv are needed; E, A and reflected are
+ * optional.  The system is measured against A (the caller's; else the file's; a file's A
+ * must equal the caller's to 100 n u ||A||): E = V diag(Lam) Vinv - A when the file has none
+ * (the authors' files), kappa_V, norm_E, rel_E and backward_error recomputed, never read;
+ * V's columns scaled to unit norm when they are not (Vinv's rows inversely).  Btilde, Ctilde
+ * from B, C when given (either may be NULL).  Every size is checked against PTD_ZOO_MAX_N
+ * and the file's size before data is read; a malformed file is PTD_EFORMAT with a one-line
+ * message naming the variable. */
+int ptd_perturb_load_mat(const char *path, const ptd_matrix *A, const ptd_matrix *B,
+                         const ptd_matrix *C, ptd_ptd **out);
+/* 1 if the file at `path` begins with a MATLAB v5 or v7.3 header. */
+int ptd_perturb_is_mat(const char *path);
+/* A PTD file of either kind: MAT (by its header) through ptd_perturb_load_mat, else the text
+ * format through ptd_perturb_load; Btilde, Ctilde filled from B, C when the file has none. */
+int ptd_perturb_read(const char *path, const ptd_matrix *A, const ptd_matrix *B,
+                     const ptd_matrix *C, ptd_ptd **out);
+/* The order n of the system in a PTD file of either kind, without reading its data. */
+int ptd_perturb_file_order(const char *path, size_t *n);
+/* One line (no newline) on what p holds: n, kappa_2(V), ||E||/||A||, the backward error, the
+ * range of Re lambda and how many are positive. */
+int ptd_perturb_describe(const ptd_ptd *p, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------------------ */
 /* plot: gnuplot scripts, data files, rendered images                                     */

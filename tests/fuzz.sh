@@ -5,7 +5,7 @@
 # input.  One result per input.
 . "$TOP_SRCDIR/tests/lib.sh"
 
-for t in mm ptd idx ckpt; do
+for t in mm ptd idx ckpt mat; do
   dirs="$TOP_SRCDIR/tests/fuzz/corpus/$t"
   [ "$t" = mm ] && dirs="$dirs $TOP_SRCDIR/tests/data/mm"
   want=0

@@ -153,8 +153,9 @@ START_TEST(test_reflected_backward_error)
     ck_assert_int_eq(ptd_perturb_backward_error(s->A, p, &b), PTD_OK);
     assert_close(b, want, tol, 0);
     ptd_ptd_free(p);
-    /* the optimised E at 5 % reflects eigenvalues too */
-    ptd_perturb_opts o = {.max_rel = 0.05, .steps = 200, .seed = 1};
+    /* Adam's optimised E at 5 % reflects eigenvalues too (the default method keeps them in
+     * the left half-plane: test_optimize) */
+    ptd_perturb_opts o = {.optimizer = PTD_OPT_ADAM, .max_rel = 0.05, .steps = 200, .seed = 1};
     ck_assert_msg(ptd_perturb_optimize(s->A, s->B, NULL, &o, &p) == PTD_OK, "%s", ptd_last_error());
     ck_assert_uint_gt(p->reflected, 0);
     lmax = 0;
@@ -193,7 +194,8 @@ START_TEST(test_optimised_beats_random)
     ck_assert_msg(ptd_perturb_optimize(s->A, s->B, NULL, &o, &p) == PTD_OK, "%s", ptd_last_error());
     ck_assert_double_le(p->rel_E, 0.05 * (1 + 100 * 16 * U_ROUND));
     check_result(p, s, "optimised");
-    ck_assert_uint_eq(p->steps, 400);
+    ck_assert_uint_gt(p->steps, 0); /* L-BFGS: at most the budget (a phase may end early) */
+    ck_assert_uint_le(p->steps, 400);
     for (unsigned long seed = 1; seed <= 5; seed++) {
         ptd_ptd *q = NULL;
         ck_assert_int_eq(ptd_perturb_random(s->A, s->B, NULL, p->rel_E, seed, &q), PTD_OK);
