@@ -4,6 +4,7 @@
 #include "ptd.h"
 
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -67,18 +68,25 @@ void cli_note(int quiet, const char *fmt, ...)
     va_end(ap);
 }
 
-size_t cli_size(const char *opt, const char *s, size_t min, size_t max)
+/* an integer in min..max, the whole string and nothing else */
+static int parse_size(const char *s, size_t min, size_t max, size_t *out)
 {
     char *end;
     errno = 0;
-    if (!*s || *s == '-' || *s == '+') cli_usage("%s must be an integer in %zu..%zu (got '%s')", opt, min, max, s);
+    if (!*s || *s == '-' || *s == '+' || *s == ' ') return 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno == ERANGE || v < min || v > max) {
-        if (!*end && (errno == ERANGE || v > max))
-            cli_usage("%s = %s is too large (at most %zu)", opt, s, max);
-        cli_usage("%s must be an integer in %zu..%zu (got '%s')", opt, min, max, s);
-    }
-    return (size_t)v;
+    if (*end || errno == ERANGE || v < min || v > max) return 0;
+    *out = (size_t)v;
+    return 1;
+}
+
+size_t cli_size(const char *opt, const char *s, size_t min, size_t max)
+{
+    size_t v;
+    if (parse_size(s, min, max, &v)) return v;
+    if (*s && strspn(s, "0123456789") == strlen(s) && !parse_size(s, 0, max, &v))
+        cli_usage("%s = %s is too large (at most %zu)", opt, s, max);
+    cli_usage("%s must be an integer in %zu..%zu (got '%s')", opt, min, max, s);
 }
 
 unsigned long cli_ulong(const char *opt, const char *s)
@@ -91,6 +99,8 @@ unsigned long cli_ulong(const char *opt, const char *s)
     return v;
 }
 
+/* A finite double, the whole string.  strtod's ERANGE also refuses what underflows into
+ * the subnormals: such a value cannot be used as a size or a step. */
 static int parse_finite(const char *s, double *out)
 {
     char *end;
@@ -115,8 +125,26 @@ double cli_positive(const char *opt, const char *s)
     return v;
 }
 
-double *cli_positive_list(const char *opt, const char *s, size_t *count)
+double cli_positive_max(const char *opt, const char *s, double max)
 {
+    double v;
+    if (!parse_finite(s, &v) || !(v > 0) || !(v <= max))
+        cli_usage("%s needs a number in (0, %g] (got '%s')", opt, max, s);
+    return v;
+}
+
+void cli_list_check(const char *opt, const char *s, const char *what)
+{
+    size_t len = strlen(s);
+    if (len == 0 || s[0] == ',' || s[len - 1] == ',' || strstr(s, ",,"))
+        cli_usage("%s needs %s separated by single commas, with no empty item (got '%s')", opt, what, s);
+}
+
+double *cli_positive_list(const char *opt, const char *s, double max, size_t *count)
+{
+    char what[96];
+    snprintf(what, sizeof what, "numbers in (0, %g]", max);
+    cli_list_check(opt, s, what);
     size_t cap = 1;
     for (const char *c = s; *c; c++) cap += *c == ',';
     double *v = malloc(cap * sizeof *v);
@@ -125,67 +153,89 @@ double *cli_positive_list(const char *opt, const char *s, size_t *count)
     size_t n = 0;
     char *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!parse_finite(tok, &v[n]) || !(v[n] > 0))
-            cli_usage("%s needs positive finite numbers separated by commas (got '%s')", opt, tok);
+        if (!parse_finite(tok, &v[n]) || !(v[n] > 0) || !(v[n] <= max))
+            cli_usage("%s needs %s separated by commas (got '%s': '%s' is not one)", opt, what, s, tok);
         n++;
     }
     free(copy);
-    if (n == 0) cli_usage("%s needs at least one value", opt);
     *count = n;
     return v;
 }
 
+/* Split "A<sep>B[<sep>C]" into the parts of a copy in buf: their number (1 to 3), 4 when
+ * there are more, 0 when the value does not fit the buffer. */
+static int split3(const char *s, char sep, char *buf, size_t size, char *part[3])
+{
+    if (strlen(s) >= size) return 0;
+    memcpy(buf, s, strlen(s) + 1);
+    int np = 0;
+    part[np++] = buf;
+    for (char *c = buf; *c; c++)
+        if (*c == sep) {
+            if (np == 3) return 4;
+            *c = '\0';
+            part[np++] = c + 1;
+        }
+    return np;
+}
+
 void cli_grid(const char *opt, const char *s, size_t max, size_t *nx, size_t *ny)
 {
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *x = strchr(buf, 'x');
-    if (x) *x = '\0';
-    *nx = cli_size(opt, buf, 2, max);
-    *ny = x ? cli_size(opt, x + 1, 2, max) : *nx;
+    char buf[64], *part[3];
+    int np = split3(s, 'x', buf, sizeof buf, part);
+    if (np < 1 || np > 2 || !parse_size(part[0], 2, max, nx) || (np == 2 && !parse_size(part[1], 2, max, ny)))
+        cli_usage("%s needs NX or NXxNY, integers in 2..%zu (got '%s')", opt, max, s);
+    if (np == 1) *ny = *nx;
 }
 
 void cli_size_range(const char *opt, const char *s, size_t min, size_t max, size_t *a, size_t *b, size_t *step)
 {
-    char buf[96];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *c1 = strchr(buf, ':');
-    if (!c1) cli_usage("%s needs A:B or A:B:STEP (got '%s')", opt, s);
-    *c1 = '\0';
-    char *c2 = strchr(c1 + 1, ':');
-    if (c2) *c2 = '\0';
-    *a = cli_size(opt, buf, min, max);
-    *b = cli_size(opt, c1 + 1, min, max);
-    *step = c2 ? cli_size(opt, c2 + 1, 1, max) : 0;
-    if (*a > *b) cli_usage("%s needs A <= B (got '%s')", opt, s);
+    char buf[96], *part[3];
+    int np = split3(s, ':', buf, sizeof buf, part);
+    *step = 0;
+    if (np < 2 || np > 3 || !parse_size(part[0], min, max, a) || !parse_size(part[1], min, max, b) ||
+        (np == 3 && !parse_size(part[2], 1, max, step)) || *a > *b)
+        cli_usage("%s needs A:B or A:B:STEP, integers with %zu <= A <= B <= %zu and STEP >= 1 (got '%s')", opt, min,
+                  max, s);
 }
 
 void cli_double_range(const char *opt, const char *s, int positive, double *a, double *b)
 {
-    char buf[96];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *c = strchr(buf, ':');
-    if (!c) cli_usage("%s needs A:B (got '%s')", opt, s);
-    *c = '\0';
-    if (!parse_finite(buf, a) || !parse_finite(c + 1, b) || !(*a < *b) || (positive && !(*a > 0)))
-        cli_usage("%s needs A:B with finite A < B%s (got '%s')", opt, positive ? ", A > 0" : "", s);
+    char buf[96], *part[3];
+    int np = split3(s, ':', buf, sizeof buf, part);
+    if (np != 2 || !parse_finite(part[0], a) || !parse_finite(part[1], b) || !(*a < *b) ||
+        (positive && !(*a > 0)) || !isfinite(*b - *a))
+        cli_usage("%s needs A:B with finite A < B%s (got '%s')", opt,
+                  positive ? ", A > 0 (from 2.2250738585072014e-308 on: smaller values underflow)" : ", B - A finite", s);
 }
 
 void cli_box4(const char *opt, const char *s, double out[4])
 {
+    static const char what[] = "four finite numbers XMIN,XMAX,YMIN,YMAX";
+    cli_list_check(opt, s, what);
     char *copy = strdup(s);
     if (!copy) cli_fail("out of memory");
     size_t n = 0;
     char *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (n == 4 || !parse_finite(tok, &out[n]))
-            cli_usage("%s needs four finite numbers XMIN,XMAX,YMIN,YMAX (got '%s')", opt, s);
+        if (n == 4 || !parse_finite(tok, &out[n])) cli_usage("%s needs %s (got '%s')", opt, what, s);
         n++;
     }
     free(copy);
-    if (n != 4) cli_usage("%s needs four finite numbers XMIN,XMAX,YMIN,YMAX (got '%s')", opt, s);
+    if (n != 4) cli_usage("%s needs %s (got '%s')", opt, what, s);
     if (!(out[0] < out[1]) || !(out[2] < out[3]))
         cli_usage("%s needs XMIN < XMAX and YMIN < YMAX (got '%s')", opt, s);
+    if (!isfinite(out[1] - out[0]) || !isfinite(out[3] - out[2]))
+        cli_usage("%s: the width XMAX - XMIN and the height YMAX - YMIN must be at most %.3g, the largest double "
+                  "(got '%s')", opt, DBL_MAX, s);
+}
+
+void cli_check_spacing(const char *opt, const char *s, double a, double b, size_t points, const char *points_opt)
+{
+    double h = (b - a) / (double)(points - 1), need = fmax(DBL_MIN, 2 * DBL_EPSILON * fmax(fabs(a), fabs(b)));
+    if (!(h >= need))
+        cli_usage("%s '%s' with %s %zu: the points would be %.3g apart, below the %.3g that doubles tell apart "
+                  "there (widen the range or take fewer points)", opt, s, points_opt, points, h, need);
 }
 
 int cli_format(const char *arg)
@@ -206,6 +256,56 @@ const char *cli_one_matrix(int argc, char **argv)
     if (optind >= argc) cli_usage("no MATRIX given");
     if (optind + 1 < argc) cli_usage("one MATRIX only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
     return argv[optind];
+}
+
+double cli_flops_plan(const ptd_matrix *A)
+{
+    double n = (double)A->rows;
+    /* zgees with Schur vectors and the norm's zgesvd: about 100 n^3 (grcar, n = 1024: 10 s);
+     * a triangular matrix is its own Schur form, only the norm is computed */
+    return (ptd_matrix_is_upper(A) || ptd_matrix_is_lower(A) ? 10 : 100) * n * n * n;
+}
+
+double cli_flops_eig(size_t n) { return 150 * (double)n * (double)n * (double)n; }
+
+/* two or three eigenproblems of order 2n at about 100 (2n)^3 each, and the verification */
+double cli_flops_crisscross(size_t n) { return 1600 * (double)n * (double)n * (double)n; }
+
+/* inverse Lanczos: about 6.5 steps of two triangular solves; a dense SVD otherwise */
+double cli_flops_point(size_t n, int svd) { return svd ? 40 * (double)n * (double)n * (double)n : 200 * (double)n * (double)n; }
+
+double cli_flops_expm(size_t n, double tnorm1)
+{
+    double s = tnorm1 > 5.37 ? ceil(log2(tnorm1 / 5.37)) : 0, nn = (double)n;
+    return ((6 + fmin(s, 2100)) * 8 + 30) * nn * nn * nn; /* products, the solve and the SVD */
+}
+
+double cli_bytes_matrices(size_t n, double count) { return 16 * (double)n * (double)n * count; }
+
+static void human(char *buf, size_t len, double v, const char *const *units, const double *scale, int nu)
+{
+    int u = 0;
+    while (u + 1 < nu && v >= scale[u + 1]) u++;
+    snprintf(buf, len, "%.3g %s", v / scale[u], units[u]);
+}
+
+int cli_notice_work(int quiet, size_t n, double bytes, double seconds)
+{
+    double limit = 60;
+    const char *env = getenv("PTD_NOTICE_SECONDS");
+    if (env && *env) {
+        char *end;
+        double v = strtod(env, &end);
+        if (!*end && v >= 0) limit = v;
+    }
+    if (quiet || !(seconds > limit)) return 0;
+    static const char *const tu[] = {"s", "min", "h", "days"}, *const mu[] = {"kB", "MB", "GB", "TB"};
+    static const double ts[] = {1, 60, 3600, 86400}, ms[] = {1e3, 1e6, 1e9, 1e12};
+    char t[32], m[32];
+    human(t, sizeof t, seconds, tu, ts, 4);
+    human(m, sizeof m, bytes, mu, ms, 4);
+    fprintf(stderr, "%s: n = %zu: about %s of computing and %s of memory ahead (a rough estimate)\n", prog, n, t, m);
+    return 1;
 }
 
 char *cli_command_line(int argc, char **argv)

@@ -21,21 +21,30 @@ _Noreturn void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2
 /* A note on stderr unless quiet. */
 void cli_note(int quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Parsers: each exits with status 2 and a message naming the option on bad input. */
+/* Parsers: each exits with status 2 and a message naming the option and quoting its whole
+ * value on bad input. */
 size_t cli_size(const char *opt, const char *s, size_t min, size_t max);
 double cli_double(const char *opt, const char *s);                 /* finite */
 double cli_positive(const char *opt, const char *s);               /* finite, > 0 */
+double cli_positive_max(const char *opt, const char *s, double max); /* in (0, max] */
 unsigned long cli_ulong(const char *opt, const char *s);
-/* Comma-separated positive finite numbers; returns a malloc'd array. */
-double *cli_positive_list(const char *opt, const char *s, size_t *count);
+/* A comma-separated list has no empty item: no leading, trailing or doubled comma.  `what`
+ * names the items for the message. */
+void cli_list_check(const char *opt, const char *s, const char *what);
+/* Comma-separated numbers in (0, max]; returns a malloc'd array. */
+double *cli_positive_list(const char *opt, const char *s, double max, size_t *count);
 /* "NX" or "NXxNY", each 2..max. */
 void cli_grid(const char *opt, const char *s, size_t max, size_t *nx, size_t *ny);
 /* "A:B" or "A:B:STEP" sizes, min <= A <= B <= max, STEP >= 1 (0 when not given). */
 void cli_size_range(const char *opt, const char *s, size_t min, size_t max, size_t *a, size_t *b, size_t *step);
-/* "A:B", two finite numbers with A < B (positive when `positive`). */
+/* "A:B", two finite numbers with A < B and B - A finite (A > 0 when `positive`). */
 void cli_double_range(const char *opt, const char *s, int positive, double *a, double *b);
-/* "A,B,C,D" with A < B and C < D, all finite. */
+/* "A,B,C,D" with A < B and C < D, all finite, B - A and D - C finite. */
 void cli_box4(const char *opt, const char *s, double out[4]);
+/* `points` equally spaced values from a to b (option opt, value s; the count from option
+ * points_opt) must be told apart: a spacing of at least 2 DBL_EPSILON max(|a|, |b|) and at
+ * least DBL_MIN. */
+void cli_check_spacing(const char *opt, const char *s, double a, double b, size_t points, const char *points_opt);
 
 /* --format: 0 for gnuplot, 1 for tsv; anything else is a usage error.  Remembered for
  * cli_output_kind: an explicit format decides what -o gets, whatever its extension. */
@@ -45,6 +54,22 @@ int cli_format(const char *arg);
 _Noreturn void cli_bad_option(char **argv, const char *needs_value);
 /* The one positional MATRIX after the options, or a usage error. */
 const char *cli_one_matrix(int argc, char **argv);
+
+/* Work ahead: before an O(n^3) computation on a matrix the user gave, a rough estimate of
+ * its time and memory, said on stderr when it is long.  The flop counts are the leading
+ * terms (real flops) of what the library runs, with constants measured on a 2-core x86-64;
+ * they run at about CLI_FLOP_RATE flop/s per thread. */
+#define CLI_FLOP_RATE 1e10
+double cli_flops_plan(const ptd_matrix *A); /* ptd_pspec_plan_create: zgees (or norm2 only, triangular) */
+double cli_flops_eig(size_t n);             /* ptd_cond_eig: zgeev with vectors, kappa(V) */
+double cli_flops_crisscross(size_t n);      /* one pseudospectral abscissa or radius */
+double cli_flops_point(size_t n, int svd);  /* sigma_min at one point (inverse Lanczos or zgesvd) */
+double cli_flops_expm(size_t n, double tnorm1); /* ptd_transient_expm with ||tA||_1 = tnorm1, and a norm2 */
+/* n complex n x n matrices take 16 n^2 bytes each. */
+double cli_bytes_matrices(size_t n, double count);
+/* One line on stderr, unless quiet, when `seconds` exceeds PTD_NOTICE_SECONDS (default 60):
+ * "PROG: n = N: about 2.3 h and 5.4 GB ahead (rough estimate)".  Returns 1 when said. */
+int cli_notice_work(int quiet, size_t n, double bytes, double seconds);
 
 /* The command line as one string (for provenance); malloc'd. */
 char *cli_command_line(int argc, char **argv);

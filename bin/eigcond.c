@@ -83,6 +83,27 @@ static int want_mp(const char *precision, const ptd_matrix *A)
     return 1;
 }
 
+/* Seconds of the eigensystem of an n x n matrix in double precision and, when `mp`, in MPFR
+ * (about 2e-7 n^3 s at a few hundred bits, hippo-legs n = 256: 3.2 s; more bits cost little
+ * more, the repetition that confirms the digits included). */
+static double work_seconds(size_t n, int mp, unsigned long bits)
+{
+    double nn = (double)n, b = bits ? (double)bits : 256;
+    return (cli_flops_eig(n) + (mp ? 2000 * nn * nn * nn * (1 + b / 2000) : 0)) / CLI_FLOP_RATE;
+}
+
+/* the same rule as want_mp, without its message */
+static int runs_mp(const char *precision, const ptd_matrix *A)
+{
+    return strcmp(precision, "off") != 0 && (strcmp(precision, "auto") != 0 || ptd_matrix_is_upper(A) || ptd_matrix_is_lower(A));
+}
+
+static double work_bytes(size_t n, int mp, unsigned long bits)
+{
+    double b = bits ? (double)bits : 256;
+    return cli_bytes_matrices(n, 6) + (mp ? 8 * (double)n * (double)n * (32 + b / 8) : 0);
+}
+
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
@@ -154,6 +175,8 @@ int main(int argc, char **argv)
     if (!sweep) {
         ptd_system *sys = cli_zoo_make(spec, n, seed);
         n = sys->n;
+        int mp = runs_mp(precision, sys->A);
+        cli_notice_work(quiet, n, work_bytes(n, mp, bits), work_seconds(n, mp, bits));
         ptd_eig *e = NULL;
         if ((st = ptd_cond_eig(sys->A, &e))) cli_fail("%s", ptd_last_error());
         ptd_eig_mp *m = NULL;
@@ -296,6 +319,14 @@ int main(int argc, char **argv)
                *rows = malloc(count * 7 * sizeof *rows);
         if (!ns || !kd || !km || !rows) cli_fail("out of memory");
         int any_mp = 0;
+        { /* a named matrix is triangular at every order or at none */
+            ptd_system *s0 = cli_zoo_make(spec, sa, seed);
+            int mp = runs_mp(precision, s0->A);
+            ptd_system_free(s0);
+            double secs = 0;
+            for (size_t k = 0; k < count; k++) secs += work_seconds(sa + k * sstep, mp, bits);
+            cli_notice_work(quiet, sa + (count - 1) * sstep, work_bytes(sa + (count - 1) * sstep, mp, bits), secs);
+        }
         cli_progress_state prog;
         cli_progress_start(&prog, quiet, "sizes");
         for (size_t k = 0; k < count; k++) {

@@ -13,6 +13,10 @@
 #include <omp.h>
 #endif
 
+/* The largest eps: eps^2, the 2n x 2n matrices of the criss-cross and the arithmetic of the
+ * region stay finite below it (1e155 already overflows in zgeev). */
+static const double EPS_MAX = 1e150;
+
 static void usage(void)
 {
     printf("Usage: pspec MATRIX [options]\n"
@@ -22,8 +26,8 @@ static void usage(void)
            "\n"
            "Options (single or double dash; -eps 1e-4 and --eps=1e-4 alike):\n"
            "  -n N               order of a named matrix (default 64; at most %d)\n"
-           "  -eps LIST          comma-separated absolute eps levels (default 1e-1,...,1e-8,\n"
-           "                     those above the rounding floor n u ||A||)\n"
+           "  -eps LIST          comma-separated absolute eps levels, at most 1e150 (default\n"
+           "                     1e-1,...,1e-8, those above the rounding floor n u ||A||)\n"
            "  --relative         eps levels are relative: multiplied by ||A||_2\n"
            "  --grid NX[xNY]     grid points per side, edges included (default 200)\n"
            "  --box XMIN,XMAX,YMIN,YMAX\n"
@@ -53,6 +57,15 @@ static void usage(void)
            "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
 }
 
+/* Where a maximum is attained is known less well than its value: along the level curve the
+ * value changes only quadratically, by delta^2 / (2 R) for a step delta and a radius of
+ * curvature R (about |z| or eps), so a value good to err fixes the point to sqrt(2 R err). */
+static double point_err(const ptd_pspec_extreme *x)
+{
+    double r = cabs(x->z) + x->sigma;
+    return fmax(x->value_err, sqrt(2 * r * x->value_err));
+}
+
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
@@ -62,7 +75,7 @@ int main(int argc, char **argv)
     int have_box = 0, relative = 0, quiet = 0, tsv = 0, threads = 0;
     int want_abscissa = 0, want_radius = 0, want_fov = 0;
     unsigned long seed = 1;
-    const char *out = NULL;
+    const char *out = NULL, *box_arg = NULL;
     ptd_pspec_method method = PTD_PSPEC_LANCZOS;
 
     static const struct option opts[] = {
@@ -82,13 +95,14 @@ int main(int argc, char **argv)
         case 'n': n = cli_size("-n", optarg, 1, PTD_ZOO_MAX_N); break;
         case 'e':
             free(eps);
-            eps = cli_positive_list("-eps", optarg, &neps);
+            eps = cli_positive_list("-eps", optarg, EPS_MAX, &neps);
             break;
         case 'r': relative = 1; break;
         case 'g': cli_grid("--grid", optarg, 4000, &nx, &ny); break;
         case 'b':
             cli_box4("--box", optarg, boxv);
             have_box = 1;
+            box_arg = optarg;
             break;
         case 'm':
             if (strcmp(optarg, "lanczos") == 0) method = PTD_PSPEC_LANCZOS;
@@ -121,6 +135,10 @@ int main(int argc, char **argv)
         }
     }
     const char *spec = cli_one_matrix(argc, argv);
+    if (have_box) {
+        cli_check_spacing("--box", box_arg, boxv[0], boxv[1], nx, "--grid NX =");
+        cli_check_spacing("--box", box_arg, boxv[2], boxv[3], ny, "--grid NY =");
+    }
     cli_out_kind kind = cli_output_kind(out); /* fail early on a bad -o */
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
     int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
@@ -128,6 +146,19 @@ int main(int argc, char **argv)
     ptd_system *sys = cli_zoo_make(spec, n, seed);
     int st;
     n = sys->n;
+    { /* say what is ahead when it is long: an 8192 x 8192 file runs for hours */
+        int nth = threads;
+#ifdef _OPENMP
+        if (!nth) nth = omp_get_max_threads();
+#endif
+        if (nth < 1) nth = 1;
+        int svd = method == PTD_PSPEC_SVD;
+        double points = (double)nx * (double)ny * (have_box ? 1.0 : 1.2); /* the region's search: ~20% more */
+        double flops = cli_flops_plan(sys->A) + (double)(eps ? neps : 8) * (want_abscissa + want_radius) * cli_flops_crisscross(n) +
+                       points * cli_flops_point(n, svd) / nth;
+        cli_notice_work(quiet, n, cli_bytes_matrices(n, 5 + (svd ? nth : 0)) + 24 * (double)nx * (double)ny,
+                        flops / CLI_FLOP_RATE);
+    }
 
     ptd_pspec_plan *plan = NULL;
     if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());
@@ -142,6 +173,10 @@ int main(int argc, char **argv)
             if (pow(10.0, -k) * unit > fl) eps[neps++] = pow(10.0, -k);
         if (neps == 0) eps[neps++] = 1e-1;
     }
+    for (size_t k = 0; k < neps; k++)
+        if (!(eps[k] * unit > 0 && eps[k] * unit <= EPS_MAX))
+            cli_usage("-eps %g with --relative is eps ||A||_2 = %g (||A||_2 = %g), outside (0, %g]", eps[k],
+                      eps[k] * unit, nrm, EPS_MAX);
     double *eabs = malloc(neps * sizeof *eabs);
     if (!eabs) cli_fail("out of memory");
     for (size_t k = 0; k < neps; k++) eabs[k] = eps[k] * unit;
@@ -246,13 +281,13 @@ int main(int argc, char **argv)
         if (!isnan(xa[k].value))
             snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): %s%s at %s", eabs[k],
                      xa[k].certified ? "" : ">= ", cli_digits(v, sizeof v, xa[k].value, xa[k].value_err),
-                     cli_complex(zs, sizeof zs, xa[k].z, xa[k].value_err));
+                     cli_complex(zs, sizeof zs, xa[k].z, point_err(&xa[k])));
         else if (want_abscissa)
             snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): not computed: %.140s", eabs[k], why_a[k]);
         if (!isnan(xr[k].value))
             snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): %s%s at %s", eabs[k],
                      xr[k].certified ? "" : ">= ", cli_digits(v, sizeof v, xr[k].value, xr[k].value_err),
-                     cli_complex(zs, sizeof zs, xr[k].z, xr[k].value_err));
+                     cli_complex(zs, sizeof zs, xr[k].z, point_err(&xr[k])));
         else if (want_radius)
             snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): not computed: %.140s", eabs[k], why_r[k]);
         ptd_pspec_grid_bounds gb;
@@ -316,12 +351,12 @@ int main(int argc, char **argv)
                 if (want && !isnan(x->value) && x->certified)
                     fprintf(stderr, " %s %s at %s (criss-cross);", name,
                             cli_digits(v1, sizeof v1, x->value, x->value_err),
-                            cli_complex(v2, sizeof v2, x->z, x->value_err));
+                            cli_complex(v2, sizeof v2, x->z, point_err(x)));
                 else if (want && !isnan(x->value))
                     fprintf(stderr, " %s >= %s at %s (local searches from every eigenvalue: eps is below "
                                     "4 n u ||A|| = %.2g, where the global search proves nothing);", name,
                             cli_digits(v1, sizeof v1, x->value, x->value_err),
-                            cli_complex(v2, sizeof v2, x->z, x->value_err), ptd_pspec_extreme_floor(plan));
+                            cli_complex(v2, sizeof v2, x->z, point_err(x)), ptd_pspec_extreme_floor(plan));
                 else if (gb.contained)
                     /* enough digits to tell lo from the eigenvalue it may sit eps beside, and
                      * hi to a hundredth of the interval */
@@ -329,8 +364,11 @@ int main(int argc, char **argv)
                             cli_digits(v1, sizeof v1, lo, 0.1 * fmin(eabs[k], hi - lo)),
                             cli_digits(v2, sizeof v2, hi, 0.01 * (hi - lo)), want ? ", criss-cross failed" : "");
                 else
-                    fprintf(stderr, " %s >= %s (grid%s; the box does not hold the whole set);", name,
-                            cli_digits(v1, sizeof v1, lo, 0.1 * eabs[k]), want ? ", criss-cross failed" : "");
+                    /* the border is not provably clear at the grid's spacing (sigma_min grows
+                     * slowly off a very non-normal matrix's level set): no upper bound */
+                    fprintf(stderr, " %s >= %s (grid lower bound%s);", name,
+                            cli_digits(v1, sizeof v1, lo, 0.1 * eabs[k]),
+                            want ? ", criss-cross failed" : which ? "; --radius for the value" : "; --abscissa for the value");
             }
             fputc('\n', stderr);
             if (gb.missed)

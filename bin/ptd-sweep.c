@@ -25,15 +25,23 @@ static void usage(void)
            "  --eps-range A:B    relative sizes ||E||_2/||A||_2 from A to B (default 1e-8:1e-1)\n"
            "  --points K         sizes, log-spaced (default 8)\n"
            "  --trials T         random perturbations per size (default 5)\n"
-           "  --steps S          optimiser steps per size (default 3000)\n"
-           "  --objective O      kappa (kappa + weight ||E||_2, default) or kappa2 (kappa^2 +\n"
-           "                     weight ||E||_F, the authors' code)\n"
-           "  --optimizer O      adam (default; meets each size as a constraint) or bfgs\n"
+           "  --steps S          optimiser iterations per size (default: lbfgs 1200, adam and\n"
+           "                     bfgs 3000)\n"
+           "  --optimizer O      lbfgs (default: smooth surrogates of kappa, each size a bound,\n"
+           "                     every Re lambda <= -margin, sizes continued from the last), adam\n"
+           "                     (the authors' method, the size by projection) or bfgs\n"
            "                     (unconstrained: needs --weight, ignores the sizes' bound)\n"
-           "  --weight W         the objective's weight on ||E|| (default 0: kappa alone, under\n"
-           "                     the constraint ||E||_2 <= eps ||A||_2)\n"
+           "  --real             a real E (lbfgs; A real): the spectrum closed under conjugation\n"
+           "  --margin D         lbfgs: keep Re lambda(A + E) <= -D (default: half of -alpha(A)\n"
+           "                     for a stable A, alpha the spectral abscissa)\n"
+           "  --starts K         lbfgs: random starts at the first size, the best kept (default 1)\n"
+           "  --objective O      adam, bfgs: kappa (kappa + weight ||E||_2, default) or kappa2\n"
+           "                     (kappa^2 + weight ||E||_F, the authors' code)\n"
+           "  --weight W         adam, bfgs: the objective's weight on ||E|| (default 0)\n"
            "  --seed S           seed of the perturbations (default 1)\n"
-           "  --save FILE        write the PTD system at the largest size (optimised if computed)\n"
+           "  --save FILE        write the PTD system at the largest size (optimised if computed);\n"
+           "                     FILE.mat: a MATLAB file (Lam, V, Vinv, E, A), else ptdkit's text\n"
+           "  --mat-version V    5 (default, what scipy.io.loadmat reads) or 7.3 (HDF5)\n"
            "  -o FILE            .png .svg .pdf .tex (image), .gp (script), .dat/.tsv (data)\n"
            "  --format F         gnuplot (default) or tsv, for standard output\n"
            "  --quiet            no summary or progress on stderr\n"
@@ -67,6 +75,21 @@ static double eig_shift(const ptd_ptd *p, const double complex *lam0, size_t n)
     return worst;
 }
 
+typedef struct {
+    int quiet;
+    double t0;
+} sweep_progress;
+
+/* The line per optimised size, whether or not stderr is a terminal: long runs show where
+ * they are. */
+static void size_line(void *ctx, size_t i, size_t k, const ptd_ptd *p, double seconds)
+{
+    const sweep_progress *sp = ctx;
+    if (sp->quiet) return;
+    fprintf(stderr, "ptd-sweep: optimised size %zu/%zu, ||E||/||A|| %.3g: kappa_2(V) %.4g, %zu reflected, %.1f s\n",
+            i + 1, k, p->rel_E, p->kappa_V, p->reflected, seconds);
+}
+
 /* BERR: the backward error of the system returned (eigenvalues reflected); BERR0: before the
  * reflection, of the diagonalization of A + E; REFL: eigenvalues reflected */
 enum { COL_REL, COL_KMED, COL_KMIN, COL_KMAX, COL_BERR, COL_SHIFT, COL_BERR0, COL_REFL, COL_KOPT, COL_RELOPT,
@@ -76,13 +99,13 @@ int main(int argc, char **argv)
 {
     cli_init(argv[0]);
     char *cmd = cli_command_line(argc, argv);
-    size_t n = 32, points = 8, trials = 5, steps = 3000;
-    double e0 = 1e-8, e1 = 1e-1, weight = 0;
-    int do_rand = 1, do_opt = 1, quiet = 0, tsv = 0;
+    size_t n = 32, points = 8, trials = 5, steps = 0, starts = 1;
+    double e0 = 1e-8, e1 = 1e-1, weight = 0, margin = 0;
+    int do_rand = 1, do_opt = 1, quiet = 0, tsv = 0, real = 0, matver = 5;
     unsigned long seed = 1;
     const char *out = NULL, *save = NULL;
     ptd_perturb_objective objective = PTD_OBJ_KAPPA;
-    ptd_perturb_optimizer optimizer = PTD_OPT_ADAM;
+    ptd_perturb_optimizer optimizer = PTD_OPT_LBFGS;
     static const struct option opts[] = {
         {"n", required_argument, NULL, 'n'},         {"method", required_argument, NULL, 'm'},
         {"eps-range", required_argument, NULL, 'e'}, {"points", required_argument, NULL, 'k'},
@@ -92,6 +115,8 @@ int main(int argc, char **argv)
         {"save", required_argument, NULL, 'v'},      {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'},    {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
+        {"real", no_argument, NULL, 'R'},            {"margin", required_argument, NULL, 'g'},
+        {"starts", required_argument, NULL, 'K'},    {"mat-version", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0}};
     opterr = 0;
     int c;
@@ -106,7 +131,7 @@ int main(int argc, char **argv)
             break;
         case 'e':
             cli_double_range("--eps-range", optarg, 1, &e0, &e1);
-            if (e1 >= 10) cli_usage("--eps-range: sizes are relative to ||A||_2; %g is not small", e1);
+            if (e1 >= 10) cli_usage("--eps-range: sizes are relative to ||A||_2 and below 10 (got '%s')", optarg);
             break;
         case 'k': points = cli_size("--points", optarg, 1, 200); break;
         case 't': trials = cli_size("--trials", optarg, 1, 1000); break;
@@ -117,9 +142,21 @@ int main(int argc, char **argv)
             else cli_usage("--objective must be kappa or kappa2 (got '%s')", optarg);
             break;
         case 'P':
-            if (strcmp(optarg, "adam") == 0) optimizer = PTD_OPT_ADAM;
+            if (strcmp(optarg, "lbfgs") == 0) optimizer = PTD_OPT_LBFGS;
+            else if (strcmp(optarg, "adam") == 0) optimizer = PTD_OPT_ADAM;
             else if (strcmp(optarg, "bfgs") == 0) optimizer = PTD_OPT_BFGS;
-            else cli_usage("--optimizer must be adam or bfgs (got '%s')", optarg);
+            else cli_usage("--optimizer must be lbfgs, adam or bfgs (got '%s')", optarg);
+            break;
+        case 'R': real = 1; break;
+        case 'g':
+            margin = cli_double("--margin", optarg);
+            if (!(margin > 0)) cli_usage("--margin must be > 0 (got '%s')", optarg);
+            break;
+        case 'K': starts = cli_size("--starts", optarg, 1, 100); break;
+        case 'M':
+            if (strcmp(optarg, "5") == 0) matver = 5;
+            else if (strcmp(optarg, "7.3") == 0 || strcmp(optarg, "73") == 0) matver = 73;
+            else cli_usage("--mat-version must be 5 or 7.3 (got '%s')", optarg);
             break;
         case 'w':
             weight = cli_double("--weight", optarg);
@@ -147,6 +184,10 @@ int main(int argc, char **argv)
     const char *spec = cli_one_matrix(argc, argv);
     if (optimizer == PTD_OPT_BFGS && do_opt && weight == 0)
         cli_usage("--optimizer bfgs is unconstrained: give it a --weight > 0");
+    if ((real || margin > 0 || starts > 1) && optimizer != PTD_OPT_LBFGS)
+        cli_usage("--real, --margin and --starts are options of --optimizer lbfgs");
+    if (optimizer == PTD_OPT_LBFGS && weight > 0) cli_usage("--weight is for --optimizer adam or bfgs");
+    int save_mat = save && strlen(save) > 4 && strcmp(save + strlen(save) - 4, ".mat") == 0;
     cli_out_kind kind = cli_output_kind(out);
     if (save) cli_check_save(save, out);
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
@@ -154,6 +195,13 @@ int main(int argc, char **argv)
 
     ptd_system *sys = cli_zoo_make(spec, n, seed);
     n = sys->n;
+    for (size_t k = 0; real && k < n * n; k++)
+        if (cimag(sys->A->data[k]) != 0) cli_usage("--real needs a real matrix; %s is complex", spec);
+    { /* an optimiser step is an eigensystem and its gradient, about 1000 n^3 (n = 32: 3.5 ms) */
+        double n3 = (double)n * (double)n * (double)n;
+        double flops = (double)points * ((do_rand ? (double)trials * cli_flops_eig(n) : 0) + (do_opt ? (double)steps * 1000 * n3 : 0));
+        cli_notice_work(quiet, n, cli_bytes_matrices(n, 12), flops / CLI_FLOP_RATE);
+    }
     ptd_eig *e0ig = NULL;
     if (ptd_cond_eig(sys->A, &e0ig)) cli_fail("%s", ptd_last_error());
     double *rows = calloc(points * NCOL, sizeof *rows), *kap = malloc(trials * sizeof *kap),
@@ -162,7 +210,7 @@ int main(int argc, char **argv)
     if (!rows || !kap || !berr || !shift || !berr0 || !refl) cli_fail("out of memory");
     ptd_ptd *keep = NULL;
     cli_progress_state prog;
-    cli_progress_start(&prog, quiet, "sizes");
+    cli_progress_start(&prog, quiet || !do_rand, "random sizes");
     for (size_t k = 0; k < points; k++) {
         double eps = points == 1 ? e1 : exp(log(e0) + (log(e1) - log(e0)) * (double)k / (double)(points - 1));
         double *r = rows + k * NCOL;
@@ -193,25 +241,49 @@ int main(int argc, char **argv)
             r[COL_BERR0] = berr0[trials / 2];
             r[COL_REFL] = refl[trials / 2];
         }
-        if (do_opt) {
-            ptd_perturb_opts o = {.objective = objective, .optimizer = optimizer, .weight = weight,
-                                  .max_rel = optimizer == PTD_OPT_ADAM ? eps : 0, .steps = (unsigned)steps,
-                                  .seed = seed};
-            ptd_ptd *p = NULL;
-            if (ptd_perturb_optimize(sys->A, sys->B, NULL, &o, &p))
-                cli_fail("optimised perturbation at %g: %s", eps, ptd_last_error());
+        cli_progress(&prog, k + 1, points);
+    }
+    cli_progress_end(&prog);
+    if (do_opt) {
+        /* one path over the sizes: each started from the last (lbfgs), never a larger kappa
+         * at a larger size; a line per size on stderr, terminal or not */
+        double *eps = malloc(points * sizeof *eps);
+        ptd_ptd **res = calloc(points, sizeof *res);
+        if (!eps || !res) cli_fail("out of memory");
+        for (size_t k = 0; k < points; k++) eps[k] = rows[k * NCOL + COL_REL];
+        sweep_progress sp = {quiet, cli_now()};
+        ptd_perturb_opts o = {.objective = objective, .optimizer = optimizer, .weight = weight,
+                              .steps = (unsigned)steps, .seed = seed, .real = real, .margin = margin,
+                              .starts = (unsigned)starts, .size_done = size_line, .progress_ctx = &sp};
+        int st;
+        if (optimizer == PTD_OPT_LBFGS) st = ptd_perturb_optimize_path(sys->A, sys->B, NULL, eps, points, &o, res);
+        else {
+            /* adam, bfgs: each size on its own, as the authors ran them */
+            st = PTD_OK;
+            for (size_t k = 0; k < points && !st; k++) {
+                o.max_rel = optimizer == PTD_OPT_ADAM ? eps[k] : 0;
+                st = ptd_perturb_optimize(sys->A, sys->B, NULL, &o, &res[k]);
+                if (!st) size_line(&sp, k, points, res[k], cli_now() - sp.t0);
+            }
+        }
+        if (st) cli_fail("optimised perturbation: %s", ptd_last_error());
+        for (size_t k = 0; k < points; k++) {
+            double *r = rows + k * NCOL;
+            ptd_ptd *p = res[k];
             r[COL_KOPT] = p->kappa_V;
             r[COL_RELOPT] = p->rel_E;
             r[COL_BERROPT] = p->backward_error;
             r[COL_SHIFTOPT] = eig_shift(p, e0ig->lambda, n);
             r[COL_BERR0OPT] = p->backward_error_unreflected;
             r[COL_REFLOPT] = (double)p->reflected;
-            if (k + 1 == points) keep = p;
-            else ptd_ptd_free(p);
+            if (k + 1 == points) {
+                ptd_ptd_free(keep);
+                keep = p;
+            } else ptd_ptd_free(p);
         }
-        cli_progress(&prog, k + 1, points);
+        free(res);
+        free(eps);
     }
-    cli_progress_end(&prog);
 
     /* the output */
     char title[160], notes_buf[8][160];
@@ -220,10 +292,13 @@ int main(int argc, char **argv)
     snprintf(notes_buf[nn++], 160, "matrix: %s, n: %zu, seed: %lu", spec, n, seed);
     snprintf(notes_buf[nn++], 160, "sizes: %zu from %g to %g (relative to ||A||_2 = %.10g)", points, e0, e1, e0ig->norm2);
     if (do_rand) snprintf(notes_buf[nn++], 160, "random: complex Ginibre, %zu trials per size (median, min, max)", trials);
-    if (do_opt)
+    if (do_opt && optimizer == PTD_OPT_LBFGS)
+        snprintf(notes_buf[nn++], 160, "optimised: lbfgs, %s E, margin %s, %zu start(s), %s iterations per size, continued",
+                 real ? "real" : "complex", margin > 0 ? "given" : "default", starts, steps ? "given" : "1200");
+    else if (do_opt)
         snprintf(notes_buf[nn++], 160, "optimised: %s, objective %s, weight %g, %zu steps%s",
                  optimizer == PTD_OPT_ADAM ? "adam" : "bfgs", objective == PTD_OBJ_KAPPA ? "kappa" : "kappa2", weight,
-                 steps, optimizer == PTD_OPT_ADAM ? ", size as a constraint" : "");
+                 steps ? steps : 3000, optimizer == PTD_OPT_ADAM ? ", size as a constraint" : "");
     for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
     snprintf(title, sizeof title, "%s, n = %zu: perturb-then-diagonalize", spec, n);
     int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
@@ -290,7 +365,9 @@ int main(int argc, char **argv)
     }
     if (st) cli_fail("writing the output: %s", ptd_last_error());
     cli_mem_close(&text);
-    if (save) {
+    if (save && save_mat) {
+        if (ptd_perturb_save_mat(save, keep, sys->A, matver)) cli_fail("%s", ptd_last_error());
+    } else if (save) {
         cli_membuf sb = {0};
         FILE *sf = cli_mem_open(&sb);
         if (ptd_perturb_save(sf, keep)) cli_fail("%s", ptd_last_error());

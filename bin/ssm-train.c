@@ -26,9 +26,9 @@ static void usage(void)
            "  --state N          LegS order N; N/2 complex modes per channel (default 32)\n"
            "  --epochs E         training epochs (default 1)\n"
            "  --batch B          mini-batch size (default 32)\n"
-           "  --lr R             AdamW learning rate (default 5e-3)\n"
-           "  --ssm-lr R         learning rate of Lambda, Btilde, log dt (default 1e-3)\n"
-           "  --wd W             weight decay of the dense matrices (default 0.01)\n"
+           "  --lr R             AdamW learning rate, at most 1 (default 5e-3)\n"
+           "  --ssm-lr R         learning rate of Lambda, Btilde, log dt, at most 1 (default 1e-3)\n"
+           "  --wd W             weight decay of the dense matrices, lr W <= 1 (default 0.01)\n"
            "  --clip C           gradient norm clip, 0 for none (default 1)\n"
            "  --train-subset K   train on K samples only (default: all)\n"
            "  --test-subset K    test on the first K test samples only (default: all)\n"
@@ -133,12 +133,14 @@ int main(int argc, char **argv)
         case 'w': width = cli_size("--width", optarg, 1, 4096); break;
         case 'N':
             state = cli_size("--state", optarg, 2, 1024);
-            if (state % 2) cli_usage("--state must be even (conjugate pairs are halved; got %zu)", state);
+            if (state % 2) cli_usage("--state must be even (conjugate pairs are halved; got '%s')", optarg);
             break;
         case 'e': epochs = cli_size("--epochs", optarg, 0, 100000); break;
         case 'b': batch = cli_size("--batch", optarg, 1, 65536); break;
-        case 'r': lr = cli_positive("--lr", optarg); break;
-        case 'R': ssm_lr = cli_positive("--ssm-lr", optarg); break;
+        /* AdamW moves every parameter by about lr a step, whatever the gradient: beyond 1 that is
+         * more than the parameters' own scale, and the first steps overflow */
+        case 'r': lr = cli_positive_max("--lr", optarg, 1); break;
+        case 'R': ssm_lr = cli_positive_max("--ssm-lr", optarg, 1); break;
         case 'W':
             wd = cli_double("--wd", optarg);
             if (wd < 0) cli_usage("--wd must be >= 0 (got '%s')", optarg);
@@ -195,6 +197,8 @@ int main(int argc, char **argv)
     if (lo.min_len > lo.max_len) cli_usage("--min-len %zu exceeds --max-len %zu", lo.min_len, lo.max_len);
     if (ptdfile && init != PTD_INIT_S4_PTD && !compare) cli_usage("--ptd FILE needs --init s4-ptd or --compare");
     if (epochs == 0 && !load) cli_usage("--epochs 0 only makes sense with --load");
+    /* decoupled weight decay multiplies each dense weight by 1 - lr wd a step */
+    if (lr * wd > 1) cli_usage("--wd %g with --lr %g: lr wd = %g, but the decay factor 1 - lr wd must be >= 0", wd, lr, lr * wd);
     cli_out_kind kind = cli_output_kind(out);
     if (save) cli_check_save(save, out);
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
@@ -202,11 +206,16 @@ int main(int argc, char **argv)
 
     ptd_ptd *ptd = NULL;
     if (ptdfile) {
-        FILE *f = fopen(ptdfile, "r");
-        if (!f) cli_fail("%s: cannot open: %s", ptdfile, strerror(errno));
-        if (ptd_perturb_load(f, ptdfile, &ptd)) cli_fail("%s", ptd_last_error());
-        fclose(f);
-        if (ptd->n != state) cli_usage("--ptd %s has order %zu, but --state is %zu", ptdfile, ptd->n, state);
+        size_t fn;
+        if (ptd_perturb_file_order(ptdfile, &fn)) cli_fail("--ptd: %s", ptd_last_error());
+        if (fn != state) cli_usage("--ptd %s has order %zu, but --state is %zu", ptdfile, fn, state);
+        /* against LegS of that order, whose B gives the modes' inputs (text or MAT file) */
+        ptd_system *legs = cli_zoo_make("hippo-legs", state, 0);
+        if (ptd_perturb_read(ptdfile, legs->A, legs->B, NULL, &ptd)) cli_fail("--ptd: %s", ptd_last_error());
+        ptd_system_free(legs);
+        char what[256];
+        ptd_perturb_describe(ptd, what, sizeof what);
+        cli_note(quiet, "ssm-train: --ptd %s: %s\n", ptdfile, what);
     }
     ptd_train_model *loaded = NULL;
     if (load) {

@@ -30,8 +30,10 @@ static void usage(void)
            "                     (default 8:128)\n"
            "  --models LIST      comma-separated from full, s4d, ptd, random (default all four)\n"
            "  --eps E            ptd's bound ||E||_2/||A||_2 (default 0.01)\n"
-           "  --steps S          optimiser steps for ptd (default 800)\n"
-           "  --ptd-file F       use a saved PTD system (ptd-sweep --save) instead of optimising\n"
+           "  --steps S          L-BFGS iterations for ptd (default 800)\n"
+           "  --real             ptd: a real E (the spectrum closed under conjugation)\n"
+           "  --ptd-file F       use a saved PTD system (ptd-sweep --save: text or .mat; a MAT file\n"
+           "                     with Lam, V and Vinv only is measured against this matrix)\n"
            "  --C CHOICE         ones (default), bt (B^T), e0, random (seeded)\n"
            "  --normalize        scale B and C to unit 2-norm (as in the theorem)\n"
            "  --input U          exp (e^-t, default), gauss, step (box on [0,1)), impulse\n"
@@ -106,6 +108,7 @@ typedef struct {
     c_choice cch;
     int normalize;
     unsigned long seed;
+    int real;
 } setup;
 
 static void build(const setup *su, size_t n, models *m)
@@ -179,7 +182,7 @@ static void build(const setup *su, size_t n, models *m)
             /* against this A, whatever the file says (a version-1 file does not say) */
             if (ptd_perturb_backward_error(m->sys->A, su->loaded, &m->ptd_berr)) cli_fail("%s", ptd_last_error());
         } else {
-            ptd_perturb_opts o = {.max_rel = su->eps, .steps = su->steps, .seed = su->seed};
+            ptd_perturb_opts o = {.max_rel = su->eps, .steps = su->steps, .seed = su->seed, .real = su->real};
             if (ptd_perturb_optimize(m->sys->A, m->B, NULL, &o, &p))
                 cli_fail("optimised perturbation at n = %zu: %s", n, ptd_last_error());
             m->ptd = diag_of(p, m->B, m->C);
@@ -228,6 +231,7 @@ static double slope(const double *x, const double *y, size_t n)
 static unsigned parse_models(const char *s)
 {
     unsigned w = 0;
+    cli_list_check("--models", s, "full, s4d, ptd or random");
     char *copy = strdup(s);
     if (!copy) cli_fail("out of memory");
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -235,7 +239,7 @@ static unsigned parse_models(const char *s)
         else if (strcmp(tok, "s4d") == 0) w |= M_S4D;
         else if (strcmp(tok, "ptd") == 0) w |= M_PTD;
         else if (strcmp(tok, "random") == 0) w |= M_RANDOM;
-        else cli_usage("--models takes full, s4d, ptd and random, comma-separated (got '%s')", tok);
+        else cli_usage("--models takes full, s4d, ptd and random, comma-separated (got '%s': '%s' is not one)", s, tok);
     }
     free(copy);
     if (!w) cli_usage("--models: no model given");
@@ -262,7 +266,7 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},       {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'},     {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},             {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+        {"real", no_argument, NULL, 'R'},             {NULL, 0, NULL, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
@@ -287,6 +291,7 @@ int main(int argc, char **argv)
             else cli_usage("--C must be ones, bt, e0 or random (got '%s')", optarg);
             break;
         case 'N': su.normalize = 1; break;
+        case 'R': su.real = 1; break;
         case 'u': {
             int u = ptd_tf_input_parse(optarg);
             if (u < 0) cli_usage("--input must be exp, gauss, step or impulse (got '%s')", optarg);
@@ -331,17 +336,24 @@ int main(int argc, char **argv)
     ptd_ptd *loaded = NULL;
     if (ptd_file) {
         if (!(su.which & M_PTD)) cli_usage("--ptd-file without ptd in --models");
-        FILE *pf = fopen(ptd_file, "r");
-        if (!pf) cli_fail("cannot open --ptd-file %s", ptd_file);
-        int st = ptd_perturb_load(pf, ptd_file, &loaded);
-        fclose(pf);
-        if (st) cli_fail("%s", ptd_last_error());
+        if (su.real) cli_usage("--real is for an optimised E, not --ptd-file");
+        size_t fn;
+        if (ptd_perturb_file_order(ptd_file, &fn)) cli_fail("--ptd-file: %s", ptd_last_error());
+        if (!ptd_zoo_valid_n(su.spec, fn)) cli_usage("--ptd-file holds a system of order %zu, which %s has not", fn, su.spec);
+        /* measured against this run's matrix (a MAT file without E gets its E from it) */
+        ptd_system *fs = cli_zoo_make(su.spec, fn, su.seed);
+        if (ptd_perturb_read(ptd_file, fs->A, NULL, NULL, &loaded)) cli_fail("--ptd-file: %s", ptd_last_error());
+        ptd_system_free(fs);
         su.loaded = loaded;
         if (mode == 0) n = loaded->n;
         else if (!sizes_given) sa = sb = loaded->n;
         else if (sa != sb)
             cli_usage("--ptd-file holds one system, of order %zu: give --sizes %zu:%zu or no --sizes", loaded->n,
                       loaded->n, loaded->n);
+        else if (sa != loaded->n) cli_usage("--ptd-file holds a system of order %zu, not %zu", loaded->n, sa);
+        char what[256];
+        ptd_perturb_describe(loaded, what, sizeof what);
+        cli_note(quiet, "tf-sweep: --ptd-file %s: %s\n", ptd_file, what);
     }
 
     /* the orders */
@@ -364,7 +376,8 @@ int main(int argc, char **argv)
              su.normalize ? "yes" : "no", su.seed);
     if (su.which & M_PTD) {
         if (loaded) snprintf(nb[nn++], 200, "ptd: from %s", ptd_file);
-        else snprintf(nb[nn++], 200, "ptd: optimised E, ||E||_2 <= %g ||A||_2, %u Adam steps", su.eps, su.steps);
+        else snprintf(nb[nn++], 200, "ptd: optimised %s E, ||E||_2 <= %g ||A||_2, %u L-BFGS iterations",
+                      su.real ? "real" : "complex", su.eps, su.steps);
     }
     if (su.which & M_RANDOM) snprintf(nb[nn++], 200, "random: complex Ginibre E of ptd's norm (or eps)");
     int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
@@ -527,7 +540,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "  backward: ||V L V^-1 - A||_2/||A||_2 of the diagonal system used, whose eigenvalues L are\n"
                                 "  those of A + E with positive real parts reflected (Re l <- -|Re l|; refl: how many), so\n"
                                 "  that it is A + D with ||D||_2 = backward ||A||_2, not A + E (the same when refl = 0);\n"
-                                "  bound: (2 ln n + 4) ||D||_2, the theorem's (REFERENCES.md 6), which holds for any small\n"
+                                "  bound: (2 ln n + 4) ||D||_2, the theorem's (docs/mathematics.md section 10), which holds for any small\n"
                                 "  perturbation D, with the absolute ||D||_2; bound rel: the same with ||D||_2/||A||_2\n");
         }
         free(rows);

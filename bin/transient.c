@@ -5,6 +5,7 @@
 #include "ptd.h"
 
 #include <complex.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -52,14 +53,8 @@ static FILE *mem_open(membuf *m)
 
 static void parse_range(const char *s, double *a, double *b)
 {
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *colon = strchr(buf, ':');
-    if (!colon) cli_usage("--t-range needs A:B with 0 <= A < B (got '%s')", s);
-    *colon = '\0';
-    *a = cli_double("--t-range", buf);
-    *b = cli_double("--t-range", colon + 1);
-    if (!(*a >= 0) || !(*a < *b)) cli_usage("--t-range needs A:B with 0 <= A < B (got '%s')", s);
+    cli_double_range("--t-range", s, 0, a, b);
+    if (!(*a >= 0)) cli_usage("--t-range needs A:B with 0 <= A < B (got '%s')", s);
 }
 
 int main(int argc, char **argv)
@@ -70,7 +65,7 @@ int main(int argc, char **argv)
     int quiet = 0, tsv = 0, discrete = 0, have_range = 0;
     double t0 = 0, t1 = 10;
     unsigned long seed = 1;
-    const char *out = NULL;
+    const char *out = NULL, *range_arg = "0:10";
     static const struct option opts[] = {
         {"n", required_argument, NULL, 'n'},      {"t-range", required_argument, NULL, 'r'},
         {"points", required_argument, NULL, 'p'}, {"discrete", no_argument, NULL, 'd'},
@@ -86,6 +81,7 @@ int main(int argc, char **argv)
         case 'r':
             parse_range(optarg, &t0, &t1);
             have_range = 1;
+            range_arg = optarg;
             break;
         case 'p': points = cli_size("--points", optarg, 2, 100000); break;
         case 'd': discrete = 1; break;
@@ -111,8 +107,10 @@ int main(int argc, char **argv)
     if (discrete) {
         if (!have_range) t1 = 50;
         if (t0 != floor(t0) || t1 != floor(t1) || t1 > 100000)
-            cli_usage("with --discrete, --t-range needs whole numbers K0:K1 up to 100000");
+            cli_usage("with --discrete, --t-range needs whole numbers K0:K1 up to 100000 (got '%s')", range_arg);
         points = (size_t)(t1 - t0) + 1;
+    } else {
+        cli_check_spacing("--t-range", range_arg, t0, t1, points, "--points");
     }
     cli_out_kind kind = cli_output_kind(out);
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
@@ -124,6 +122,17 @@ int main(int argc, char **argv)
     if (st == PTD_EINVAL && strncmp(spec, "file:", 5) != 0 && strcmp(spec, "-") != 0) cli_usage("%s", ptd_last_error());
     if (st) cli_fail("%s", ptd_last_error());
     n = sys->n;
+    { /* the plan, 13 criss-crosses for the Kreiss bound, and a power or an exponential per point */
+        double norm1 = 0, n3 = (double)n * (double)n * (double)n;
+        for (size_t j = 0; j < n; j++) {
+            double col = 0;
+            for (size_t i = 0; i < n; i++) col += cabs(PTD_AT(sys->A, i, j));
+            norm1 = fmax(norm1, col);
+        }
+        double flops = cli_flops_plan(sys->A) + 13 * cli_flops_crisscross(n) +
+                       (discrete ? t1 * 38 * n3 : (double)points * cli_flops_expm(n, t1 * norm1));
+        cli_notice_work(quiet, n, cli_bytes_matrices(n, 12), flops / CLI_FLOP_RATE);
+    }
     double tstart = cli_now();
     ptd_pspec_plan *plan = NULL;
     if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());
@@ -144,8 +153,10 @@ int main(int argc, char **argv)
     double *t = malloc(points * sizeof *t), *y = malloc(points * sizeof *y), *ye = malloc(points * sizeof *ye),
            *yw = malloc(points * sizeof *yw), *yk = malloc(points * sizeof *yk);
     if (!t || !y || !ye || !yw || !yk) cli_fail("out of memory");
-    for (size_t k = 0; k < points; k++)
+    for (size_t k = 0; k < points; k++) {
         t[k] = k + 1 == points ? t1 : t0 + (t1 - t0) * (double)k / (double)(points - 1);
+        if (!isfinite(t[k])) t[k] = t0 + (t1 - t0) * ((double)k / (double)(points - 1)); /* (t1 - t0) k overflows */
+    }
     if (discrete) {
         double *all = malloc(((size_t)t1 + 1) * sizeof *all);
         if (!all) cli_fail("out of memory");
@@ -169,8 +180,28 @@ int main(int argc, char **argv)
     size_t kmax = 0;
     for (size_t k = 1; k < points; k++)
         if (y[k] > y[kmax]) kmax = k;
+    /* values beyond the double range (+inf from the library) are written as DBL_MAX: say so */
+    char range_note[200] = "";
+    {
+        const double *col[3] = {y, ye, yw};
+        const char *what[3] = {discrete ? "||A^k||" : "||e^{tA}||", discrete ? "rho(A)^k" : "e^{t alpha}",
+                               discrete ? "||A||^k" : "e^{t omega}"};
+        size_t len = 0;
+        for (int j = 0; j < 3; j++) {
+            size_t first = points, count = 0;
+            for (size_t k = 0; k < points; k++)
+                if (isinf(col[j][k])) {
+                    if (first == points) first = k;
+                    count++;
+                }
+            if (count && len < sizeof range_note)
+                len += (size_t)snprintf(range_note + len, sizeof range_note - len, "%s%s at %zu %s from %s = %.6g",
+                                        len ? ", " : "", what[j], count, discrete ? "powers" : "times",
+                                        discrete ? "k" : "t", t[first]);
+        }
+    }
 
-    char nb[8][200];
+    char nb[9][200];
     const char *notes[8];
     size_t nn = 0;
     snprintf(nb[nn++], 200, "matrix: %s", spec);
@@ -180,6 +211,7 @@ int main(int argc, char **argv)
     snprintf(nb[nn++], 200, "norm2: %.17g, spectral abscissa %.17g, spectral radius %.17g, numerical abscissa %.17g",
              nrm, alpha, rho, omega);
     snprintf(nb[nn++], 200, "Kreiss-type lower bound: %.17g (eps = %.3g)", K, Keps);
+    if (*range_note) snprintf(nb[nn++], 200, "beyond the double range, written as %.17g: %s", DBL_MAX, range_note);
     for (size_t k = 0; k < nn; k++) notes[k] = nb[k];
     char title[160];
     snprintf(title, sizeof title, "%s, n = %zu", spec, n);
@@ -206,7 +238,13 @@ int main(int argc, char **argv)
     if (!quiet) {
         fprintf(stderr, "transient: %s, n = %zu, ||A||_2 = %.6g\n", spec, n, nrm);
         fprintf(stderr, "  spectral abscissa %.6g, spectral radius %.6g, numerical abscissa %.6g\n", alpha, rho, omega);
-        fprintf(stderr, "  max %s = %.6g at %s = %.4g\n", discrete ? "||A^k||" : "||e^{tA}||", y[kmax], discrete ? "k" : "t", t[kmax]);
+        if (isinf(y[kmax]))
+            fprintf(stderr, "  max %s beyond the double range (first at %s = %.4g)\n", discrete ? "||A^k||" : "||e^{tA}||",
+                    discrete ? "k" : "t", t[kmax]);
+        else
+            fprintf(stderr, "  max %s = %.6g at %s = %.4g\n", discrete ? "||A^k||" : "||e^{tA}||", y[kmax],
+                    discrete ? "k" : "t", t[kmax]);
+        if (*range_note) fprintf(stderr, "  beyond the double range, written as the largest double %.6g: %s\n", DBL_MAX, range_note);
         fprintf(stderr, "  Kreiss-type lower bound on the supremum: %.6g%s\n", K,
                 isnan(Keps) ? " (the trivial 1: no eps gave more)" : "");
         fprintf(stderr, "  %zu points in %.3g s\n", points, secs);

@@ -121,14 +121,17 @@ int ptd_data_idx_read(const char *path, size_t *dims, size_t *ndims, unsigned ch
         total *= dims[k];
     }
     *ndims = h[3];
-    unsigned char *buf = malloc(total);
-    if (!buf) {
-        st = ptd_error(PTD_ENOMEM, "%s: out of memory for %zu bytes", path, total);
-        goto done;
-    }
-    size_t have = 0;
+    /* The buffer grows with the data that arrives (a header can declare 4 GiB over a few
+     * bytes; a gzip stream's size is known only by inflating it). */
+    unsigned char *buf = NULL;
+    size_t have = 0, cap = 0;
     while (have < total) {
-        unsigned chunk = total - have > (1u << 30) ? (1u << 30) : (unsigned)(total - have);
+        if (ptdi_grow((void **)&buf, &cap, have + 1, total, 1)) {
+            st = ptd_error(PTD_ENOMEM, "%s: out of memory after %zu of %zu bytes", path, have, total);
+            break;
+        }
+        size_t want = cap - have;
+        unsigned chunk = want > (1u << 30) ? (1u << 30) : (unsigned)want;
         int r = gzread(f, buf + have, chunk);
         if (r < 0) {
             st = ptd_error(PTD_EFORMAT, "%s: %s", path, gzerror(f, &errnum));
@@ -169,7 +172,8 @@ int ptd_data_fmnist_load(const char *dir, int test, ptd_dataset **out)
     if (st) return st;
     if (ni != 3 || di[1] != 28 || di[2] != 28) {
         free(img);
-        return ptd_error(PTD_EFORMAT, "%s: want images of 28 x 28, got %zu dimensions", pi, ni);
+        if (ni != 3) return ptd_error(PTD_EFORMAT, "%s: want images of 28 x 28, got %zu dimensions", pi, ni);
+        return ptd_error(PTD_EFORMAT, "%s: want images of 28 x 28, got %zu x %zu", pi, di[1], di[2]);
     }
     st = ptd_data_idx_read(pl, dl, &nl, &lab);
     if (st) {
@@ -190,10 +194,11 @@ int ptd_data_fmnist_load(const char *dir, int test, ptd_dataset **out)
     }
     for (size_t i = 0; i < n; i++) {
         if (lab[i] > 9) {
+            unsigned bad = lab[i]; /* read before the buffer is freed */
             free(img);
             free(lab);
             ptd_dataset_free(d);
-            return ptd_error(PTD_EFORMAT, "%s: label %u of item %zu is not a class 0..9", pl, lab[i], i);
+            return ptd_error(PTD_EFORMAT, "%s: label %u of item %zu is not a class 0..9", pl, bad, i);
         }
         d->y[i] = lab[i];
         for (size_t t = 0; t < len; t++)

@@ -27,6 +27,12 @@ PTD_HIDDEN int ptd_lapack_status(const char *routine, int info);
 PTD_HIDDEN int ptd_blas_threads_single(void);
 PTD_HIDDEN void ptd_blas_threads_restore(int old);
 
+/* Make room for `need` elements of `size` bytes in *buf (capacity *cap elements), growing
+ * geometrically but never beyond `limit` elements (need <= limit): readers size their
+ * buffers by the data that has arrived, not by what a header declares.  0, or -1 when out
+ * of memory (*buf is then unchanged). */
+PTD_HIDDEN int ptdi_grow(void **buf, size_t *cap, size_t need, size_t limit, size_t size);
+
 /* plot.c's text helpers, for the other writers: a '#' comment line with control
  * characters folded, a gnuplot single-quoted string, LaTeX-escaped text. */
 PTD_HIDDEN void ptdi_put_comment(FILE *f, const char *label, const char *text);
@@ -82,5 +88,28 @@ PTD_HIDDEN int ptdi_child_track(pid_t pid);
 PTD_HIDDEN void ptdi_child_forget(int slot);
 /* Never returns while a signal handler is cleaning up before the process dies. */
 PTD_HIDDEN void ptdi_die_if_signalled(void);
+
+/* perturb.c's dense helpers, shared with optimize.c and matfile.c (n x n, column-major). */
+#include <complex.h>
+#include <gsl/gsl_rng.h>
+PTD_HIDDEN double ptdi_now(void); /* CLOCK_MONOTONIC seconds */
+/* C = op(A) op(B), op 'N' or 'C' (conjugate transpose), through BLAS zgemm */
+PTD_HIDDEN void ptdi_gemm(size_t n, char ta, char tb, const double complex *A, const double complex *B,
+                          double complex *C);
+/* eigenvalues and unit-column right eigenvectors of M (overwritten), zgeevx with permutation
+ * balancing only */
+PTD_HIDDEN int ptdi_eig_unit(size_t n, double complex *M, double complex *lambda, double complex *V);
+/* the same for a real M (overwritten), dgeevx: real eigenvalues and conjugate pairs, the one
+ * of positive imaginary part first, their eigenvectors exactly conjugate */
+PTD_HIDDEN int ptdi_eig_real(size_t n, double *M, double complex *lambda, double complex *V);
+PTD_HIDDEN int ptdi_inverse(size_t n, const double complex *V, double complex *Vinv);
+/* singular values (descending) and, with U and VT, the singular vectors of X (copied) */
+PTD_HIDDEN int ptdi_svd(size_t n, const double complex *X, double *s, double complex *U, double complex *VT);
+PTD_HIDDEN double ptdi_norm2_of(size_t n, const double complex *X); /* NaN if the SVD fails */
+PTD_HIDDEN gsl_rng *ptdi_rng_seeded(unsigned long seed);
+/* Btilde = Vinv B and Ctilde = C V of p (allocated when absent) for the given B, C (either NULL) */
+PTD_HIDDEN int ptdi_ptd_project(ptd_ptd *p, const ptd_matrix *B, const ptd_matrix *C);
+/* every entry of the n x n X has a zero imaginary part */
+PTD_HIDDEN int ptdi_is_real(size_t n, const double complex *X);
 
 #endif

@@ -41,6 +41,8 @@ ptd_matrix *ptd_matrix_copy(const ptd_matrix *m)
 int ptd_matrix_norm2(const ptd_matrix *m, double *norm)
 {
     ptd_clear_error();
+    /* LAPACK's answer to a NaN is "illegal value in argument 6": say what is wrong */
+    if (!ptd_matrix_is_finite(m)) return ptd_error(PTD_EINVAL, "ptd_matrix_norm2: the matrix has a non-finite entry");
     size_t k = m->rows < m->cols ? m->rows : m->cols;
     ptd_matrix *c = ptd_matrix_copy(m);
     double *s = malloc(k * sizeof *s);
@@ -89,4 +91,18 @@ int ptd_matrix_is_finite(const ptd_matrix *m)
     for (size_t k = 0; k < m->rows * m->cols; k++)
         if (!isfinite(creal(m->data[k])) || !isfinite(cimag(m->data[k]))) return 0;
     return 1;
+}
+
+int ptdi_grow(void **buf, size_t *cap, size_t need, size_t limit, size_t size)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap < 4096 ? 4096 : *cap;
+    while (c < need && c <= limit / 2) c *= 2;
+    if (c < need || c > limit) c = limit;
+    if (c > SIZE_MAX / size) return -1;
+    void *nb = realloc(*buf, c * size);
+    if (!nb) return -1;
+    *buf = nb;
+    *cap = c;
+    return 0;
 }

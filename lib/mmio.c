@@ -292,11 +292,10 @@ static int parse_banner(mm_reader *r, mm_header *h)
     return PTD_OK;
 }
 
-/* Store entry (i, j) = v and its mirror image under the file's symmetry.  `seen`, for
- * coordinate files, marks positions already given (NULL for array files, whose order
- * makes duplicates impossible). */
-static int put_entry(const mm_reader *r, const mm_header *h, ptd_matrix *m,
-                     unsigned char *seen, size_t i, size_t j, double complex v)
+/* Check entry (i, j) = v against the file's symmetry.  `seen`, for coordinate files, marks
+ * positions already given (NULL for array files, whose order makes duplicates impossible). */
+static int check_entry(const mm_reader *r, const mm_header *h, size_t rows, unsigned char *seen,
+                       size_t i, size_t j, double complex v)
 {
     if (h->symmetry != MM_GENERAL && i == j) {
         if (h->symmetry == MM_SKEW && v != 0)
@@ -307,7 +306,7 @@ static int put_entry(const mm_reader *r, const mm_header *h, ptd_matrix *m,
                               "real (imaginary part %.17g)", i + 1, j + 1, cimag(v));
     }
     if (seen) {
-        size_t k = i + j * m->rows;
+        size_t k = i + j * rows;
         if (seen[k / 8] & (1u << (k % 8))) {
             if (h->symmetry == MM_GENERAL || i == j)
                 return fail_at(r, "duplicate entry (%zu, %zu): given on an earlier line",
@@ -318,10 +317,16 @@ static int put_entry(const mm_reader *r, const mm_header *h, ptd_matrix *m,
         }
         seen[k / 8] |= (unsigned char)(1u << (k % 8));
         if (h->symmetry != MM_GENERAL) {
-            k = j + i * m->rows;
+            k = j + i * rows;
             seen[k / 8] |= (unsigned char)(1u << (k % 8));
         }
     }
+    return PTD_OK;
+}
+
+/* Store entry (i, j) = v and its mirror image under the file's symmetry. */
+static void store_entry(const mm_header *h, ptd_matrix *m, size_t i, size_t j, double complex v)
+{
     PTD_AT(m, i, j) = v;
     if (i != j) {
         switch (h->symmetry) {
@@ -331,8 +336,13 @@ static int put_entry(const mm_reader *r, const mm_header *h, ptd_matrix *m,
         case MM_HERMITIAN: PTD_AT(m, j, i) = conj(v); break;
         }
     }
-    return PTD_OK;
 }
+
+/* A coordinate file's entry, kept until the file is read to its end. */
+typedef struct {
+    uint32_t i, j;
+    double complex v;
+} mm_entry;
 
 /* The values of one entry, starting at token `first`. */
 static int parse_entry_value(const mm_reader *r, const mm_header *h, size_t first,
@@ -399,14 +409,23 @@ static int read_body(mm_reader *r, ptd_matrix **out)
         total = (size_t)dim[2];
     }
 
-    ptd_matrix *m = ptd_matrix_alloc(rows, cols);
+    /* Storage follows the entries that arrive, never the size line alone (a few bytes can
+     * declare 8192 x 8192): an array file's values come in increasing column-major
+     * position, so its matrix grows as they come and is mirrored at the end; a coordinate
+     * file's entries are kept in a list and placed once the file has been read whole (only
+     * its bitmap of positions seen, rows * cols / 8 bytes, is allocated first). */
+    ptd_matrix *m = calloc(1, sizeof *m);
+    mm_entry *ent = NULL;
+    size_t cap = 0, filled = 0; /* array: positions of m->data written; coordinate: entries */
     unsigned char *seen = coord ? calloc(rows * cols / 8 + 1, 1) : NULL;
     if (!m || (coord && !seen)) {
         free(seen);
-        ptd_matrix_free(m);
+        free(m);
         return ptd_error(PTD_ENOMEM, "%s: out of memory for a %zu x %zu matrix", r->name,
                          rows, cols);
     }
+    m->rows = rows, m->cols = cols;
+    const size_t npos = rows * cols;
 
     const size_t nval = values_per_entry(h.field);
     size_t i = 0, j = 0; /* array files: next position, column-major */
@@ -428,11 +447,22 @@ static int read_body(mm_reader *r, ptd_matrix **out)
             if (!status) status = parse_index(r, r->tok[0], "row", rows, &i);
             if (!status) status = parse_index(r, r->tok[1], "column", cols, &j);
             if (!status) status = parse_entry_value(r, &h, 2, &v);
-            if (!status) status = put_entry(r, &h, m, seen, i, j, v);
+            if (!status) status = check_entry(r, &h, rows, seen, i, j, v);
+            if (!status && ptdi_grow((void **)&ent, &cap, filled + 1, total, sizeof *ent))
+                status = ptd_error(PTD_ENOMEM, "%s: out of memory at entry %zu", r->name, e + 1);
+            if (!status) ent[filled++] = (mm_entry){(uint32_t)i, (uint32_t)j, v};
         } else {
             status = expect_tokens(r, nval, "");
             if (!status) status = parse_entry_value(r, &h, 0, &v);
-            if (!status) status = put_entry(r, &h, m, NULL, i, j, v);
+            if (!status) status = check_entry(r, &h, rows, NULL, i, j, v);
+            size_t k = i + j * rows;
+            if (!status && ptdi_grow((void **)&m->data, &cap, k + 1, npos, sizeof *m->data))
+                status = ptd_error(PTD_ENOMEM, "%s: out of memory at entry %zu", r->name, e + 1);
+            if (!status) {
+                memset(m->data + filled, 0, (k - filled) * sizeof *m->data);
+                m->data[k] = v;
+                filled = k + 1;
+            }
             /* next position: down the column, then to the next column's first row that
              * the file stores (the diagonal, or below it for skew-symmetric) */
             if (++i == rows) {
@@ -449,6 +479,29 @@ static int read_body(mm_reader *r, ptd_matrix **out)
                                 "entries)", total);
     }
     free(seen);
+    if (!status) {
+        /* the file is whole: the rest of the storage (calloc'd for a coordinate file, whose
+         * zeros then cost no memory until touched), then the entries' places */
+        void *data = m->data;
+        size_t have = cap;
+        if (coord ? !(m->data = calloc(npos, sizeof *m->data))
+                  : ptdi_grow(&data, &have, npos, npos, sizeof *m->data))
+            status = ptd_error(PTD_ENOMEM, "%s: out of memory for a %zu x %zu matrix", r->name,
+                               rows, cols);
+        else if (!coord) {
+            m->data = data;
+            memset(m->data + filled, 0, (npos - filled) * sizeof *m->data);
+        }
+    }
+    if (!status) {
+        if (coord) {
+            for (size_t e = 0; e < filled; e++) store_entry(&h, m, ent[e].i, ent[e].j, ent[e].v);
+        } else if (h.symmetry != MM_GENERAL) {
+            for (size_t jj = 0; jj < cols; jj++)
+                for (size_t ii = jj; ii < rows; ii++) store_entry(&h, m, ii, jj, PTD_AT(m, ii, jj));
+        }
+    }
+    free(ent);
     if (status) {
         ptd_matrix_free(m);
         return status;

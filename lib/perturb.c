@@ -1,6 +1,6 @@
 /* perturb.c - perturb-then-diagonalize (PTD): choose a small E, diagonalize A + E, and
  * measure what was bought (kappa_2(V)) and what was paid (||E||, the backward error).
- * REFERENCES.md section 5. */
+ * docs/mathematics.md section 9. */
 #include "config.h"
 #include "internal.h"
 
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
+double ptdi_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -35,7 +35,7 @@ void ptd_ptd_free(ptd_ptd *p)
 }
 
 /* C = op(A) op(B) for square n x n complex matrices, through BLAS zgemm. */
-static void gemm(size_t n, char ta, char tb, const double complex *A, const double complex *B, double complex *C)
+void ptdi_gemm(size_t n, char ta, char tb, const double complex *A, const double complex *B, double complex *C)
 {
     static const double complex one = 1, zero = 0;
     CBLAS_TRANSPOSE_t a = ta == 'N' ? CblasNoTrans : CblasConjTrans, b = tb == 'N' ? CblasNoTrans : CblasConjTrans;
@@ -44,7 +44,7 @@ static void gemm(size_t n, char ta, char tb, const double complex *A, const doub
 
 /* Eigenvalues and unit-column right eigenvectors of M (overwritten), LAPACK zgeevx with
  * permutation balancing only. */
-static int eig_unit(size_t n, double complex *M, double complex *lambda, double complex *V)
+int ptdi_eig_unit(size_t n, double complex *M, double complex *lambda, double complex *V)
 {
     lapack_int ilo, ihi;
     double abnrm;
@@ -56,8 +56,50 @@ static int eig_unit(size_t n, double complex *M, double complex *lambda, double 
     return ptd_lapack_status("zgeevx", (int)info);
 }
 
+int ptdi_eig_real(size_t n, double *M, double complex *lambda, double complex *V)
+{
+    lapack_int ilo, ihi;
+    double abnrm;
+    double *scale = malloc(n * sizeof *scale), *wr = malloc(n * sizeof *wr), *wi = malloc(n * sizeof *wi),
+           *vr = malloc(n * n * sizeof *vr);
+    int st;
+    if (!scale || !wr || !wi || !vr) st = ptd_error(PTD_ENOMEM, "out of memory");
+    else {
+        lapack_int info = LAPACKE_dgeevx(LAPACK_COL_MAJOR, 'P', 'N', 'V', 'N', (lapack_int)n, M, (lapack_int)n, wr, wi,
+                                         NULL, 1, vr, (lapack_int)n, &ilo, &ihi, scale, &abnrm, NULL, NULL);
+        st = ptd_lapack_status("dgeevx", (int)info);
+    }
+    /* dgeevx stores a pair's eigenvector as (re, im) in columns j, j+1, of unit 2-norm */
+    for (size_t j = 0; !st && j < n; j++) {
+        if (wi[j] == 0 || j + 1 == n) {
+            lambda[j] = wr[j];
+            for (size_t i = 0; i < n; i++) V[i + j * n] = vr[i + j * n];
+            continue;
+        }
+        lambda[j] = CMPLX(wr[j], wi[j]);
+        lambda[j + 1] = CMPLX(wr[j + 1], wi[j + 1]);
+        for (size_t i = 0; i < n; i++) {
+            V[i + j * n] = CMPLX(vr[i + j * n], vr[i + (j + 1) * n]);
+            V[i + (j + 1) * n] = CMPLX(vr[i + j * n], -vr[i + (j + 1) * n]);
+        }
+        j++;
+    }
+    free(scale);
+    free(wr);
+    free(wi);
+    free(vr);
+    return st;
+}
+
+int ptdi_is_real(size_t n, const double complex *X)
+{
+    for (size_t k = 0; k < n * n; k++)
+        if (cimag(X[k]) != 0) return 0;
+    return 1;
+}
+
 /* Inverse of V (copied into Vinv) by LU; PTD_ERANGE if exactly singular. */
-static int inverse(size_t n, const double complex *V, double complex *Vinv)
+int ptdi_inverse(size_t n, const double complex *V, double complex *Vinv)
 {
     lapack_int *ipiv = malloc(n * sizeof *ipiv);
     if (!ipiv) return ptd_error(PTD_ENOMEM, "out of memory");
@@ -75,7 +117,7 @@ static int inverse(size_t n, const double complex *V, double complex *Vinv)
 
 /* Singular values s (descending) and, when U and VT are not NULL, the full singular
  * vectors of the n x n X (copied). */
-static int svd(size_t n, const double complex *X, double *s, double complex *U, double complex *VT)
+int ptdi_svd(size_t n, const double complex *X, double *s, double complex *U, double complex *VT)
 {
     double complex *c = malloc(n * n * sizeof *c);
     double *sb = malloc(n * sizeof *sb);
@@ -93,11 +135,11 @@ static int svd(size_t n, const double complex *X, double *s, double complex *U, 
     return ptd_lapack_status("zgesvd", (int)info);
 }
 
-static double norm2_of(size_t n, const double complex *X)
+double ptdi_norm2_of(size_t n, const double complex *X)
 {
     double *s = malloc(n * sizeof *s);
     double r = NAN;
-    if (s && svd(n, X, s, NULL, NULL) == PTD_OK) r = s[0];
+    if (s && ptdi_svd(n, X, s, NULL, NULL) == PTD_OK) r = s[0];
     free(s);
     return r;
 }
@@ -109,9 +151,9 @@ static double backward_error(size_t n, const double complex *A, const double com
 {
     for (size_t j = 0; j < n; j++)
         for (size_t i = 0; i < n; i++) M[i + j * n] = V[i + j * n] * lambda[j];
-    gemm(n, 'N', 'N', M, Vinv, R);
+    ptdi_gemm(n, 'N', 'N', M, Vinv, R);
     for (size_t k = 0; k < n * n; k++) R[k] = A[k] - R[k];
-    return norm2_of(n, R) / (norm_A > 0 ? norm_A : 1.0);
+    return ptdi_norm2_of(n, R) / (norm_A > 0 ? norm_A : 1.0);
 }
 
 int ptd_perturb_backward_error(const ptd_matrix *A, const ptd_ptd *p, double *berr)
@@ -132,6 +174,26 @@ int ptd_perturb_backward_error(const ptd_matrix *A, const ptd_ptd *p, double *be
     free(M);
     free(R);
     return st;
+}
+
+int ptdi_ptd_project(ptd_ptd *p, const ptd_matrix *B, const ptd_matrix *C)
+{
+    size_t n = p->n;
+    if ((B && !p->Btilde && !(p->Btilde = ptd_matrix_alloc(n, 1))) || (C && !p->Ctilde && !(p->Ctilde = ptd_matrix_alloc(1, n))))
+        return ptd_error(PTD_ENOMEM, "out of memory (n = %zu)", n);
+    if (B)
+        for (size_t i = 0; i < n; i++) {
+            double complex s = 0;
+            for (size_t k = 0; k < n; k++) s += PTD_AT(p->Vinv, i, k) * PTD_AT(B, k, 0);
+            PTD_AT(p->Btilde, i, 0) = s;
+        }
+    if (C)
+        for (size_t j = 0; j < n; j++) {
+            double complex s = 0;
+            for (size_t k = 0; k < n; k++) s += PTD_AT(C, 0, k) * PTD_AT(p->V, k, j);
+            PTD_AT(p->Ctilde, 0, j) = s;
+        }
+    return PTD_OK;
 }
 
 int ptd_perturb_diagonalize(const ptd_matrix *A, const ptd_matrix *E, const ptd_matrix *B,
@@ -155,19 +217,25 @@ int ptd_perturb_diagonalize(const ptd_matrix *A, const ptd_matrix *E, const ptd_
         p->lambda = malloc(n * sizeof *p->lambda);
         p->V = ptd_matrix_alloc(n, n);
         p->Vinv = ptd_matrix_alloc(n, n);
-        if (B) p->Btilde = ptd_matrix_alloc(n, 1);
-        if (C) p->Ctilde = ptd_matrix_alloc(1, n);
     }
-    if (!p || !M || !R || !p->E || !p->lambda || !p->V || !p->Vinv || (B && !p->Btilde) || (C && !p->Ctilde)) {
+    if (!p || !M || !R || !p->E || !p->lambda || !p->V || !p->Vinv) {
         st = ptd_error(PTD_ENOMEM, "out of memory (n = %zu)", n);
         goto done;
     }
-    for (size_t k = 0; k < n * n; k++) M[k] = A->data[k] + E->data[k];
-    if ((st = eig_unit(n, M, p->lambda, p->V->data))) goto done;
-    if ((st = inverse(n, p->V->data, p->Vinv->data))) goto done;
+    /* a real A + E in real arithmetic: its spectrum exactly closed under conjugation */
+    p->real = ptdi_is_real(n, A->data) && ptdi_is_real(n, E->data);
+    if (p->real) {
+        double *Mr = (double *)R; /* n x n reals fit in the complex scratch */
+        for (size_t k = 0; k < n * n; k++) Mr[k] = creal(A->data[k]) + creal(E->data[k]);
+        if ((st = ptdi_eig_real(n, Mr, p->lambda, p->V->data))) goto done;
+    } else {
+        for (size_t k = 0; k < n * n; k++) M[k] = A->data[k] + E->data[k];
+        if ((st = ptdi_eig_unit(n, M, p->lambda, p->V->data))) goto done;
+    }
+    if ((st = ptdi_inverse(n, p->V->data, p->Vinv->data))) goto done;
     if ((st = ptd_cond_kappa(p->V, &p->kappa_V))) goto done;
     if ((st = ptd_matrix_norm2(A, &p->norm_A))) goto done;
-    p->norm_E = norm2_of(n, E->data);
+    p->norm_E = ptdi_norm2_of(n, E->data);
     p->rel_E = p->norm_A > 0 ? p->norm_E / p->norm_A : p->norm_E;
     /* the backward errors, measured: of the diagonalization of A + E (about ||E||/||A||),
      * then, after the reflection, of the system returned (the same when nothing moved) */
@@ -179,18 +247,7 @@ int ptd_perturb_diagonalize(const ptd_matrix *A, const ptd_matrix *E, const ptd_
         }
     p->backward_error = p->reflected ? backward_error(n, A->data, p->V->data, p->lambda, p->Vinv->data, p->norm_A, M, R)
                                      : p->backward_error_unreflected;
-    if (B)
-        for (size_t i = 0; i < n; i++) {
-            double complex s = 0;
-            for (size_t k = 0; k < n; k++) s += PTD_AT(p->Vinv, i, k) * PTD_AT(B, k, 0);
-            PTD_AT(p->Btilde, i, 0) = s;
-        }
-    if (C)
-        for (size_t j = 0; j < n; j++) {
-            double complex s = 0;
-            for (size_t k = 0; k < n; k++) s += PTD_AT(C, 0, k) * PTD_AT(p->V, k, j);
-            PTD_AT(p->Ctilde, 0, j) = s;
-        }
+    st = ptdi_ptd_project(p, B, C);
 done:
     free(M);
     free(R);
@@ -202,7 +259,7 @@ done:
     return PTD_OK;
 }
 
-static gsl_rng *rng_seeded(unsigned long seed)
+gsl_rng *ptdi_rng_seeded(unsigned long seed)
 {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     if (r) gsl_rng_set(r, seed);
@@ -218,7 +275,7 @@ int ptd_perturb_random(const ptd_matrix *A, const ptd_matrix *B, const ptd_matri
     if (!A || A->rows != A->cols) return ptd_error(PTD_EINVAL, "random perturbation: a square matrix is needed");
     size_t n = A->rows;
     ptd_matrix *E = ptd_matrix_alloc(n, n);
-    gsl_rng *r = rng_seeded(seed);
+    gsl_rng *r = ptdi_rng_seeded(seed);
     if (!E || !r) {
         ptd_matrix_free(E);
         gsl_rng_free(r);
@@ -229,359 +286,17 @@ int ptd_perturb_random(const ptd_matrix *A, const ptd_matrix *B, const ptd_matri
         E->data[k] = CMPLX(re, im);
     }
     gsl_rng_free(r);
-    double na, ne = norm2_of(n, E->data);
+    double na, ne = ptdi_norm2_of(n, E->data);
     int st = ptd_matrix_norm2(A, &na);
     if (st || !(ne > 0)) {
         ptd_matrix_free(E);
         return st ? st : ptd_error(PTD_ELAPACK, "random perturbation: zero Gaussian matrix");
     }
     for (size_t k = 0; k < n * n; k++) E->data[k] *= rel * na / ne;
-    double t0 = now();
+    double t0 = ptdi_now();
     st = ptd_perturb_diagonalize(A, E, B, C, out);
-    if (!st) (*out)->seconds = now() - t0;
+    if (!st) (*out)->seconds = ptdi_now() - t0;
     ptd_matrix_free(E);
-    return st;
-}
-
-/* --- the objective and its gradient --------------------------------------------------------- */
-
-/* Workspace for repeated evaluations at one size. */
-typedef struct {
-    size_t n;
-    double complex *M, *lambda, *V, *Vinv, *U, *WT, *G, *H, *T, *SE_U, *SE_VT;
-    double *s, *se;
-} objws;
-
-static void objws_free(objws *w)
-{
-    if (!w) return;
-    free(w->M);
-    free(w->lambda);
-    free(w->V);
-    free(w->Vinv);
-    free(w->U);
-    free(w->WT);
-    free(w->G);
-    free(w->H);
-    free(w->T);
-    free(w->SE_U);
-    free(w->SE_VT);
-    free(w->s);
-    free(w->se);
-    free(w);
-}
-
-static objws *objws_alloc(size_t n)
-{
-    objws *w = calloc(1, sizeof *w);
-    if (!w) return NULL;
-    size_t nn = n * n * sizeof(double complex);
-    w->n = n;
-    w->M = malloc(nn);
-    w->lambda = malloc(n * sizeof(double complex));
-    w->V = malloc(nn);
-    w->Vinv = malloc(nn);
-    w->U = malloc(nn);
-    w->WT = malloc(nn);
-    w->G = malloc(nn);
-    w->H = malloc(nn);
-    w->T = malloc(nn);
-    w->SE_U = malloc(nn);
-    w->SE_VT = malloc(nn);
-    w->s = malloc(n * sizeof(double));
-    w->se = malloc(n * sizeof(double));
-    if (!w->M || !w->lambda || !w->V || !w->Vinv || !w->U || !w->WT || !w->G || !w->H || !w->T || !w->SE_U ||
-        !w->SE_VT || !w->s || !w->se) {
-        objws_free(w);
-        return NULL;
-    }
-    return w;
-}
-
-/* f = kappa + weight ||E||_2 (or kappa^2 + weight ||E||_F) and its gradient G (n x n,
- * dF = Re tr(G^* dE)) at E.  The eigenvector derivative: A V = V L gives
- * dV = V (F o (V^{-1} dA V)) with F_ij = 1/(l_j - l_i) off the diagonal (the diagonal is a
- * gauge: column scale), then unit columns: dv_j -> dv_j - v_j Re(v_j^* dv_j).  With
- * dkappa = Re tr(Gv^* dV), Gv = u_1 v_1^* / s_n - s_1 u_n v_n^* / s_n^2, the chain rule
- * gives grad = V^{-*} (conj(F) o (V^* Ghat)) V^*, Ghat the normalised Gv. */
-static int objective(objws *w, const double complex *A, const double complex *E, ptd_perturb_objective obj,
-                     double weight, double *f, double *kappa, double complex *grad)
-{
-    size_t n = w->n;
-    for (size_t k = 0; k < n * n; k++) w->M[k] = A[k] + E[k];
-    int st = eig_unit(n, w->M, w->lambda, w->V);
-    if (!st) st = svd(n, w->V, w->s, w->U, w->WT);
-    if (st) return st;
-    double s1 = w->s[0], sn = w->s[n - 1];
-    if (!(sn > 0)) return ptd_error(PTD_ERANGE, "the eigenvector matrix is singular (repeated eigenvalues)");
-    double kap = s1 / sn;
-    double nE;
-    if (obj == PTD_OBJ_KAPPA) {
-        if ((st = svd(n, E, w->se, grad ? w->SE_U : NULL, grad ? w->SE_VT : NULL))) return st;
-        nE = w->se[0];
-        *f = kap + weight * nE;
-    } else {
-        double s = 0;
-        for (size_t k = 0; k < n * n; k++) s += creal(E[k] * conj(E[k]));
-        nE = sqrt(s);
-        *f = kap * kap + weight * nE;
-    }
-    if (kappa) *kappa = kap;
-    if (!grad) return PTD_OK;
-    double ck = obj == PTD_OBJ_KAPPA ? 1.0 : 2.0 * kap; /* d f / d kappa */
-    /* Gv = ck (u1 v1^* / sn - s1 un vn^* / sn^2); WT holds V^*-rows: v_1^* = row 0 of WT */
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = 0; i < n; i++)
-            w->G[i + j * n] = ck * (w->U[i] * w->WT[0 + j * n] / sn -
-                                    s1 * w->U[i + (n - 1) * n] * w->WT[(n - 1) + j * n] / (sn * sn));
-    /* normalisation: ghat_j = g_j - v_j Re(v_j^* g_j) */
-    for (size_t j = 0; j < n; j++) {
-        double complex d = 0;
-        for (size_t i = 0; i < n; i++) d += conj(w->V[i + j * n]) * w->G[i + j * n];
-        for (size_t i = 0; i < n; i++) w->G[i + j * n] -= w->V[i + j * n] * creal(d);
-    }
-    /* H = V^* Ghat; K = conj(F) o H */
-    gemm(n, 'C', 'N', w->V, w->G, w->H);
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = 0; i < n; i++) {
-            if (i == j) {
-                w->H[i + j * n] = 0;
-                continue;
-            }
-            double complex dl = w->lambda[j] - w->lambda[i];
-            if (dl == 0) return ptd_error(PTD_ERANGE, "repeated eigenvalue: the eigenvector derivative does not exist");
-            w->H[i + j * n] *= conj(1.0 / dl);
-        }
-    /* grad = V^{-*} K V^* */
-    if ((st = inverse(n, w->V, w->Vinv))) return st;
-    gemm(n, 'N', 'C', w->H, w->V, w->T);     /* K V^* */
-    gemm(n, 'C', 'N', w->Vinv, w->T, grad);  /* V^{-*} (K V^*) */
-    if (weight != 0) {
-        if (obj == PTD_OBJ_KAPPA) { /* d||E||_2 = Re(u^* dE v): gradient u v^* */
-            for (size_t j = 0; j < n; j++)
-                for (size_t i = 0; i < n; i++) grad[i + j * n] += weight * w->SE_U[i] * w->SE_VT[0 + j * n];
-        } else if (nE > 0) {
-            for (size_t k = 0; k < n * n; k++) grad[k] += weight * E[k] / nE;
-        }
-    }
-    return PTD_OK;
-}
-
-int ptd_perturb_objective_eval(const ptd_matrix *A, const ptd_matrix *E, ptd_perturb_objective obj,
-                               double weight, double *f, double *kappa, ptd_matrix *grad)
-{
-    ptd_clear_error();
-    if (!A || !E || A->rows != A->cols || E->rows != A->rows || E->cols != A->cols ||
-        (grad && (grad->rows != A->rows || grad->cols != A->cols)))
-        return ptd_error(PTD_EINVAL, "objective: A, E (and the gradient) must be square of one size");
-    objws *w = objws_alloc(A->rows);
-    if (!w) return ptd_error(PTD_ENOMEM, "out of memory");
-    int st = objective(w, A->data, E->data, obj, weight, f, kappa, grad ? grad->data : NULL);
-    objws_free(w);
-    return st;
-}
-
-/* --- optimisation ----------------------------------------------------------------------------- */
-
-/* Clip the singular values of E at r: the nearest matrix (in every unitarily invariant
- * norm) with ||E||_2 <= r. */
-static int project(objws *w, double complex *E, double r)
-{
-    size_t n = w->n;
-    int st = svd(n, E, w->se, w->SE_U, w->SE_VT);
-    if (st) return st;
-    if (w->se[0] <= r) return PTD_OK;
-    memset(E, 0, n * n * sizeof *E);
-    for (size_t k = 0; k < n; k++) {
-        double sk = fmin(w->se[k], r);
-        if (sk == 0) break;
-        for (size_t j = 0; j < n; j++) {
-            double complex vj = sk * w->SE_VT[k + j * n];
-            for (size_t i = 0; i < n; i++) E[i + j * n] += w->SE_U[i + k * n] * vj;
-        }
-    }
-    return PTD_OK;
-}
-
-typedef struct {
-    objws *w;
-    const double complex *A;
-    double complex *E, *grad;
-    ptd_perturb_objective obj;
-    double weight;
-    int status;
-} bfgs_ctx;
-
-static void unpack(size_t n, const gsl_vector *x, double complex *E)
-{
-    for (size_t k = 0; k < n * n; k++) E[k] = CMPLX(gsl_vector_get(x, 2 * k), gsl_vector_get(x, 2 * k + 1));
-}
-
-static void bfgs_fdf(const gsl_vector *x, void *params, double *f, gsl_vector *g)
-{
-    bfgs_ctx *c = params;
-    size_t n = c->w->n;
-    unpack(n, x, c->E);
-    double kap;
-    int st = objective(c->w, c->A, c->E, c->obj, c->weight, f, &kap, g ? c->grad : NULL);
-    if (st) {
-        c->status = st;
-        *f = GSL_POSINF;
-        if (g) gsl_vector_set_zero(g);
-        return;
-    }
-    if (g)
-        for (size_t k = 0; k < n * n; k++) {
-            gsl_vector_set(g, 2 * k, creal(c->grad[k]));
-            gsl_vector_set(g, 2 * k + 1, cimag(c->grad[k]));
-        }
-}
-
-static double bfgs_f(const gsl_vector *x, void *params)
-{
-    double f;
-    bfgs_fdf(x, params, &f, NULL);
-    return f;
-}
-
-static void bfgs_df(const gsl_vector *x, void *params, gsl_vector *g)
-{
-    double f;
-    bfgs_fdf(x, params, &f, g);
-}
-
-int ptd_perturb_optimize(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C,
-                         const ptd_perturb_opts *opts, ptd_ptd **out)
-{
-    ptd_clear_error();
-    *out = NULL;
-    if (!A || A->rows != A->cols || A->rows < 2) return ptd_error(PTD_EINVAL, "optimize: a square matrix of order >= 2 is needed");
-    ptd_perturb_opts o = opts ? *opts : (ptd_perturb_opts){0};
-    if (!(o.weight >= 0) || !isfinite(o.weight) || !(o.max_rel >= 0) || !isfinite(o.max_rel) || !(o.lr >= 0) ||
-        !isfinite(o.lr) || !(o.start_scale >= 0) || !isfinite(o.start_scale))
-        return ptd_error(PTD_EINVAL, "optimize: weight, max_rel, lr and start_scale must be finite and >= 0");
-    if (o.optimizer == PTD_OPT_BFGS && o.max_rel > 0)
-        return ptd_error(PTD_EINVAL, "optimize: BFGS takes no constraint; use Adam with max_rel, or a weight");
-    size_t n = A->rows;
-    int blas_old = -1;
-    unsigned steps = o.steps ? o.steps : 3000;
-    double na;
-    int st = ptd_matrix_norm2(A, &na);
-    if (st) return st;
-    /* the authors' scales (lr 0.1, start entries U[0, 0.1)) were for LegS, whose entries
-     * are about ||A||_2 / n / 20 for n = 32; scale them with the matrix */
-    double unit = na / (double)n / 20.0;
-    /* measured at 5%, 3000 steps, LegS n = 64: 1.5 u_A gives kappa 10.1, 2 u_A 12.2, 3 u_A
-     * 12.05; n = 32: 1 u_A 8.3, 2 u_A 7.7 */
-    double lr = o.lr > 0 ? o.lr : 1.5 * unit;
-    double s0 = o.start_scale > 0 ? o.start_scale : 0.1 * unit;
-    double radius = o.max_rel * na;
-    objws *w = objws_alloc(n);
-    double complex *E = malloc(n * n * sizeof *E), *best = malloc(n * n * sizeof *best),
-                   *g = malloc(n * n * sizeof *g);
-    double *m1 = calloc(2 * n * n, sizeof *m1), *m2 = calloc(2 * n * n, sizeof *m2);
-    gsl_rng *r = rng_seeded(o.seed);
-    if (!w || !E || !best || !g || !m1 || !m2 || !r) {
-        st = ptd_error(PTD_ENOMEM, "out of memory (optimize, n = %zu)", n);
-        goto done;
-    }
-    for (size_t k = 0; k < n * n; k++) {
-        double re = s0 * gsl_rng_uniform(r), im = s0 * gsl_rng_uniform(r);
-        E[k] = CMPLX(re, im);
-    }
-    if (radius > 0 && (st = project(w, E, radius))) goto done;
-    double t0 = now(), fbest = INFINITY, f, kap;
-    unsigned taken = 0;
-    memcpy(best, E, n * n * sizeof *E);
-    blas_old = ptd_blas_threads_single(); /* threaded BLAS only spins at these sizes */
-    if (o.optimizer == PTD_OPT_ADAM) {
-        const double b1 = 0.9, b2 = 0.999, ep = 1e-8;
-        for (unsigned t = 1; t <= steps; t++) {
-            st = objective(w, A->data, E, o.objective, o.weight, &f, &kap, g);
-            if (st) goto done;
-            if (f < fbest) {
-                fbest = f;
-                memcpy(best, E, n * n * sizeof *E);
-            }
-            double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
-            /* cosine decay to lr/100: the constant rate of the authors' code oscillates
-             * about the minimum instead of settling (measured: LegS n=32 at 5%, kappa 10.8
-             * after 1000 and after 3000 steps) */
-            double lr_t = lr * (0.01 + 0.99 * 0.5 * (1 + cos(M_PI * (double)(t - 1) / (double)steps)));
-            for (size_t k = 0; k < n * n; k++) {
-                double gr[2] = {creal(g[k]), cimag(g[k])}, step[2];
-                for (int q = 0; q < 2; q++) {
-                    double *a = &m1[2 * k + q], *b = &m2[2 * k + q];
-                    *a = b1 * *a + (1 - b1) * gr[q];
-                    *b = b2 * *b + (1 - b2) * gr[q] * gr[q];
-                    step[q] = lr_t * (*a / c1) / (sqrt(*b / c2) + ep);
-                }
-                E[k] -= CMPLX(step[0], step[1]);
-            }
-            if (radius > 0 && (st = project(w, E, radius))) goto done;
-            taken = t;
-            if (o.progress && (t % 50 == 0 || t == steps)) {
-                double rel = (radius > 0 ? fmin(w->se[0], radius) : norm2_of(n, E)) / na;
-                o.progress(o.progress_ctx, t, steps, kap, rel);
-            }
-        }
-        st = objective(w, A->data, E, o.objective, o.weight, &f, &kap, NULL);
-        if (!st && f < fbest) memcpy(best, E, n * n * sizeof *E);
-        st = PTD_OK;
-    } else {
-        bfgs_ctx ctx = {w, A->data, malloc(n * n * sizeof(double complex)), g, o.objective, o.weight, PTD_OK};
-        gsl_vector *x = gsl_vector_alloc(2 * n * n);
-        gsl_multimin_fdfminimizer *mm = gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, 2 * n * n);
-        if (!ctx.E || !x || !mm) {
-            free(ctx.E);
-            if (x) gsl_vector_free(x);
-            if (mm) gsl_multimin_fdfminimizer_free(mm);
-            st = ptd_error(PTD_ENOMEM, "out of memory (BFGS)");
-            goto done;
-        }
-        for (size_t k = 0; k < n * n; k++) {
-            gsl_vector_set(x, 2 * k, creal(E[k]));
-            gsl_vector_set(x, 2 * k + 1, cimag(E[k]));
-        }
-        gsl_multimin_function_fdf fn = {bfgs_f, bfgs_df, bfgs_fdf, 2 * n * n, &ctx};
-        /* first step: about the Adam step over all entries; line search tolerance 0.1 */
-        gsl_multimin_fdfminimizer_set(mm, &fn, x, lr * sqrt(2.0 * (double)(n * n)), 0.1);
-        for (unsigned t = 1; t <= steps; t++) {
-            int it = gsl_multimin_fdfminimizer_iterate(mm);
-            taken = t;
-            if (ctx.status || it) break;
-            if (gsl_multimin_test_gradient(mm->gradient, 1e-10 * (1 + fabs(mm->f))) == GSL_SUCCESS) break;
-            if (o.progress && (t % 10 == 0 || t == steps)) {
-                unpack(n, mm->x, ctx.E);
-                o.progress(o.progress_ctx, t, steps, NAN, norm2_of(n, ctx.E) / na);
-            }
-        }
-        unpack(n, mm->x, best);
-        if (ctx.status && !isfinite(mm->f)) st = ctx.status;
-        free(ctx.E);
-        gsl_vector_free(x);
-        gsl_multimin_fdfminimizer_free(mm);
-        if (st) goto done;
-    }
-    ptd_blas_threads_restore(blas_old);
-    blas_old = -1;
-    {
-        ptd_matrix Em = {n, n, best};
-        st = ptd_perturb_diagonalize(A, &Em, B, C, out);
-        if (!st) {
-            (*out)->steps = taken;
-            (*out)->seconds = now() - t0;
-        }
-    }
-done:
-    if (blas_old >= 0) ptd_blas_threads_restore(blas_old);
-    objws_free(w);
-    free(E);
-    free(best);
-    free(g);
-    free(m1);
-    free(m2);
-    gsl_rng_free(r);
     return st;
 }
 
@@ -607,9 +322,14 @@ int ptd_perturb_save(FILE *f, const ptd_ptd *p)
     fprintf(f, "# perturb-then-diagonalize: A + E = V diag(lambda) V^{-1}, then lambda reflected (Re <= 0);\n"
                "# backward_error: of V diag(lambda) V^{-1} as saved; blocks of 're im' lines, column-major\n");
     fprintf(f, "n %zu\n", n);
-    fprintf(f, "norm_A %.17g\nnorm_E %.17g\nrel_E %.17g\nbackward_error %.17g\nbackward_error_unreflected %.17g\n"
+    /* the returned system's backward error may be unknown (a version-1 file with reflected
+     * eigenvalues): written "nan", the one value the loader takes for it besides numbers */
+    char be[32];
+    if (isnan(p->backward_error)) snprintf(be, sizeof be, "nan");
+    else snprintf(be, sizeof be, "%.17g", p->backward_error);
+    fprintf(f, "norm_A %.17g\nnorm_E %.17g\nrel_E %.17g\nbackward_error %s\nbackward_error_unreflected %.17g\n"
             "kappa_V %.17g\nreflected %zu\n",
-            p->norm_A, p->norm_E, p->rel_E, p->backward_error, p->backward_error_unreflected, p->kappa_V, p->reflected);
+            p->norm_A, p->norm_E, p->rel_E, be, p->backward_error_unreflected, p->kappa_V, p->reflected);
     put_block(f, "lambda", p->lambda, n);
     put_block(f, "V", p->V->data, n * n);
     put_block(f, "Vinv", p->Vinv->data, n * n);
@@ -649,20 +369,31 @@ static int parse_double(const char *s, double *v, char **end)
     return *end != s && errno != ERANGE && isfinite(*v);
 }
 
-static int read_keyed(reader *r, const char *key, double *v)
+/* "KEY VALUE", a finite number; with unknown_ok, also "nan": a value the file does not know
+ * (the returned system's backward error of a version-1 file with reflected eigenvalues,
+ * saved again). */
+static int read_keyed_as(reader *r, const char *key, double *v, int unknown_ok)
 {
     char *l = next_line(r);
     size_t k = strlen(key);
     if (!l || strncmp(l, key, k) != 0 || l[k] != ' ')
         return ptd_error(PTD_EFORMAT, "%s:%zu: expected '%s VALUE'", r->name, r->line, key);
+    if (unknown_ok && strcmp(l + k + 1, "nan") == 0) {
+        *v = NAN;
+        return PTD_OK;
+    }
     char *end;
     if (!parse_double(l + k + 1, v, &end) || *end)
-        return ptd_error(PTD_EFORMAT, "%s:%zu: '%s' needs a finite number", r->name, r->line, key);
+        return ptd_error(PTD_EFORMAT, "%s:%zu: '%s' needs a finite number%s", r->name, r->line, key,
+                         unknown_ok ? " or nan (unknown)" : "");
     return PTD_OK;
 }
 
-/* A block "KEY COUNT" (its header line `l` already read) and COUNT lines "re im" into dst. */
-static int read_block_at(reader *r, const char *l, const char *key, size_t count, double complex *dst)
+static int read_keyed(reader *r, const char *key, double *v) { return read_keyed_as(r, key, v, 0); }
+
+/* A block "KEY COUNT" (its header line `l` already read) and COUNT lines "re im" into *dst,
+ * malloc'd and grown with the values that arrive (n = 8192 declares 1 GiB per block). */
+static int read_block_at(reader *r, const char *l, const char *key, size_t count, double complex **dst)
 {
     size_t k = strlen(key);
     char *end;
@@ -672,13 +403,15 @@ static int read_block_at(reader *r, const char *l, const char *key, size_t count
     unsigned long long c = strtoull(l + k + 1, &end, 10);
     if (*end || errno || c != count)
         return ptd_error(PTD_EFORMAT, "%s:%zu: block '%s' must hold %zu values", r->name, r->line, key, count);
+    size_t cap = 0;
     for (size_t i = 0; i < count; i++) {
         const char *v = next_line(r);
         double re, im;
         if (!v) return ptd_error(PTD_EFORMAT, "%s: file ends inside block '%s' after %zu of %zu values", r->name, key, i, count);
         if (!parse_double(v, &re, &end) || !parse_double(end, &im, &end) || *end)
             return ptd_error(PTD_EFORMAT, "%s:%zu: expected two finite numbers 're im'", r->name, r->line);
-        dst[i] = CMPLX(re, im);
+        if (ptdi_grow((void **)dst, &cap, i + 1, count, sizeof **dst)) return ptd_error(PTD_ENOMEM, "out of memory");
+        (*dst)[i] = CMPLX(re, im);
     }
     return PTD_OK;
 }
@@ -686,8 +419,9 @@ static int read_block_at(reader *r, const char *l, const char *key, size_t count
 /* The same for a block stored in a new rows x cols matrix. */
 static int read_matrix_at(reader *r, const char *l, const char *key, size_t rows, size_t cols, ptd_matrix **into)
 {
-    if (!(*into = ptd_matrix_alloc(rows, cols))) return ptd_error(PTD_ENOMEM, "out of memory");
-    return read_block_at(r, l, key, rows * cols, (*into)->data);
+    if (!(*into = calloc(1, sizeof **into))) return ptd_error(PTD_ENOMEM, "out of memory");
+    (*into)->rows = rows, (*into)->cols = cols;
+    return read_block_at(r, l, key, rows * cols, &(*into)->data);
 }
 
 int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
@@ -715,7 +449,9 @@ int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
     int st = read_keyed(&r, "norm_A", &p->norm_A);
     if (!st) st = read_keyed(&r, "norm_E", &p->norm_E);
     if (!st) st = read_keyed(&r, "rel_E", &p->rel_E);
-    if (!st) st = read_keyed(&r, "backward_error", v1 ? &p->backward_error_unreflected : &p->backward_error);
+    if (!st)
+        st = v1 ? read_keyed(&r, "backward_error", &p->backward_error_unreflected)
+                : read_keyed_as(&r, "backward_error", &p->backward_error, 1);
     if (!st && !v1) st = read_keyed(&r, "backward_error_unreflected", &p->backward_error_unreflected);
     if (!st) st = read_keyed(&r, "kappa_V", &p->kappa_V);
     if (!st) st = read_keyed(&r, "reflected", &refl);
@@ -727,8 +463,7 @@ int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out)
     /* version 1 kept only the unreflected backward error: it is the saved system's when
      * nothing was reflected, and unknown (NaN: recompute it against A) otherwise */
     if (!st && v1) p->backward_error = p->reflected ? NAN : p->backward_error_unreflected;
-    if (!st && !(p->lambda = malloc(n * sizeof *p->lambda))) st = ptd_error(PTD_ENOMEM, "out of memory");
-    if (!st) st = read_block_at(&r, next_line(&r), "lambda", n, p->lambda);
+    if (!st) st = read_block_at(&r, next_line(&r), "lambda", n, &p->lambda);
     if (!st) st = read_matrix_at(&r, next_line(&r), "V", n, n, &p->V);
     if (!st) st = read_matrix_at(&r, next_line(&r), "Vinv", n, n, &p->Vinv);
     if (!st) st = read_matrix_at(&r, next_line(&r), "E", n, n, &p->E);

@@ -13,12 +13,26 @@
 #ifndef PTD_H
 #define PTD_H
 
-#include <complex.h>
 #include <stddef.h>
 #include <stdio.h>
 
+/* The complex type of every complex number the library takes or gives: C99's double complex
+ * in C and std::complex<double> in C++, which the two standards lay out alike (an array of
+ * two doubles, real part first) and the x86-64 and AArch64 calling conventions pass and
+ * return alike, so a C++ program includes this header and links the library as it is
+ * (tests/test_cxx.cpp). */
 #ifdef __cplusplus
+#include <complex>
+typedef std::complex<double> ptd_complex;
+#if defined __clang__
+/* ptd_tf_eval1 and ptd_tf_legs_closed return a complex by value: C-compatible, as above */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wreturn-type-c-linkage"
+#endif
 extern "C" {
+#else
+#include <complex.h>
+typedef double complex ptd_complex;
 #endif
 
 /* ------------------------------------------------------------------------------------ */
@@ -64,7 +78,7 @@ void ptd_init(void);
 
 typedef struct {
     size_t rows, cols;
-    double complex *data; /* element (i, j) at data[i + j * rows] */
+    ptd_complex *data; /* element (i, j) at data[i + j * rows] */
 } ptd_matrix;
 
 #define PTD_AT(M, i, j) ((M)->data[(size_t)(i) + (size_t)(j) * (M)->rows])
@@ -74,7 +88,8 @@ ptd_matrix *ptd_matrix_alloc(size_t rows, size_t cols);
 void ptd_matrix_free(ptd_matrix *m);
 ptd_matrix *ptd_matrix_copy(const ptd_matrix *m);
 
-/* Largest singular value (LAPACK zgesvd on a copy; O(n^3), allocates). */
+/* Largest singular value (LAPACK zgesvd on a copy; O(n^3), allocates).  PTD_EINVAL when an
+ * entry is not finite. */
 int ptd_matrix_norm2(const ptd_matrix *m, double *norm);
 /* Frobenius norm, overflow-safe.  O(rows cols). */
 double ptd_matrix_norm_fro(const ptd_matrix *m);
@@ -155,7 +170,7 @@ int ptd_pspec_plan_exact(const ptd_pspec_plan *p);
 /* ||A||_2, computed when the plan was made. */
 double ptd_pspec_plan_norm2(const ptd_pspec_plan *p);
 /* The eigenvalues, diag(T); an array of n owned by the plan. */
-const double complex *ptd_pspec_plan_eigenvalues(const ptd_pspec_plan *p);
+const ptd_complex *ptd_pspec_plan_eigenvalues(const ptd_pspec_plan *p);
 /* Rounding floor: sigma_min values below it are not resolved by the plan's data.
  * n u ||A||_2 for a computed Schur form; 0 for an exact one, where each point carries its
  * own componentwise error estimate instead (ptd_pspec_point.err). */
@@ -192,7 +207,7 @@ typedef struct {
  * Inverse Lanczos: PTD_ENOCONV if maxit steps did not meet tol (the result then holds
  * the best estimate so far).  PTD_EINVAL for a non-finite z, tol outside [0, 1) or an
  * unknown method.  opts may be NULL (Lanczos, defaults). */
-int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z,
+int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, ptd_complex z,
                         const ptd_pspec_opts *opts, ptd_pspec_point *res);
 
 typedef struct {
@@ -266,7 +281,7 @@ typedef struct {
     size_t outside;       /* of those, the ones outside the box */
 } ptd_pspec_grid_bounds;
 
-int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double complex *eig, size_t neig,
+int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const ptd_complex *eig, size_t neig,
                          ptd_pspec_grid_bounds *out);
 
 /* ------------------------------------------------------------------------------------ */
@@ -278,7 +293,7 @@ int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double compl
 
 typedef struct {
     size_t n;
-    double complex *lambda;   /* eigenvalues, as LAPACK returns them */
+    ptd_complex *lambda;   /* eigenvalues, as LAPACK returns them */
     ptd_matrix *V;            /* right eigenvectors x_i, unit 2-norm columns */
     ptd_matrix *Y;            /* left eigenvectors y_i (y_i^* A = lambda_i y_i^*), unit columns */
     double *eig_cond;         /* kappa(lambda_i) = 1 / |y_i^* x_i| (infinite when y^* x = 0) */
@@ -315,7 +330,7 @@ typedef struct {
     double kappa_V;            /* kappa_2(V), V with unit columns; inf if defective */
     double log10_kappa_V;      /* the same, usable beyond the double range */
     double *eig_cond;          /* n values, in the order of the diagonal of A */
-    double complex *lambda;    /* the eigenvalues: the diagonal of A */
+    ptd_complex *lambda;    /* the eigenvalues: the diagonal of A */
     unsigned long bits;        /* the precision of the reported run (0: none was needed) */
     int digits;                /* significant digits on which the two last runs agreed */
     double seconds;
@@ -339,31 +354,48 @@ typedef enum {
 } ptd_perturb_objective;
 
 typedef enum {
-    PTD_OPT_ADAM = 0,   /* Adam, as the authors did */
-    PTD_OPT_BFGS        /* GSL multimin vector BFGS (no constraint: weight only) */
+    PTD_OPT_LBFGS = 0,  /* the default: L-BFGS on smooth surrogates of log kappa_2 with a
+                           barrier for the size and a penalty for stability
+                           (docs/mathematics.md section 9) */
+    PTD_OPT_ADAM,       /* Adam on `objective` under the size, as the authors did */
+    PTD_OPT_BFGS        /* GSL multimin vector BFGS on `objective` (no constraint: weight only) */
 } ptd_perturb_optimizer;
 
+struct ptd_ptd_s;
+
 typedef struct {
-    ptd_perturb_objective objective;
+    ptd_perturb_objective objective; /* Adam and BFGS only */
     ptd_perturb_optimizer optimizer;
-    double weight;        /* gamma or lambda in the objective (0: kappa alone) */
-    double max_rel;       /* constraint ||E||_2 <= max_rel ||A||_2, kept by projection
-                             (singular values clipped); 0 = no constraint */
-    unsigned steps;       /* optimiser steps; 0 = 3000 */
+    double weight;        /* Adam, BFGS: gamma or lambda in the objective (0: kappa alone) */
+    double max_rel;       /* the size: ||E||_2 <= max_rel ||A||_2 (L-BFGS: < ; Adam: kept by
+                             projection, singular values clipped); 0 = no constraint (BFGS) */
+    unsigned steps;       /* L-BFGS: iterations over all phases (0 = 1200); Adam, BFGS:
+                             steps (0 = 3000) */
     double lr;            /* Adam learning rate, cosine-decayed to lr/100; 0 = 1.5 u_A with
                              u_A = ||A||_2 / (20 n) (u_A is about 1 for LegS n = 32) */
     unsigned long seed;   /* the starting E */
-    double start_scale;   /* entries of the start E are U[0, s) + i U[0, s); 0 = 0.1 u_A
-                             (the authors' 0.1 for LegS n = 32) */
+    double start_scale;   /* Adam, BFGS: entries of the start E are U[0, s) + i U[0, s);
+                             0 = 0.1 u_A (the authors' 0.1 for LegS n = 32) */
     void (*progress)(void *ctx, unsigned step, unsigned steps, double kappa, double rel_E);
     void *progress_ctx;
+    int real;             /* L-BFGS: a real E (A must be real): n^2 variables, the spectrum
+                             of A + E closed under conjugation */
+    double margin;        /* L-BFGS: keep every Re lambda(A + E) <= -margin (the point
+                             returned meets it whenever one evaluated did); 0 = half the
+                             distance of A's spectral abscissa to 0 when A is stable, else
+                             none; < 0 = none */
+    unsigned starts;      /* L-BFGS: random starts, the best kept (0 = 1) */
+    const ptd_matrix *start; /* a start E instead of the first random one (NULL: none) */
+    /* ptd_perturb_optimize_path: called after size i of k with its result and the seconds
+     * since the path began (ctx: progress_ctx) */
+    void (*size_done)(void *ctx, size_t i, size_t k, const struct ptd_ptd_s *p, double seconds);
 } ptd_perturb_opts;
 
 /* A diagonalization of A + E: the PTD system (Lambda, V^{-1} B, C V). */
-typedef struct {
+typedef struct ptd_ptd_s {
     size_t n;
     ptd_matrix *E;             /* the perturbation */
-    double complex *lambda;    /* eigenvalues of A + E, real parts reflected to <= 0 */
+    ptd_complex *lambda;    /* eigenvalues of A + E, real parts reflected to <= 0 */
     size_t reflected;          /* how many had a positive real part */
     ptd_matrix *V, *Vinv;      /* unit-column eigenvectors of A + E and the inverse */
     ptd_matrix *Btilde;        /* V^{-1} B (n x 1), or NULL */
@@ -378,6 +410,9 @@ typedef struct {
     double seconds;
     double backward_error_unreflected; /* the same before the reflection: of the
                                   diagonalization of A + E, about rel_E */
+    int real;                  /* A and E real, diagonalized in real arithmetic: lambda holds
+                                  real eigenvalues and conjugate pairs (the one of positive
+                                  imaginary part first), V's columns for a pair conjugate */
 } ptd_ptd;
 
 /* Diagonalize A + E for a given E (B and C may be NULL).  Fills every field. */
@@ -386,9 +421,11 @@ int ptd_perturb_diagonalize(const ptd_matrix *A, const ptd_matrix *E, const ptd_
 /* Random PTD: complex Ginibre E scaled to ||E||_2 = rel ||A||_2, seeded. */
 int ptd_perturb_random(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C,
                        double rel, unsigned long seed, ptd_ptd **out);
-/* Optimised PTD: minimise the objective over complex E with the analytic gradient of the
- * eigenvectors (dV = V (F o (V^{-1} dE V)), F_ij = 1/(l_j - l_i), then the column
- * normalisation).  Needs distinct eigenvalues of A + E along the way. */
+/* Optimised PTD: minimise kappa_2(V(A + E)) over E (complex, or real with opts->real) with
+ * the analytic gradient of the eigenvectors (dV = V (F o (V^{-1} dE V)), F_ij =
+ * 1/(l_j - l_i), then the column normalisation), by the method opts->optimizer (NULL opts:
+ * an error, the size is needed).  Needs distinct eigenvalues of A + E along the way.  Cost:
+ * O(n^3) per evaluation, about 1.6 evaluations per L-BFGS iteration; one BLAS thread. */
 int ptd_perturb_optimize(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C,
                          const ptd_perturb_opts *opts, ptd_ptd **out);
 /* The objective and its gradient with respect to E (dF = Re tr(G^* dE)), for tests and
@@ -396,6 +433,28 @@ int ptd_perturb_optimize(const ptd_matrix *A, const ptd_matrix *B, const ptd_mat
 int ptd_perturb_objective_eval(const ptd_matrix *A, const ptd_matrix *E,
                                ptd_perturb_objective obj, double weight, double *f,
                                double *kappa, ptd_matrix *grad);
+/* The default optimiser's objective (docs/mathematics.md section 9):
+ *   phi(E) = log[(sum s_i^p)^(1/p) (sum s_i^-p)^(1/p)]  (s_i: singular values of V(A + E),
+ *                                                       unit columns; p = 0: log kappa_2)
+ *          - (mu/n) sum_i log(1 - sigma_i(E)^2 / r^2)    (sigma_i: of E; +inf when ||E|| >= r;
+ *                                                       no term when r = 0)
+ *          + (penalty/n) sum_j (max(0, Re lambda_j + margin) / margin)^2 */
+typedef struct {
+    double p, radius, mu, margin, penalty;
+    int real;             /* A and E real: the gradient along real E only (Re of the complex
+                             one), the eigen-system in real arithmetic */
+} ptd_perturb_surrogate;
+/* phi, kappa_2(V) and max Re lambda(A + E) at E and the gradient (dphi = Re tr(G^* dE)), grad
+ * and the outputs but f may be NULL; phi = +inf (kappa, max_re NaN) outside the ball. */
+int ptd_perturb_surrogate_eval(const ptd_matrix *A, const ptd_matrix *E, const ptd_perturb_surrogate *s,
+                               double *f, double *kappa, double *max_re, ptd_matrix *grad);
+/* The optimised PTD at the increasing sizes rel[0..k-1] (opts->max_rel ignored), each size
+ * started from the previous one's E; out[i] is never worse conditioned than out[i - 1] (the
+ * previous E is kept when the new one is worse): a monotone curve.  On failure every
+ * out[i] is NULL. */
+int ptd_perturb_optimize_path(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C,
+                              const double *rel, size_t k, const ptd_perturb_opts *opts,
+                              ptd_ptd **out);
 void ptd_ptd_free(ptd_ptd *p);
 
 /* ||A - V diag(lambda) V^{-1}||_2 / ||A||_2 of p against A (by SVD, O(n^3)): the backward
@@ -407,6 +466,34 @@ int ptd_perturb_backward_error(const ptd_matrix *A, const ptd_ptd *p, double *be
  * a malformed file with PTD_EFORMAT and the line. */
 int ptd_perturb_save(FILE *f, const ptd_ptd *p);
 int ptd_perturb_load(FILE *f, const char *name, ptd_ptd **out);
+
+/* PTD systems as MATLAB files (libmatio), the format the PTD authors' code reads
+ * (scipy.io.loadmat): variables Lam (n x 1), V, Vinv (n x n, V diag(Lam) Vinv = A + E when
+ * nothing was reflected), E, A (when given) and the scalars kappa, rel_E, backward_error,
+ * reflected.  version: 5 (what scipy.io.loadmat reads) or 73 (v7.3, HDF5).  Written through
+ * ptd_plot_write_file (a temporary beside the target, renamed). */
+int ptd_perturb_save_mat(const char *path, const ptd_ptd *p, const ptd_matrix *A, int version);
+/* Read a MAT file of PTD variables: Lam, V and Vinv are needed; E, A and reflected are
+ * optional.  The system is measured against A (the caller's; else the file's; a file's A
+ * must equal the caller's to 100 n u ||A||): E = V diag(Lam) Vinv - A when the file has none
+ * (the authors' files), kappa_V, norm_E, rel_E and backward_error recomputed, never read;
+ * V's columns scaled to unit norm when they are not (Vinv's rows inversely).  Btilde, Ctilde
+ * from B, C when given (either may be NULL).  Every size is checked against PTD_ZOO_MAX_N
+ * and the file's size before data is read; a malformed file is PTD_EFORMAT with a one-line
+ * message naming the variable. */
+int ptd_perturb_load_mat(const char *path, const ptd_matrix *A, const ptd_matrix *B,
+                         const ptd_matrix *C, ptd_ptd **out);
+/* 1 if the file at `path` begins with a MATLAB v5 or v7.3 header. */
+int ptd_perturb_is_mat(const char *path);
+/* A PTD file of either kind: MAT (by its header) through ptd_perturb_load_mat, else the text
+ * format through ptd_perturb_load; Btilde, Ctilde filled from B, C when the file has none. */
+int ptd_perturb_read(const char *path, const ptd_matrix *A, const ptd_matrix *B,
+                     const ptd_matrix *C, ptd_ptd **out);
+/* The order n of the system in a PTD file of either kind, without reading its data. */
+int ptd_perturb_file_order(const char *path, size_t *n);
+/* One line (no newline) on what p holds: n, kappa_2(V), ||E||/||A||, the backward error, the
+ * range of Re lambda and how many are positive. */
+int ptd_perturb_describe(const ptd_ptd *p, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------------------ */
 /* plot: gnuplot scripts, data files, rendered images                                     */
@@ -426,7 +513,7 @@ typedef struct {
  * use ptd_plot_render.  Values are written as log10(max(sigma, DBL_TRUE_MIN)): never inf
  * or nan. */
 int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
-                           size_t neps, const double complex *eig, size_t neig,
+                           size_t neps, const ptd_complex *eig, size_t neig,
                            const ptd_plot_meta *meta);
 /* Data only: '#' header lines (command, version, parameters, "# columns: x y sigma_min err"),
  * then one line "x y sigma_min err" per grid point, a blank line after each grid row (fixed
@@ -509,7 +596,7 @@ const ptd_matrix *ptd_pspec_plan_matrix(const ptd_pspec_plan *p);
 
 typedef struct {
     double value;          /* alpha_eps = max Re z, or rho_eps = max |z|, over Lambda_eps(A) */
-    double complex z;      /* a point of the eps-level set where the value is attained */
+    ptd_complex z;      /* a point of the eps-level set where the value is attained */
     double sigma;          /* sigma_min(zI - A) at z (inverse Lanczos): eps to rounding */
     double sigma_err;      /* its error estimate */
     unsigned evaluations;  /* sigma_min evaluations (local steps and interval tests) */
@@ -583,7 +670,7 @@ int ptd_pspec_level_crossings(const ptd_pspec_plan *p, double eps, int which, do
  * (counter-clockwise from the rightmost point).  The polygon of these points lies inside
  * W(A); the support lines enclose it.  Cost m Hermitian eigenproblems (zheevr, one
  * eigenpair), O(m n^3); allocates. */
-int ptd_fov_boundary(const ptd_matrix *A, size_t m, double complex *pts);
+int ptd_fov_boundary(const ptd_matrix *A, size_t m, ptd_complex *pts);
 
 /* The bounding box of W(A): [lambda_min, lambda_max] of (A + A^*)/2 by that of
  * (A - A^*)/(2i).  Lambda_eps(A) lies within eps of W(A). */
@@ -604,18 +691,18 @@ int ptd_fov_abscissa(const ptd_matrix *A, double *omega);
  * the numerical range as a closed dashed polygon (nfov points, 0 for none). */
 typedef struct {
     struct {
-        const double complex *z;
+        const ptd_complex *z;
         size_t n;
         const char *title;
     } sets[PTD_PLOT_MAX_MARKS];
     size_t nsets;
-    const double complex *fov;
+    const ptd_complex *fov;
     size_t nfov;
 } ptd_plot_overlay;
 
 /* ptd_plot_pspec_gnuplot with an overlay (NULL: the same script as without). */
 int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const double *eps,
-                                   size_t neps, const double complex *eig, size_t neig,
+                                   size_t neps, const ptd_complex *eig, size_t neig,
                                    const ptd_plot_overlay *ov, const ptd_plot_meta *meta);
 
 /* ------------------------------------------------------------------------------------ */
@@ -623,12 +710,18 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
 /* ------------------------------------------------------------------------------------ */
 
 /* E = e^{tA} by scaling and squaring with the [13/13] Pade approximant (Higham 2005).
- * E is n x n, allocated by the caller.  PTD_ERANGE when it overflows.  O(n^3 (6 + s)),
- * s = log2(||tA||_1 / 5.37); allocates 7 n^2. */
+ * E is n x n, allocated by the caller.  PTD_ERANGE when an entry of e^{tA} is beyond the
+ * double range.  O(n^3 (6 + s)), s = log2(||tA||_1 / 5.37); allocates 7 n^2. */
 int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E);
-/* out[k] = ||e^{t[k] A}||_2 for k < nt (an expm and an SVD each). */
+/* out[k] = ||e^{t[k] A}||_2 for k < nt (an expm and an SVD each).  The exponentials are
+ * kept scaled by powers of two, so every norm within the double range is computed, however
+ * far outside it e^{tA} itself is; a norm beyond the range is +INFINITY, one below it 0 (or
+ * subnormal).  PTD_EINVAL for a non-finite A or t[k]. */
 int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double *out);
-/* out[k] = ||A^k||_2 for k = 0..kmax (out holds kmax + 1). */
+/* out[k] = ||A^k||_2 for k = 0..kmax (out holds kmax + 1), by repeated products kept scaled
+ * by powers of two (exact), so the powers never overflow: a norm beyond the double range is
+ * +INFINITY, one below it 0 (or subnormal), every other is computed.  PTD_EINVAL for a
+ * non-finite A.  O(kmax n^3). */
 int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out);
 /* Lower bounds from the pseudospectra (Trefethen and Embree, ch. 15-16): continuous,
  * sup_{t >= 0} ||e^{tA}|| >= alpha_eps / eps; discrete (discrete = 1),
@@ -677,8 +770,8 @@ typedef enum { PTD_TF_DENSE = 0, PTD_TF_DIAG, PTD_TF_NPLR } ptd_tf_kind;
 /* B is n x 1, C is 1 x n (or n x 1, read as a row).  O(n^3); allocates. */
 int ptd_tf_dense_create(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C, ptd_tf **out);
 /* n modes; the arrays are copied.  b or c NULL means all ones. */
-int ptd_tf_diag_create(size_t n, const double complex *lambda, const double complex *b,
-                       const double complex *c, ptd_tf **out);
+int ptd_tf_diag_create(size_t n, const ptd_complex *lambda, const ptd_complex *b,
+                       const ptd_complex *c, ptd_tf **out);
 /* PTD_EINVAL when A + P P^T is not normal to within 1e3 n u ||A||_F (measured as
  * ||A_N A_N^* - A_N^* A_N||_F / ||A_N||_F^2).  O(n^3); allocates. */
 int ptd_tf_nplr_create(const ptd_matrix *A, const ptd_matrix *P, const ptd_matrix *B, const ptd_matrix *C,
@@ -693,22 +786,22 @@ ptd_tf_kind ptd_tf_get_kind(const ptd_tf *t);
 size_t ptd_tf_order(const ptd_tf *t);
 /* For diag systems the modes (lambda, b, c); for nplr systems the eigenvalues of A_N (and
  * NULL b, c): arrays of n owned by t.  For dense systems all three are NULL. */
-void ptd_tf_modes(const ptd_tf *t, const double complex **lambda, const double complex **b,
-                  const double complex **c);
+void ptd_tf_modes(const ptd_tf *t, const ptd_complex **lambda, const ptd_complex **b,
+                  const ptd_complex **c);
 
 /* G(s[k]) for k < m into G.  s at an eigenvalue gives a non-finite value.  Parallel over s
  * (OpenMP) when m is large; allocates O(n^2) scratch per thread for dense systems. */
-int ptd_tf_eval(const ptd_tf *t, const double complex *s, size_t m, double complex *G);
+int ptd_tf_eval(const ptd_tf *t, const ptd_complex *s, size_t m, ptd_complex *G);
 /* One value, the same arithmetic as ptd_tf_eval (allocates for dense systems). */
-double complex ptd_tf_eval1(const ptd_tf *t, double complex s);
+ptd_complex ptd_tf_eval1(const ptd_tf *t, ptd_complex s);
 
 /* Reference: one LU of sI - A per s (zgesv), O(n^3) per point; for tests and benchmarks. */
-int ptd_tf_eval_lu(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C, const double complex *s,
-                   size_t m, double complex *G);
-/* The closed form of hippo-legs (REFERENCES.md section 4):
+int ptd_tf_eval_lu(const ptd_matrix *A, const ptd_matrix *B, const ptd_matrix *C, const ptd_complex *s,
+                   size_t m, ptd_complex *G);
+/* The closed form of hippo-legs (docs/mathematics.md section 8):
  * [(sI - A)^{-1} B]_n = p_n prod_{k<n} (s - k) / prod_{k=1}^{n+1} (s + k), by the stable
  * ratio recursion; G = c^T x (c NULL: all ones).  O(n). */
-double complex ptd_tf_legs_closed(size_t n, const double complex *c, double complex s);
+ptd_complex ptd_tf_legs_closed(size_t n, const ptd_complex *c, ptd_complex s);
 
 /* Strong error: sup over w of f(w) for f(w) = |G1(iw) - G2(iw)| or any f >= 0.  The search
  * covers w = 0 and both w0 <= |w| <= w1: f on a log-spaced grid of `grid` points on each side
@@ -731,7 +824,7 @@ typedef struct {
 } ptd_tf_sup;
 
 int ptd_tf_sup_search(ptd_tf_absfn f, void *ctx, double w0, double w1, size_t grid,
-                      const double complex *seeds, size_t nseeds, ptd_tf_sup *res);
+                      const ptd_complex *seeds, size_t nseeds, ptd_tf_sup *res);
 /* ptd_tf_sup_search on |G1(iw) - G2(iw)| with the poles of the diag and nplr systems among
  * t1, t2 as seeds (eigenvalues of A_N for nplr). */
 int ptd_tf_strong_error(const ptd_tf *t1, const ptd_tf *t2, double w0, double w1, size_t grid,
@@ -775,17 +868,17 @@ int ptd_ssm_discretize(const ptd_matrix *A, const ptd_matrix *B, double dt, ptd_
 /* Diagonal, per mode: ZOH abar = e^{dt l}, bbar = (e^{dt l} - 1)/l b (dt b when l = 0,
  * expm1 for small dt l); bilinear abar = (1 + dt l/2)/(1 - dt l/2), bbar = dt b/(1 - dt l/2).
  * b NULL means all ones.  O(n). */
-int ptd_ssm_discretize_diag(size_t n, const double complex *lambda, const double complex *b, double dt,
-                            ptd_ssm_method method, double complex *abar, double complex *bbar);
+int ptd_ssm_discretize_diag(size_t n, const ptd_complex *lambda, const ptd_complex *b, double dt,
+                            ptd_ssm_method method, ptd_complex *abar, ptd_complex *bbar);
 /* K_l = C Abar^l Bbar, l < L, by L matrix-vector products x <- Abar x (O(L n^2), never a
  * matrix power).  C is 1 x n (or n x 1). */
 int ptd_ssm_kernel(const ptd_matrix *Abar, const ptd_matrix *Bbar, const ptd_matrix *C, size_t L,
-                   double complex *K);
+                   ptd_complex *K);
 /* K_l = sum_k c_k bbar_k abar_k^l, l < L, the Vandermonde product with running powers
  * (O(n L)).  c NULL means all ones. */
-int ptd_ssm_kernel_diag(size_t n, const double complex *abar, const double complex *bbar,
-                        const double complex *c, size_t L, double complex *K);
-/* The exact ZOH state of hippo-legs (REFERENCES.md section 4):
+int ptd_ssm_kernel_diag(size_t n, const ptd_complex *abar, const ptd_complex *bbar,
+                        const ptd_complex *c, size_t L, ptd_complex *K);
+/* The exact ZOH state of hippo-legs (docs/mathematics.md section 8):
  * [Abar^l Bbar]_k = p_k/2 [Q_k(y_l) - Q_k(y_{l+1})], y_l = 2 e^{-l dt} - 1, Q_0(y) = y,
  * Q_k = (P_{k+1} - P_{k-1})/(2k+1) (Legendre P by gsl_sf_legendre_Pl); x holds n values. */
 int ptd_ssm_legs_zoh_state(size_t n, double dt, size_t l, double *x);
@@ -811,7 +904,8 @@ int ptd_dataset_split(const ptd_dataset *d, size_t nval, unsigned long seed, ptd
 /* Read an IDX file (plain or gzip, through zlib) of unsigned bytes (type 0x08): dims[0..*ndims)
  * (at most 4) and the data, malloc'd.  A bad magic number, a type other than 0x08, a size that
  * does not match the file, or a gzip error gives PTD_EFORMAT naming the file and the reason;
- * a missing file PTD_EIO. */
+ * a missing file PTD_EIO.  At most 2^32 data bytes; the buffer grows with the bytes that
+ * arrive, so a header that declares more than the file holds allocates nothing. */
 int ptd_data_idx_read(const char *path, size_t *dims, size_t *ndims, unsigned char **data);
 
 /* Default location of the Debian package dataset-fashion-mnist. */
@@ -865,6 +959,19 @@ typedef struct {
 } ptd_train_config;
 
 typedef struct ptd_train_model ptd_train_model;
+
+/* Limits of a model's configuration (ptd_train_model_create refuses more with PTD_EINVAL, a
+ * checkpoint that claims more is refused with PTD_EFORMAT): far above what ssm-train builds
+ * (din 1 or 16, 10 classes, len 784) and within them no product of sizes wraps.  A
+ * checkpoint's epochs and optimiser steps are bounded too (steps stay exact in a double). */
+#define PTD_TRAIN_MAX_DIN 4096
+#define PTD_TRAIN_MAX_NCLASS 4096
+#define PTD_TRAIN_MAX_LEN 100000
+#define PTD_TRAIN_MAX_LAYERS 16
+#define PTD_TRAIN_MAX_WIDTH 4096
+#define PTD_TRAIN_MAX_STATE 1024
+#define PTD_TRAIN_MAX_EPOCHS 1000000000ULL
+#define PTD_TRAIN_MAX_STEPS (1ULL << 53)
 
 /* The model: linear encoder; per layer a diagonal SSM convolution per channel (ZOH kernel,
  * FFT of length 2 len) plus D u, GELU, output linear, residual, LayerNorm; mean pooling;
@@ -938,13 +1045,20 @@ int ptd_train_evaluate(ptd_train_model *m, const ptd_dataset *d, const ptd_train
 
 /* Checkpoints: a binary file "PTDSSM", a version, the configuration, the epochs done, the
  * parameters and the optimiser state, then a CRC-32 of everything before it.  Loading
- * rejects a wrong magic, version, size or checksum with PTD_EFORMAT and the reason. */
+ * validates everything before it allocates the model: magic, version, the file's size
+ * against the parameter count, the checksum, every configuration field within the
+ * PTD_TRAIN_MAX_* limits, the parameter count against the configuration, parameters and
+ * moments finite, second moments >= 0, w_max finite and positive; anything else gives
+ * PTD_EFORMAT with a one-line message naming the field. */
 int ptd_train_model_save(const ptd_train_model *m, const char *path);
 int ptd_train_model_load(const char *path, ptd_train_model **out);
 size_t ptd_train_model_epochs_done(const ptd_train_model *m);
 
 #ifdef __cplusplus
 }
+#if defined __clang__
+#pragma clang diagnostic pop
+#endif
 #endif
 
 #endif /* PTD_H */

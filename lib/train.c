@@ -14,6 +14,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ struct ptd_train_model {
     size_t enc_W, enc_b, dec_W, dec_b;
     gsl_fft_complex_wavetable *wt;
     work **ws;
-    int nws;
+    int nws, overflow;
     ptd_train_timing tm;
 };
 
@@ -67,14 +68,18 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static size_t add_tensor(ptd_train_model *m, const char *name, size_t size, int group)
+/* A tensor of rows x cols parameters at the end of the layout.  The sizes are checked
+ * (rows * cols and the running total must not wrap): m->overflow records a wrap, and the
+ * layout is then refused. */
+static size_t add_tensor(ptd_train_model *m, const char *name, size_t rows, size_t cols, int group)
 {
     tensor *t = &m->t[m->nt++];
+    size_t size;
+    if (__builtin_mul_overflow(rows, cols, &size) || __builtin_add_overflow(m->np, size, &m->np)) m->overflow = 1;
     snprintf(t->name, sizeof t->name, "%s", name);
-    t->off = m->np;
+    t->off = m->np - size;
     t->size = size;
     t->group = group;
-    m->np += size;
     return t->off;
 }
 
@@ -131,16 +136,31 @@ void ptd_train_model_free(ptd_train_model *m)
     free(m);
 }
 
-/* The structure (tensors, buffers), no parameter values. */
-static int model_alloc(const ptd_train_config *c, ptd_train_model **out)
+/* The configuration's limits (the tool's and the checkpoint loader's): each size within
+ * PTD_TRAIN_MAX_*, which also keeps every product of sizes far from wrapping. */
+static int check_config(const ptd_train_config *c)
+{
+    if (c->din < 1 || c->din > PTD_TRAIN_MAX_DIN || c->nclass < 2 || c->nclass > PTD_TRAIN_MAX_NCLASS ||
+        c->len < 2 || c->len > PTD_TRAIN_MAX_LEN || c->layers < 1 || c->layers > PTD_TRAIN_MAX_LAYERS ||
+        c->width < 1 || c->width > PTD_TRAIN_MAX_WIDTH || c->state < 2 || c->state % 2 ||
+        c->state > PTD_TRAIN_MAX_STATE)
+        return ptd_error(PTD_EINVAL,
+                         "model: need 1 <= din <= %d, 2 <= nclass <= %d, 2 <= len <= %d, 1 <= layers <= %d, "
+                         "1 <= width <= %d, even state 2 <= N <= %d (got %zu, %zu, %zu, %zu, %zu, %zu)",
+                         PTD_TRAIN_MAX_DIN, PTD_TRAIN_MAX_NCLASS, PTD_TRAIN_MAX_LEN, PTD_TRAIN_MAX_LAYERS,
+                         PTD_TRAIN_MAX_WIDTH, PTD_TRAIN_MAX_STATE, c->din, c->nclass, c->len, c->layers,
+                         c->width, c->state);
+    return PTD_OK;
+}
+
+/* The structure: the tensor layout and its parameter count, no buffers (a few hundred bytes
+ * for any configuration within the limits).  The checkpoint loader compares the count with
+ * the file before model_buffers allocates. */
+static int model_layout(const ptd_train_config *c, ptd_train_model **out)
 {
     *out = NULL;
-    if (c->din < 1 || c->nclass < 2 || c->len < 2 || c->layers < 1 || c->width < 1 || c->state < 2 ||
-        c->state % 2 || c->layers > 16 || c->width > 4096 || c->state > 1024 || c->len > 100000)
-        return ptd_error(PTD_EINVAL,
-                         "model: need din >= 1, nclass >= 2, len >= 2, 1 <= layers <= 16, width >= 1, even "
-                         "state N >= 2 (got %zu, %zu, %zu, %zu, %zu, %zu)",
-                         c->din, c->nclass, c->len, c->layers, c->width, c->state);
+    int st = check_config(c);
+    if (st) return st;
     ptd_train_model *m = calloc(1, sizeof *m);
     if (!m) return ptd_error(PTD_ENOMEM, "out of memory");
     m->cfg = *c;
@@ -154,27 +174,40 @@ static int model_alloc(const ptd_train_config *c, ptd_train_model **out)
         ptd_train_model_free(m);
         return ptd_error(PTD_ENOMEM, "out of memory");
     }
-    m->enc_W = add_tensor(m, "encoder.W", H * c->din, 0);
-    m->enc_b = add_tensor(m, "encoder.b", H, 1);
-    for (size_t l = 0; l < nl; l++) {
+    m->enc_W = add_tensor(m, "encoder.W", H, c->din, 0);
+    m->enc_b = add_tensor(m, "encoder.b", H, 1, 1);
+    /* nl <= PTD_TRAIN_MAX_LAYERS already; saying so again shows gcc that the names fit */
+    for (size_t l = 0; l < nl && l < PTD_TRAIN_MAX_LAYERS; l++) {
         char nm[32];
         layer_off *o = &m->lo[l];
-#define T(field, what, size, group) \
-    snprintf(nm, sizeof nm, "layer%zu.%s", l + 1, what), o->field = add_tensor(m, nm, size, group)
-        T(lre, "log_neg_re_Lambda", H * M, 2);
-        T(lim, "im_Lambda", H * M, 2);
-        T(B, "Btilde", 2 * H * M, 2);
-        T(C, "C", 2 * H * M, 1);
-        T(logdt, "log_dt", H, 2);
-        T(D, "D", H, 1);
-        T(W, "out.W", H * H, 0);
-        T(b, "out.b", H, 1);
-        T(gam, "norm.gamma", H, 1);
-        T(bet, "norm.beta", H, 1);
+#define T(field, what, rows, cols, group) \
+    snprintf(nm, sizeof nm, "layer%zu.%s", l + 1, what), o->field = add_tensor(m, nm, rows, cols, group)
+        T(lre, "log_neg_re_Lambda", H, M, 2);
+        T(lim, "im_Lambda", H, M, 2);
+        T(B, "Btilde", H, 2 * M, 2);
+        T(C, "C", H, 2 * M, 1);
+        T(logdt, "log_dt", H, 1, 2);
+        T(D, "D", H, 1, 1);
+        T(W, "out.W", H, H, 0);
+        T(b, "out.b", H, 1, 1);
+        T(gam, "norm.gamma", H, 1, 1);
+        T(bet, "norm.beta", H, 1, 1);
 #undef T
     }
-    m->dec_W = add_tensor(m, "decoder.W", c->nclass * H, 0);
-    m->dec_b = add_tensor(m, "decoder.b", c->nclass, 1);
+    m->dec_W = add_tensor(m, "decoder.W", c->nclass, H, 0);
+    m->dec_b = add_tensor(m, "decoder.b", c->nclass, 1, 1);
+    if (m->overflow) {
+        ptd_train_model_free(m);
+        return ptd_error(PTD_EINVAL, "model: the parameter count overflows");
+    }
+    *out = m;
+    return PTD_OK;
+}
+
+/* The parameter, optimiser and kernel buffers of a laid-out model. */
+static int model_buffers(ptd_train_model *m)
+{
+    size_t nl = m->cfg.layers, H = m->H;
     m->p = calloc(m->np, sizeof *m->p);
     m->am = calloc(m->np, sizeof *m->am);
     m->av = calloc(m->np, sizeof *m->av);
@@ -182,12 +215,19 @@ static int model_alloc(const ptd_train_config *c, ptd_train_model **out)
     m->K = calloc(nl * H * m->L, sizeof *m->K);
     m->Kf = calloc(nl * H * m->nfft, sizeof *m->Kf);
     m->wt = gsl_fft_complex_wavetable_alloc(m->nfft);
-    if (!m->p || !m->am || !m->av || !m->gtmp || !m->K || !m->Kf || !m->wt) {
-        ptd_train_model_free(m);
+    if (!m->p || !m->am || !m->av || !m->gtmp || !m->K || !m->Kf || !m->wt)
         return ptd_error(PTD_ENOMEM, "out of memory for a model of %zu parameters", m->np);
-    }
-    *out = m;
     return PTD_OK;
+}
+
+static int model_alloc(const ptd_train_config *c, ptd_train_model **out)
+{
+    int st = model_layout(c, out);
+    if (!st && (st = model_buffers(*out))) {
+        ptd_train_model_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 /* The eigenvalues with positive imaginary part of A_N (ascending) and Btilde = V^* B, and w_max. */
@@ -878,23 +918,89 @@ int ptd_train_model_save(const ptd_train_model *m, const char *path)
     return st;
 }
 
+/* Every field of a checkpoint's header against the limits, before anything is sized from it. */
+static int check_header(const char *path, const ck_header *h)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+        uint64_t lo, hi;
+    } lim[] = {
+        {"din", offsetof(ck_header, din), 1, PTD_TRAIN_MAX_DIN},
+        {"nclass", offsetof(ck_header, nclass), 2, PTD_TRAIN_MAX_NCLASS},
+        {"len", offsetof(ck_header, len), 2, PTD_TRAIN_MAX_LEN},
+        {"layers", offsetof(ck_header, layers), 1, PTD_TRAIN_MAX_LAYERS},
+        {"width", offsetof(ck_header, width), 1, PTD_TRAIN_MAX_WIDTH},
+        {"state", offsetof(ck_header, state), 2, PTD_TRAIN_MAX_STATE},
+        {"epochs_done", offsetof(ck_header, epochs), 0, PTD_TRAIN_MAX_EPOCHS},
+        {"step", offsetof(ck_header, step), 0, PTD_TRAIN_MAX_STEPS},
+    };
+    for (size_t k = 0; k < sizeof lim / sizeof lim[0]; k++) {
+        uint64_t v;
+        memcpy(&v, (const char *)h + lim[k].off, sizeof v);
+        if (v < lim[k].lo || v > lim[k].hi)
+            return ptd_error(PTD_EFORMAT, "%s: checkpoint field %s = %llu is out of range %llu..%llu", path,
+                             lim[k].name, (unsigned long long)v, (unsigned long long)lim[k].lo,
+                             (unsigned long long)lim[k].hi);
+    }
+    if (h->state % 2)
+        return ptd_error(PTD_EFORMAT, "%s: checkpoint field state = %llu is odd (N/2 conjugate pairs)", path,
+                         (unsigned long long)h->state);
+    if (h->step < h->epochs)
+        return ptd_error(PTD_EFORMAT, "%s: checkpoint field step = %llu is below epochs_done = %llu (every epoch "
+                         "takes a step)", path, (unsigned long long)h->step, (unsigned long long)h->epochs);
+    if (h->init > PTD_INIT_S4_PTD)
+        return ptd_error(PTD_EFORMAT, "%s: checkpoint field init: unknown initialisation %u", path, h->init);
+    if (!(isfinite(h->dt_min) && isfinite(h->dt_max) && h->dt_min > 0 && h->dt_max > 0))
+        return ptd_error(PTD_EFORMAT, "%s: checkpoint fields dt_min = %g, dt_max = %g must be finite and positive",
+                         path, h->dt_min, h->dt_max);
+    if (h->dt_min > h->dt_max)
+        return ptd_error(PTD_EFORMAT, "%s: checkpoint field dt_min = %g is above dt_max = %g", path, h->dt_min,
+                         h->dt_max);
+    return PTD_OK;
+}
+
+/* The values behind the header: parameters and first moments finite, second moments finite
+ * and >= 0, the initial zero state at step 0, w_max finite and positive, reserved words 0.
+ * `v` points at the 3 np + 8 doubles after the header (unaligned). */
+static int check_values(const char *path, const ptd_train_model *m, const unsigned char *v, uint64_t step)
+{
+    static const char *const what[3] = {"parameter", "first moment of", "second moment of"};
+    size_t np = m->np;
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = 0; i < np; i++) {
+            double x;
+            memcpy(&x, v + 8 * (k * np + i), 8);
+            const char *bad = !isfinite(x) ? "is not finite" : k == 2 && x < 0 ? "is negative" : NULL;
+            if (!bad && step == 0 && k > 0 && x != 0) bad = "is not zero at step 0";
+            if (bad)
+                return ptd_error(PTD_EFORMAT, "%s: %s %zu (%s) %s (%g)", path, what[k], i, ptd_train_param_name(m, i),
+                                 bad, x);
+        }
+    double extra[8];
+    memcpy(extra, v + 8 * 3 * np, sizeof extra);
+    if (!(isfinite(extra[0]) && extra[0] > 0))
+        return ptd_error(PTD_EFORMAT, "%s: noise frequency w_max = %g is not finite and positive", path, extra[0]);
+    for (size_t k = 1; k < 8; k++)
+        if (extra[k] != 0 || signbit(extra[k]))
+            return ptd_error(PTD_EFORMAT, "%s: reserved word %zu after the parameters is not zero", path, k);
+    return PTD_OK;
+}
+
 int ptd_train_model_load(const char *path, ptd_train_model **out)
 {
     *out = NULL;
     ptd_clear_error();
     FILE *f = fopen(path, "rb");
     if (!f) return ptd_error(PTD_EIO, "%s: cannot open: %s", path, strerror(errno));
+    /* the buffer grows with the bytes that arrive, never by what the file says of itself */
     unsigned char *buf = NULL;
     size_t len = 0, cap = 0;
+    int st = PTD_OK;
     for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 1 << 16;
-            unsigned char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf), fclose(f);
-                return ptd_error(PTD_ENOMEM, "out of memory");
-            }
-            buf = nb;
+        if (ptdi_grow((void **)&buf, &cap, len + 1, SIZE_MAX, 1)) {
+            st = ptd_error(PTD_ENOMEM, "%s: out of memory after %zu bytes", path, len);
+            break;
         }
         size_t r = fread(buf + len, 1, cap - len, f);
         len += r;
@@ -902,15 +1008,19 @@ int ptd_train_model_load(const char *path, ptd_train_model **out)
     }
     int ioerr = ferror(f);
     fclose(f);
-    int st = PTD_OK;
     ck_header h;
     ptd_train_model *m = NULL;
+    if (st) goto done;
     if (ioerr) {
         st = ptd_error(PTD_EIO, "%s: read error", path);
         goto done;
     }
-    if (len < sizeof h + 4 || memcmp(buf, CK_MAGIC, 8) != 0) {
+    if (len < 8 || memcmp(buf, CK_MAGIC, 8) != 0) {
         st = ptd_error(PTD_EFORMAT, "%s: not an ssm-train checkpoint (no PTDSSM header)", path);
+        goto done;
+    }
+    if (len < sizeof h + 8 * sizeof(double) + 4) {
+        st = ptd_error(PTD_EFORMAT, "%s: truncated: %zu bytes, shorter than a checkpoint's header", path, len);
         goto done;
     }
     memcpy(&h, buf, sizeof h);
@@ -918,44 +1028,40 @@ int ptd_train_model_load(const char *path, ptd_train_model **out)
         st = ptd_error(PTD_EFORMAT, "%s: checkpoint version %u; this build reads version %u", path, h.version, CK_VERSION);
         goto done;
     }
-    uint32_t crc;
-    memcpy(&crc, buf + len - 4, 4);
-    if (h.np > (len / 8) || len != sizeof h + (3 * h.np + 8) * sizeof(double) + 4) {
-        st = ptd_error(PTD_EFORMAT, "%s: truncated or padded: %zu bytes for %llu parameters", path, len,
-                       (unsigned long long)h.np);
+    /* the size the header implies, in checked arithmetic: 3 np + 8 doubles after it, a CRC */
+    size_t want = (len - sizeof h - 4) / 8 - 8; /* doubles present beyond the 8 extra */
+    if (h.np == 0 || h.np > want / 3 || len != sizeof h + (3 * h.np + 8) * sizeof(double) + 4) {
+        st = ptd_error(PTD_EFORMAT, "%s: truncated or padded: %zu bytes for %llu parameters (checkpoint field np)",
+                       path, len, (unsigned long long)h.np);
         goto done;
     }
+    uint32_t crc;
+    memcpy(&crc, buf + len - 4, 4);
     if (crc != (uint32_t)crc32(0L, buf, (uInt)(len - 4))) {
         st = ptd_error(PTD_EFORMAT, "%s: checksum mismatch: the file is corrupt", path);
         goto done;
     }
+    if ((st = check_header(path, &h))) goto done;
     ptd_train_config c = {.din = h.din, .nclass = h.nclass, .len = h.len, .layers = h.layers, .width = h.width,
                           .state = h.state, .init = (ptd_train_init)h.init, .seed = h.seed, .dt_min = h.dt_min,
                           .dt_max = h.dt_max};
-    if (h.init > PTD_INIT_S4_PTD) {
-        st = ptd_error(PTD_EFORMAT, "%s: unknown initialisation %u", path, h.init);
+    if ((st = model_layout(&c, &m))) {
+        st = ptd_error(PTD_EFORMAT, "%s: %s", path, ptd_last_error());
         goto done;
     }
-    st = model_alloc(&c, &m);
-    if (st) goto done;
     if (m->np != h.np) {
-        st = ptd_error(PTD_EFORMAT, "%s: %llu parameters, but its configuration has %zu", path,
+        st = ptd_error(PTD_EFORMAT, "%s: %llu parameters (checkpoint field np), but its configuration has %zu", path,
                        (unsigned long long)h.np, m->np);
         goto done;
     }
-    size_t off = sizeof h;
-    memcpy(m->p, buf + off, m->np * 8), off += m->np * 8;
-    memcpy(m->am, buf + off, m->np * 8), off += m->np * 8;
-    memcpy(m->av, buf + off, m->np * 8), off += m->np * 8;
-    double extra[8];
-    memcpy(extra, buf + off, sizeof extra);
-    m->wmax = extra[0];
+    const unsigned char *v = buf + sizeof h;
+    if ((st = check_values(path, m, v, h.step))) goto done;
+    if ((st = model_buffers(m))) goto done;
+    memcpy(m->p, v, m->np * 8);
+    memcpy(m->am, v + m->np * 8, m->np * 8);
+    memcpy(m->av, v + 2 * m->np * 8, m->np * 8);
+    memcpy(&m->wmax, v + 3 * m->np * 8, sizeof m->wmax);
     m->epochs_done = h.epochs, m->step = h.step;
-    for (size_t i = 0; i < m->np; i++)
-        if (!isfinite(m->p[i])) {
-            st = ptd_error(PTD_EFORMAT, "%s: parameter %zu (%s) is not finite", path, i, ptd_train_param_name(m, i));
-            goto done;
-        }
 done:
     free(buf);
     if (st) ptd_train_model_free(m);

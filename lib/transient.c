@@ -41,13 +41,44 @@ static double norm1(size_t n, const double complex *X)
     return m;
 }
 
-int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E)
+/* Powers and exponentials can leave the double range long before the quantity asked for
+ * (a norm) stops being interesting, and an inf or a NaN in a matrix poisons every product
+ * and every LAPACK call after it.  So they are kept as 2^e M with the largest entry of M in
+ * [1/2, 1): scaling by a power of two is exact (it commutes with every rounding, barring
+ * subnormals), so M's products are the products that an unbounded exponent range would
+ * give, and never overflow (their entries are at most n).  A norm is then ldexp(||M||, e):
+ * +inf only when the value itself is beyond the double range. */
+/* |e| beyond this is beyond any range a result can come back from: a product moves e by
+ * at most a few thousand (or doubles it), so e saturates here without changing an answer. */
+static const long long scale_cap = 1LL << 60;
+
+static long long add_exponent(long long e, long long d)
 {
-    ptd_clear_error();
-    if (!A || !E || A->rows != A->cols || A->rows == 0 || E->rows != A->rows || E->cols != A->cols)
-        return ptd_error(PTD_EINVAL, "expm: square A and an output of the same size are needed");
-    if (!isfinite(t) || !ptd_matrix_is_finite(A)) return ptd_error(PTD_EINVAL, "expm: t and A must be finite");
+    e += d;
+    return e > scale_cap ? scale_cap : e < -scale_cap ? -scale_cap : e;
+}
+
+/* Scale M so that its largest entry (by real and imaginary parts) is in [1/2, 1); e takes
+ * the power of two.  The zero matrix is left alone. */
+static void normalize(size_t nn, double complex *M, long long *e)
+{
+    double m = 0;
+    for (size_t k = 0; k < nn; k++) m = fmax(m, fmax(fabs(creal(M[k])), fabs(cimag(M[k]))));
+    int x;
+    (void)frexp(m, &x);
+    if (m == 0 || x == 0) return;
+    for (size_t k = 0; k < nn; k++) M[k] = CMPLX(ldexp(creal(M[k]), -x), ldexp(cimag(M[k]), -x));
+    *e = add_exponent(*e, x);
+}
+
+/* 2^e, as ldexp takes it: clamped far outside the range where it changes anything */
+static int scale_exponent(long long e) { return e > 1 << 20 ? 1 << 20 : e < -(1 << 20) ? -(1 << 20) : (int)e; }
+
+/* E = 2^(*e2) e^{tA}, with E normalized (see normalize). */
+static int expm_scaled(const ptd_matrix *A, double t, ptd_matrix *E, long long *e2)
+{
     size_t n = A->rows, nn = n * n;
+    *e2 = 0;
     double complex *M = malloc(7 * nn * sizeof *M);
     lapack_int *ipiv = malloc(n * sizeof *ipiv);
     if (!M || !ipiv) {
@@ -57,16 +88,27 @@ int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E)
     }
     double complex *A1 = M, *A2 = M + nn, *A4 = M + 2 * nn, *A6 = M + 3 * nn, *U = M + 4 * nn, *V = M + 5 * nn,
                    *W = M + 6 * nn;
-    for (size_t k = 0; k < nn; k++) A1[k] = t * A->data[k];
-    double nrm = norm1(n, A1);
-    int s = nrm > theta13 ? (int)ceil(log2(nrm / theta13)) : 0;
-    if (s > 1000) {
+    double na = norm1(n, A->data);
+    int s;
+    if (isfinite(4 * fabs(t) * na)) {
+        double nrm = 0; /* norm1(tA), summed as it is formed */
+        for (size_t j = 0; j < n; j++) {
+            double c = 0;
+            for (size_t i = 0; i < n; i++) c += cabs(A1[i + j * n] = t * A->data[i + j * n]);
+            nrm = fmax(nrm, c);
+        }
+        s = nrm > theta13 ? (int)ceil(log2(nrm / theta13)) : 0;
+        double sc = ldexp(1.0, -s);
+        for (size_t k = 0; k < nn; k++) A1[k] *= sc;
+    } else if (isfinite(na)) { /* tA itself overflows: scale t first, s <= 2 * 1024 */
+        s = (int)ceil(log2(fabs(t)) + log2(na) - log2(theta13));
+        double sc = ldexp(t, -s);
+        for (size_t k = 0; k < nn; k++) A1[k] = sc * A->data[k];
+    } else {
         free(M);
         free(ipiv);
-        return ptd_error(PTD_ERANGE, "expm: ||tA||_1 = %g is out of range", nrm);
+        return ptd_error(PTD_ERANGE, "expm: ||A||_1 is beyond the double range");
     }
-    double sc = ldexp(1.0, -s);
-    for (size_t k = 0; k < nn; k++) A1[k] *= sc;
     mul(n, A1, A1, A2);
     mul(n, A2, A2, A4);
     mul(n, A4, A2, A6);
@@ -90,14 +132,38 @@ int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E)
     lapack_int info = LAPACKE_zgesv(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, W, (lapack_int)n, ipiv, E->data,
                                     (lapack_int)n);
     int st = ptd_lapack_status("zgesv", (int)info);
-    for (int k = 0; k < s && !st; k++) {
+    if (!st && !ptd_matrix_is_finite(E)) st = ptd_error(PTD_ERANGE, "expm: the Pade approximant is not finite at t = %g", t);
+    if (!st) normalize(nn, E->data, e2);
+    /* (2^e M)^2 = 2^{2e} M^2.  With M normalized, M^2's largest entry is in [2^-1074, n] (or
+     * M^2 = 0), so a squaring takes e to at least 2e - 1075 and at most 2e + log2(n) + 1:
+     * beyond +-settled, e only grows in magnitude and the answer is +inf or 0 whatever
+     * follows (for any n below 2^64), so the remaining squarings are skipped. */
+    const long long settled = 4096;
+    for (int k = 0; k < s && !st && *e2 <= settled && *e2 >= -settled; k++) {
         mul(n, E->data, E->data, W);
         memcpy(E->data, W, nn * sizeof *W);
+        *e2 = add_exponent(*e2, *e2);
+        normalize(nn, E->data, e2);
     }
-    if (!st && !ptd_matrix_is_finite(E)) st = ptd_error(PTD_ERANGE, "expm: e^{tA} overflows at t = %g", t);
     free(M);
     free(ipiv);
     return st;
+}
+
+int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E)
+{
+    ptd_clear_error();
+    if (!A || !E || A->rows != A->cols || A->rows == 0 || E->rows != A->rows || E->cols != A->cols)
+        return ptd_error(PTD_EINVAL, "expm: square A and an output of the same size are needed");
+    if (!isfinite(t) || !ptd_matrix_is_finite(A)) return ptd_error(PTD_EINVAL, "expm: t and A must be finite");
+    long long e2;
+    int st = expm_scaled(A, t, E, &e2);
+    if (st || e2 == 0) return st;
+    int x = scale_exponent(e2);
+    for (size_t k = 0; k < A->rows * A->cols; k++)
+        E->data[k] = CMPLX(ldexp(creal(E->data[k]), x), ldexp(cimag(E->data[k]), x));
+    if (!ptd_matrix_is_finite(E)) return ptd_error(PTD_ERANGE, "expm: e^{tA} overflows at t = %g", t);
+    return PTD_OK;
 }
 
 int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double *out)
@@ -105,6 +171,9 @@ int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double 
     ptd_clear_error();
     if (!A || A->rows != A->cols || A->rows == 0 || (nt && (!t || !out)))
         return ptd_error(PTD_EINVAL, "transient norms: a square matrix and arrays are needed");
+    if (!ptd_matrix_is_finite(A)) return ptd_error(PTD_EINVAL, "transient norms: A must be finite");
+    for (size_t k = 0; k < nt; k++)
+        if (!isfinite(t[k])) return ptd_error(PTD_EINVAL, "transient norms: t[%zu] is not finite", k);
     ptd_matrix *E = ptd_matrix_alloc(A->rows, A->cols);
     if (!E) return ptd_error(PTD_ENOMEM, "transient norms: out of memory");
     int st = PTD_OK;
@@ -113,8 +182,11 @@ int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double 
             out[k] = 1;
             continue;
         }
-        st = ptd_transient_expm(A, t[k], E);
-        if (!st) st = ptd_matrix_norm2(E, &out[k]);
+        long long e2;
+        double v;
+        st = expm_scaled(A, t[k], E, &e2);
+        if (!st) st = ptd_matrix_norm2(E, &v);
+        if (!st) out[k] = ldexp(v, scale_exponent(e2));
     }
     ptd_matrix_free(E);
     return st;
@@ -125,6 +197,7 @@ int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out)
     ptd_clear_error();
     if (!A || A->rows != A->cols || A->rows == 0 || !out)
         return ptd_error(PTD_EINVAL, "power norms: a square matrix and an array are needed");
+    if (!ptd_matrix_is_finite(A)) return ptd_error(PTD_EINVAL, "power norms: A must be finite");
     size_t n = A->rows;
     ptd_matrix *P = ptd_matrix_alloc(n, n), *Q = ptd_matrix_alloc(n, n);
     if (!P || !Q) {
@@ -132,16 +205,30 @@ int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out)
         ptd_matrix_free(Q);
         return ptd_error(PTD_ENOMEM, "power norms: out of memory");
     }
+    /* A = 2^ea Ah, A^k = 2^e2 P: P <- Ah P, e2 += ea, both normalized */
+    ptd_matrix *Ah = ptd_matrix_copy(A);
+    if (!Ah) {
+        ptd_matrix_free(P);
+        ptd_matrix_free(Q);
+        return ptd_error(PTD_ENOMEM, "power norms: out of memory");
+    }
+    long long ea = 0, e2 = 0;
+    normalize(n * n, Ah->data, &ea);
     for (size_t i = 0; i < n; i++) PTD_AT(P, i, i) = 1;
     out[0] = 1;
     int st = PTD_OK;
     for (size_t k = 1; k <= kmax && !st; k++) {
-        mul(n, A->data, P->data, Q->data);
+        mul(n, Ah->data, P->data, Q->data);
         ptd_matrix *tmp = P;
         P = Q;
         Q = tmp;
-        st = ptd_matrix_norm2(P, &out[k]);
+        e2 = add_exponent(e2, ea);
+        normalize(n * n, P->data, &e2);
+        double v;
+        st = ptd_matrix_norm2(P, &v);
+        if (!st) out[k] = ldexp(v, scale_exponent(e2));
     }
+    ptd_matrix_free(Ah);
     ptd_matrix_free(P);
     ptd_matrix_free(Q);
     return st;

@@ -1,4 +1,4 @@
-/* zoo.c - named matrices and systems: the HiPPO family (REFERENCES.md section 1), their
+/* zoo.c - named matrices and systems: the HiPPO family (docs/mathematics.md section 6), their
  * normal parts, classic non-normal test matrices, Matrix Market files. */
 #include "config.h"
 #include "internal.h"

@@ -99,6 +99,29 @@ else
   echo "SKIP: gnuplot not installed: image tests"
 fi
 
+# --- long runs are announced ------------------------------------------------------------
+# An n x n coordinate file with one entry is a few bytes, and O(n^3) work: before it, one
+# line with n, the memory and a rough time, when the estimate exceeds PTD_NOTICE_SECONDS
+# (default 60 s; a low value here stands in for a large n, which make check does not run).
+for m in 200 400; do printf '%%%%MatrixMarket matrix coordinate real general\n%d %d 1\n1 1 2.5\n' $m $m > "keep-one$m.mtx"; done
+notice='^pspec: n = [0-9]*: about [0-9.e+-]* \(s\|min\|h\|days\) of computing and [0-9.e+-]* [kMGT]B of memory ahead (a rough estimate)$'
+PTD_NOTICE_SECONDS=0.0001 pspec file:keep-one400.mtx -eps 1e-2 --grid 3 --box -1,1,-1,1 -o keep-one.tsv 2>err.txt
+head -1 err.txt | grep -q "$notice" && head -1 err.txt | grep -q 'n = 400: .* 12.8 MB of memory' \
+  && pass "the notice before O(n^3) work: n, memory (5 n^2 complex), time" || fail "notice: $(head -1 err.txt)"
+t400=$(head -1 err.txt | sed 's/.*about \([0-9.e+-]*\) s.*/\1/')
+PTD_NOTICE_SECONDS=0.0001 pspec file:keep-one200.mtx -eps 1e-2 --grid 3 --box -1,1,-1,1 -o keep-one.tsv 2>err.txt
+t200=$(head -1 err.txt | sed 's/.*about \([0-9.e+-]*\) s.*/\1/')
+# (10 n^3 for the exact plan of a triangular matrix dominates the 9 points of n^2: 6 to 8)
+awk -v a="$t400" -v b="$t200" 'BEGIN { r = a / b; exit !(r > 6 && r < 8.1) }' \
+  && pass "the estimate grows like n^3 ($t200 s, $t400 s)" || fail "estimate scaling: $t200 s at n = 200, $t400 s at n = 400"
+PTD_NOTICE_SECONDS=0.0001 pspec file:keep-one400.mtx -eps 1e-2 --grid 3 --box -1,1,-1,1 -o keep-one.tsv --quiet 2>err.txt
+[ ! -s err.txt ] && pass "--quiet silences the notice" || fail "--quiet notice: $(cat err.txt)"
+pspec file:keep-one400.mtx -eps 1e-2 --grid 3 --box -1,1,-1,1 -o keep-one.tsv 2>err.txt
+! grep -q 'ahead' err.txt && pass "no notice for a short run" || fail "notice in a short run: $(head -1 err.txt)"
+pspec hippo-legs -n 64 -eps 1e-4 -o keep-one.tsv 2>err.txt
+! grep -q 'ahead' err.txt && pass "no notice for the first example" || fail "notice in the first example: $(head -1 err.txt)"
+rm -f keep-one*
+
 # --- bad input: usage errors, exit 2 -----------------------------------------------------
 expect 2 "unknown matrix" pspec no-such-matrix
 grep -q "unknown matrix 'no-such-matrix'" err.txt && grep -q 'hippo-legs' err.txt && pass "unknown matrix names the choices" || fail "unknown matrix message"
@@ -127,6 +150,33 @@ expect 2 "unknown option" pspec grcar --frobnicate
 expect 2 "threads zero" pspec grcar --threads 0
 expect 2 "unknown output extension" pspec grcar -o fig.jpg
 expect 2 "tsv as an image" pspec grcar --format tsv -o fig.png
+# values that cannot work are refused while parsing, each message quoting the whole value
+usage_error "eps with an empty item" "1e-2,,1e-3" pspec grcar -n 8 -eps 1e-2,,1e-3 -o x.tsv
+usage_error "eps with a trailing comma" "1e-2," pspec grcar -n 8 -eps 1e-2, -o x.tsv
+usage_error "eps with a leading comma" ",1e-2" pspec grcar -n 8 -eps ,1e-2 -o x.tsv
+usage_error "eps of only a comma" "," pspec grcar -n 8 -eps , -o x.tsv
+usage_error "eps with a bad item" "1e-2,x" pspec grcar -n 8 -eps 1e-2,x -o x.tsv
+usage_error "eps above 1e150" "1e308" pspec grcar -n 8 -eps 1e308 -o x.tsv
+grep -q '(0, 1e+150]' err.txt && pass "the eps message states the range" || fail "eps range message: $(cat err.txt)"
+usage_error "eps underflowing" "1e-320" pspec grcar -n 8 -eps 1e-320 -o x.tsv
+expect 2 "relative eps above 1e150 times ||A||" pspec grcar -n 8 -eps 1e150 --relative -o x.tsv
+printf '%%%%MatrixMarket matrix coordinate real general\n3 3 0\n' > keep-zero.mtx
+expect 2 "relative eps of a zero matrix" pspec file:keep-zero.mtx -eps 1e-2 --relative -o x.tsv
+rm -f keep-zero.mtx
+expect 0 "eps 1e150 works" pspec grcar -n 8 -eps 1e150 --grid 5 --abscissa --radius --format tsv --quiet
+usage_error "box wider than the doubles" "-1e308,1e308,-1,1" pspec grcar -n 8 --box -1e308,1e308,-1,1 -o x.tsv
+usage_error "box taller than the doubles" "0,1,-1e308,1e308" pspec grcar -n 8 --box 0,1,-1e308,1e308 -o x.tsv
+usage_error "box with a trailing comma" "-1,1,-1,1," pspec grcar -n 8 --box -1,1,-1,1, -o x.tsv
+usage_error "box with an empty item" "-1,,1,-1,1" pspec grcar -n 8 --box -1,,1,-1,1 -o x.tsv
+usage_error "box narrower than its grid" "1,1.000000000000001,0,1" pspec grcar -n 8 --box 1,1.000000000000001,0,1 -o x.tsv
+usage_error "box lower than its grid" "0,1,0,1e-305" pspec grcar -n 8 --box 0,1,0,1e-305 --grid 10x4000 -o x.tsv
+expect 0 "a narrow box with a coarse grid works" pspec grcar -n 8 --box 1,1.000000000000001,0,1 --grid 3 --format tsv --quiet
+expect 0 "a box of +-1e307 works" pspec grcar -n 8 --box -1e307,1e307,-1,1 --grid 5 --format tsv --quiet
+! grep -qi -e nan -e inf out.txt && pass "no nan or inf at +-1e307" || fail "nan or inf at +-1e307"
+usage_error "grid NXx" "10x" pspec grcar --grid 10x -o x.tsv
+usage_error "grid xNY" "x10" pspec grcar --grid x10 -o x.tsv
+usage_error "grid with three sides" "10x10x10" pspec grcar --grid 10x10x10 -o x.tsv
+usage_error "grid too large" "5000" pspec grcar --grid 5000 -o x.tsv
 no_leftovers "usage errors"
 
 # --- bad input: failures, exit 1 ---------------------------------------------------------

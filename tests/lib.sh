@@ -21,5 +21,15 @@ no_leftovers() {
   extra=$(ls -A | grep -v -e '^out.txt$' -e '^err.txt$' -e '^keep' || true)
   if [ -n "$extra" ]; then fail "$1: left behind: $extra"; rm -rf $extra; else pass "$1: nothing left behind"; fi
 }
+# usage_error NAME VALUE CMD...: a usage error found while parsing: exit 2, one line on
+# stderr, and the line quotes the option's whole VALUE
+usage_error() {
+  ue_name=$1; ue_value=$2; shift 2
+  set +e; "$@" >out.txt 2>err.txt; ue_got=$?; set -e
+  if [ "$ue_got" -ne 2 ]; then fail "$ue_name: exit $ue_got, want 2 ($(head -c 300 err.txt))"
+  elif [ "$(wc -l < err.txt)" -ne 1 ]; then fail "$ue_name: $(wc -l < err.txt) lines on stderr, want 1"
+  elif ! grep -qF "'$ue_value'" err.txt; then fail "$ue_name: the message does not quote '$ue_value': $(cat err.txt)"
+  else pass "$ue_name"; fi
+}
 # finish: the summary line the quickstart adds up, and the exit status.
 finish() { echo "$npass passed, $nfail failed"; [ "$nfail" -eq 0 ]; }

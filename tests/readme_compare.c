@@ -11,7 +11,14 @@
  *     that);
  *   - a number followed by a time unit or a thread count ("0.59 s", "84 samples/s",
  *     "101907 points/s", "2 threads") is a property of the machine and is not compared.
- * One "PASS: NAME: ..." or "FAIL: NAME: ..." line per expected line; exit 1 on any failure. */
+ * One "PASS: NAME: ..." or "FAIL: NAME: ..." line per expected line; exit 1 on any failure.
+ *
+ *   readme_compare --merge OUT1 OUT2 ...
+ *
+ * writes OUT1 with every figure that differs among the outputs' matching lines (the same
+ * words, in order) replaced by the range min..max of its values, each end as printed: the
+ * README block for a command run on several machines (or OpenBLAS kernels).  Machine
+ * properties (times, thread counts) keep OUT1's value. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,6 +43,19 @@ static int num_start(const char *p, const char *line)
     const char *q = p;
     if (*q == '-' || *q == '+') q++;
     return isdigit((unsigned char)*q) || (*q == '.' && isdigit((unsigned char)q[1]));
+}
+
+/* strtod, but "5..9" is the number 5 followed by "..": a trailing '.' before a '.' is not
+ * part of the number. */
+static char *number_end(const char *p, double *v)
+{
+    char *end;
+    *v = strtod(p, &end);
+    if (end > p && end[-1] == '.' && end[0] == '.') {
+        end--;
+        *v = strtod(p, NULL);
+    }
+    return end;
 }
 
 /* One unit in the last digit of the number written in [s, e). */
@@ -77,12 +97,12 @@ static size_t parse(const char *line, char *skel, size_t skn, num *nums, int exp
     int blank = 0;
     while (*p && k + 2 < skn) {
         if (nn < MAXTOK && num_start(p, line)) {
-            char *end;
-            double v = strtod(p, &end);
+            char *end = number_end(p, &(double){0});
+            double v = strtod(p, NULL);
             num x = {v, v, v, 0};
             if (expected && end[0] == '.' && end[1] == '.') {
-                char *end2;
-                double b = strtod(end + 2, &end2);
+                double b = 0;
+                char *end2 = number_end(end + 2, &b);
                 if (end2 != end + 2) {
                     x.lo = fmin(v, b);
                     x.hi = fmax(v, b);
@@ -114,8 +134,114 @@ static size_t parse(const char *line, char *skel, size_t skn, num *nums, int exp
     return nn;
 }
 
+
+/* --- merge ------------------------------------------------------------------------------ */
+
+typedef struct {
+    char **text;
+    size_t n;
+} lines;
+
+static lines read_lines(const char *path)
+{
+    lines L = {NULL, 0};
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "readme_compare: cannot open %s\n", path);
+        exit(2);
+    }
+    char buf[MAXL];
+    size_t cap = 0;
+    while (fgets(buf, sizeof buf, f)) {
+        buf[strcspn(buf, "\n")] = '\0';
+        if (L.n == cap) {
+            cap = cap ? 2 * cap : 64;
+            L.text = realloc(L.text, cap * sizeof *L.text);
+        }
+        L.text[L.n++] = strdup(buf);
+    }
+    fclose(f);
+    return L;
+}
+
+/* The k-th number of a line: its text span [*s, *e) and value; 0 when there is none. */
+static int nth_number(const char *line, size_t k, const char **s, const char **e, double *v)
+{
+    size_t seen = 0;
+    for (const char *p = line; *p;) {
+        if (num_start(p, line)) {
+            double x = 0;
+            char *end = number_end(p, &x);
+            if (seen++ == k) {
+                *s = p;
+                *e = end;
+                *v = x;
+                return 1;
+            }
+            p = end;
+        } else {
+            p++;
+        }
+    }
+    return 0;
+}
+
+static int merge(int nf, char **files)
+{
+    lines *L = malloc((size_t)nf * sizeof *L);
+    for (int f = 0; f < nf; f++) L[f] = read_lines(files[f]);
+    size_t *from = calloc((size_t)nf, sizeof *from);
+    char skel[MAXL], skel2[MAXL];
+    num tmp[MAXTOK];
+    for (size_t i = 0; i < L[0].n; i++) {
+        const char *line = L[0].text[i];
+        size_t nn = parse(line, skel, sizeof skel, tmp, 0);
+        /* the matching line of every other output */
+        const char **match = calloc((size_t)nf, sizeof *match);
+        match[0] = line;
+        for (int f = 1; f < nf; f++)
+            for (size_t j = from[f]; j < L[f].n && !match[f]; j++) {
+                num t2[MAXTOK];
+                if (parse(L[f].text[j], skel2, sizeof skel2, t2, 0) == nn && strcmp(skel, skel2) == 0) {
+                    match[f] = L[f].text[j];
+                    from[f] = j + 1;
+                }
+            }
+        const char *p = line;
+        for (size_t k = 0; k < nn; k++) {
+            const char *s = p, *e = p;
+            double v = 0;
+            nth_number(line, k, &s, &e, &v);
+            fwrite(p, 1, (size_t)(s - p), stdout);
+            p = e;
+            const char *los = s, *loe = e, *his = s, *hie = e;
+            double lo = v, hi = v;
+            int differ = 0;
+            if (!machine_unit(e))
+                for (int f = 1; f < nf; f++) {
+                    const char *s2, *e2;
+                    double v2;
+                    if (!match[f] || !nth_number(match[f], k, &s2, &e2, &v2)) continue;
+                    if ((size_t)(e2 - s2) != (size_t)(e - s) || strncmp(s2, s, (size_t)(e - s)) != 0) differ = 1;
+                    if (v2 < lo) lo = v2, los = s2, loe = e2;
+                    if (v2 > hi) hi = v2, his = s2, hie = e2;
+                }
+            fwrite(los, 1, (size_t)(loe - los), stdout);
+            if (differ && lo != hi) {
+                fputs("..", stdout);
+                fwrite(his, 1, (size_t)(hie - his), stdout);
+            }
+        }
+        fputs(p, stdout);
+        fputc('\n', stdout);
+        free(match);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "--merge") == 0) return merge(argc - 2, argv + 2);
     if (argc != 4) {
         fprintf(stderr, "usage: readme_compare EXPECTED ACTUAL NAME\n");
         return 2;

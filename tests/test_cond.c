@@ -114,7 +114,7 @@ START_TEST(test_legs_breakdown)
     ptd_eig_free(e);
     ptd_system_free(s);
     free(re);
-    /* resolved at n = 8: about 7.7e4 (REFERENCES.md) */
+    /* resolved at n = 8: about 7.7e4 (docs/mathematics.md section 5) */
     s = make("hippo-legs", 8);
     e = eig_of(s->A);
     ck_assert(e->kappa_V_resolved);

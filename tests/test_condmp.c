@@ -56,7 +56,7 @@ static ptd_matrix *reversed(const ptd_matrix *A)
  *   kappa_2(V) = sqrt((1 + c) / (1 - c)) = (1 + c) / sqrt(1 - c^2) = t + sqrt(1 + t^2),
  * and both eigenvalue condition numbers are 1 / sin theta = sqrt(1 + t^2).
  * LegS 2x2 = [[-1, 0], [-sqrt3, -2]] reversed is [[-2, -sqrt3], [0, -1]]: t = sqrt3, so
- * kappa_2(V) = 2 + sqrt3 (REFERENCES.md, issue 3) and eig_cond = (2, 2): the claim holds. */
+ * kappa_2(V) = 2 + sqrt3 (docs/mathematics.md section 5) and eig_cond = (2, 2): the claim holds. */
 
 START_TEST(test_legs2_closed_form)
 {
@@ -482,7 +482,7 @@ END_TEST
 
 /* ---- LegS: published values, growth rate, a closed form ------------------------------------- */
 
-/* REFERENCES.md section 1: "about 7.7e4 at N=8, 8.3e10 at N=16" with unit-norm columns.
+/* docs/mathematics.md section 5: "about 7.7e4 at N=8, 8.3e10 at N=16" with unit-norm columns.
  * Measured here: 77032.418... and 8.3198591299956e10, so both published figures are right
  * to the two digits given. */
 START_TEST(test_legs_published_values)

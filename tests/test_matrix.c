@@ -720,6 +720,29 @@ START_TEST(test_read_size_limits)
 }
 END_TEST
 
+/* Array files declare n^2 values; their storage follows the values that arrive (the reader
+ * once allocated the declared 1 GiB for an 8192 x 8192 header over one value).  The address
+ * space is capped at 256 MB above the present, so allocating first fails as ENOMEM. */
+START_TEST(test_read_array_declared_beyond_data)
+{
+    limit_address_space((size_t)256 << 20);
+    static const char *const text[] = {
+        "%%MatrixMarket matrix array real general\n8192 8192\n1\n",
+        "%%MatrixMarket matrix array complex symmetric\n8192 8192\n1 2\n3 4\n",
+        "%%MatrixMarket matrix array real skew-symmetric\n8192 8192\n",
+    };
+    static const char *const msg[] = {"file ends after 1 of 67108864 entries",
+                                      "file ends after 2 of 33558528 entries",
+                                      "file ends after 0 of 33550336 entries"};
+    for (size_t k = 0; k < 3; k++) {
+        ptd_matrix *m = (ptd_matrix *)1;
+        ck_assert_int_eq(read_string(text[k], strlen(text[k]), &m), PTD_EFORMAT);
+        ck_assert_msg(strstr(ptd_last_error(), msg[k]), "case %zu: '%s'", k, ptd_last_error());
+        ck_assert_ptr_null(m);
+    }
+}
+END_TEST
+
 /* Mutate the good fixtures at random (bytes replaced by characters that matter to the
  * parser, lines cut, doubled or removed) and read them: the reader must answer PTD_OK
  * with a finite matrix or PTD_EFORMAT with a one-line message, never crash or leak
@@ -834,6 +857,7 @@ int main(void)
     tcase_add_test(tc, test_read_clears_error);
     tcase_add_test(tc, test_read_io_error);
     tcase_add_test(tc, test_read_size_limits);
+    tcase_add_test(tc, test_read_array_declared_beyond_data);
     tcase_add_test(tc, test_read_mutated);
     tcase_add_loop_test(tc, test_read_bad, 0, (int)(sizeof bad_files / sizeof bad_files[0]));
     suite_add_tcase(s, tc);

@@ -272,7 +272,7 @@ START_TEST(test_strong_planted_peak)
 END_TEST
 
 /* S4D against LegS (unit B and C): the strong error does not decay with n, and sits at the
- * largest frequency of A_N (REFERENCES.md section 6). */
+ * largest frequency of A_N (docs/mathematics.md, section 10). */
 START_TEST(test_s4d_spike)
 {
     for (size_t n = 16; n <= 64; n *= 2) {

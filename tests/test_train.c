@@ -4,6 +4,8 @@
 #include "testutil.h"
 
 #include <gsl/gsl_rng.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
@@ -107,7 +109,7 @@ START_TEST(grad_with_noise)
 END_TEST
 
 /* The kernel is what the ZOH formula says: a single mode, C = B = 1, K_0 = 2 Re (e^{dt L} - 1)/L,
- * and S4D-LegS's w_max matches REFERENCES.md (19.857 at N = 8). */
+ * and S4D-LegS's w_max matches docs/mathematics.md section 6 (19.857 at N = 8). */
 START_TEST(wmax_legs8)
 {
     ptd_train_config c = {.din = 1, .nclass = 2, .len = 8, .layers = 1, .width = 1, .state = 8, .seed = 1};
@@ -307,6 +309,38 @@ START_TEST(idx_roundtrip_and_rejects)
 }
 END_TEST
 
+/* Headers that declare gigabytes over a few bytes of data: refused as truncated, without
+ * allocating what they declare (the address space is capped at 256 MB above the present;
+ * the reader once allocated the declared size first: 3.3 GB here). */
+START_TEST(idx_declared_beyond_data)
+{
+    mk_tmp();
+    char path[400];
+    snprintf(path, sizeof path, "%s/big", tmpdir);
+    unsigned char b[128] = {0, 0, 8, 4}; /* 240^4 = 3317760000 bytes declared, 50 present */
+    for (int k = 0; k < 4; k++) b[7 + 4 * k] = 240;
+    size_t n = 20;
+    for (size_t i = 0; i < 50; i++) b[n++] = (unsigned char)i;
+    limit_address_space((size_t)256 << 20);
+    size_t got[4], nd;
+    unsigned char *data = NULL;
+    for (int gz = 0; gz < 2; gz++) {
+        if (gz) write_gz(path, b, n);
+        else {
+            FILE *f = fopen(path, "wb");
+            ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+            fclose(f);
+        }
+        ck_assert_int_eq(ptd_data_idx_read(path, got, &nd, &data), PTD_EFORMAT);
+        ck_assert_msg(strstr(ptd_last_error(), "truncated: 50 of 3317760000 data bytes"), "%s file: '%s'",
+                      gz ? "gzip" : "plain", ptd_last_error());
+        ck_assert_ptr_null(data);
+        ck_assert_uint_eq(nd, 0);
+    }
+    rm_tmp();
+}
+END_TEST
+
 /* A Fashion-MNIST directory in miniature: 3 training images and labels. */
 START_TEST(fmnist_synthetic)
 {
@@ -337,6 +371,28 @@ START_TEST(fmnist_synthetic)
     write_gz(path, b, n);
     ck_assert_int_eq(ptd_data_fmnist_load(tmpdir, 1, &d), PTD_EFORMAT);
     ck_assert_ptr_nonnull(strstr(ptd_last_error(), "2 labels for 3 images"));
+    rm_tmp();
+}
+END_TEST
+
+/* One image whose label is 10: refused, and the message names that label and the item (the
+ * message was once formatted from the freed label buffer: a use-after-free under ASan and a
+ * wrong label otherwise). */
+START_TEST(fmnist_bad_label)
+{
+    mk_tmp();
+    static unsigned char b[784 + 64];
+    char path[400];
+    size_t n = idx_bytes(b, 8, (size_t[]){1, 28, 28}, 3, 0);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", tmpdir);
+    write_gz(path, b, n);
+    n = idx_bytes(b, 8, (size_t[]){1}, 1, 10);
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", tmpdir);
+    write_gz(path, b, n);
+    ptd_dataset *d = NULL;
+    ck_assert_int_eq(ptd_data_fmnist_load(tmpdir, 0, &d), PTD_EFORMAT);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(ptd_last_error(), "label 10 of item 0 is not a class 0..9"), "'%s'", ptd_last_error());
     rm_tmp();
 }
 END_TEST
@@ -485,6 +541,195 @@ START_TEST(checkpoint_save_targets)
 }
 END_TEST
 
+/* Crafted checkpoints, each with a valid CRC (a CRC stops accidents, not crafted files): every
+ * header field and the values behind it are checked against limits and the file's size before
+ * the model is allocated, and the message names the field.  The address space is capped at
+ * 256 MB above the present: a header that claims a model of gigabytes must be refused by its
+ * numbers, not by running out of memory. */
+typedef struct {
+    char magic[8];
+    uint32_t version, init;
+    uint64_t din, nclass, len, layers, width, state, seed, np, epochs, step;
+    double dt_min, dt_max;
+} ck_header; /* the layout the checkpoint format documents, 128 bytes */
+
+static unsigned char ck_good[1 << 14];
+static size_t ck_good_len;
+
+static void put_double(unsigned char *at, double v) { memcpy(at, &v, sizeof v); }
+
+/* Rewrite the CRC of b[0..n) and store it at path. */
+static void write_with_crc(const char *path, unsigned char *b, size_t n)
+{
+    uint32_t crc = (uint32_t)crc32(0L, b, (uInt)(n - 4));
+    memcpy(b + n - 4, &crc, 4);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+static void expect_refused(const char *path, const char *msg, const char *why)
+{
+    ptd_train_model *l = (ptd_train_model *)1;
+    ck_assert_msg(ptd_train_model_load(path, &l) == PTD_EFORMAT, "%s: loaded (or not EFORMAT): '%s'", why,
+                  ptd_last_error());
+    ck_assert_msg(strstr(ptd_last_error(), msg), "%s: message '%s' does not say '%s'", why, ptd_last_error(), msg);
+    ck_assert_msg(!strchr(ptd_last_error(), '\n'), "%s: message of more than one line", why);
+    ck_assert_ptr_null(l);
+}
+
+START_TEST(checkpoint_crafted)
+{
+    mk_tmp();
+    char path[400];
+    snprintf(path, sizeof path, "%s/c.ckpt", tmpdir);
+    /* the smallest model: 1 layer, width 1, N = 2, din 1, 2 classes, len 2 */
+    ptd_train_config c = {.din = 1, .nclass = 2, .len = 2, .layers = 1, .width = 1, .state = 2,
+                          .init = PTD_INIT_S4D_LIN, .seed = 2};
+    ptd_train_model *m = NULL;
+    ck_assert_int_eq(ptd_train_model_create(&c, &m), 0);
+    size_t np = ptd_train_model_nparams(m);
+    ck_assert_int_eq(ptd_train_model_save(m, path), 0);
+    ptd_train_model_free(m);
+    FILE *f = fopen(path, "rb");
+    ck_good_len = fread(ck_good, 1, sizeof ck_good, f);
+    fclose(f);
+    ck_assert_uint_eq(ck_good_len, sizeof(ck_header) + (3 * np + 8) * 8 + 4);
+    limit_address_space((size_t)256 << 20);
+    const size_t P = sizeof(ck_header), AM = P + np * 8, AV = P + 2 * np * 8, EX = P + 3 * np * 8;
+    static const struct {
+        size_t off;  /* header field, by offset */
+        uint64_t v;
+        const char *msg;
+    } field[] = {
+        {offsetof(ck_header, din), (uint64_t)1 << 63, "din"},
+        {offsetof(ck_header, din), 0, "din"},
+        {offsetof(ck_header, din), 4097, "din"},
+        {offsetof(ck_header, nclass), (uint64_t)1 << 62, "nclass"},
+        {offsetof(ck_header, nclass), 1, "nclass"},
+        {offsetof(ck_header, len), 100001, "len"},
+        {offsetof(ck_header, len), 1, "len"},
+        {offsetof(ck_header, layers), 17, "layers"},
+        {offsetof(ck_header, layers), 0, "layers"},
+        {offsetof(ck_header, width), 4097, "width"},
+        {offsetof(ck_header, state), 3, "state"},
+        {offsetof(ck_header, state), 1026, "state"},
+        {offsetof(ck_header, epochs), (uint64_t)1 << 63, "epochs_done"},
+        {offsetof(ck_header, step), (uint64_t)1 << 63, "step"},
+        {offsetof(ck_header, np), 0, "parameters"},
+        {offsetof(ck_header, np), (uint64_t)1 << 61, "parameters"},
+    };
+    for (size_t k = 0; k < sizeof field / sizeof field[0]; k++) {
+        unsigned char b[sizeof ck_good];
+        memcpy(b, ck_good, ck_good_len);
+        memcpy(b + field[k].off, &field[k].v, 8);
+        write_with_crc(path, b, ck_good_len);
+        char why[64];
+        snprintf(why, sizeof why, "%s = %llu", field[k].msg, (unsigned long long)field[k].v);
+        expect_refused(path, field[k].msg, why);
+    }
+    /* a 32-bit field: the initialisation */
+    {
+        unsigned char b[sizeof ck_good];
+        memcpy(b, ck_good, ck_good_len);
+        uint32_t bad = 3;
+        memcpy(b + offsetof(ck_header, init), &bad, 4);
+        write_with_crc(path, b, ck_good_len);
+        expect_refused(path, "initialisation", "init 3");
+    }
+    /* a configuration of gigabytes (width 4096, 16 layers, len 100000, N 1024) in a file that
+     * holds 18 parameters and says so */
+    {
+        unsigned char b[sizeof ck_good];
+        memcpy(b, ck_good, ck_good_len);
+        uint64_t v[4] = {4096, 16, 100000, 1024};
+        memcpy(b + offsetof(ck_header, width), &v[0], 8);
+        memcpy(b + offsetof(ck_header, layers), &v[1], 8);
+        memcpy(b + offsetof(ck_header, len), &v[2], 8);
+        memcpy(b + offsetof(ck_header, state), &v[3], 8);
+        write_with_crc(path, b, ck_good_len);
+        expect_refused(path, "parameters", "huge configuration");
+    }
+    /* the 180-byte file: a header claiming 2 parameters more than it holds */
+    {
+        unsigned char b[sizeof ck_good];
+        memcpy(b, ck_good, 180);
+        uint64_t v = 4096;
+        memcpy(b + offsetof(ck_header, width), &v, 8);
+        write_with_crc(path, b, 180);
+        expect_refused(path, "bytes", "180 bytes");
+    }
+    /* values: NaN or infinite parameters and optimiser state, negative second moments, a NaN
+     * noise frequency w_max, reserved words, dt range */
+    static const struct {
+        int where; /* 0 header offset, 1 parameter, 2 first moment, 3 second moment, 4 extra */
+        size_t at;
+        double v;
+        const char *msg;
+    } val[] = {
+        {1, 0, NAN, "encoder.W"},        {1, 5, INFINITY, "not finite"},
+        {2, 3, NAN, "first moment"},      {3, 3, NAN, "second moment"},
+        {3, 4, -1e-3, "second moment"},  {3, 0, INFINITY, "second moment"},
+        {4, 0, NAN, "w_max"},             {4, 0, -1, "w_max"},
+        {4, 0, INFINITY, "w_max"},        {4, 3, 1, "reserved"},
+        {0, offsetof(ck_header, dt_min), NAN, "dt_min"},
+        {0, offsetof(ck_header, dt_max), -1, "dt_max"},
+        {0, offsetof(ck_header, dt_min), 1, "dt_min"}, /* above dt_max = 0.1 */
+    };
+    for (size_t k = 0; k < sizeof val / sizeof val[0]; k++) {
+        unsigned char b[sizeof ck_good];
+        memcpy(b, ck_good, ck_good_len);
+        size_t base[] = {0, P, AM, AV, EX}, stride = val[k].where ? 8 : 1;
+        put_double(b + base[val[k].where] + stride * val[k].at, val[k].v);
+        write_with_crc(path, b, ck_good_len);
+        char why[64];
+        snprintf(why, sizeof why, "value case %zu (%s)", k, val[k].msg);
+        expect_refused(path, val[k].msg, why);
+    }
+    /* optimiser state at step 0 must be the initial zero state; and a step count below the
+     * epochs done (every epoch takes a step) */
+    {
+        unsigned char b[sizeof ck_good];
+        memcpy(b, ck_good, ck_good_len);
+        put_double(b + AM, 0.5);
+        write_with_crc(path, b, ck_good_len);
+        expect_refused(path, "step 0", "moments at step 0");
+        memcpy(b, ck_good, ck_good_len);
+        uint64_t e = 5, st = 4;
+        memcpy(b + offsetof(ck_header, epochs), &e, 8);
+        memcpy(b + offsetof(ck_header, step), &st, 8);
+        write_with_crc(path, b, ck_good_len);
+        expect_refused(path, "step", "fewer steps than epochs");
+    }
+    /* a wrong CRC, and every truncation of the file (each prefix) */
+    {
+        unsigned char b[sizeof ck_good];
+        memcpy(b, ck_good, ck_good_len);
+        b[ck_good_len - 1] ^= 1;
+        f = fopen(path, "wb");
+        fwrite(b, 1, ck_good_len, f);
+        fclose(f);
+        expect_refused(path, "checksum", "wrong CRC");
+        for (size_t cut = 0; cut < ck_good_len; cut += 1 + cut / 7) {
+            f = fopen(path, "wb");
+            fwrite(ck_good, 1, cut, f);
+            fclose(f);
+            ptd_train_model *l = NULL;
+            ck_assert_msg(ptd_train_model_load(path, &l) == PTD_EFORMAT, "prefix of %zu bytes loaded", cut);
+            ck_assert_ptr_null(l);
+        }
+    }
+    /* and the untouched file still loads, with its values */
+    write_with_crc(path, ck_good, ck_good_len);
+    ptd_train_model *l = NULL;
+    ck_assert_msg(ptd_train_model_load(path, &l) == 0, "%s", ptd_last_error());
+    ck_assert_int_eq(memcmp(ptd_train_model_params(l), ck_good + P, np * 8), 0);
+    ptd_train_model_free(l);
+    rm_tmp();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("train");
@@ -499,13 +744,16 @@ static Suite *suite(void)
     tcase_add_test(tc, listops_eval_hand);
     tcase_add_test(tc, listops_limits);
     tcase_add_test(tc, idx_roundtrip_and_rejects);
+    tcase_add_test(tc, idx_declared_beyond_data);
     tcase_add_test(tc, fmnist_synthetic);
+    tcase_add_test(tc, fmnist_bad_label);
     suite_add_tcase(s, tc);
     tc = tcase_create("training");
     tcase_add_test(tc, fit_64);
     tcase_add_test(tc, reproducible);
     tcase_add_test(tc, checkpoint);
     tcase_add_test(tc, checkpoint_save_targets);
+    tcase_add_test(tc, checkpoint_crafted);
     suite_add_tcase(s, tc);
     return s;
 }

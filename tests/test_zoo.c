@@ -1,5 +1,5 @@
 /* test_zoo.c - the named matrices against independent constructions of their definitions
- * (REFERENCES.md section 1; the S4 code base's transition() for HiPPO), normality of the
+ * (docs/mathematics.md section 6; the S4 code base's transition() for HiPPO), normality of the
  * normal parts, known spectra and published properties. */
 #include "testutil.h"
 
@@ -196,7 +196,7 @@ START_TEST(test_normal_parts)
 }
 END_TEST
 
-/* the largest frequency of A_N of LegS (REFERENCES.md: 19.857 at N = 8) */
+/* the largest frequency of A_N of LegS (docs/mathematics.md section 6: 19.857 at N = 8) */
 START_TEST(test_legs_normal_frequency)
 {
     ptd_system *s = make("hippo-legs-normal", 8, 0);

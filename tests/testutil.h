@@ -9,6 +9,10 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "ptd.h"
 
@@ -27,6 +31,40 @@
         ck_assert_msg(ok_, "%s = %.17g, want %s = %.17g (|diff| %.3g > atol %.3g + rtol %.3g)", \
                       #got, g_, #want, w_, fabs(g_ - w_), a_, r_);                          \
     } while (0)
+
+/* Cap the address space of this test's process at its present size plus `extra` bytes, so
+ * that an allocation a file's header asks for, but its data does not back, fails at once
+ * (overcommit would otherwise hide it).  Caps nothing, and returns 0, where a cap would
+ * break the run: without check's fork (the cap would outlive the test) and under
+ * AddressSanitizer (its shadow memory reserves terabytes). */
+#if defined __SANITIZE_ADDRESS__
+#define PTD_TEST_ASAN 1
+#elif defined __has_feature
+#if __has_feature(address_sanitizer)
+#define PTD_TEST_ASAN 1
+#endif
+#endif
+static inline int limit_address_space(size_t extra)
+{
+#ifdef PTD_TEST_ASAN
+    (void)extra;
+    return 0;
+#else
+    const char *fork = getenv("CK_FORK");
+    if (fork && strcmp(fork, "no") == 0) return 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    int ok = f && fscanf(f, "%lu", &pages) == 1;
+    if (f) fclose(f);
+    if (!ok) return 0;
+    struct rlimit rl;
+    getrlimit(RLIMIT_AS, &rl);
+    rlim_t want = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + extra;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) return 0;
+    rl.rlim_cur = want;
+    return setrlimit(RLIMIT_AS, &rl) == 0;
+#endif
+}
 
 /* Run a suite; exit status for the test harness. */
 static inline int run_suite(Suite *s)

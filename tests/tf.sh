@@ -76,5 +76,10 @@ expect 1 "tf-sweep s4d of lagt" tf-sweep hippo-lagt --sizes 8:8 --models full,s4
 grep -q 'imaginary axis' err.txt && pass "says why" || fail "message: $(cat err.txt)"
 expect 2 "tf-sweep s4d without a rank correction" tf-sweep hippo-lmu --sizes 8:8 --models full,s4d
 expect 1 "tf-sweep unwritable" tf-sweep hippo-legs -n 8 --models full,s4d -o /nonexistent/x.png
+usage_error "tf-sweep models with an empty item" "full,,s4d" tf-sweep hippo-legs --models full,,s4d -o x.tsv
+usage_error "tf-sweep models with a trailing comma" "full," tf-sweep hippo-legs --models full, -o x.tsv
+usage_error "tf-sweep bad model quoted" "full,s5" tf-sweep hippo-legs --models full,s5 -o x.tsv
+usage_error "tf-sweep sizes with a trailing colon" "8:16:" tf-sweep hippo-legs --sizes 8:16: -o x.tsv
+usage_error "tf-sweep omega range without its start" ":10" tf-sweep hippo-legs --omega-range :10 -o x.tsv
 no_leftovers "tf-sweep errors"
 finish

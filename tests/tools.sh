@@ -60,6 +60,11 @@ expect 0 "eigcond jordan sizes" eigcond jordan --sizes 2:10:4 --format tsv
 awk '/^[0-9]/ { if ($4 != 1.7976931348623157e+308 || $7 != $1) bad = 1 } END { exit bad }' out.txt \
   && pass "jordan sizes: kappa inf, all defective" || fail "jordan sizes: $(grep -v '^#' out.txt)"
 
+PTD_NOTICE_SECONDS=0 eigcond hippo-legs -n 16 --format tsv 2>err.txt >/dev/null
+grep -q '^eigcond: n = 16: about .* of computing and .* of memory ahead (a rough estimate)$' err.txt \
+  && pass "eigcond announces its work" || fail "eigcond notice: $(head -1 err.txt)"
+PTD_NOTICE_SECONDS=0 eigcond hippo-legs --sizes 4:16 --format tsv 2>err.txt >/dev/null
+grep -q '^eigcond: n = 16: about' err.txt && pass "eigcond announces a sweep at its largest n" || fail "eigcond sweep notice: $(head -1 err.txt)"
 expect 2 "eigcond unknown matrix" eigcond nosuch
 expect 2 "eigcond n = 0" eigcond grcar -n 0
 expect 2 "eigcond bad sizes" eigcond grcar --sizes 10:5
@@ -72,6 +77,9 @@ expect 1 "eigcond extended of a full matrix" eigcond grcar -n 8 --precision 200
 grep -q 'needs a triangular matrix' err.txt && pass "says why" || fail "message: $(cat err.txt)"
 expect 1 "eigcond malformed file" eigcond "file:$TOP_SRCDIR/tests/data/mm/bad-value.mtx"
 expect 1 "eigcond unwritable" eigcond grcar -o /nonexistent/x.png
+usage_error "eigcond sizes without an end" "4:" eigcond hippo-legs --sizes 4: -o x.tsv
+usage_error "eigcond sizes with a zero step" "4:8:0" eigcond hippo-legs --sizes 4:8:0 -o x.tsv
+usage_error "eigcond sizes with a trailing colon" "4:8:" eigcond hippo-legs --sizes 4:8: -o x.tsv
 no_leftovers "eigcond errors"
 
 # --- ptd-sweep -----------------------------------------------------------------------------
@@ -102,6 +110,8 @@ expect 0 "ptd-sweep save" ptd-sweep hippo-legs -n 6 --method optimize --points 1
 head -1 keep-legs6.ptd | grep -q '^ptdkit-ptd 2$' && grep -q '^backward_error_unreflected ' keep-legs6.ptd && grep -q '^end$' keep-legs6.ptd \
   && pass "saved PTD file" || fail "saved PTD file"
 
+PTD_NOTICE_SECONDS=0 ptd-sweep grcar -n 6 --points 1 --trials 1 --steps 5 --format tsv 2>err.txt >/dev/null
+grep -q '^ptd-sweep: n = 6: about .* ahead (a rough estimate)$' err.txt && pass "ptd-sweep announces its work" || fail "ptd-sweep notice: $(head -1 err.txt)"
 expect 2 "ptd-sweep bad method" ptd-sweep grcar --method magic
 expect 2 "ptd-sweep bad range" ptd-sweep grcar --eps-range 1e-1:1e-3
 expect 2 "ptd-sweep negative range" ptd-sweep grcar --eps-range -1:1
@@ -112,5 +122,8 @@ expect 2 "ptd-sweep negative weight" ptd-sweep grcar --weight -1
 expect 2 "ptd-sweep n = 1" ptd-sweep grcar -n 1
 expect 1 "ptd-sweep unwritable save" ptd-sweep grcar -n 6 --points 1 --steps 5 --save /nonexistent/x.ptd
 expect 1 "ptd-sweep unwritable output" ptd-sweep grcar -n 6 --points 1 --steps 5 -o /nonexistent/x.png
+usage_error "ptd-sweep size 10 quoted" "1e-8:10" ptd-sweep grcar --eps-range 1e-8:10 -o x.tsv
+usage_error "ptd-sweep size underflowing" "1e-320:1e-1" ptd-sweep grcar --eps-range 1e-320:1e-1 -o x.tsv
+usage_error "ptd-sweep range without its end" "1e-8:" ptd-sweep grcar --eps-range 1e-8: -o x.tsv
 no_leftovers "ptd-sweep errors"
 finish

@@ -12,6 +12,40 @@ awk '/^[0-9]/ { if ($2 < $3 * (1 - 1e-10) || $2 > $4 * (1 + 1e-10)) bad = 1; if 
 ! grep -qi -e nan -e inf out.txt && pass "no nan or inf" || fail "nan or inf"
 expect 0 "discrete" transient jordan -n 4 --discrete --t-range 0:6 --format tsv --quiet
 awk '/^[0-9]/ { want = ($1 < 4) ? 1 : 0; if ($2 != want) bad = 1 } END { exit bad }' out.txt && pass "||J^k|| exact" || fail "jordan powers"
+# ||A^k|| of grcar passes the double range near k = 967: the run succeeds, every value within
+# the range is there, those beyond are the largest double (a suffix), the data say so, and
+# rho^k <= ||A^k|| <= ||A||^k hold throughout (clamping to the largest double keeps every
+# inequality), and ||A^k|| grows monotonically (here by a factor of at least 1.85 a step)
+expect 0 "powers beyond the double range" transient grcar -n 8 --discrete --t-range 0:1000 --format tsv
+! grep -qi -e nan -e inf out.txt && pass "no nan or inf beyond the range" || fail "nan or inf beyond the range"
+[ "$(grep -c '^[0-9]' out.txt)" -eq 1001 ] && pass "1001 powers" || fail "powers: $(grep -c '^[0-9]' out.txt) rows"
+awk -v big=1.7976931348623157e308 '/^[0-9]/ {
+    if ($2 == big) nbig++; else { if (nbig) bad = "finite after the largest double at k = " $1; nfin++ }
+    if ($3 > $2 * (1 + 1e-12) || $2 > $4 * (1 + 1e-12)) bad = "bounds at k = " $1
+    if ($1 > 0 && $2 < p) bad = "decrease at k = " $1
+    p = $2 }
+  END { if (!nbig || nfin < 900) bad = bad " " nfin " finite, " nbig " largest"; if (bad) { print bad; exit 1 } }' out.txt > awk.txt \
+  && pass "finite values, then the largest double" || fail "beyond the range: $(cat awk.txt)"
+rm -f awk.txt
+grep -q '^# beyond the double range, written as 1.7976931348623157e+308: ||A^k|| at [0-9]* powers from k = 9[0-9][0-9]' out.txt \
+  && pass "the data record the clamped values" || fail "header: $(grep beyond out.txt)"
+grep -q 'beyond the double range, written as the largest double' err.txt && pass "stderr says so" || fail "stderr: $(cat err.txt)"
+expect 0 "exponential beyond the double range" transient grcar -n 8 --t-range 0:1000 --points 41 --format tsv --quiet
+! grep -qi -e nan -e inf out.txt && grep -q '^1000 1.7976931348623157e+308 ' out.txt && [ ! -s err.txt ] \
+  && pass "e^{tA} clamped, quietly" || fail "e^{tA} beyond the range: $(tail -1 out.txt)"
+# the whole range of doubles: e^{tA} for t up to 1e308 is computed or the largest double
+expect 0 "t up to 1e308" transient grcar -n 8 --t-range 0:1e308 --points 5 --format tsv --quiet
+! grep -qi -e nan -e inf out.txt && grep -q '^1e+308 1.7976931348623157e+308 ' out.txt \
+  && pass "e^{tA} at t = 1e308 is the largest double" || fail "t = 1e308: $(tail -1 out.txt)"
+usage_error "range without its end" "0:" transient grcar --t-range 0: -o x.tsv
+usage_error "range with three parts" "0:1:2" transient grcar --t-range 0:1:2 -o x.tsv
+usage_error "range finer than the doubles" "1:1.0000000000000002" transient grcar --t-range 1:1.0000000000000002 -o x.tsv
+usage_error "range finer than its points" "0:1e-304" transient grcar --t-range 0:1e-304 --points 100000 -o x.tsv
+usage_error "discrete range quoted" "0:2.5" transient grcar --discrete --t-range 0:2.5 -o x.tsv
+PTD_NOTICE_SECONDS=0 transient grcar -n 6 --format tsv >/dev/null 2>err.txt
+grep -q '^transient: n = 6: about .* ahead (a rough estimate)$' err.txt && pass "transient announces its work" || fail "transient notice: $(head -1 err.txt)"
+transient grcar -n 6 --format tsv >/dev/null 2>err.txt
+! grep -q 'ahead' err.txt && pass "no notice for a short run" || fail "notice in a short run: $(head -1 err.txt)"
 expect 2 "no matrix" transient
 expect 2 "bad range" transient grcar --t-range 5:1
 expect 2 "range without colon" transient grcar --t-range 5
