@@ -33,7 +33,9 @@ static void usage(void)
            "  --box XMIN,XMAX,YMIN,YMAX\n"
            "                     the region (default: found so that it holds the whole\n"
            "                     largest-eps pseudospectrum, with a margin)\n"
-           "  --method M         lanczos (inverse Lanczos on the Schur form, default) or svd\n"
+           "  --method M         lanczos (inverse Lanczos on the Schur form, many points per\n"
+           "                     triangular solve; the default), lanczos-single (one point at a\n"
+           "                     time, the reference) or svd (a dense SVD at every point)\n"
            "  --abscissa         the pseudospectral abscissa max Re z of each eps (criss-cross,\n"
            "                     to full precision), marked where attained and in the summary\n"
            "  --radius           the pseudospectral radius max |z| likewise\n"
@@ -104,8 +106,9 @@ int main(int argc, char **argv)
             break;
         case 'm':
             if (strcmp(optarg, "lanczos") == 0) method = PTD_PSPEC_LANCZOS;
+            else if (strcmp(optarg, "lanczos-single") == 0) method = PTD_PSPEC_LANCZOS_SINGLE;
             else if (strcmp(optarg, "svd") == 0) method = PTD_PSPEC_SVD;
-            else cli_usage("--method must be lanczos or svd (got '%s')", optarg);
+            else cli_usage("--method must be lanczos, lanczos-single or svd (got '%s')", optarg);
             break;
         case 'o': out = optarg; break;
         case 'f':
@@ -268,7 +271,8 @@ int main(int argc, char **argv)
     }
     snprintf(notes_buf[nn++], 200, "grid: %zu x %zu, box: %.10g,%.10g,%.10g,%.10g%s", nx, ny, box.xmin,
              box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)");
-    snprintf(notes_buf[nn++], 200, "method: %s", method == PTD_PSPEC_SVD ? "svd" : "lanczos");
+    snprintf(notes_buf[nn++], 200, "method: %s",
+             method == PTD_PSPEC_SVD ? "svd" : method == PTD_PSPEC_LANCZOS_SINGLE ? "lanczos-single" : "lanczos");
     snprintf(notes_buf[nn++], 200, "norm2: %.10g", nrm);
     snprintf(notes_buf[nn++], 200, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "computed (zgees)");
     snprintf(notes_buf[nn++], 200, "rounding floor: %.3g", method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_);
@@ -397,7 +401,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "; %u value%s only lower bounds (local searches), %u not computed\n", local,
                         local == 1 ? "" : "s", failed);
         }
-        if (method == PTD_PSPEC_LANCZOS)
+        if (method != PTD_PSPEC_SVD)
             fprintf(stderr, "  inverse Lanczos: %.1f steps per point on average, at most %u%s\n",
                     (double)g->iterations / (double)(nx * ny), g->max_iterations,
                     g->unconverged ? " (some points did not converge)" : "");

@@ -1,6 +1,8 @@
 /* pspec.c - epsilon-pseudospectra: a Schur-form plan made once, then sigma_min(zI - A) at
  * many points by inverse Lanczos on the triangular factor (O(n^2) per point), or by a
- * dense SVD of zI - A (O(n^3), for verification). */
+ * dense SVD of zI - A (O(n^3), for verification).  Grids run inverse Lanczos for a block of
+ * points at once, every triangular solve shared by all of them (multi-shift solves, see
+ * docs/mathematics.md section 2); the one-point path is kept as the reference. */
 #include "config.h"
 #include "internal.h"
 
@@ -16,12 +18,24 @@
 #include <omp.h>
 #endif
 
+/* Multi-shift solves: T is cut into diagonal blocks of MS_NB rows.  The zgemm calls carry a
+ * multiple of MS_STEP columns, so that no column's bits depend on how many others share the
+ * call or where it sits among them: OpenBLAS's zgemm kernels treat 1, 2, 3 or 4 columns at a
+ * time and finish a remainder differently (measured for every kernel this processor runs:
+ * Prescott to SkylakeX); 12 is a multiple of all of those and of the 4 lanes the block
+ * solver takes at a time.  MS_LANES is the default block of shifts per thread. */
+enum { MS_NB = 32, MS_STEP = 12, MS_LANES = 48, MS_CHAINS = 384 };
+
 struct ptd_pspec_plan {
     size_t n;
     ptd_matrix *A;        /* copy of the input */
     double complex *T;    /* upper triangular Schur factor, n x n column-major */
     double complex *eig;  /* diag(T) */
     double complex *start;/* Lanczos start vector, unit norm, fixed */
+    double *blk;          /* T's diagonal blocks for the multi-shift solves (see ms_blocks) */
+    size_t ld;            /* leading dimension of multi-shift vectors: n rounded up to 8 */
+    double *absT;         /* exact plans: |re t_ij| + |im t_ij| above the diagonal, 0 on and below it
+                             (the error bounds' |M| |x|, see ms_check) */
     double norm2;
     double floor;
     int exact;
@@ -31,16 +45,28 @@ struct ptd_pspec_plan {
 /* Plan ids; the only shared state, and atomic. */
 static _Atomic unsigned long plan_ids = 0;
 
+/* Scratch for the Lanczos tridiagonal (capacity k steps). */
+typedef struct {
+    double *d, *e, *z1, *rwork;
+    lapack_int *iwork, *iblock, *isplit, *ifail;
+} tri_work;
+
+/* Scratch for the forward error bounds of two triangular solves (ztrrfs). */
+typedef struct {
+    double complex *rhs, *x, *work;
+    double *rwork;
+} rf_work;
+
 struct ptd_pspec_work {
     size_t n;
     unsigned kmax;           /* Lanczos basis capacity (steps) */
     double complex *M;       /* T - zI (Lanczos) or zI - A (SVD), n x n */
     unsigned long m_holds;   /* id of the plan whose T M holds off the diagonal (0: none) */
     double complex *Q;       /* Lanczos basis, (kmax + 1) x n */
-    double complex *y, *rhs, *x, *rf_work; /* rhs, x, rf_work: forward error estimates */
-    double *rf_rwork;
-    double *alpha, *beta, *d, *e, *z1, *rwork;
-    lapack_int *iwork, *iblock, *isplit, *ifail;
+    double complex *y;
+    double *alpha, *beta;
+    tri_work tw;
+    rf_work rf;
     /* SVD */
     double *s, *svd_rwork;
     double complex *svd_work;
@@ -49,6 +75,56 @@ struct ptd_pspec_work {
 
 static int is_square(const ptd_matrix *A) { return A && A->rows == A->cols && A->rows > 0; }
 
+static void *aligned(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes == 0) bytes = 64;
+    bytes = (bytes + 63) / 64 * 64;
+    return posix_memalign(&p, 64, bytes) == 0 ? p : NULL;
+}
+
+static void tri_work_free(tri_work *t)
+{
+    free(t->d);
+    free(t->e);
+    free(t->z1);
+    free(t->rwork);
+    free(t->iwork);
+    free(t->iblock);
+    free(t->isplit);
+    free(t->ifail);
+}
+
+static int tri_work_alloc(tri_work *t, size_t k)
+{
+    t->d = malloc(k * sizeof *t->d);
+    t->e = malloc(k * sizeof *t->e);
+    t->z1 = malloc(k * sizeof *t->z1);
+    t->rwork = malloc(5 * k * sizeof *t->rwork);
+    t->iwork = malloc(3 * k * sizeof *t->iwork);
+    t->iblock = malloc(k * sizeof *t->iblock);
+    t->isplit = malloc(k * sizeof *t->isplit);
+    t->ifail = malloc(k * sizeof *t->ifail);
+    return t->d && t->e && t->z1 && t->rwork && t->iwork && t->iblock && t->isplit && t->ifail;
+}
+
+static void rf_work_free(rf_work *r)
+{
+    free(r->rhs);
+    free(r->x);
+    free(r->work);
+    free(r->rwork);
+}
+
+static int rf_work_alloc(rf_work *r, size_t n)
+{
+    r->rhs = malloc(n * sizeof *r->rhs);
+    r->x = malloc(n * sizeof *r->x);
+    r->work = malloc(2 * n * sizeof *r->work);
+    r->rwork = malloc(n * sizeof *r->rwork);
+    return r->rhs && r->x && r->work && r->rwork;
+}
+
 void ptd_pspec_plan_free(ptd_pspec_plan *p)
 {
     if (!p) return;
@@ -56,6 +132,8 @@ void ptd_pspec_plan_free(ptd_pspec_plan *p)
     free(p->T);
     free(p->eig);
     free(p->start);
+    free(p->blk);
+    free(p->absT);
     free(p);
 }
 
@@ -86,6 +164,187 @@ static int schur_general(ptd_pspec_plan *p)
     return PTD_OK;
 }
 
+/* A fixed pseudo-random unit vector: every start alike, so that no value depends on the
+ * thread count or the order of evaluation. */
+static void fixed_start(double complex *v, size_t n, unsigned long seed)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (r) {
+        gsl_rng_set(r, seed);
+        for (size_t i = 0; i < n; i++) {
+            double re = gsl_ran_gaussian(r, 1.0), im = gsl_ran_gaussian(r, 1.0);
+            v[i] = CMPLX(re, im);
+        }
+        gsl_rng_free(r);
+    } else {
+        for (size_t i = 0; i < n; i++) v[i] = CMPLX(1.0 + 0.37 * sin((double)i), cos(1.3 * (double)i));
+    }
+    double nrm = cblas_dznrm2((int)n, v, 1);
+    for (size_t i = 0; i < n; i++) v[i] /= nrm;
+}
+
+/* Largest eigenvalue of the k x k Lanczos tridiagonal (alpha, beta), the second largest, and
+ * the last component of the unit eigenvector of the largest (for the residual bound); the
+ * eigenvector is left in t->z1. */
+static int tridiag_top(tri_work *t, const double *alpha, const double *beta, unsigned k, double *theta,
+                       double *theta2, double *last)
+{
+    memcpy(t->d, alpha, k * sizeof(double));
+    if (k > 1) memcpy(t->e, beta, (k - 1) * sizeof(double));
+    lapack_int info = LAPACKE_dstev_work(LAPACK_COL_MAJOR, 'N', (lapack_int)k, t->d, t->e, NULL, 1, NULL);
+    if (info) return ptd_lapack_status("dstev", (int)info);
+    *theta = t->d[k - 1];
+    *theta2 = k > 1 ? t->d[k - 2] : 0.0;
+    if (k == 1) {
+        t->z1[0] = 1.0;
+        *last = 1.0;
+        return PTD_OK;
+    }
+    /* eigenvector by inverse iteration on the tridiagonal (dstein): O(k) */
+    double ev = *theta;
+    memcpy(t->d, alpha, k * sizeof(double));
+    memcpy(t->e, beta, (k - 1) * sizeof(double));
+    t->iblock[0] = 1;
+    t->isplit[0] = (lapack_int)k;
+    info = LAPACKE_dstein_work(LAPACK_COL_MAJOR, (lapack_int)k, t->d, t->e, 1, &ev, t->iblock, t->isplit, t->z1,
+                               (lapack_int)k, t->rwork, t->iwork, t->ifail);
+    if (info < 0) return ptd_lapack_status("dstein", (int)info);
+    *last = fabs(t->z1[k - 1]);
+    return PTD_OK;
+}
+
+/* tridiag_top for the multi-shift path: beyond 48 steps the two largest eigenvalues by
+ * bisection (dstebz, O(k) each) rather than all of them (dsterf, O(k^2)); the eigenvector by
+ * dstein as there. */
+static int tridiag_top_ms(tri_work *t, const double *alpha, const double *beta, unsigned k, double *theta,
+                          double *theta2, double *last)
+{
+    if (k <= 48) return tridiag_top(t, alpha, beta, k, theta, theta2, last);
+    lapack_int m = 0, nsplit = 0;
+    lapack_int info = LAPACKE_dstebz_work('I', 'E', (lapack_int)k, 0, 0, (lapack_int)k - 1, (lapack_int)k, 2 * DBL_MIN,
+                                          alpha, beta, &m, &nsplit, t->d, t->iblock, t->isplit, t->rwork, t->iwork);
+    if (info || m != 2) return ptd_error(PTD_ELAPACK, "dstebz: info %d, %d eigenvalues", (int)info, (int)m);
+    *theta2 = t->d[0];
+    *theta = t->d[1];
+    double ev = t->d[1];
+    lapack_int blk = t->iblock[1];
+    info = LAPACKE_dstein_work(LAPACK_COL_MAJOR, (lapack_int)k, alpha, beta, 1, &ev, &blk, t->isplit, t->z1,
+                               (lapack_int)k, t->rwork, t->iwork, t->ifail);
+    if (info < 0) return ptd_lapack_status("dstein", (int)info);
+    *last = fabs(t->z1[k - 1]);
+    return PTD_OK;
+}
+
+/* The Lanczos three-term recurrence y <- y - a q_k - b q_{k-1} (q_k = Q[k-1], the vector of
+ * step k; b = beta_{k-1}), then reorthogonalisation against all of Q by classical
+ * Gram-Schmidt, once more when that pass removed more than a third of y's norm (Daniel,
+ * Gragg, Kaufman and Stewart's criterion): full reorthogonalisation at one matrix-vector
+ * pair most steps.  Returns ||y||. */
+static double lanczos_orthogonalise(const double complex *Q, size_t n, size_t ld, unsigned k, double complex a,
+                                    double b, double complex *y, double complex *c)
+{
+    const double complex one = 1, zero = 0, mone = -1;
+    double complex ma = -a, mb = -b;
+    cblas_zaxpy((int)n, &ma, Q + (size_t)(k - 1) * ld, 1, y, 1);
+    if (k > 1) cblas_zaxpy((int)n, &mb, Q + (size_t)(k - 2) * ld, 1, y, 1);
+    double nrm = cblas_dznrm2((int)n, y, 1);
+    for (int pass = 0; pass < 2; pass++) {
+        cblas_zgemv(CblasColMajor, CblasConjTrans, (int)n, (int)k, &one, Q, (int)ld, y, 1, &zero, c, 1);
+        cblas_zgemv(CblasColMajor, CblasNoTrans, (int)n, (int)k, &mone, Q, (int)ld, c, 1, &one, y, 1);
+        double after = cblas_dznrm2((int)n, y, 1);
+        if (after > 0.70710678118654752 * nrm) return after;
+        nrm = after;
+    }
+    return nrm;
+}
+
+/* ||T||_2 of an upper triangular T by Lanczos on T^* T (docs/mathematics.md section 2): two
+ * ztrmv a step, O(n^2), instead of the O(n^3) of an SVD.  Full reorthogonalisation; it stops
+ * when the Ritz value's error bound min(r, r^2 / gap) is below u theta, theta stops moving,
+ * or the Krylov space is invariant.  Clustered largest singular values (a Toeplitz matrix's)
+ * can take O(n) steps: beyond max(64, n/8) of them, or for entries near the ends of the
+ * double range (where T^* T would over- or underflow), the dense SVD of A answers. */
+static int norm2_lanczos(const double complex *T, size_t n, const ptd_matrix *A, double *out)
+{
+    double amax = 0;
+    for (size_t k = 0; k < n * n; k++) amax = fmax(amax, fmax(fabs(creal(T[k])), fabs(cimag(T[k]))));
+    if (amax == 0) {
+        *out = 0;
+        return PTD_OK;
+    }
+    if (amax > 0x1p+450 || amax < 0x1p-450) return ptd_matrix_norm2(A, out);
+    size_t kcap = n / 8 > 64 ? n / 8 : 64;
+    unsigned kmax = (unsigned)(n < kcap ? n : kcap);
+    double complex *Q = malloc(((size_t)kmax + 1) * n * sizeof *Q), *y = malloc(n * sizeof *y),
+                   *c = malloc(((size_t)kmax + 1) * sizeof *c);
+    double *ab = malloc(2 * ((size_t)kmax + 1) * sizeof *ab);
+    tri_work t = {0};
+    int st = PTD_OK, done = 0;
+    if (!Q || !y || !c || !ab || !tri_work_alloc(&t, (size_t)kmax + 1)) {
+        st = ptd_error(PTD_ENOMEM, "out of memory (norm, n = %zu)", n);
+        goto out;
+    }
+    double *alpha = ab, *beta = ab + kmax + 1;
+    fixed_start(Q, n, 20240611UL);
+    double theta = 0, theta_old = 0, theta2, last;
+    for (unsigned k = 1; k <= kmax; k++) {
+        const double complex *q = Q + (size_t)(k - 1) * n;
+        memcpy(y, q, n * sizeof *y);
+        cblas_ztrmv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, T, (int)n, y, 1);
+        cblas_ztrmv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, T, (int)n, y, 1);
+        double complex a;
+        cblas_zdotc_sub((int)n, q, 1, y, 1, &a);
+        alpha[k - 1] = creal(a);
+        double b = lanczos_orthogonalise(Q, n, n, k, a, k > 1 ? beta[k - 2] : 0, y, c);
+        if ((st = tridiag_top(&t, alpha, beta, k, &theta, &theta2, &last))) goto out;
+        double r = b * last, gap = theta - theta2, bound = r;
+        if (k > 1 && gap > 0 && r * r / gap < bound) bound = r * r / gap;
+        if (bound <= PTD_U * theta || (k > 1 && fabs(theta - theta_old) <= 2 * PTD_U * theta) || b <= PTD_U * theta ||
+            k == n) {
+            done = 1;
+            break;
+        }
+        theta_old = theta;
+        if (k == kmax) break;
+        beta[k - 1] = b;
+        double complex *qn = Q + (size_t)k * n;
+        for (size_t i = 0; i < n; i++) qn[i] = y[i] / b;
+    }
+    if (done) *out = sqrt(theta);
+out:
+    free(Q);
+    free(y);
+    free(c);
+    free(ab);
+    tri_work_free(&t);
+    if (!st && !done) return ptd_matrix_norm2(A, out);
+    return st;
+}
+
+/* The diagonal blocks of T as the block solver reads them, real and imaginary parts apart:
+ * block b (rows r0 = b MS_NB ..) at blk + 4 b MS_NB^2 holds U (row i: T[r0 + i, r0 + k]) and
+ * L (row k: conj(T[r0 + i, r0 + k])), each as MS_NB^2 real then MS_NB^2 imaginary parts. */
+static double *ms_blocks(const double complex *T, size_t n)
+{
+    size_t nblk = (n + MS_NB - 1) / MS_NB, bb = (size_t)MS_NB * MS_NB;
+    double *blk = aligned(4 * bb * nblk * sizeof *blk);
+    if (!blk) return NULL;
+    memset(blk, 0, 4 * bb * nblk * sizeof *blk);
+    for (size_t b = 0; b < nblk; b++) {
+        size_t r0 = b * MS_NB, nb = n - r0 < MS_NB ? n - r0 : MS_NB;
+        double *ur = blk + 4 * bb * b, *ui = ur + bb, *lr = ui + bb, *li = lr + bb;
+        for (size_t i = 0; i < nb; i++)
+            for (size_t k = i; k < nb; k++) {
+                double complex t = T[r0 + i + (r0 + k) * n];
+                ur[i * MS_NB + k] = creal(t);
+                ui[i * MS_NB + k] = cimag(t);
+                lr[k * MS_NB + i] = creal(t);
+                li[k * MS_NB + i] = -cimag(t);
+            }
+    }
+    return blk;
+}
+
 int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out)
 {
     ptd_clear_error();
@@ -96,6 +355,7 @@ int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out)
     ptd_pspec_plan *p = calloc(1, sizeof *p);
     if (!p) return ptd_error(PTD_ENOMEM, "out of memory");
     p->n = n;
+    p->ld = (n + 7) / 8 * 8;
     p->id = ++plan_ids;
     p->A = ptd_matrix_copy(A);
     p->T = malloc(n * n * sizeof *p->T);
@@ -105,11 +365,7 @@ int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out)
         ptd_pspec_plan_free(p);
         return ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
     }
-    int st = ptd_matrix_norm2(A, &p->norm2);
-    if (st) {
-        ptd_pspec_plan_free(p);
-        return st;
-    }
+    int st = PTD_OK;
     if (ptd_matrix_is_upper(A)) {
         memcpy(p->T, A->data, n * n * sizeof(double complex));
         p->exact = 1;
@@ -118,30 +374,25 @@ int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out)
         for (size_t j = 0; j < n; j++)
             for (size_t i = 0; i < n; i++) p->T[i + j * n] = PTD_AT(A, n - 1 - i, n - 1 - j);
         p->exact = 1;
-    } else {
-        st = schur_general(p);
-        if (st) {
-            ptd_pspec_plan_free(p);
-            return st;
-        }
+    }
+    /* ||A||_2 = ||T||_2 when T is A up to a permutation: O(n^2) a Lanczos step.  Otherwise
+     * the SVD of A itself (the Schur form only approximates A, and its O(n^3) is several
+     * times the SVD's) */
+    st = p->exact ? norm2_lanczos(p->T, n, A, &p->norm2) : ptd_matrix_norm2(A, &p->norm2);
+    if (!st && !p->exact) st = schur_general(p);
+    if (!st && !(p->blk = ms_blocks(p->T, n))) st = ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
+    if (!st && p->exact) {
+        if (!(p->absT = calloc(n * n, sizeof *p->absT))) st = ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
+        for (size_t j = 0; !st && j < n; j++)
+            for (size_t i = 0; i < j; i++) p->absT[i + j * n] = fabs(creal(p->T[i + j * n])) + fabs(cimag(p->T[i + j * n]));
+    }
+    if (st) {
+        ptd_pspec_plan_free(p);
+        return st;
     }
     for (size_t i = 0; i < n; i++) p->eig[i] = p->T[i + i * n];
     p->floor = p->exact ? 0.0 : (double)n * PTD_U * p->norm2;
-    /* A fixed pseudo-random start vector: every point starts alike, so a grid does not
-     * depend on the thread count or the order of evaluation. */
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!r) {
-        ptd_pspec_plan_free(p);
-        return ptd_error(PTD_ENOMEM, "out of memory");
-    }
-    gsl_rng_set(r, 20240607UL);
-    for (size_t i = 0; i < n; i++) {
-        double re = gsl_ran_gaussian(r, 1.0), im = gsl_ran_gaussian(r, 1.0);
-        p->start[i] = CMPLX(re, im);
-    }
-    gsl_rng_free(r);
-    double nrm = cblas_dznrm2((int)n, p->start, 1);
-    for (size_t i = 0; i < n; i++) p->start[i] /= nrm;
+    fixed_start(p->start, n, 20240607UL);
     *out = p;
     return PTD_OK;
 }
@@ -163,20 +414,10 @@ void ptd_pspec_work_free(ptd_pspec_work *w)
     free(w->M);
     free(w->Q);
     free(w->y);
-    free(w->rhs);
-    free(w->x);
-    free(w->rf_work);
-    free(w->rf_rwork);
     free(w->alpha);
     free(w->beta);
-    free(w->d);
-    free(w->e);
-    free(w->z1);
-    free(w->rwork);
-    free(w->iwork);
-    free(w->iblock);
-    free(w->isplit);
-    free(w->ifail);
+    tri_work_free(&w->tw);
+    rf_work_free(&w->rf);
     free(w->s);
     free(w->svd_rwork);
     free(w->svd_work);
@@ -195,25 +436,12 @@ ptd_pspec_work *ptd_pspec_work_alloc(const ptd_pspec_plan *p)
     w->M = malloc(n * n * sizeof *w->M);
     w->Q = malloc(k * n * sizeof *w->Q);
     w->y = malloc(n * sizeof *w->y);
-    w->rhs = malloc(n * sizeof *w->rhs);
-    w->x = malloc(n * sizeof *w->x);
-    w->rf_work = malloc(2 * n * sizeof *w->rf_work);
-    w->rf_rwork = malloc(n * sizeof *w->rf_rwork);
     w->alpha = malloc(k * sizeof *w->alpha);
     w->beta = malloc(k * sizeof *w->beta);
-    w->d = malloc(k * sizeof *w->d);
-    w->e = malloc(k * sizeof *w->e);
-    w->z1 = malloc(k * sizeof *w->z1);
-    w->rwork = malloc(5 * k * sizeof *w->rwork);
-    w->iwork = malloc(k * sizeof *w->iwork);
-    w->iblock = malloc(k * sizeof *w->iblock);
-    w->isplit = malloc(k * sizeof *w->isplit);
-    w->ifail = malloc(k * sizeof *w->ifail);
     w->s = malloc(n * sizeof *w->s);
     w->svd_rwork = malloc(5 * n * sizeof *w->svd_rwork);
-    if (!w->M || !w->Q || !w->y || !w->rhs || !w->x || !w->rf_work || !w->rf_rwork || !w->alpha || !w->beta || !w->d || !w->e ||
-        !w->z1 || !w->rwork || !w->iwork || !w->iblock || !w->isplit || !w->ifail || !w->s ||
-        !w->svd_rwork) {
+    if (!tri_work_alloc(&w->tw, k) || !rf_work_alloc(&w->rf, n) || !w->M || !w->Q || !w->y || !w->alpha ||
+        !w->beta || !w->s || !w->svd_rwork) {
         ptd_pspec_work_free(w);
         return NULL;
     }
@@ -254,35 +482,6 @@ static int sigma_svd(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex 
     return PTD_OK;
 }
 
-/* Largest eigenvalue of the k x k Lanczos tridiagonal (alpha, beta), the second largest, and
- * the last component of the unit eigenvector of the largest (for the residual bound). */
-static int tridiag_top(ptd_pspec_work *w, unsigned k, double *theta, double *theta2,
-                       double *last)
-{
-    memcpy(w->d, w->alpha, k * sizeof(double));
-    if (k > 1) memcpy(w->e, w->beta, (k - 1) * sizeof(double));
-    lapack_int info = LAPACKE_dstev_work(LAPACK_COL_MAJOR, 'N', (lapack_int)k, w->d, w->e, NULL, 1, NULL);
-    if (info) return ptd_lapack_status("dstev", (int)info);
-    *theta = w->d[k - 1];
-    *theta2 = k > 1 ? w->d[k - 2] : 0.0;
-    if (k == 1) {
-        w->z1[0] = 1.0;
-        *last = 1.0;
-        return PTD_OK;
-    }
-    /* eigenvector by inverse iteration on the tridiagonal (dstein): O(k) */
-    double ev = *theta;
-    memcpy(w->d, w->alpha, k * sizeof(double));
-    memcpy(w->e, w->beta, (k - 1) * sizeof(double));
-    w->iblock[0] = 1;
-    w->isplit[0] = (lapack_int)k;
-    info = LAPACKE_dstein_work(LAPACK_COL_MAJOR, (lapack_int)k, w->d, w->e, 1, &ev, w->iblock,
-                               w->isplit, w->z1, (lapack_int)k, w->rwork, w->iwork, w->ifail);
-    if (info < 0) return ptd_lapack_status("dstein", (int)info);
-    *last = fabs(w->z1[k - 1]);
-    return PTD_OK;
-}
-
 /* y <- y - sum_j (q_j^* y) q_j over the first k basis vectors, twice (full
  * reorthogonalisation keeps the Ritz values free of spurious copies). */
 static void orthogonalise(const double complex *Q, size_t n, unsigned k, double complex *y)
@@ -297,140 +496,202 @@ static void orthogonalise(const double complex *Q, size_t n, unsigned k, double 
         }
 }
 
+/* The state of inverse Lanczos at one point, shared by the one-point and the multi-shift
+ * paths: Lanczos on H = c M^{-1} M^{-*} (M = T - zI), whose largest eigenvalue is
+ * c / sigma_min^2.  The scale c = 1 / ||M^{-*} q_0||^2 keeps every quantity near 1, so
+ * sigma_min far below the square root of the underflow threshold (as for LegS) is still
+ * computed. */
+typedef struct {
+    double complex z;
+    double tol, target_abs, target_rel;
+    unsigned maxit;
+    unsigned k;          /* steps taken */
+    double scale;        /* 1 / ||M^{-*} q_0|| (0: not yet known) */
+    double theta, theta_old, theta2, last, bound;
+    int converged;
+} lz_state;
+
+/* tol = 0: converge to the accuracy of the method.  The rounding of a computed Schur form
+ * and of the solves bounds sigma's error by about floor + n u (||A|| + |z|) absolute; the
+ * iteration stops once its own error estimate is a quarter of that.  On an exact plan the
+ * solves are accurate to a few n u relative (measured by ztrrfs in lz_result) however small
+ * sigma is, so the target there is n u relative. */
+static void lz_begin(const ptd_pspec_plan *p, const ptd_pspec_opts *o, unsigned cap, double complex z, lz_state *s)
+{
+    size_t n = p->n;
+    memset(s, 0, sizeof *s);
+    s->z = z;
+    s->tol = o && o->tol > 0 ? o->tol : 0;
+    s->target_abs = 0.25 * (p->floor + (double)n * PTD_U * (p->norm2 + cabs(z)));
+    s->target_rel = (double)n * PTD_U;
+    s->maxit = o && o->maxit ? o->maxit : default_maxit(n);
+    if (s->maxit > cap) s->maxit = cap;
+    if (s->maxit > n) s->maxit = (unsigned)n;
+}
+
+/* After step k (alpha_k in place, b = beta_k, the tridiagonal's top in s): the residual of the
+ * Ritz pair is |beta_k s_k|; with the gap to the next Ritz value the eigenvalue error is at
+ * most min(r, r^2 / gap).  1 when the iteration stops here, converged. */
+static int lz_stop(const ptd_pspec_plan *p, lz_state *s, unsigned k, double b)
+{
+    double r = b * s->last;
+    double gap = s->theta - s->theta2;
+    double bound = r;
+    if (k > 1 && gap > 0 && r * r / gap < bound) bound = r * r / gap;
+    s->bound = bound;
+    /* sigma = scale / sqrt(theta): its relative error is half theta's */
+    double sig_est = s->scale / sqrt(s->theta), sig_err = 0.5 * sig_est * bound / s->theta;
+    int accurate = s->tol > 0 ? bound <= s->tol * s->theta
+                              : (p->exact ? 0.5 * bound / s->theta <= s->target_rel : sig_err <= s->target_abs);
+    if (accurate || (k > 1 && fabs(s->theta - s->theta_old) <= 4 * PTD_U * s->theta) || b <= PTD_U * s->theta ||
+        k == p->n) {
+        s->converged = 1;
+        return 1;
+    }
+    s->theta_old = s->theta;
+    return 0;
+}
+
+/* The relative forward error of the two solves with M = T - zI (held in M) started from the
+ * unit vector q: LAPACK's bounds (ztrrfs) for x1 = M^{-*} q and x2 = M^{-1} (x1 / ||x1||), 1
+ * where a solve leaves the double range.  (The multi-shift path computes the same bounds for
+ * a block of points at once: ms_check.) */
+static double solve_rel_error(const double complex *M, size_t n, const double complex *q, rf_work *rf)
+{
+    double rel = 0;
+    const char trans[2] = {'C', 'N'};
+    memcpy(rf->rhs, q, n * sizeof(double complex));
+    for (int pass = 0; pass < 2; pass++) {
+        memcpy(rf->x, rf->rhs, n * sizeof(double complex));
+        cblas_ztrsv(CblasColMajor, CblasUpper, pass == 0 ? CblasConjTrans : CblasNoTrans, CblasNonUnit, (int)n, M,
+                    (int)n, rf->x, 1);
+        double ferr = 1, berr;
+        double nx = cblas_dznrm2((int)n, rf->x, 1);
+        if (!isfinite(nx) || nx == 0) return 1;
+        lapack_int info = LAPACKE_ztrrfs_work(LAPACK_COL_MAJOR, 'U', trans[pass], 'N', (lapack_int)n, 1, M,
+                                              (lapack_int)n, rf->rhs, (lapack_int)n, rf->x, (lapack_int)n, &ferr,
+                                              &berr, rf->work, rf->rwork);
+        rel += info == 0 && isfinite(ferr) ? ferr : 1;
+        for (size_t i = 0; i < n; i++) rf->rhs[i] = rf->x[i] / nx;
+    }
+    return rel;
+}
+
+/* M holds T's off-diagonal part (copied once per workspace); give it the diagonal of T - zI. */
+static void shifted_copy(const ptd_pspec_plan *p, double complex *M, unsigned long *holds, double complex z)
+{
+    size_t n = p->n;
+    if (*holds != p->id) {
+        memcpy(M, p->T, n * n * sizeof(double complex));
+        *holds = p->id;
+    }
+    for (size_t i = 0; i < n; i++) M[i + i * n] = p->T[i + i * n] - z;
+}
+
+/* sigma from the state: 0 when the solves overflowed (theta <= 0 or no scale yet). */
+static double lz_sigma(const lz_state *s) { return s->theta <= 0 || s->scale == 0 ? 0.0 : s->scale / sqrt(s->theta); }
+
+/* 1 when the error needs the solves' forward error bounds: an exact plan, sigma below the
+ * normwise rounding bound. */
+static int lz_needs_bounds(const ptd_pspec_plan *p, const lz_state *s)
+{
+    double sigma = lz_sigma(s);
+    return p->exact && sigma > 0 && sigma < (double)p->n * PTD_U * (p->norm2 + cabs(s->z));
+}
+
+/* The value and its error after s->k steps.  Where lz_needs_bounds, rel is the relative
+ * forward error of the last step's two solves (see solve_rel_error), or negative: then it is
+ * computed here from q, the last Lanczos vector, with M (T - zI, in a buffer with *holds, see
+ * shifted_copy) and rf.
+ *
+ * The error: the Lanczos bound on theta (relative, halved for the square root), plus
+ * rounding.  Backward stable solves perturb zI - A by about n u ||zI - A|| in norm, and a
+ * computed Schur form adds n u ||A||: that normwise bound is what a general matrix gets.
+ * With an exact (triangular) Schur form, values below it are usually far more accurate
+ * than it says (LegS: 2e-44, to 15 digits); there LAPACK's forward error bounds of the
+ * two triangular solves (ztrrfs) on the last Lanczos vector give the relative error. */
+static int lz_result(const ptd_pspec_plan *p, const lz_state *s, double rel, const double complex *q,
+                     double complex *M, unsigned long *holds, rf_work *rf, ptd_pspec_point *res)
+{
+    size_t n = p->n;
+    res->iterations = s->k;
+    res->sigma = lz_sigma(s);
+    if (res->sigma == 0) {
+        /* the solves overflowed: sigma_min is below what double precision represents */
+        res->err = fmax(p->floor, DBL_MIN);
+        return PTD_OK;
+    }
+    double normwise = (double)n * PTD_U * (p->norm2 + cabs(s->z));
+    double rounding = p->floor + normwise;
+    if (lz_needs_bounds(p, s)) {
+        if (rel < 0) {
+            shifted_copy(p, M, holds, s->z);
+            rel = solve_rel_error(M, n, q, rf);
+        }
+        rounding = fmin(normwise, res->sigma * 0.5 * rel);
+    }
+    res->err = rounding + res->sigma * 0.5 * s->bound / s->theta;
+    if (!s->converged)
+        return ptd_error(PTD_ENOCONV, "inverse Lanczos did not converge in %u steps at z = %g%+gi", s->maxit,
+                         creal(s->z), cimag(s->z));
+    return PTD_OK;
+}
+
+/* An exactly zero pivot: zI - A is exactly singular for the plan's data. */
+static void singular_point(const ptd_pspec_plan *p, ptd_pspec_point *res)
+{
+    res->sigma = 0.0;
+    res->err = p->floor;
+    res->iterations = 0;
+}
+
+/* The one-point path (the reference): two ztrsv per step, from the plan's fixed start. */
 static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z,
                          const ptd_pspec_opts *o, ptd_pspec_point *res)
 {
     size_t n = p->n;
-    /* M = T - zI: copy, shift the diagonal; an exactly zero pivot means zI - A is exactly
-     * singular for the plan's data */
     /* T is copied once per workspace; each point only rewrites the diagonal (an O(n^2)
      * copy per point cost as much as two triangular solves at n = 512) */
-    if (w->m_holds != p->id) {
-        memcpy(w->M, p->T, n * n * sizeof(double complex));
-        w->m_holds = p->id;
-    }
-    int singular = 0;
-    for (size_t i = 0; i < n; i++) {
-        w->M[i + i * n] = p->T[i + i * n] - z;
-        if (w->M[i + i * n] == 0) singular = 1;
-    }
-    if (singular) {
-        res->sigma = 0.0;
-        res->err = p->floor;
-        res->iterations = 0;
-        return PTD_OK;
-    }
-    /* tol = 0: converge to the accuracy of the method.  The rounding of a computed Schur
-     * form and of the solves bounds sigma's error by about floor + n u (||A|| + |z|) absolute;
-     * the iteration stops once its own error estimate is a quarter of that.  On an exact plan
-     * the solves are accurate to a few n u relative (measured below by ztrrfs) however small
-     * sigma is, so the target there is n u relative. */
-    double tol = o && o->tol > 0 ? o->tol : 0;
-    double target_abs = 0.25 * (p->floor + (double)n * PTD_U * (p->norm2 + cabs(z)));
-    double target_rel = (double)n * PTD_U;
-    unsigned maxit = o && o->maxit ? o->maxit : default_maxit(n);
-    if (maxit > w->kmax) maxit = w->kmax;
-    if (maxit > n) maxit = (unsigned)n;
-
-    /* Lanczos on H = c M^{-1} M^{-*}, whose largest eigenvalue is c / sigma_min^2.  The scale
-     * c = 1 / ||M^{-*} q_0||^2 keeps every quantity near 1, so sigma_min far below the
-     * square root of the underflow threshold (as for LegS) is still computed. */
+    shifted_copy(p, w->M, &w->m_holds, z);
+    for (size_t i = 0; i < n; i++)
+        if (w->M[i + i * n] == 0) {
+            singular_point(p, res);
+            return PTD_OK;
+        }
+    lz_state s;
+    lz_begin(p, o, w->kmax, z, &s);
     double complex *Q = w->Q;
     memcpy(Q, p->start, n * sizeof(double complex));
-    double scale = 0; /* 1 / ||M^{-*} q_0|| */
-    double theta = 0, theta_old = 0, theta2 = 0, last = 1, last_bound = 0;
-    unsigned k = 0;
-    int converged = 0;
-    for (k = 1; k <= maxit; k++) {
+    unsigned k;
+    for (k = 1; k <= s.maxit; k++) {
         const double complex *q = Q + (size_t)(k - 1) * n;
         double complex *y = w->y;
         memcpy(y, q, n * sizeof(double complex));
         cblas_ztrsv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, w->M, (int)n, y, 1);
         double ny = cblas_dznrm2((int)n, y, 1);
         if (!isfinite(ny) || ny == 0) break; /* beyond the double range: handled below */
-        if (k == 1) scale = 1.0 / ny;
+        if (k == 1) s.scale = 1.0 / ny;
         /* y <- M^{-1} (y / ny) * (ny scale) scale = c M^{-1} M^{-*} q */
-        double f = ny * scale;
+        double f = ny * s.scale;
         for (size_t i = 0; i < n; i++) y[i] /= ny;
         cblas_ztrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, w->M, (int)n, y, 1);
-        for (size_t i = 0; i < n; i++) y[i] *= f * scale;
+        for (size_t i = 0; i < n; i++) y[i] *= f * s.scale;
         if (!isfinite(cblas_dznrm2((int)n, y, 1))) break;
         double complex a;
         cblas_zdotc_sub((int)n, q, 1, y, 1, &a);
         w->alpha[k - 1] = creal(a);
         orthogonalise(Q, n, k, y);
         double b = cblas_dznrm2((int)n, y, 1);
-        int st = tridiag_top(w, k, &theta, &theta2, &last);
+        int st = tridiag_top(&w->tw, w->alpha, w->beta, k, &s.theta, &s.theta2, &s.last);
         if (st) return st;
-        /* residual of the Ritz pair: |beta_k s_k|; with the gap to the next Ritz value the
-         * eigenvalue error is at most min(r, r^2 / gap) */
-        double r = b * last;
-        double gap = theta - theta2;
-        double bound = r;
-        if (k > 1 && gap > 0 && r * r / gap < bound) bound = r * r / gap;
-        last_bound = bound;
-        /* sigma = scale / sqrt(theta): its relative error is half theta's */
-        double sig_est = scale / sqrt(theta), sig_err = 0.5 * sig_est * bound / theta;
-        int accurate = tol > 0 ? bound <= tol * theta
-                               : (p->exact ? 0.5 * bound / theta <= target_rel : sig_err <= target_abs);
-        if (accurate || (k > 1 && fabs(theta - theta_old) <= 4 * PTD_U * theta) || b <= PTD_U * theta || k == n) {
-            converged = 1;
-            break;
-        }
-        theta_old = theta;
-        if (k == maxit) break;
+        if (lz_stop(p, &s, k, b)) break;
+        if (k == s.maxit) break;
         w->beta[k - 1] = b;
         double complex *qn = Q + (size_t)k * n;
         for (size_t i = 0; i < n; i++) qn[i] = y[i] / b;
     }
-    if (k > maxit) k = maxit;
-    if (theta <= 0 || scale == 0) {
-        /* the solves overflowed: sigma_min is below what double precision represents */
-        res->sigma = 0.0;
-        res->err = fmax(p->floor, DBL_MIN);
-        res->iterations = k;
-        return PTD_OK;
-    }
-    /* sigma = 1 / sqrt(theta / c) = scale^{-1}... with c = scale^2: sigma = scale / sqrt(theta) */
-    res->sigma = scale / sqrt(theta);
-    res->iterations = k;
-
-    /* The error: the Lanczos bound on theta (relative, halved for the square root), plus
-     * rounding.  Backward stable solves perturb zI - A by about n u ||zI - A|| in norm, and a
-     * computed Schur form adds n u ||A||: that normwise bound is what a general matrix gets.
-     * With an exact (triangular) Schur form, values below it are usually far more accurate
-     * than it says (LegS: 2e-44, to 15 digits); there LAPACK's forward error bounds of the
-     * two triangular solves (ztrrfs) on the last Lanczos vector give the relative error. */
-    double normwise = (double)n * PTD_U * (p->norm2 + cabs(z));
-    double rounding = p->floor + normwise;
-    if (p->exact && res->sigma < normwise) {
-        double rel = 0;
-        const double complex *q = Q + (size_t)(k - 1) * n;
-        const char trans[2] = {'C', 'N'};
-        memcpy(w->rhs, q, n * sizeof(double complex));
-        for (int pass = 0; pass < 2; pass++) {
-            memcpy(w->x, w->rhs, n * sizeof(double complex));
-            cblas_ztrsv(CblasColMajor, CblasUpper, pass == 0 ? CblasConjTrans : CblasNoTrans, CblasNonUnit,
-                        (int)n, w->M, (int)n, w->x, 1);
-            double ferr = 1, berr;
-            double nx = cblas_dznrm2((int)n, w->x, 1);
-            if (!isfinite(nx) || nx == 0) {
-                rel = 1;
-                break;
-            }
-            lapack_int info = LAPACKE_ztrrfs_work(LAPACK_COL_MAJOR, 'U', trans[pass], 'N', (lapack_int)n, 1, w->M,
-                                                  (lapack_int)n, w->rhs, (lapack_int)n, w->x, (lapack_int)n, &ferr,
-                                                  &berr, w->rf_work, w->rf_rwork);
-            rel += info == 0 && isfinite(ferr) ? ferr : 1;
-            for (size_t i = 0; i < n; i++) w->rhs[i] = w->x[i] / nx;
-        }
-        rounding = fmin(normwise, res->sigma * 0.5 * rel);
-    }
-    res->err = rounding + res->sigma * 0.5 * last_bound / theta;
-    if (!converged)
-        return ptd_error(PTD_ENOCONV, "inverse Lanczos did not converge in %u steps at z = %g%+gi",
-                         maxit, creal(z), cimag(z));
-    return PTD_OK;
+    s.k = k > s.maxit ? s.maxit : k;
+    return lz_result(p, &s, -1, Q + (size_t)(s.k - 1) * n, w->M, &w->m_holds, &w->rf, res);
 }
 
 int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z,
@@ -439,11 +700,608 @@ int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double compl
     ptd_clear_error();
     if (!isfinite(creal(z)) || !isfinite(cimag(z)))
         return ptd_error(PTD_EINVAL, "sigma_min: z is not finite");
-    if (opts && (!(opts->tol >= 0) || opts->tol >= 1 || (opts->method != PTD_PSPEC_LANCZOS && opts->method != PTD_PSPEC_SVD)))
-        return ptd_error(PTD_EINVAL, "sigma_min: tol must be in [0, 1) and method lanczos or svd");
+    if (opts && (!(opts->tol >= 0) || opts->tol >= 1 ||
+                 (opts->method != PTD_PSPEC_LANCZOS && opts->method != PTD_PSPEC_SVD &&
+                  opts->method != PTD_PSPEC_LANCZOS_SINGLE)))
+        return ptd_error(PTD_EINVAL, "sigma_min: tol must be in [0, 1) and method lanczos, lanczos-single or svd");
     if (w->n != p->n) return ptd_error(PTD_EINVAL, "sigma_min: workspace of another size");
     if (opts && opts->method == PTD_PSPEC_SVD) return sigma_svd(p, w, z, res);
     return sigma_lanczos(p, w, z, opts, res);
+}
+
+/* --- many shifts at once ------------------------------------------------------------------ */
+
+/* The block solver's diagonal blocks: nb rows of lanes x (re xr, im xi, row i at i * ldx),
+ * rr + i ri the reciprocal pivots 1 / (t_ii - z) of each lane, lanes a multiple of 4.  Every
+ * lane goes through the same instructions (pairs of lanes per vector register), so its bits
+ * do not depend on its neighbours. */
+typedef double ms_v2 __attribute__((vector_size(16), may_alias));
+
+#define MS_LD(ptr) (*(const ms_v2 *)(const void *)(ptr))
+#define MS_ST(ptr, v) (*(ms_v2 *)(void *)(ptr) = (v))
+
+/* (U - diag(z)) x = b, U upper triangular (row i of its real and imaginary parts at ur, ui
+ * + i MS_NB): back substitution, each x_i = (b_i - sum_k u_ik x_k) / (u_ii - z). */
+static void ms_block_upper(size_t nb, const double *ur, const double *ui, size_t lanes, size_t ldx, double *xr,
+                           double *xi, const double *rr, const double *ri)
+{
+    for (size_t g = 0; g < lanes; g += 4)
+        for (size_t i = nb; i-- > 0;) {
+            double *pr = xr + i * ldx + g, *pi = xi + i * ldx + g;
+            ms_v2 r0 = MS_LD(pr), r1 = MS_LD(pr + 2), m0 = MS_LD(pi), m1 = MS_LD(pi + 2);
+            const double *tr = ur + i * MS_NB, *ti = ui + i * MS_NB;
+            for (size_t k = i + 1; k < nb; k++) {
+                ms_v2 a = {tr[k], tr[k]}, b = {ti[k], ti[k]};
+                const double *yr = xr + k * ldx + g, *yi = xi + k * ldx + g;
+                ms_v2 y0 = MS_LD(yr), y1 = MS_LD(yr + 2), w0 = MS_LD(yi), w1 = MS_LD(yi + 2);
+                r0 -= a * y0 - b * w0;
+                m0 -= a * w0 + b * y0;
+                r1 -= a * y1 - b * w1;
+                m1 -= a * w1 + b * y1;
+            }
+            const double *qr = rr + i * ldx + g, *qi = ri + i * ldx + g;
+            ms_v2 p0 = MS_LD(qr), p1 = MS_LD(qr + 2), s0 = MS_LD(qi), s1 = MS_LD(qi + 2);
+            MS_ST(pr, r0 * p0 - m0 * s0);
+            MS_ST(pr + 2, r1 * p1 - m1 * s1);
+            MS_ST(pi, r0 * s0 + m0 * p0);
+            MS_ST(pi + 2, r1 * s1 + m1 * p1);
+        }
+}
+
+/* (L - diag(conj z)) x = b, L = U^* lower triangular (row k at lr, li + k MS_NB): forward
+ * substitution, dividing by conj(u_kk - z). */
+static void ms_block_lower(size_t nb, const double *lr, const double *li, size_t lanes, size_t ldx, double *xr,
+                           double *xi, const double *rr, const double *ri)
+{
+    for (size_t g = 0; g < lanes; g += 4)
+        for (size_t k = 0; k < nb; k++) {
+            double *pr = xr + k * ldx + g, *pi = xi + k * ldx + g;
+            ms_v2 r0 = MS_LD(pr), r1 = MS_LD(pr + 2), m0 = MS_LD(pi), m1 = MS_LD(pi + 2);
+            const double *tr = lr + k * MS_NB, *ti = li + k * MS_NB;
+            for (size_t i = 0; i < k; i++) {
+                ms_v2 a = {tr[i], tr[i]}, b = {ti[i], ti[i]};
+                const double *yr = xr + i * ldx + g, *yi = xi + i * ldx + g;
+                ms_v2 y0 = MS_LD(yr), y1 = MS_LD(yr + 2), w0 = MS_LD(yi), w1 = MS_LD(yi + 2);
+                r0 -= a * y0 - b * w0;
+                m0 -= a * w0 + b * y0;
+                r1 -= a * y1 - b * w1;
+                m1 -= a * w1 + b * y1;
+            }
+            const double *qr = rr + k * ldx + g, *qi = ri + k * ldx + g;
+            ms_v2 p0 = MS_LD(qr), p1 = MS_LD(qr + 2), s0 = MS_LD(qi), s1 = MS_LD(qi + 2);
+            MS_ST(pr, r0 * p0 + m0 * s0);
+            MS_ST(pr + 2, r1 * p1 + m1 * s1);
+            MS_ST(pi, m0 * p0 - r0 * s0);
+            MS_ST(pi + 2, m1 * p1 - r1 * s1);
+        }
+}
+
+/* One lane: the inverse Lanczos of one point, and where its chain of points goes on. */
+typedef struct {
+    lz_state s;
+    size_t point;            /* index of the point in z[] */
+    size_t end;              /* its chain: points point + 1 .. end - 1 follow */
+    double complex *Q;       /* basis, (cap + 1) x ld */
+    double *alpha, *beta;
+    double complex *x1, *x2; /* exact plans: the last step's two solutions, for their error bounds */
+    /* the error bounds of those solutions, computed in the block (ms_check): */
+    int checking;            /* 1 while they are */
+    int warm_next;           /* then: Q[0] holds the next point's warm start */
+    int pass;                /* 0: M^* x1 = q, 1: M x2 = x1 / ||x1|| */
+    lapack_int kase, isave[3];
+    double est, rel;
+    int want;                /* the solve cw waits for: MS_NONE, MS_CONJ, MS_PLAIN */
+    int scale_after;
+    double complex *cw, *cv; /* zlacn2's x and v */
+    double *crw;             /* ztrrfs's rwork: |b| + |op(M)| |x|, then the weights */
+} ms_lane;
+
+enum { MS_NONE = 0, MS_CONJ = 1, MS_PLAIN = 2 };
+
+/* A thread's multi-shift workspace. */
+typedef struct {
+    size_t lanes;            /* capacity, a multiple of MS_STEP */
+    unsigned cap;            /* Lanczos steps per lane */
+    double complex *V;       /* ld x lanes: the vectors being solved */
+    double *xr, *xi;         /* MS_NB x lanes: a diagonal block of V, by rows */
+    double *rr, *ri;         /* n x lanes: reciprocal pivots, by rows */
+    double complex *c;       /* cap + 1 coefficients */
+    ms_lane *lane;
+    double *f;               /* per lane: the scale between the two solves */
+    unsigned char *state;    /* per lane, during a step */
+    tri_work tw;
+} ms_work;
+
+static void ms_work_free(ms_work *m)
+{
+    if (!m) return;
+    free(m->V);
+    free(m->xr);
+    free(m->xi);
+    free(m->rr);
+    free(m->ri);
+    free(m->c);
+    if (m->lane)
+        for (size_t s = 0; s < m->lanes; s++) {
+            free(m->lane[s].Q);
+            free(m->lane[s].alpha);
+            free(m->lane[s].beta);
+            free(m->lane[s].x1);
+            free(m->lane[s].x2);
+            free(m->lane[s].cw);
+            free(m->lane[s].cv);
+            free(m->lane[s].crw);
+        }
+    free(m->lane);
+    free(m->f);
+    free(m->state);
+    tri_work_free(&m->tw);
+    free(m);
+}
+
+static ms_work *ms_work_alloc(const ptd_pspec_plan *p, size_t lanes, unsigned cap)
+{
+    size_t n = p->n, ld = p->ld;
+    ms_work *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->lanes = lanes;
+    m->cap = cap;
+    m->V = aligned(ld * lanes * sizeof *m->V);
+    m->xr = aligned(MS_NB * lanes * sizeof *m->xr);
+    m->xi = aligned(MS_NB * lanes * sizeof *m->xi);
+    m->rr = aligned(n * lanes * sizeof *m->rr);
+    m->ri = aligned(n * lanes * sizeof *m->ri);
+    m->c = malloc(((size_t)cap + 1) * sizeof *m->c);
+    m->lane = calloc(lanes, sizeof *m->lane);
+    m->f = malloc(lanes * sizeof *m->f);
+    m->state = malloc(lanes);
+    int ok = m->V && m->xr && m->xi && m->rr && m->ri && m->c && m->lane && m->f && m->state &&
+             tri_work_alloc(&m->tw, (size_t)cap + 1);
+    for (size_t s = 0; ok && s < lanes; s++) {
+        ms_lane *L = &m->lane[s];
+        L->Q = aligned(((size_t)cap + 1) * ld * sizeof *L->Q);
+        L->alpha = malloc(((size_t)cap + 1) * sizeof *L->alpha);
+        L->beta = malloc(((size_t)cap + 1) * sizeof *L->beta);
+        ok = L->Q && L->alpha && L->beta;
+        if (ok && p->exact)
+            ok = (L->x1 = malloc(n * sizeof *L->x1)) && (L->x2 = malloc(n * sizeof *L->x2)) &&
+                 (L->cw = malloc(n * sizeof *L->cw)) && (L->cv = malloc(n * sizeof *L->cv)) &&
+                 (L->crw = malloc(n * sizeof *L->crw));
+    }
+    if (!ok) {
+        ms_work_free(m);
+        return NULL;
+    }
+    memset(m->V, 0, ld * lanes * sizeof *m->V);
+    memset(m->rr, 0, n * lanes * sizeof *m->rr);
+    memset(m->ri, 0, n * lanes * sizeof *m->ri);
+    return m;
+}
+
+/* V[:, 0 .. width) <- (T - z_j I)^{-1} V[:, j] (conj: (T - z_j I)^{-*}), width a multiple of
+ * MS_STEP: the diagonal blocks per lane, the off-diagonal blocks by zgemm (right-looking: a
+ * block row once solved updates all the rows still to be solved; a few per cent faster than
+ * left-looking, which packs the solved rows again for every block). */
+static void ms_solve(const ptd_pspec_plan *p, ms_work *m, size_t width, int conj)
+{
+    size_t n = p->n, ld = p->ld, L = m->lanes, nblk = (n + MS_NB - 1) / MS_NB, bb = (size_t)MS_NB * MS_NB;
+    const double complex one = 1, mone = -1;
+    for (size_t t = 0; t < nblk; t++) {
+        size_t b = conj ? t : nblk - 1 - t;
+        size_t r0 = b * MS_NB, nb = n - r0 < MS_NB ? n - r0 : MS_NB, r1 = r0 + nb;
+        for (size_t s = 0; s < width; s++) {
+            const double complex *v = m->V + r0 + s * ld;
+            for (size_t i = 0; i < nb; i++) {
+                m->xr[i * L + s] = creal(v[i]);
+                m->xi[i * L + s] = cimag(v[i]);
+            }
+        }
+        const double *blk = p->blk + 4 * bb * b;
+        if (conj) ms_block_lower(nb, blk + 2 * bb, blk + 3 * bb, width, L, m->xr, m->xi, m->rr + r0 * L, m->ri + r0 * L);
+        else ms_block_upper(nb, blk, blk + bb, width, L, m->xr, m->xi, m->rr + r0 * L, m->ri + r0 * L);
+        for (size_t s = 0; s < width; s++) {
+            double complex *v = m->V + r0 + s * ld;
+            for (size_t i = 0; i < nb; i++) v[i] = CMPLX(m->xr[i * L + s], m->xi[i * L + s]);
+        }
+        if (!conj && r0 > 0)
+            cblas_zgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)r0, (int)width, (int)nb, &mone,
+                        p->T + r0 * n, (int)n, m->V + r0, (int)ld, &one, m->V, (int)ld);
+        if (conj && r1 < n)
+            cblas_zgemm(CblasColMajor, CblasConjTrans, CblasNoTrans, (int)(n - r1), (int)width, (int)nb, &mone,
+                        p->T + r0 + r1 * n, (int)n, m->V + r0, (int)ld, &one, m->V + r1, (int)ld);
+    }
+}
+
+/* The points of one evaluation, in chains: a chain is a run of consecutive points of one row
+ * (seg of them, fewer at the row's end), evaluated in order, each point started from the
+ * converged vector of the one before it.  Which thread or lane runs a chain changes nothing. */
+typedef struct {
+    const ptd_pspec_plan *p;
+    const ptd_pspec_opts *o;
+    const double complex *z;
+    size_t count, rowlen, seg, segs_per_row, nchains;
+    double *sigma, *err;
+    size_t *order;           /* chains in the order they are handed out */
+    size_t next_chain;       /* shared: the next chain to hand out */
+    size_t done;             /* shared: points finished */
+    size_t report_every;
+    int failure;
+    char failmsg[256];
+} ms_job;
+
+/* Chain c: its points first .. end - 1. */
+static void ms_chain(const ms_job *j, size_t c, size_t *first, size_t *end)
+{
+    size_t row = c / j->segs_per_row, q = c % j->segs_per_row;
+    *first = row * j->rowlen + q * j->seg;
+    *end = *first + j->seg;
+    if (*end > (row + 1) * j->rowlen) *end = (row + 1) * j->rowlen;
+    if (*end > j->count) *end = j->count;
+}
+
+static int ms_take_chain(ms_job *j, size_t *first, size_t *end)
+{
+    size_t c;
+#ifdef _OPENMP
+#pragma omp atomic capture
+#endif
+    c = j->next_chain++;
+    if (c >= j->nchains) return 0;
+    ms_chain(j, j->order[c], first, end);
+    return *first < *end ? 1 : ms_take_chain(j, first, end);
+}
+
+typedef struct {
+    unsigned long it_total;
+    unsigned it_max;
+    size_t unconverged;
+    int master;
+} ms_stats;
+
+static void ms_record(ms_job *j, ms_stats *t, size_t point, int st, const ptd_pspec_point *r)
+{
+    j->sigma[point] = r->sigma;
+    if (j->err) j->err[point] = r->err;
+    t->it_total += r->iterations;
+    if (r->iterations > t->it_max) t->it_max = r->iterations;
+    if (st == PTD_ENOCONV) {
+        t->unconverged++;
+    } else if (st) {
+#ifdef _OPENMP
+#pragma omp critical(ptd_pspec_fail)
+#endif
+        if (!j->failure) {
+            j->failure = st;
+            snprintf(j->failmsg, sizeof j->failmsg, "%s", ptd_last_error());
+        }
+    }
+    size_t d;
+#ifdef _OPENMP
+#pragma omp atomic capture
+#endif
+    d = ++j->done;
+    if (t->master && j->o && j->o->progress && d % j->report_every == 0) j->o->progress(j->o->progress_ctx, d, j->count);
+}
+
+/* How much of the plan's fixed start goes into a warm start: a neighbour's vector alone may
+ * be nearly orthogonal to this point's (where the two smallest singular values swap), and
+ * inverse Lanczos then finds the wrong one; the fixed start keeps every direction in the
+ * Krylov space, as a cold start does. */
+static const double ms_warm_mix = 0.1;
+
+/* Point `point` enters slot s; Q[0] holds its start when warm, else the fixed start is
+ * used.  1 when it is in the lane, 0 when it was decided on the spot (an exactly singular
+ * zI - T: sigma = 0). */
+static int ms_enter(ms_job *j, ms_work *m, ms_stats *t, size_t s, size_t point, int warm)
+{
+    const ptd_pspec_plan *p = j->p;
+    size_t n = p->n, L = m->lanes;
+    ms_lane *ln = &m->lane[s];
+    double complex z = j->z[point];
+    ln->point = point;
+    lz_begin(p, j->o, m->cap, z, &ln->s);
+    int singular = 0;
+    for (size_t i = 0; i < n; i++) {
+        double complex d = p->T[i + i * n] - z;
+        if (d == 0) {
+            singular = 1;
+            break;
+        }
+        double complex r = 1.0 / d;
+        m->rr[i * L + s] = creal(r);
+        m->ri[i * L + s] = cimag(r);
+    }
+    if (singular) {
+        ptd_pspec_point r;
+        singular_point(p, &r);
+        ms_record(j, t, point, PTD_OK, &r);
+        return 0;
+    }
+    if (!warm) memcpy(ln->Q, p->start, n * sizeof(double complex));
+    return 1;
+}
+
+/* Fill slot s: the next point of its chain (warm: Q[0] holds its start), else the first
+ * point of a new chain (cold).  0 when there is no more work. */
+static int ms_fill(ms_job *j, ms_work *m, ms_stats *t, size_t s, int warm)
+{
+    ms_lane *ln = &m->lane[s];
+    for (;;) {
+        size_t next;
+        if (ln->point + 1 < ln->end) {
+            next = ln->point + 1;
+        } else {
+            size_t first, end;
+            if (!ms_take_chain(j, &first, &end)) return 0;
+            ln->end = end;
+            next = first;
+            warm = 0;
+        }
+        if (ms_enter(j, m, t, s, next, warm)) return 1;
+        /* decided on the spot: its start (warm or not) serves the point after it */
+    }
+}
+
+/* --- the solves' error bounds, for a block of points ---------------------------------------
+ *
+ * On an exact plan a value below the normwise rounding bound gets LAPACK's forward error
+ * bounds of its last two solves (solve_rel_error: ztrrfs, one point at a time, as costly as
+ * several Lanczos steps).  ms_check computes them as ztrrfs does (residual, |b| + |op(M)| |x|,
+ * then Higham's estimator zlacn2 by reverse communication) but lets every solve the
+ * estimator asks for go through the block's multi-shift solves: a lane in this state puts its
+ * vector into the step's conjugate-transposed or plain solve, whichever zlacn2 wants. */
+
+/* Start pass `pass` of slot s's bounds: M^* x1 = q (pass 0) or M x2 = x1 / ||x1|| (pass 1). */
+static void ms_check_pass(const ptd_pspec_plan *p, ms_lane *ln, int pass);
+
+/* zlacn2 has set ln->kase: ask for the next solve, or close the pass. */
+static void ms_check_next(const ptd_pspec_plan *p, ms_lane *ln)
+{
+    size_t n = p->n;
+    if (ln->kase == 0) {
+        const double complex *x = ln->pass == 0 ? ln->x1 : ln->x2;
+        double lstres = 0;
+        for (size_t i = 0; i < n; i++) lstres = fmax(lstres, fabs(creal(x[i])) + fabs(cimag(x[i])));
+        double ferr = lstres != 0 ? ln->est / lstres : ln->est;
+        ln->rel += isfinite(ferr) ? ferr : 1;
+        ln->want = MS_NONE;
+        if (ln->pass == 0) ms_check_pass(p, ln, 1);
+        return;
+    }
+    /* pass 0 bounds the solution of op(M) = M^*: kase 1 wants op(M)^{-*} = M^{-1}, kase 2
+     * op(M)^{-1} = M^{-*}; pass 1 the other way round */
+    int plain = (ln->kase == 1) == (ln->pass == 0);
+    ln->want = plain ? MS_PLAIN : MS_CONJ;
+    ln->scale_after = ln->kase == 1;
+    if (ln->kase == 2)
+        for (size_t i = 0; i < n; i++) ln->cw[i] *= ln->crw[i];
+}
+
+/* The solve slot s asked for is in cw. */
+static void ms_check_solved(const ptd_pspec_plan *p, ms_lane *ln)
+{
+    if (ln->scale_after)
+        for (size_t i = 0; i < p->n; i++) ln->cw[i] *= ln->crw[i];
+    LAPACKE_zlacn2((lapack_int)p->n, ln->cv, ln->cw, &ln->est, &ln->kase, ln->isave);
+    ms_check_next(p, ln);
+}
+
+static void ms_check_pass(const ptd_pspec_plan *p, ms_lane *ln, int pass)
+{
+    size_t n = p->n;
+    ln->pass = pass;
+    const double complex *x = pass == 0 ? ln->x1 : ln->x2;
+    double nx = cblas_dznrm2((int)n, x, 1);
+    if (!isfinite(nx) || nx == 0) {
+        /* a solve left the double range: as solve_rel_error */
+        ln->rel = 1;
+        ln->want = MS_NONE;
+        ln->kase = 0;
+        ln->pass = 1;
+        return;
+    }
+    /* b, the right-hand side, into cv (free until zlacn2 starts) */
+    double complex *b = ln->cv;
+    if (pass == 0) {
+        memcpy(b, ln->Q + (size_t)(ln->s.k - 1) * p->ld, n * sizeof *b);
+    } else {
+        double n1 = cblas_dznrm2((int)n, ln->x1, 1);
+        for (size_t i = 0; i < n; i++) b[i] = ln->x1[i] / n1;
+    }
+    /* the residual op(M) x - b, op(M) x = op(T) x - shift x */
+    double complex shift = pass == 0 ? conj(ln->s.z) : ln->s.z;
+    memcpy(ln->cw, x, n * sizeof *x);
+    cblas_ztrmv(CblasColMajor, CblasUpper, pass == 0 ? CblasConjTrans : CblasNoTrans, CblasNonUnit, (int)n, p->T,
+                (int)n, ln->cw, 1);
+    for (size_t i = 0; i < n; i++) ln->cw[i] -= shift * x[i] + b[i];
+    /* |b| + |op(M)| |x| (|.| = |re| + |im|, as LAPACK's) */
+    for (size_t i = 0; i < n; i++) ln->crw[i] = fabs(creal(x[i])) + fabs(cimag(x[i]));
+    cblas_dtrmv(CblasColMajor, CblasUpper, pass == 0 ? CblasTrans : CblasNoTrans, CblasNonUnit, (int)n, p->absT,
+                (int)n, ln->crw, 1);
+    const double eps = DBL_EPSILON / 2, safe1 = (double)(n + 1) * DBL_MIN, safe2 = safe1 / eps;
+    for (size_t i = 0; i < n; i++) {
+        double complex d = p->T[i + i * n] - ln->s.z;
+        double w = ln->crw[i] + (fabs(creal(d)) + fabs(cimag(d))) * (fabs(creal(x[i])) + fabs(cimag(x[i]))) +
+                   fabs(creal(b[i])) + fabs(cimag(b[i]));
+        double r = fabs(creal(ln->cw[i])) + fabs(cimag(ln->cw[i]));
+        ln->crw[i] = w > safe2 ? r + (double)(n + 1) * eps * w : r + (double)(n + 1) * eps * w + safe1;
+    }
+    ln->kase = 0;
+    ln->est = 0;
+    LAPACKE_zlacn2((lapack_int)n, ln->cv, ln->cw, &ln->est, &ln->kase, ln->isave);
+    ms_check_next(p, ln);
+}
+
+static int ms_check_done(const ms_lane *ln) { return ln->pass == 1 && ln->kase == 0; }
+
+/* Slot s's point is done after its s.k steps (converged or not).  When its chain goes on, put
+ * the next point's warm start in Q[0] (when `ritz`: m->tw.z1 holds the tridiagonal's top
+ * eigenvector): the Ritz vector Q z1 plus ms_warm_mix times the fixed start.  Then either the
+ * error bounds of its solves start (the slot stays in the block until ms_check_done), or the
+ * point is recorded and the slot takes the next one.  1 when the slot holds a point. */
+static int ms_finish(ms_job *j, ms_work *m, ms_stats *t, size_t s, int ritz)
+{
+    const ptd_pspec_plan *p = j->p;
+    size_t n = p->n, ld = p->ld;
+    ms_lane *ln = &m->lane[s];
+    int check = lz_needs_bounds(p, &ln->s);
+    if (check) {
+        ln->rel = 0;
+        ms_check_pass(p, ln, 0); /* reads q = Q[k - 1]: before the warm start overwrites Q[0] */
+    }
+    int warm = ritz && ln->point + 1 < ln->end && ln->s.theta > 0 && ln->s.scale > 0;
+    if (warm) {
+        unsigned k = ln->s.k;
+        const double complex one = 1, zero = 0;
+        double complex *u = m->V + s * ld;
+        for (unsigned i = 0; i < k; i++) m->c[i] = m->tw.z1[i];
+        cblas_zgemv(CblasColMajor, CblasNoTrans, (int)n, (int)k, &one, ln->Q, (int)ld, m->c, 1, &zero, u, 1);
+        double nu = cblas_dznrm2((int)n, u, 1);
+        warm = isfinite(nu) && nu > 0;
+        if (warm) {
+            for (size_t i = 0; i < n; i++) ln->Q[i] = u[i] / nu + ms_warm_mix * p->start[i];
+            double nq = cblas_dznrm2((int)n, ln->Q, 1);
+            for (size_t i = 0; i < n; i++) ln->Q[i] /= nq;
+        }
+    }
+    ln->warm_next = warm;
+    ln->checking = check && !ms_check_done(ln);
+    if (ln->checking) return 1;
+    ptd_pspec_point r = {0, 0, 0};
+    int st = lz_result(p, &ln->s, check ? ln->rel : 0, NULL, NULL, NULL, NULL, &r);
+    ms_record(j, t, ln->point, st, &r);
+    return ms_fill(j, m, t, s, warm);
+}
+
+/* Slot s's bounds are done: record its point, take the next. */
+static int ms_check_finish(ms_job *j, ms_work *m, ms_stats *t, size_t s)
+{
+    ms_lane *ln = &m->lane[s];
+    ptd_pspec_point r = {0, 0, 0};
+    int st = lz_result(j->p, &ln->s, ln->rel, NULL, NULL, NULL, NULL, &r);
+    ms_record(j, t, ln->point, st, &r);
+    ln->checking = 0;
+    return ms_fill(j, m, t, s, ln->warm_next);
+}
+
+/* Slot a takes slot b's lane (b's slot is then free). */
+static void ms_move(ms_work *m, size_t n, size_t a, size_t b)
+{
+    size_t L = m->lanes;
+    ms_lane tmp = m->lane[a];
+    m->lane[a] = m->lane[b];
+    m->lane[b] = tmp;
+    for (size_t i = 0; i < n; i++) {
+        m->rr[i * L + a] = m->rr[i * L + b];
+        m->ri[i * L + a] = m->ri[i * L + b];
+        m->rr[i * L + b] = 0;
+        m->ri[i * L + b] = 0;
+    }
+}
+
+/* One thread's share: lanes in lock step, every step two multi-shift solves; a finished lane
+ * takes the next point of its chain, or a new chain, or leaves the block. */
+static void ms_thread(ms_job *j, ms_work *m, ms_stats *t)
+{
+    const ptd_pspec_plan *p = j->p;
+    size_t n = p->n, ld = p->ld;
+    size_t active = 0;
+    while (active < m->lanes && ms_fill(j, m, t, active, 0)) active++;
+    double *f = m->f;
+    unsigned char *state = m->state;
+    while (active > 0) {
+        size_t width = (active + MS_STEP - 1) / MS_STEP * MS_STEP;
+        /* a lane in Lanczos: its vector q_k; a lane computing its bounds: the vector zlacn2
+         * asked a conjugate-transposed solve for, or nothing */
+        for (size_t s = 0; s < width; s++) {
+            double complex *v = m->V + s * ld;
+            const ms_lane *ln = &m->lane[s];
+            if (s < active && !ln->checking) memcpy(v, ln->Q + (size_t)ln->s.k * ld, n * sizeof *v);
+            else if (s < active && ln->want == MS_CONJ) memcpy(v, ln->cw, n * sizeof *v);
+            else memset(v, 0, n * sizeof *v);
+        }
+        /* y <- c M^{-1} M^{-*} q, as in sigma_lanczos, for every lane */
+        ms_solve(p, m, width, 1);
+        for (size_t s = 0; s < active; s++) {
+            ms_lane *ln = &m->lane[s];
+            lz_state *ls = &ln->s;
+            double complex *y = m->V + s * ld;
+            if (ln->checking) {
+                if (ln->want == MS_CONJ) {
+                    memcpy(ln->cw, y, n * sizeof *y);
+                    ms_check_solved(p, ln);
+                }
+                state[s] = !ms_check_done(ln) && ln->want == MS_PLAIN ? 4 : 5;
+                if (state[s] == 4) memcpy(y, ln->cw, n * sizeof *y);
+                else memset(y, 0, n * sizeof *y);
+                continue;
+            }
+            if (p->exact) memcpy(ln->x1, y, n * sizeof *y);
+            double ny = cblas_dznrm2((int)n, y, 1);
+            state[s] = 0;
+            if (!isfinite(ny) || ny == 0) {
+                state[s] = 1; /* beyond the double range */
+                memset(y, 0, n * sizeof *y);
+                continue;
+            }
+            if (ls->k == 0) ls->scale = 1.0 / ny;
+            f[s] = ny * ls->scale;
+            for (size_t i = 0; i < n; i++) y[i] /= ny;
+        }
+        ms_solve(p, m, width, 0);
+        for (size_t s = 0; s < active; s++) {
+            ms_lane *ln = &m->lane[s];
+            lz_state *ls = &ln->s;
+            double complex *y = m->V + s * ld;
+            if (ln->checking) {
+                if (state[s] == 4) {
+                    memcpy(ln->cw, y, n * sizeof *y);
+                    ms_check_solved(p, ln);
+                }
+                state[s] = !ms_check_done(ln) ? 2 : ms_check_finish(j, m, t, s) ? 2 : 3;
+                continue;
+            }
+            unsigned k = ls->k + 1;
+            if (p->exact) memcpy(ln->x2, y, n * sizeof *y);
+            if (state[s] == 0) {
+                for (size_t i = 0; i < n; i++) y[i] *= f[s] * ls->scale;
+                if (!isfinite(cblas_dznrm2((int)n, y, 1))) state[s] = 1;
+            }
+            if (state[s] == 1) {
+                ls->k = k;
+                state[s] = ms_finish(j, m, t, s, 0) ? 2 : 3;
+                continue;
+            }
+            const double complex *q = ln->Q + (size_t)(k - 1) * ld;
+            double complex a;
+            cblas_zdotc_sub((int)n, q, 1, y, 1, &a);
+            ln->alpha[k - 1] = creal(a);
+            double b = lanczos_orthogonalise(ln->Q, n, ld, k, a, k > 1 ? ln->beta[k - 2] : 0, y, m->c);
+            ls->k = k;
+            int st = tridiag_top_ms(&m->tw, ln->alpha, ln->beta, k, &ls->theta, &ls->theta2, &ls->last);
+            if (st) {
+                ptd_pspec_point r = {0, 0, k};
+                ms_record(j, t, ln->point, st, &r);
+                state[s] = ms_fill(j, m, t, s, 0) ? 2 : 3;
+                continue;
+            }
+            if (lz_stop(p, ls, k, b) || k == ls->maxit) {
+                state[s] = ms_finish(j, m, t, s, 1) ? 2 : 3;
+                continue;
+            }
+            ln->beta[k - 1] = b;
+            double complex *qn = ln->Q + (size_t)k * ld;
+            for (size_t i = 0; i < n; i++) qn[i] = y[i] / b;
+        }
+        /* the lanes that left: the last active lanes take their slots */
+        for (size_t s = active; s-- > 0;)
+            if (state[s] == 3) {
+                if (s != active - 1) ms_move(m, n, s, active - 1);
+                else
+                    for (size_t i = 0; i < n; i++) m->rr[i * m->lanes + s] = m->ri[i * m->lanes + s] = 0;
+                active--;
+            }
+    }
 }
 
 /* --- many points in parallel -------------------------------------------------------------- */
@@ -486,9 +1344,10 @@ static double wall_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Evaluate sigma_min at count points z[] into sigma[] (and err[] when not NULL), on
- * `threads` threads, each with its own workspace.  Collects iteration statistics. */
-static int eval_points(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int threads,
+/* Evaluate sigma_min at count points z[] one at a time (the one-shift reference, or the
+ * SVD) into sigma[] (and err[] when not NULL), on `threads` threads, each with its own
+ * workspace.  Collects iteration statistics. */
+static int eval_single(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int threads,
                        const double complex *z, size_t count, double *sigma, double *err,
                        unsigned long *iters, unsigned *maxits, size_t *unconv)
 {
@@ -550,6 +1409,146 @@ static int eval_points(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thr
     return PTD_OK;
 }
 
+/* The order chains are handed out in: the costly first, so that the last ones to finish are
+ * short and no lane of a block idles long at the end.  Inverse Lanczos takes the most steps
+ * far from the spectrum, where the smallest singular values cluster: a chain's cost is
+ * estimated by the larger distance of its two ends to the nearest eigenvalue (it changes
+ * when a chain runs, never what it computes). */
+typedef struct {
+    double cost;
+    size_t chain;
+} ms_rank;
+
+static int ms_rank_cmp(const void *a, const void *b)
+{
+    const ms_rank *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost < y->cost ? 1 : -1;
+    return x->chain < y->chain ? -1 : x->chain > y->chain;
+}
+
+static int ms_order(ms_job *j)
+{
+    const ptd_pspec_plan *p = j->p;
+    ms_rank *r = malloc(j->nchains * sizeof *r);
+    j->order = malloc(j->nchains * sizeof *j->order);
+    if (!r || !j->order) {
+        free(r);
+        return ptd_error(PTD_ENOMEM, "out of memory (%zu chains)", j->nchains);
+    }
+    for (size_t c = 0; c < j->nchains; c++) {
+        size_t first, end;
+        ms_chain(j, c, &first, &end);
+        double cost = 0;
+        for (int e = 0; e < 2 && first < end; e++) {
+            double complex z = j->z[e ? end - 1 : first];
+            double d = INFINITY;
+            for (size_t i = 0; i < p->n; i++) {
+                double dx = creal(z) - creal(p->eig[i]), dy = cimag(z) - cimag(p->eig[i]);
+                d = fmin(d, dx * dx + dy * dy);
+            }
+            cost = fmax(cost, d);
+        }
+        r[c] = (ms_rank){cost, c};
+    }
+    qsort(r, j->nchains, sizeof *r, ms_rank_cmp);
+    for (size_t c = 0; c < j->nchains; c++) j->order[c] = r[c].chain;
+    free(r);
+    return PTD_OK;
+}
+
+/* Lanczos bases of one thread's lanes are held to this many bytes (fewer lanes when n or
+ * maxit is large: the lane count changes no value). */
+#define MS_BASIS_BYTES ((size_t)256 << 20)
+
+/* The multi-shift evaluation of count points in rows of rowlen (a grid's nx), threads taking
+ * chains of points (see ms_job).  The chain length depends on the points alone. */
+static int eval_multi(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int threads, const double complex *z,
+                      size_t count, size_t rowlen, double *sigma, double *err, unsigned long *iters,
+                      unsigned *maxits, size_t *unconv)
+{
+    size_t n = p->n;
+    unsigned cap = o && o->maxit ? o->maxit : default_maxit(n);
+    if (cap > n) cap = (unsigned)n;
+    if (cap > 1000) cap = 1000;
+    size_t lanes = o && o->block ? o->block : MS_LANES;
+    if (lanes > 1200) lanes = 1200;
+    lanes = (lanes + MS_STEP - 1) / MS_STEP * MS_STEP;
+    size_t per_lane = ((size_t)cap + 1) * p->ld * sizeof(double complex);
+    while (lanes > MS_STEP && lanes * per_lane > MS_BASIS_BYTES) lanes -= MS_STEP;
+    if (rowlen == 0 || rowlen > count) rowlen = count;
+    ms_job j = {.p = p, .o = o, .z = z, .count = count, .rowlen = rowlen, .sigma = sigma, .err = err};
+    /* chains long enough for warm starts to pay, and at least MS_CHAINS of them where there
+     * are as many points, so that lanes do not wait at the end (a function of the points
+     * alone: it decides the values) */
+    j.seg = count / MS_CHAINS;
+    if (j.seg < 1) j.seg = 1;
+    if (j.seg > rowlen) j.seg = rowlen;
+    j.segs_per_row = (rowlen + j.seg - 1) / j.seg;
+    j.nchains = (count + rowlen - 1) / rowlen * j.segs_per_row;
+    /* and by default every lane a few chains (the lane count decides no value) */
+    size_t per = j.nchains / (4 * (size_t)threads) / MS_STEP * MS_STEP;
+    if (!(o && o->block) && lanes > per) lanes = per > MS_STEP ? per : MS_STEP;
+    j.report_every = count / 200 + 1;
+    int st = ms_order(&j);
+    if (st) return st;
+    ms_work **ws = calloc((size_t)threads, sizeof *ws);
+    if (!ws) {
+        free(j.order);
+        return ptd_error(PTD_ENOMEM, "out of memory");
+    }
+    for (int t = 0; t < threads; t++)
+        if (!(ws[t] = ms_work_alloc(p, lanes, cap))) {
+            for (int s = 0; s < t; s++) ms_work_free(ws[s]);
+            free(ws);
+            free(j.order);
+            return ptd_error(PTD_ENOMEM, "out of memory (multi-shift workspace for n = %zu, %zu lanes)", n, lanes);
+        }
+    int blas_old = ptd_blas_threads_single();
+    unsigned long it_total = 0;
+    unsigned it_max = 0;
+    size_t nunconv = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : it_total, nunconv) reduction(max : it_max)
+    {
+        ms_stats t = {0, 0, 0, 1};
+#ifdef _OPENMP
+        ms_work *m = ws[omp_get_thread_num()];
+        t.master = omp_get_thread_num() == 0;
+#else
+        ms_work *m = ws[0];
+#endif
+        ms_thread(&j, m, &t);
+        it_total += t.it_total;
+        nunconv += t.unconverged;
+        if (t.it_max > it_max) it_max = t.it_max;
+    }
+    ptd_blas_threads_restore(blas_old);
+    for (int t = 0; t < threads; t++) ms_work_free(ws[t]);
+    free(ws);
+    free(j.order);
+    if (iters) *iters += it_total;
+    if (maxits && it_max > *maxits) *maxits = it_max;
+    if (unconv) *unconv += nunconv;
+    if (o && o->progress) o->progress(o->progress_ctx, count, count);
+    if (j.failure) return ptd_error(j.failure, "%s", j.failmsg);
+    return PTD_OK;
+}
+
+/* Evaluate sigma_min at count points z[] (rows of rowlen: a grid's nx, or count) into
+ * sigma[] (and err[] when not NULL) on `threads` threads, by the method of o. */
+static int eval_points(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int threads, const double complex *z,
+                       size_t count, size_t rowlen, double *sigma, double *err, unsigned long *iters,
+                       unsigned *maxits, size_t *unconv)
+{
+    if (count == 0) return PTD_OK;
+    if (o && (!(o->tol >= 0) || o->tol >= 1))
+        return ptd_error(PTD_EINVAL, "pspec: tol must be in [0, 1)");
+    if (!o || o->method == PTD_PSPEC_LANCZOS)
+        return eval_multi(p, o, threads, z, count, rowlen, sigma, err, iters, maxits, unconv);
+    if (o->method != PTD_PSPEC_SVD && o->method != PTD_PSPEC_LANCZOS_SINGLE)
+        return ptd_error(PTD_EINVAL, "pspec: method must be lanczos, lanczos-single or svd");
+    return eval_single(p, o, threads, z, count, sigma, err, iters, maxits, unconv);
+}
+
 static int check_box(const ptd_box *b)
 {
     if (!isfinite(b->xmin) || !isfinite(b->xmax) || !isfinite(b->ymin) || !isfinite(b->ymax))
@@ -587,7 +1586,7 @@ int ptd_pspec_grid_compute(const ptd_pspec_plan *p, const ptd_box *box, size_t n
         for (size_t i = 0; i < nx; i++) z[i + j * nx] = CMPLX(ptd_pspec_grid_x(g, i), ptd_pspec_grid_y(g, j));
     g->threads = thread_count(opts);
     double t0 = wall_seconds();
-    st = eval_points(p, opts, g->threads, z, nx * ny, g->sigma, g->err, &g->iterations,
+    st = eval_points(p, opts, g->threads, z, nx * ny, nx, g->sigma, g->err, &g->iterations,
                      &g->max_iterations, &g->unconverged);
     g->seconds = wall_seconds() - t0;
     free(z);
@@ -727,7 +1726,7 @@ static int side_min(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thread
     }
     ptd_pspec_opts quiet = o ? *o : (ptd_pspec_opts){0};
     quiet.progress = NULL;
-    int st = eval_points(p, &quiet, threads, z, m, sig, NULL, NULL, NULL, NULL);
+    int st = eval_points(p, &quiet, threads, z, m, m, sig, NULL, NULL, NULL, NULL);
     if (st) return st;
     double mn = INFINITY;
     for (size_t k = 0; k < m; k++) mn = fmin(mn, sig[k]);

@@ -152,11 +152,16 @@ typedef struct ptd_pspec_plan ptd_pspec_plan;
 typedef struct ptd_pspec_work ptd_pspec_work;
 
 typedef enum {
-    PTD_PSPEC_LANCZOS = 0, /* inverse Lanczos on the triangular factor, O(n^2) per point */
-    PTD_PSPEC_SVD = 1      /* dense SVD of zI - A, O(n^3) per point, for verification */
+    PTD_PSPEC_LANCZOS = 0, /* inverse Lanczos on the triangular factor, O(n^2) per point; grids
+                              solve a block of points at once (multi-shift) and start each point
+                              from its row neighbour's vector */
+    PTD_PSPEC_SVD = 1,     /* dense SVD of zI - A, O(n^3) per point, for verification */
+    PTD_PSPEC_LANCZOS_SINGLE = 2 /* inverse Lanczos one point at a time, two ztrsv a step, from a
+                              fixed start: the reference the multi-shift grids are tested against */
 } ptd_pspec_method;
 
-/* Cost O(n^3): ||A||_2 by a dense SVD, and the Schur form unless A is triangular. */
+/* Cost O(n^3) for the Schur form unless A is triangular; ||A||_2 by Lanczos on A^* A,
+ * O(n^2) a step (a dense SVD only when that does not settle). */
 int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out);
 void ptd_pspec_plan_free(ptd_pspec_plan *p);
 size_t ptd_pspec_plan_order(const ptd_pspec_plan *p);
@@ -190,12 +195,15 @@ typedef struct {
                              digit err allows is right */
     unsigned maxit;       /* Lanczos step limit; 0 means min(n, 200) */
     int threads;          /* grid threads; 0 means all OpenMP threads */
+    unsigned block;       /* multi-shift grids: points solved together per thread, rounded up to a
+                             multiple of 12 (0: 24, fewer for large n); changes no value */
     /* Called by one thread now and then during a grid: done of total points. */
     void (*progress)(void *ctx, size_t done, size_t total);
     void *progress_ctx;
 } ptd_pspec_opts;
 
-/* sigma_min(zI - A) at one point.  Never allocates; `w` must come from this plan.
+/* sigma_min(zI - A) at one point, by the one-point method for either Lanczos method.  Never
+ * allocates; `w` must come from this plan.
  * Inverse Lanczos: PTD_ENOCONV if maxit steps did not meet tol (the result then holds
  * the best estimate so far).  PTD_EINVAL for a non-finite z, tol outside [0, 1) or an
  * unknown method.  opts may be NULL (Lanczos, defaults). */
@@ -224,8 +232,9 @@ double ptd_pspec_grid_x(const ptd_pspec_grid *g, size_t i);
 double ptd_pspec_grid_y(const ptd_pspec_grid *g, size_t j);
 
 /* Evaluate sigma_min on an nx x ny grid over `box` (nx, ny >= 2, at most 1e8 points), in
- * parallel.  The values do not depend on the thread count.  Allocates the grid and one
- * workspace per thread.  Points that hit maxit are counted in `unconverged`, not errors.
+ * parallel.  The values do not depend on the thread count nor on opts->block (bit for bit);
+ * those of PTD_PSPEC_LANCZOS agree with PTD_PSPEC_LANCZOS_SINGLE's within the two errors.
+ * Allocates the grid and one workspace per thread.  Points that hit maxit are counted in `unconverged`, not errors.
  * While it runs, OpenBLAS is set to one thread (a process-wide setting, restored after):
  * do not run two grids or auto boxes at once from different threads of one program. */
 int ptd_pspec_grid_compute(const ptd_pspec_plan *p, const ptd_box *box, size_t nx,

@@ -38,6 +38,11 @@ pspec grcar -n 30 -eps 1e-2 --grid 21 --method svd --format tsv --quiet | grep -
 # both err columns bound the true error, so the two values are within the sum of them
 paste t1.keep s.keep | awk 'NF == 8 { d = $3 - $7; if (d < 0) d = -d; if (d > $4 + $8) bad++ } END { exit bad > 0 }' \
   && pass "svd and lanczos agree within their errors" || fail "svd and lanczos differ"
+# the one-shift reference path agrees with the default (multi-shift) path within the errors
+pspec grcar -n 30 -eps 1e-2 --grid 21 --method lanczos-single --format tsv --quiet > r.keep
+grep -q '^# method: lanczos-single' r.keep && pass "--method lanczos-single in the header" || fail "header: $(grep method r.keep)"
+grep -v '^#' r.keep | paste t1.keep - | awk 'NF == 8 { d = $3 - $7; if (d < 0) d = -d; if (d > $4 + $8) bad++ } END { exit bad > 0 }' \
+  && pass "lanczos-single and lanczos agree within their errors" || fail "lanczos-single and lanczos differ"
 
 # the summary on stderr names the numbers a reader wants first
 pspec hippo-legs -n 16 -eps 1e-4 --grid 40 -o legs.gp 2>err.txt

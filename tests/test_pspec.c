@@ -442,6 +442,22 @@ static double mp_sigma_min(const ptd_matrix *A, double complex z, mpfr_prec_t pr
     return out;
 }
 
+/* One value against the extended-precision one: the reported err covers the true error,
+ * and err is within a small multiple of the rounding bound floor + n u (||A|| + |z|) (the
+ * Lanczos iteration adds nothing that shows) unless the value is below it.  Returns the
+ * relative error. */
+static double check_digits(const ptd_matrix *A, const ptd_pspec_plan *p, const char *name, double complex z,
+                           double sigma, double err)
+{
+    double ref = mp_sigma_min(A, z, 200), n = (double)A->rows;
+    double rounding = ptd_pspec_plan_floor(p) + n * U_ROUND * (ptd_pspec_plan_norm2(p) + cabs(z));
+    ck_assert_msg(fabs(sigma - ref) <= err, "%s n=%zu z=%g%+gi: lanczos %.17g ref %.17g err %.3g", name, A->rows,
+                  creal(z), cimag(z), sigma, ref, err);
+    ck_assert_msg(sigma < err || err <= 4 * rounding, "%s n=%zu z=%g%+gi: err %.3g, rounding %.3g: not converged", name,
+                  A->rows, creal(z), cimag(z), err, rounding);
+    return ref > 0 ? fabs(sigma - ref) / ref : 0;
+}
+
 /* The digits: at ordinary points inverse Lanczos converges to the accuracy of the method, not
  * to a fixed relative change.  Against the extended-precision value: the reported err covers
  * the true error, and err is within a small multiple of the rounding bound
@@ -459,18 +475,12 @@ START_TEST(test_digits_against_extended)
         ptd_system *s = make(cases[c].name, cases[c].n, 2);
         ptd_pspec_plan *p = plan_of(s->A);
         ptd_pspec_work *w = ptd_pspec_work_alloc(p);
-        double nrm = ptd_pspec_plan_norm2(p), n = (double)cases[c].n, worst = 0;
+        double nrm = ptd_pspec_plan_norm2(p), worst = 0;
         double complex z[6];
         random_points(r, p, 0.1 * nrm + 0.5, z, 6);
         for (size_t k = 0; k < 6; k++) {
             ptd_pspec_point a = at(p, w, z[k], PTD_PSPEC_LANCZOS);
-            double ref = mp_sigma_min(s->A, z[k], 200);
-            double rounding = ptd_pspec_plan_floor(p) + n * U_ROUND * (nrm + cabs(z[k]));
-            ck_assert_msg(fabs(a.sigma - ref) <= a.err, "%s n=%zu z=%g%+gi: lanczos %.17g ref %.17g err %.3g",
-                          cases[c].name, cases[c].n, creal(z[k]), cimag(z[k]), a.sigma, ref, a.err);
-            ck_assert_msg(a.sigma < a.err || a.err <= 4 * rounding, "%s n=%zu z=%g%+gi: err %.3g, rounding %.3g: not converged",
-                          cases[c].name, cases[c].n, creal(z[k]), cimag(z[k]), a.err, rounding);
-            worst = fmax(worst, fabs(a.sigma - ref) / ref);
+            worst = fmax(worst, check_digits(s->A, p, cases[c].name, z[k], a.sigma, a.err));
         }
         fprintf(stderr, "digits: %s n=%zu: worst relative error %.3g\n", cases[c].name, cases[c].n, worst);
         ptd_pspec_work_free(w);
@@ -580,10 +590,17 @@ START_TEST(test_grid_threads_identical)
     ck_assert_double_eq(ptd_pspec_grid_x(g1, 0), -1);
     ck_assert_double_eq(ptd_pspec_grid_x(g1, 30), 3);
     ck_assert_double_eq(ptd_pspec_grid_y(g1, 22), 3.5);
+    /* the one-shift grid's values are the single-point values; the multi-shift grid's agree
+     * with them within the two errors */
+    ptd_pspec_opts os = {.threads = 2, .method = PTD_PSPEC_LANCZOS_SINGLE};
+    ptd_pspec_grid *gs;
+    ck_assert_int_eq(ptd_pspec_grid_compute(p, &b, 31, 23, &os, &gs), PTD_OK);
     ptd_pspec_work *w = ptd_pspec_work_alloc(p);
     ptd_pspec_point r = at(p, w, CMPLX(ptd_pspec_grid_x(g1, 7), ptd_pspec_grid_y(g1, 5)), PTD_PSPEC_LANCZOS);
-    ck_assert_double_eq(r.sigma, g1->sigma[7 + 5 * 31]);
+    ck_assert_double_eq(r.sigma, gs->sigma[7 + 5 * 31]);
+    ck_assert(fabs(r.sigma - g1->sigma[7 + 5 * 31]) <= r.err + g1->err[7 + 5 * 31]);
     ptd_pspec_work_free(w);
+    ptd_pspec_grid_free(gs);
     /* bad grids and boxes are refused */
     ptd_pspec_grid *bad = NULL;
     ck_assert_int_eq(ptd_pspec_grid_compute(p, &b, 1, 10, &o1, &bad), PTD_EINVAL);
@@ -597,6 +614,250 @@ START_TEST(test_grid_threads_identical)
     ptd_pspec_grid_free(g3);
     ptd_pspec_plan_free(p);
     ptd_system_free(s);
+}
+END_TEST
+
+/* ---- multi-shift grids ------------------------------------------------------------------ */
+
+static ptd_pspec_grid *grid_of(const ptd_pspec_plan *p, const ptd_box *b, size_t nx, size_t ny, ptd_pspec_method m,
+                               int threads, unsigned block)
+{
+    ptd_pspec_opts o = {.method = m, .threads = threads, .block = block};
+    ptd_pspec_grid *g = NULL;
+    ck_assert_msg(ptd_pspec_grid_compute(p, b, nx, ny, &o, &g) == PTD_OK, "%s", ptd_last_error());
+    return g;
+}
+
+/* A box around the spectrum, widened by half its extent (and at least 1): points inside and
+ * outside the pseudospectra, where inverse Lanczos takes the most steps. */
+static ptd_box spectrum_box(const ptd_pspec_plan *p)
+{
+    const double complex *ev = ptd_pspec_plan_eigenvalues(p);
+    ptd_box b = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+    for (size_t i = 0; i < ptd_pspec_plan_order(p); i++) {
+        b.xmin = fmin(b.xmin, creal(ev[i]));
+        b.xmax = fmax(b.xmax, creal(ev[i]));
+        b.ymin = fmin(b.ymin, cimag(ev[i]));
+        b.ymax = fmax(b.ymax, cimag(ev[i]));
+    }
+    double pad = fmax(0.5 * fmax(b.xmax - b.xmin, b.ymax - b.ymin), 1.0);
+    b.xmin -= pad;
+    b.xmax += pad * 1.037; /* off the eigenvalues' symmetry: no two points alike */
+    b.ymin -= pad * 0.981;
+    b.ymax += pad;
+    return b;
+}
+
+/* The multi-shift path (blocks of shifts, warm starts along each row) against the one-shift
+ * reference: every value within the sum of the two errors (each bounds its own value's
+ * error), on HiPPO, Grcar and random matrices, computed and exact Schur forms, orders that
+ * are and are not multiples of the solver's blocks.  Grids of 1200 points: chains of 3, so
+ * that most points start from their neighbour's vector. */
+START_TEST(test_multishift_vs_single)
+{
+    struct {
+        const char *name;
+        size_t n;
+    } cases[] = {{"hippo-legs", 48}, {"hippo-legt", 33}, {"hippo-fout", 20}, {"grcar", 70},
+                 {"ginibre", 45},    {"randtri", 37},    {"kahan", 30},      {"hippo-lagt", 9}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ptd_system *s = make(cases[c].name, cases[c].n, 3);
+        ptd_pspec_plan *p = plan_of(s->A);
+        ptd_box b = spectrum_box(p);
+        size_t nx = 40, ny = 30;
+        ptd_pspec_grid *gm = grid_of(p, &b, nx, ny, PTD_PSPEC_LANCZOS, 2, 0);
+        ptd_pspec_grid *gs = grid_of(p, &b, nx, ny, PTD_PSPEC_LANCZOS_SINGLE, 2, 0);
+        double worst = 0, nrm = ptd_pspec_plan_norm2(p);
+        size_t deep = 0;
+        for (size_t k = 0; k < nx * ny; k++) {
+            double d = fabs(gm->sigma[k] - gs->sigma[k]), e = gm->err[k] + gs->err[k];
+            ck_assert_msg(isfinite(gm->sigma[k]) && gm->sigma[k] >= 0 && gm->err[k] >= 0, "%s: bad value", cases[c].name);
+            ck_assert_msg(d <= e, "%s n=%zu point %zu: multi-shift %.17g (err %.3g), one-shift %.17g (err %.3g)",
+                          cases[c].name, cases[c].n, k, gm->sigma[k], gm->err[k], gs->sigma[k], gs->err[k]);
+            if (e > 0) worst = fmax(worst, d / e);
+            /* below the normwise bound on an exact plan both errors are the solves' forward error
+             * bounds (ztrrfs's for the one-shift path, the same estimate in the block for the
+             * other): estimates of one quantity, a factor 2 apart at most */
+            double zabs = hypot(ptd_pspec_grid_x(gm, k % nx), ptd_pspec_grid_y(gm, k / nx));
+            if (ptd_pspec_plan_exact(p) && gs->sigma[k] > 0 && gs->sigma[k] < 0.5 * (double)cases[c].n * U_ROUND * (nrm + zabs)) {
+                deep++;
+                ck_assert_msg(gm->err[k] <= 2 * gs->err[k] && gs->err[k] <= 2 * gm->err[k],
+                              "%s n=%zu point %zu: err %.3g (multi-shift), %.3g (one-shift)", cases[c].name,
+                              cases[c].n, k, gm->err[k], gs->err[k]);
+            }
+        }
+        if (strcmp(cases[c].name, "hippo-legs") == 0) ck_assert_uint_gt(deep, 100);
+        ck_assert_uint_eq(gm->unconverged, 0);
+        fprintf(stderr, "multi-shift: %s n=%zu: %.2f steps per point (one-shift %.2f), worst |difference| / (err sum) %.3g\n",
+                cases[c].name, cases[c].n, (double)gm->iterations / (double)(nx * ny),
+                (double)gs->iterations / (double)(nx * ny), worst);
+        ptd_pspec_grid_free(gm);
+        ptd_pspec_grid_free(gs);
+        ptd_pspec_plan_free(p);
+        ptd_system_free(s);
+    }
+}
+END_TEST
+
+/* Bit for bit the same grid whatever the block of shifts per thread and the thread count
+ * (a shift's arithmetic depends on nothing that shares its block); exact eigenvalues on the
+ * grid give sigma = 0 in both paths. */
+START_TEST(test_multishift_identical)
+{
+    struct {
+        const char *name;
+        size_t n;
+        ptd_box b;
+        size_t nx, ny;
+    } cases[] = {{"grcar", 67, {-1, 3, -3.5, 3.5}, 41, 31},
+                 {"hippo-legs", 40, {-45, 5, -30, 30}, 51, 31}, /* x = -45 + k: the eigenvalues -1..-40 */
+                 {"ginibre", 70, {-1.3, 1.3, -1.3, 1.3}, 23, 21},
+                 {"randtri", 5, {-1, 1, -1, 1}, 30, 30}};
+    const unsigned blocks[] = {12, 36, 120};
+    const int threads[] = {1, 3};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ptd_system *s = make(cases[c].name, cases[c].n, 5);
+        ptd_pspec_plan *p = plan_of(s->A);
+        size_t nx = cases[c].nx, ny = cases[c].ny;
+        ptd_pspec_grid *ref = grid_of(p, &cases[c].b, nx, ny, PTD_PSPEC_LANCZOS, 1, 12);
+        for (size_t bi = 0; bi < 3; bi++)
+            for (size_t ti = 0; ti < 2; ti++) {
+                if (bi == 0 && ti == 0) continue;
+                ptd_pspec_grid *g = grid_of(p, &cases[c].b, nx, ny, PTD_PSPEC_LANCZOS, threads[ti], blocks[bi]);
+                ck_assert_msg(memcmp(g->sigma, ref->sigma, nx * ny * sizeof(double)) == 0 &&
+                                  memcmp(g->err, ref->err, nx * ny * sizeof(double)) == 0 &&
+                                  g->iterations == ref->iterations,
+                              "%s n=%zu: block %u, %d threads differ from block 12, 1 thread", cases[c].name,
+                              cases[c].n, blocks[bi], threads[ti]);
+                ptd_pspec_grid_free(g);
+            }
+        /* the default block too */
+        ptd_pspec_grid *g = grid_of(p, &cases[c].b, nx, ny, PTD_PSPEC_LANCZOS, 2, 0);
+        ck_assert(memcmp(g->sigma, ref->sigma, nx * ny * sizeof(double)) == 0);
+        ptd_pspec_grid_free(g);
+        if (ptd_pspec_plan_exact(p) && strcmp(cases[c].name, "hippo-legs") == 0) {
+            ptd_pspec_grid *gs = grid_of(p, &cases[c].b, nx, ny, PTD_PSPEC_LANCZOS_SINGLE, 2, 0);
+            size_t zeros = 0;
+            for (size_t i = 0; i < nx; i++) {
+                size_t k = i + 15 * nx; /* y = 0 */
+                double x = ptd_pspec_grid_x(ref, i);
+                if (x <= -1 && x >= -40 && x == floor(x)) {
+                    ck_assert_double_eq(ref->sigma[k], 0);
+                    ck_assert_double_eq(gs->sigma[k], 0);
+                    zeros++;
+                }
+            }
+            ck_assert_uint_eq(zeros, 40);
+            ptd_pspec_grid_free(gs);
+        }
+        ptd_pspec_grid_free(ref);
+        ptd_pspec_plan_free(p);
+        ptd_system_free(s);
+    }
+}
+END_TEST
+
+/* The relative gap between the two smallest singular values of zI - A (LAPACK's SVD): where
+ * it is small, mp_sigma_min's inverse iteration (at most 3000 steps, each reducing the error
+ * by the squared ratio) is slow, and below about 5% it does not reach its own precision. */
+static double sv_gap(const ptd_matrix *A, double complex z)
+{
+    size_t n = A->rows;
+    if (n < 2) return INFINITY;
+    double complex *M = malloc(n * n * sizeof *M);
+    double *sv = malloc(n * sizeof *sv), *sup = malloc(n * sizeof *sup);
+    for (size_t k = 0; k < n * n; k++) M[k] = -A->data[k];
+    for (size_t i = 0; i < n; i++) M[i + i * n] += z;
+    ck_assert_int_eq(LAPACKE_zgesvd(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, (lapack_int)n, M, (lapack_int)n, sv,
+                                    NULL, 1, NULL, 1, sup), 0);
+    double gap = (sv[n - 2] - sv[n - 1]) / sv[n - 1];
+    free(M);
+    free(sv);
+    free(sup);
+    return gap;
+}
+
+/* The digits of the multi-shift grid, as test_digits_against_extended's for one point: on a
+ * 60 x 50 grid (warm starts along every row), points spread over it against the MPFR value
+ * (where that is one): the reported err covers the true error and is within a small multiple
+ * of the rounding bound. */
+START_TEST(test_multishift_digits)
+{
+    struct {
+        const char *name;
+        size_t n;
+    } cases[] = {{"grcar", 48}, {"ginibre", 32}, {"hippo-legs", 32}, {"frank", 16}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ptd_system *s = make(cases[c].name, cases[c].n, 2);
+        ptd_pspec_plan *p = plan_of(s->A);
+        ptd_box b = spectrum_box(p);
+        size_t nx = 60, ny = 50;
+        ptd_pspec_grid *g = grid_of(p, &b, nx, ny, PTD_PSPEC_LANCZOS, 2, 0);
+        double worst = 0;
+        size_t checked = 0;
+        /* the points of the 7th, 23rd and 41st rows at every 13th column (chain interiors) */
+        const size_t rows[3] = {7, 23, 41};
+        for (size_t r = 0; r < 3; r++)
+            for (size_t i = 3; i < nx; i += 13) {
+                size_t k = i + rows[r] * nx;
+                double complex z = CMPLX(ptd_pspec_grid_x(g, i), ptd_pspec_grid_y(g, rows[r]));
+                if (!(sv_gap(s->A, z) >= 0.2)) continue;
+                checked++;
+                worst = fmax(worst, check_digits(s->A, p, cases[c].name, z, g->sigma[k], g->err[k]));
+            }
+        ck_assert_msg(checked >= 6, "%s: only %zu points to check", cases[c].name, checked);
+        fprintf(stderr, "multi-shift digits: %s n=%zu: worst relative error %.3g over %zu points\n", cases[c].name,
+                cases[c].n, worst, checked);
+        ptd_pspec_grid_free(g);
+        ptd_pspec_plan_free(p);
+        ptd_system_free(s);
+    }
+}
+END_TEST
+
+/* ||A||_2 of a triangular plan by Lanczos on A^* A against the dense SVD, to a few u: HiPPO,
+ * the classics, a random triangular matrix, a repeated largest singular value, a Toeplitz
+ * matrix whose largest ones cluster (Lanczos gives up on them and the SVD answers), a zero
+ * and a 1 x 1 matrix, entries near the top of the double range. */
+START_TEST(test_norm2_triangular)
+{
+    struct {
+        const char *name;
+        size_t n;
+    } cases[] = {{"hippo-legs", 100}, {"hippo-lagt", 80}, {"kahan", 60},  {"demmel", 40},
+                 {"randtri", 120},    {"jordan", 50},     {"hippo-legs", 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ptd_system *s = make(cases[c].name, cases[c].n, 7);
+        ptd_pspec_plan *p = plan_of(s->A);
+        ck_assert(ptd_pspec_plan_exact(p));
+        double want;
+        ck_assert_int_eq(ptd_matrix_norm2(s->A, &want), PTD_OK);
+        assert_close(ptd_pspec_plan_norm2(p), want, 0, 8 * (double)cases[c].n * U_ROUND);
+        ptd_pspec_plan_free(p);
+        ptd_system_free(s);
+    }
+    /* made here: diag(2, 2, 1, ...) plus a strictly upper part that keeps 2 twice; a banded
+     * upper triangular Toeplitz matrix (1 on the diagonal and three above, as Grcar's);
+     * zero; huge entries */
+    size_t n = 90;
+    for (int kind = 0; kind < 4; kind++) {
+        ptd_matrix *A = ptd_matrix_alloc(n, n);
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i <= j; i++) {
+                double complex v = 0;
+                if (kind == 0) v = i == j ? (i < 2 ? 2.0 : 1.0) : (i >= 2 ? 0.3 / (double)(j - i + 1) : 0);
+                if (kind == 1) v = j - i <= 3 ? 1.0 : 0.0;
+                if (kind == 3) v = 0x1p+500 * CMPLX(1.0 / (double)(i + j + 1), i == j ? 1.0 : 0.0);
+                PTD_AT(A, i, j) = v;
+            }
+        ptd_pspec_plan *p = plan_of(A);
+        double want;
+        ck_assert_int_eq(ptd_matrix_norm2(A, &want), PTD_OK);
+        if (kind == 2) ck_assert_double_eq(ptd_pspec_plan_norm2(p), 0);
+        else assert_close(ptd_pspec_plan_norm2(p), want, 0, 8 * (double)n * U_ROUND);
+        ptd_pspec_plan_free(p);
+        ptd_matrix_free(A);
+    }
 }
 END_TEST
 
@@ -674,10 +935,14 @@ int main(void)
     tcase_add_test(tc, test_triangular_extended_precision);
     tcase_add_test(tc, test_exact_eigenvalue);
     tcase_add_test(tc, test_plan_errors);
+    tcase_add_test(tc, test_norm2_triangular);
     suite_add_tcase(s, tc);
     tc = tcase_create("grids");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_grid_threads_identical);
+    tcase_add_test(tc, test_multishift_vs_single);
+    tcase_add_test(tc, test_multishift_identical);
+    tcase_add_test(tc, test_multishift_digits);
     tcase_add_test(tc, test_auto_box);
     suite_add_tcase(s, tc);
     return run_suite(s);
