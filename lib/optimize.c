@@ -375,7 +375,7 @@ static int optimize_lbfgs(const ptd_matrix *A, const ptd_perturb_opts *o, double
     int st = abscissa(A, &alpha);
     if (st) return st;
     double margin = o->margin > 0 ? o->margin : o->margin == 0 && alpha < 0 ? -alpha / 2 : 0;
-    unsigned steps = o->steps ? o->steps : 1200, starts = o->starts ? o->starts : 1;
+    unsigned steps = o->steps ? o->steps : 1200, starts = o->starts ? o->starts : PTD_PERTURB_STARTS;
     lb_ctx c = {.A = A->data, .norm_A = na, .best_kappa = INFINITY, .o = o, .stable = margin > 0};
     c.s = (ptd_perturb_surrogate){.radius = r, .margin = margin, .penalty = margin > 0 ? PENALTY : 0, .real = o->real};
     c.w = objws_alloc(n);

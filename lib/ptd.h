@@ -363,6 +363,10 @@ typedef enum {
 
 struct ptd_ptd_s;
 
+/* L-BFGS starts by default: from single starts, one seed in five fell into a local minimum
+ * 20 to 30 % worse at n = 64 (real E) on every OpenBLAS kernel; see bench/bench_ptd [2] */
+#define PTD_PERTURB_STARTS 3
+
 typedef struct {
     ptd_perturb_objective objective; /* Adam and BFGS only */
     ptd_perturb_optimizer optimizer;
@@ -384,7 +388,8 @@ typedef struct {
                              returned meets it whenever one evaluated did); 0 = half the
                              distance of A's spectral abscissa to 0 when A is stable, else
                              none; < 0 = none */
-    unsigned starts;      /* L-BFGS: random starts, the best kept (0 = 1) */
+    unsigned starts;      /* L-BFGS: starts, the best kept (0 = PTD_PERTURB_STARTS); with
+                             a start E, it is the first of them */
     const ptd_matrix *start; /* a start E instead of the first random one (NULL: none) */
     /* ptd_perturb_optimize_path: called after size i of k with its result and the seconds
      * since the path began (ctx: progress_ctx) */
