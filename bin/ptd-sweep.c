@@ -25,8 +25,8 @@ static void usage(void)
            "  --eps-range A:B    relative sizes ||E||_2/||A||_2 from A to B (default 1e-8:1e-1)\n"
            "  --points K         sizes, log-spaced (default 8)\n"
            "  --trials T         random perturbations per size (default 5)\n"
-           "  --steps S          optimiser iterations per size (default: lbfgs 1200, adam and\n"
-           "                     bfgs 3000)\n"
+           "  --steps S          optimiser iterations per size (default: lbfgs 1200 per start,\n"
+           "                     adam and bfgs 3000)\n"
            "  --optimizer O      lbfgs (default: smooth surrogates of kappa, each size a bound,\n"
            "                     every Re lambda <= -margin, sizes continued from the last), adam\n"
            "                     (the authors' method, the size by projection) or bfgs\n"
@@ -34,7 +34,8 @@ static void usage(void)
            "  --real             a real E (lbfgs; A real): the spectrum closed under conjugation\n"
            "  --margin D         lbfgs: keep Re lambda(A + E) <= -D (default: half of -alpha(A)\n"
            "                     for a stable A, alpha the spectral abscissa)\n"
-           "  --starts K         lbfgs: random starts at the first size, the best kept (default 1)\n"
+           "  --starts K         lbfgs: starts at each size, the best kept (default 3: at the\n"
+           "                     first size random, later the last size's E and K-1 random)\n"
            "  --objective O      adam, bfgs: kappa (kappa + weight ||E||_2, default) or kappa2\n"
            "                     (kappa^2 + weight ||E||_F, the authors' code)\n"
            "  --weight W         adam, bfgs: the objective's weight on ||E|| (default 0)\n"
@@ -99,7 +100,8 @@ int main(int argc, char **argv)
 {
     cli_init(argv[0]);
     char *cmd = cli_command_line(argc, argv);
-    size_t n = 32, points = 8, trials = 5, steps = 0, starts = 1;
+    size_t n = 32, points = 8, trials = 5, steps = 0, starts = PTD_PERTURB_STARTS;
+    int starts_given = 0;
     double e0 = 1e-8, e1 = 1e-1, weight = 0, margin = 0;
     int do_rand = 1, do_opt = 1, quiet = 0, tsv = 0, real = 0, matver = 5;
     unsigned long seed = 1;
@@ -152,7 +154,7 @@ int main(int argc, char **argv)
             margin = cli_double("--margin", optarg);
             if (!(margin > 0)) cli_usage("--margin must be > 0 (got '%s')", optarg);
             break;
-        case 'K': starts = cli_size("--starts", optarg, 1, 100); break;
+        case 'K': starts = cli_size("--starts", optarg, 1, 100), starts_given = 1; break;
         case 'M':
             if (strcmp(optarg, "5") == 0) matver = 5;
             else if (strcmp(optarg, "7.3") == 0 || strcmp(optarg, "73") == 0) matver = 73;
@@ -184,7 +186,7 @@ int main(int argc, char **argv)
     const char *spec = cli_one_matrix(argc, argv);
     if (optimizer == PTD_OPT_BFGS && do_opt && weight == 0)
         cli_usage("--optimizer bfgs is unconstrained: give it a --weight > 0");
-    if ((real || margin > 0 || starts > 1) && optimizer != PTD_OPT_LBFGS)
+    if ((real || margin > 0 || starts_given) && optimizer != PTD_OPT_LBFGS)
         cli_usage("--real, --margin and --starts are options of --optimizer lbfgs");
     if (optimizer == PTD_OPT_LBFGS && weight > 0) cli_usage("--weight is for --optimizer adam or bfgs");
     int save_mat = save && strlen(save) > 4 && strcmp(save + strlen(save) - 4, ".mat") == 0;

@@ -373,8 +373,8 @@ typedef struct {
     double weight;        /* Adam, BFGS: gamma or lambda in the objective (0: kappa alone) */
     double max_rel;       /* the size: ||E||_2 <= max_rel ||A||_2 (L-BFGS: < ; Adam: kept by
                              projection, singular values clipped); 0 = no constraint (BFGS) */
-    unsigned steps;       /* L-BFGS: iterations over all phases (0 = 1200); Adam, BFGS:
-                             steps (0 = 3000) */
+    unsigned steps;       /* L-BFGS: iterations over all phases, per start (0 = 1200);
+                             Adam, BFGS: steps (0 = 3000) */
     double lr;            /* Adam learning rate, cosine-decayed to lr/100; 0 = 1.5 u_A with
                              u_A = ||A||_2 / (20 n) (u_A is about 1 for LegS n = 32) */
     unsigned long seed;   /* the starting E */
