@@ -37,8 +37,12 @@
 #include <omp.h>
 #endif
 
+/* OpenBLAS's kernel name ("Haswell"): every rank must run rank 0's, since a kernel decides
+ * the last bits of a zgemm, and so of the values (issue 9: OPENBLAS_CORETYPE). */
+extern char *openblas_get_corename(void);
+
 enum { TAG_WORK = 1, TAG_RESULT = 2, TAG_DATA = 3 };
-enum { WAIT_NS = 200000, MSG_LEN = 256 };
+enum { WAIT_NS = 200000, MSG_LEN = 512 };
 /* MPI counts are ints: the plan goes out in pieces of at most this many bytes */
 #define BCAST_PIECE ((size_t)1 << 30)
 
@@ -47,6 +51,7 @@ typedef struct {
     int64_t go; /* 1: a grid follows; 0: quit */
     int64_t plan_bytes, nx, ny, method, maxit, threads, block;
     double box[4], tol;
+    char kernel[64]; /* rank 0's OpenBLAS kernel */
 } job_header;
 
 /* A worker's answer for one chunk: rows j0 .. j1 - 1, then (status 0) their values. */
@@ -168,6 +173,7 @@ static int mpi_grid(void *vctx, const ptd_pspec_plan *p, const ptd_box *box, siz
                     .method = opts->method, .maxit = opts->maxit, .threads = opts->threads,
                     .block = opts->block, .box = {box->xmin, box->xmax, box->ymin, box->ymax},
                     .tol = opts->tol};
+    snprintf(h.kernel, sizeof h.kernel, "%s", openblas_get_corename());
     double tb = wall();
     released = 1;
     bcast_header(&h);
@@ -312,6 +318,15 @@ static int worker(void)
     bcast_bytes(buf, len);
     if ((st = ptd_pspec_plan_import(buf, len, &p))) snprintf(msg, sizeof msg, "rank %d: %s", rank, ptd_last_error());
     free(buf);
+    h.kernel[sizeof h.kernel - 1] = '\0';
+    const char *mine = openblas_get_corename();
+    if (!st && strcmp(mine, h.kernel) != 0) {
+        st = PTD_EINVAL;
+        snprintf(msg, sizeof msg,
+                 "rank %d runs OpenBLAS's %s kernels, rank 0 %s: its values would differ in the last bits; "
+                 "give every rank OPENBLAS_CORETYPE=%s (mpirun -x OPENBLAS_CORETYPE)",
+                 rank, mine, h.kernel, h.kernel);
+    }
     ptd_box box = {h.box[0], h.box[1], h.box[2], h.box[3]};
     ptd_pspec_opts o = {.method = (ptd_pspec_method)h.method, .tol = h.tol, .maxit = (unsigned)h.maxit,
                         .threads = (int)h.threads, .block = (unsigned)h.block};

@@ -252,7 +252,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     po.progress = cli_progress;
     po.progress_ctx = &prog;
     ptd_pspec_grid *g = NULL;
-    char gerr[300] = "";
+    char gerr[512] = "";
     st = drv && drv->grid ? drv->grid(drv->ctx, plan, &box, nx, ny, &po, &g, gerr, sizeof gerr)
                           : ptd_pspec_grid_compute(plan, &box, nx, ny, &po, &g);
     cli_progress_end(&prog);

@@ -77,6 +77,33 @@ for args in "nosuch" "grcar -n 0" "grcar --grid 1" "file:$TMP/none.mtx"; do
   fi
   cd ..
 done
+# a rank on other OpenBLAS kernels than rank 0's (a processor of another kind) would give other
+# last bits: it refuses, rank 0 reports it (a failure on another rank), nothing is written;
+# with OPENBLAS_CORETYPE given to every rank the values are those of pspec under that kernel
+native=$(OPENBLAS_VERBOSE=2 pspec grcar -n 8 --grid 3 --box -1,1,-1,1 -eps 0.1 --format tsv --quiet 2>&1 >/dev/null |
+  sed -n 's/^Core: //p')
+other=Prescott; [ "$native" = Prescott ] && other=Nehalem
+rm -rf kk && mkdir kk && cd kk
+set +e
+mpirun -q -np 1 pspec-mpi grcar -n 40 --grid 30 -o x.tsv : -np 1 env OPENBLAS_CORETYPE=$other pspec-mpi > /dev/null 2> err.txt
+ks=$?
+set -e
+if [ "$ks" -eq 1 ] && [ "$(wc -l < err.txt)" -eq 1 ] && grep -q "^pspec-mpi: rank 1 runs OpenBLAS's $other kernels, rank 0 $native" err.txt &&
+   [ -z "$(ls -A | grep -v err.txt)" ]; then
+  pass "rank 1 on $other kernels, rank 0 on $native: refused, exit 1, one line, nothing written"
+else
+  fail "rank 1 on other kernels: exit $ks, '$(head -c 300 err.txt)', files: $(ls -A | tr '\n' ' ')"
+fi
+OPENBLAS_CORETYPE=$other pspec grcar -n 40 --grid 30 -o ref.tsv --quiet
+mkdir m && cd m
+OPENBLAS_CORETYPE=$other mpirun -q -x OPENBLAS_CORETYPE -np 2 pspec-mpi grcar -n 40 --grid 30 -o ref.tsv --quiet 2> ../err.txt
+cd ../..
+if grep -v '^# mpi ranks: 2$' kk/m/ref.tsv | sed 's/^# command: pspec-mpi /# command: pspec /' | cmp -s - kk/ref.tsv; then
+  pass "every rank on $other kernels: pspec's values under $other"
+else
+  fail "every rank on $other kernels: differs from pspec under $other: $(head -c 200 kk/err.txt)"
+fi
+
 # a failure on rank 0 after the grid (writing), and --help: the other ranks end too
 expect 1 "write failure after the grid (/dev/full)" run_mpi 2 grcar -n 20 --grid 10 -o /dev/full
 expect 0 "--help on 2 ranks" run_mpi 2 --help
