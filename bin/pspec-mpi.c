@@ -340,23 +340,33 @@ static int worker(void)
     ptd_box box = {h.box[0], h.box[1], h.box[2], h.box[3]};
     ptd_pspec_opts o = {.method = (ptd_pspec_method)h.method, .tol = h.tol, .maxit = (unsigned)h.maxit,
                         .threads = (int)h.threads, .block = (unsigned)h.block};
-    double *data = NULL;
-    size_t cap = 0;
+    /* two buffers: a chunk's answer goes out (nonblocking: rank 0 takes it when it next
+     * looks, perhaps only after a chunk of its own) while the next chunk is computed */
+    struct {
+        double *data;
+        size_t cap;
+        chunk_result r;
+        MPI_Request rq[2];
+    } slot[2];
+    memset(slot, 0, sizeof slot);
+    for (int b = 0; b < 2; b++) slot[b].rq[0] = slot[b].rq[1] = MPI_REQUEST_NULL;
     MPI_Request req;
-    for (;;) {
+    for (int b = 0;; b ^= 1) {
         int64_t w[2];
         MPI_Irecv(w, 2, MPI_INT64_T, 0, TAG_WORK, MPI_COMM_WORLD, &req);
         wait_polling(&req, MPI_STATUS_IGNORE);
         if (w[1] <= w[0]) break;
+        for (int k = 0; k < 2; k++) wait_polling(&slot[b].rq[k], MPI_STATUS_IGNORE); /* its last answer is out */
         size_t j0 = (size_t)w[0], j1 = (size_t)w[1], m = nx * (j1 - j0);
-        if (!st && m > cap) {
-            free(data);
-            if (!(data = malloc(2 * m * sizeof *data))) {
+        if (!st && m > slot[b].cap) {
+            free(slot[b].data);
+            if (!(slot[b].data = malloc(2 * m * sizeof *slot[b].data))) {
                 st = PTD_ENOMEM;
                 snprintf(msg, sizeof msg, "rank %d: out of memory (%zu rows)", rank, j1 - j0);
             }
-            cap = data ? m : 0;
+            slot[b].cap = slot[b].data ? m : 0;
         }
+        double *data = slot[b].data;
         ptd_pspec_grid_stats gs = {0, 0, 0};
         if (!st && (st = ptd_pspec_grid_rows(p, &box, nx, ny, j0, j1, &o, data, data + m, &gs)))
             snprintf(msg, sizeof msg, "%s", ptd_last_error());
@@ -364,17 +374,20 @@ static int worker(void)
             send_failure(st, msg, w[0], w[1]);
             continue;
         }
-        chunk_result r;
-        memset(&r, 0, sizeof r);
-        r.j0 = w[0];
-        r.j1 = w[1];
-        r.iterations = (int64_t)gs.iterations;
-        r.max_iterations = gs.max_iterations;
-        r.unconverged = (int64_t)gs.unconverged;
-        MPI_Send(&r, (int)sizeof r, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
-        MPI_Send(data, (int)(2 * m), MPI_DOUBLE, 0, TAG_DATA, MPI_COMM_WORLD);
+        chunk_result *r = &slot[b].r;
+        memset(r, 0, sizeof *r);
+        r->j0 = w[0];
+        r->j1 = w[1];
+        r->iterations = (int64_t)gs.iterations;
+        r->max_iterations = gs.max_iterations;
+        r->unconverged = (int64_t)gs.unconverged;
+        MPI_Isend(r, (int)sizeof *r, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD, &slot[b].rq[0]);
+        MPI_Isend(data, (int)(2 * m), MPI_DOUBLE, 0, TAG_DATA, MPI_COMM_WORLD, &slot[b].rq[1]);
     }
-    free(data);
+    for (int b = 0; b < 2; b++) {
+        for (int k = 0; k < 2; k++) wait_polling(&slot[b].rq[k], MPI_STATUS_IGNORE);
+        free(slot[b].data);
+    }
     ptd_pspec_plan_free(p);
     return 0;
 }
