@@ -173,11 +173,21 @@ static int mpi_grid(void *vctx, const ptd_pspec_plan *p, const ptd_box *box, siz
     g->threads = threads;
     double t0 = wall();
 
+    /* everything that can fail before the header goes out: after it the workers wait for
+     * chunks, and only the end of the loop below releases them */
+    size_t rows = chunk_rows(ny, ranks, threads), next = 0, done_rows = 0;
+    c->chunk_rows = rows;
+    c->chunks = (ny + rows - 1) / rows;
+    int *outstanding = calloc((size_t)ranks, sizeof *outstanding);
+    double *data = malloc(2 * nx * rows * sizeof *data);
     void *buf = NULL;
     size_t len = 0;
-    if ((st = ptd_pspec_plan_export(p, &buf, &len))) {
+    if (!outstanding || !data || (st = ptd_pspec_plan_export(p, &buf, &len))) {
+        free(outstanding);
+        free(data);
         ptd_pspec_grid_free(g);
-        return st;
+        if (!st) snprintf(err, errlen, "out of memory (chunks of %zu rows)", rows);
+        return st ? st : PTD_ENOMEM;
     }
     job_header h = {.go = 1, .plan_bytes = (int64_t)len, .nx = (int64_t)nx, .ny = (int64_t)ny,
                     .method = opts->method, .maxit = opts->maxit, .threads = opts->threads,
@@ -191,21 +201,8 @@ static int mpi_grid(void *vctx, const ptd_pspec_plan *p, const ptd_box *box, siz
     c->bcast_seconds = wall() - tb;
     c->plan_bytes = ranks > 1 ? len : 0;
     free(buf);
-
     ptd_pspec_opts local = *opts;
     local.progress = NULL;
-    size_t rows = chunk_rows(ny, ranks, threads), next = 0, done_rows = 0;
-    c->chunk_rows = rows;
-    c->chunks = (ny + rows - 1) / rows;
-    int *outstanding = calloc((size_t)ranks, sizeof *outstanding);
-    double *data = malloc(2 * nx * rows * sizeof *data);
-    if (!outstanding || !data) {
-        free(outstanding);
-        free(data);
-        ptd_pspec_grid_free(g);
-        snprintf(err, errlen, "out of memory (chunks of %zu rows)", rows);
-        return PTD_ENOMEM;
-    }
     /* two chunks to every worker, so that one is always waiting for it while rank 0 is busy */
     for (int pass = 0; pass < 2; pass++)
         for (int w = 1; w < ranks; w++)
