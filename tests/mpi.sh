@@ -123,7 +123,13 @@ done
 if [ -z "$w" ]; then
   fail "killed rank: rank 1 not found"; kill "$mp" 2>/dev/null || true
 else
-  sleep 1.5
+  # mid-grid: once rank 1 has computed for 0.5 s of CPU time (its start and the plan take
+  # far less; the whole grid takes it seconds), however loaded the machine
+  for i in $(seq 1 600); do
+    ticks=$(awk '{ print $14 + $15 }' "/proc/$w/stat" 2>/dev/null || echo 0)
+    [ "$ticks" -ge $(( $(getconf CLK_TCK) / 2 )) ] && break
+    sleep 0.1
+  done
   kill -KILL "$w"
 fi
 set +e; wait "$mp"; ks=$?; set -e
