@@ -1,6 +1,8 @@
-/* pspec - epsilon-pseudospectra of a dense matrix, as a gnuplot figure or data. */
+/* pspec - epsilon-pseudospectra of a dense matrix, as a gnuplot figure or data.  The tool
+ * is pspec_run (pspec.h), shared by pspec (bin/pspec-main.c) and pspec-mpi. */
 #include "config.h"
 #include "cli.h"
+#include "pspec.h"
 #include "ptd.h"
 
 #include <complex.h>
@@ -19,7 +21,7 @@ static const double EPS_MAX = 1e150;
 
 static void usage(void)
 {
-    printf("Usage: pspec MATRIX [options]\n"
+    printf("Usage: %s MATRIX [options]\n"
            "Epsilon-pseudospectra {z : sigma_min(zI - A) <= eps} of a dense matrix, drawn by gnuplot.\n"
            "\n"
            "MATRIX is a name (see below), file:PATH (Matrix Market) or - (Matrix Market on stdin).\n"
@@ -49,7 +51,7 @@ static void usage(void)
            "  --help, --version\n"
            "\n"
            "Matrices:\n",
-           PTD_ZOO_MAX_N);
+           cli_prog(), PTD_ZOO_MAX_N);
     for (size_t i = 0; i < ptd_zoo_count(); i++) printf("  %-18s %s\n", ptd_zoo_name(i), ptd_zoo_describe(i));
     printf("\nExamples:\n"
            "  pspec hippo-legs -n 64 -eps 1e-4 | gnuplot -p\n"
@@ -66,7 +68,7 @@ static double point_err(const ptd_pspec_extreme *x)
     return fmax(x->value_err, sqrt(2 * r * x->value_err));
 }
 
-int main(int argc, char **argv)
+int pspec_run(int argc, char **argv, const pspec_driver *drv)
 {
     cli_init(argv[0]);
     char *cmd = cli_command_line(argc, argv); /* before getopt permutes argv */
@@ -126,7 +128,7 @@ int main(int argc, char **argv)
             free(eps);
             return CLI_OK;
         case 'V':
-            printf("pspec (ptdkit) %s\n", ptd_version());
+            printf("%s (ptdkit) %s\n", cli_prog(), ptd_version());
             free(cmd);
             free(eps);
             return CLI_OK;
@@ -250,9 +252,11 @@ int main(int argc, char **argv)
     po.progress = cli_progress;
     po.progress_ctx = &prog;
     ptd_pspec_grid *g = NULL;
-    st = ptd_pspec_grid_compute(plan, &box, nx, ny, &po, &g);
+    char gerr[512] = "";
+    st = drv && drv->grid ? drv->grid(drv->ctx, plan, &box, nx, ny, &po, &g, gerr, sizeof gerr)
+                          : ptd_pspec_grid_compute(plan, &box, nx, ny, &po, &g);
     cli_progress_end(&prog);
-    if (st) cli_fail("%s", ptd_last_error());
+    if (st) cli_fail("%s", gerr[0] ? gerr : ptd_last_error());
 
     /* provenance and the figure */
     size_t notes_cap = 12 + 3 * neps;
@@ -273,6 +277,7 @@ int main(int argc, char **argv)
              box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)");
     snprintf(notes_buf[nn++], 200, "method: %s",
              method == PTD_PSPEC_SVD ? "svd" : method == PTD_PSPEC_LANCZOS_SINGLE ? "lanczos-single" : "lanczos");
+    if (drv && drv->note) snprintf(notes_buf[nn++], 200, "%s", drv->note);
     snprintf(notes_buf[nn++], 200, "norm2: %.10g", nrm);
     snprintf(notes_buf[nn++], 200, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "computed (zgees)");
     snprintf(notes_buf[nn++], 200, "rounding floor: %.3g", method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_);
@@ -385,6 +390,7 @@ int main(int argc, char **argv)
                         "%.3g s (%.3g s finding the region), %.0f points/s\n",
                 nx, ny, box.xmin, box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)", nx * ny,
                 g->threads, g->threads == 1 ? "" : "s", tot, t_box, (double)(nx * ny) / g->seconds);
+        if (drv && drv->summary && drv->summary[0]) fprintf(stderr, "  %s\n", drv->summary);
         if (want_abscissa || want_radius) {
             unsigned es = 0, local = 0, failed = 0;
             for (size_t k = 0; k < neps; k++)

@@ -11,6 +11,7 @@
 #include <gsl/gsl_rng.h>
 #include <lapacke.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -345,6 +346,41 @@ static double *ms_blocks(const double complex *T, size_t n)
     return blk;
 }
 
+/* A plan of order n with its arrays allocated, A copied (or, A NULL, an n x n matrix to fill);
+ * NULL when out of memory. */
+static ptd_pspec_plan *plan_alloc(size_t n, const ptd_matrix *A)
+{
+    ptd_pspec_plan *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->n = n;
+    p->ld = (n + 7) / 8 * 8;
+    p->id = ++plan_ids;
+    p->A = A ? ptd_matrix_copy(A) : ptd_matrix_alloc(n, n);
+    p->T = malloc(n * n * sizeof *p->T);
+    p->eig = malloc(n * sizeof *p->eig);
+    p->start = malloc(n * sizeof *p->start);
+    if (!p->A || !p->T || !p->eig || !p->start) {
+        ptd_pspec_plan_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* What a plan derives from T by copying alone: the solver's blocks, |T| (exact plans) and
+ * the eigenvalues. */
+static int plan_derive(ptd_pspec_plan *p)
+{
+    size_t n = p->n;
+    if (!(p->blk = ms_blocks(p->T, n))) return ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
+    if (p->exact) {
+        if (!(p->absT = calloc(n * n, sizeof *p->absT))) return ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < j; i++) p->absT[i + j * n] = fabs(creal(p->T[i + j * n])) + fabs(cimag(p->T[i + j * n]));
+    }
+    for (size_t i = 0; i < n; i++) p->eig[i] = p->T[i + i * n];
+    return PTD_OK;
+}
+
 int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out)
 {
     ptd_clear_error();
@@ -352,19 +388,8 @@ int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out)
     if (!is_square(A)) return ptd_error(PTD_EINVAL, "pspec: a square matrix is needed");
     if (!ptd_matrix_is_finite(A)) return ptd_error(PTD_EINVAL, "pspec: the matrix has NaN or infinite entries");
     size_t n = A->rows;
-    ptd_pspec_plan *p = calloc(1, sizeof *p);
-    if (!p) return ptd_error(PTD_ENOMEM, "out of memory");
-    p->n = n;
-    p->ld = (n + 7) / 8 * 8;
-    p->id = ++plan_ids;
-    p->A = ptd_matrix_copy(A);
-    p->T = malloc(n * n * sizeof *p->T);
-    p->eig = malloc(n * sizeof *p->eig);
-    p->start = malloc(n * sizeof *p->start);
-    if (!p->A || !p->T || !p->eig || !p->start) {
-        ptd_pspec_plan_free(p);
-        return ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
-    }
+    ptd_pspec_plan *p = plan_alloc(n, A);
+    if (!p) return ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
     int st = PTD_OK;
     if (ptd_matrix_is_upper(A)) {
         memcpy(p->T, A->data, n * n * sizeof(double complex));
@@ -380,19 +405,96 @@ int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out)
      * times the SVD's) */
     st = p->exact ? norm2_lanczos(p->T, n, A, &p->norm2) : ptd_matrix_norm2(A, &p->norm2);
     if (!st && !p->exact) st = schur_general(p);
-    if (!st && !(p->blk = ms_blocks(p->T, n))) st = ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
-    if (!st && p->exact) {
-        if (!(p->absT = calloc(n * n, sizeof *p->absT))) st = ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
-        for (size_t j = 0; !st && j < n; j++)
-            for (size_t i = 0; i < j; i++) p->absT[i + j * n] = fabs(creal(p->T[i + j * n])) + fabs(cimag(p->T[i + j * n]));
-    }
+    if (!st) st = plan_derive(p);
     if (st) {
         ptd_pspec_plan_free(p);
         return st;
     }
-    for (size_t i = 0; i < n; i++) p->eig[i] = p->T[i + i * n];
     p->floor = p->exact ? 0.0 : (double)n * PTD_U * p->norm2;
     fixed_start(p->start, n, 20240607UL);
+    *out = p;
+    return PTD_OK;
+}
+
+/* --- plans as bytes (ptd_pspec_plan_export / _import) -------------------------------------
+ * A header of 8 eight-byte words, then A, T (n^2 complex each, column-major) and the start
+ * vector (n complex), in this machine's byte order.  What is derived from those by copying
+ * alone (the blocks, |T|, the eigenvalues) is derived again on import; nothing that a BLAS
+ * kernel computes is. */
+enum { PLAN_MAGIC = 0x70746470u, PLAN_FORMAT = 1, PLAN_HEADER = 64 };
+
+static size_t plan_bytes(size_t n) { return PLAN_HEADER + (2 * n * n + n) * sizeof(double complex); }
+
+int ptd_pspec_plan_export(const ptd_pspec_plan *p, void **buf, size_t *len)
+{
+    ptd_clear_error();
+    *buf = NULL;
+    *len = 0;
+    size_t n = p->n, total = plan_bytes(n);
+    unsigned char *b = malloc(total);
+    if (!b) return ptd_error(PTD_ENOMEM, "out of memory (plan export, %zu bytes)", total);
+    uint64_t h[8] = {PLAN_MAGIC, PLAN_FORMAT, (uint64_t)n, (uint64_t)p->exact, 0, 0, 0, 0};
+    memcpy(&h[4], &p->norm2, sizeof(double));
+    memcpy(&h[5], &p->floor, sizeof(double));
+    const double one = 1.0; /* a byte-order and floating-point format check */
+    memcpy(&h[6], &one, sizeof(double));
+    memcpy(b, h, sizeof h);
+    size_t nn = n * n * sizeof(double complex);
+    memcpy(b + PLAN_HEADER, p->A->data, nn);
+    memcpy(b + PLAN_HEADER + nn, p->T, nn);
+    memcpy(b + PLAN_HEADER + 2 * nn, p->start, n * sizeof(double complex));
+    *buf = b;
+    *len = total;
+    return PTD_OK;
+}
+
+int ptd_pspec_plan_import(const void *buf, size_t len, ptd_pspec_plan **out)
+{
+    ptd_clear_error();
+    *out = NULL;
+    uint64_t h[8];
+    if (!buf || len < PLAN_HEADER) return ptd_error(PTD_EFORMAT, "plan import: %zu bytes, not a plan", len);
+    memcpy(h, buf, sizeof h);
+    double norm2, floor_, one;
+    memcpy(&norm2, &h[4], sizeof(double));
+    memcpy(&floor_, &h[5], sizeof(double));
+    memcpy(&one, &h[6], sizeof(double));
+    if (h[0] != PLAN_MAGIC || one != 1.0)
+        return ptd_error(PTD_EFORMAT, "plan import: not a plan of this library (or another byte order)");
+    if (h[1] != PLAN_FORMAT) return ptd_error(PTD_EFORMAT, "plan import: format %llu, this library reads %d",
+                                              (unsigned long long)h[1], PLAN_FORMAT);
+    if (h[2] == 0 || h[2] > PTD_ZOO_MAX_N || h[3] > 1)
+        return ptd_error(PTD_EFORMAT, "plan import: order %llu (1..%d), exact flag %llu", (unsigned long long)h[2],
+                         PTD_ZOO_MAX_N, (unsigned long long)h[3]);
+    size_t n = (size_t)h[2];
+    if (len != plan_bytes(n))
+        return ptd_error(PTD_EFORMAT, "plan import: %zu bytes, a plan of order %zu has %zu", len, n, plan_bytes(n));
+    if (!(norm2 >= 0) || !isfinite(norm2) || !(floor_ >= 0) || !isfinite(floor_))
+        return ptd_error(PTD_EFORMAT, "plan import: norm %g, floor %g", norm2, floor_);
+    ptd_pspec_plan *p = plan_alloc(n, NULL);
+    if (!p) return ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
+    p->exact = (int)h[3];
+    p->norm2 = norm2;
+    p->floor = floor_;
+    const unsigned char *b = buf;
+    size_t nn = n * n * sizeof(double complex);
+    memcpy(p->A->data, b + PLAN_HEADER, nn);
+    memcpy(p->T, b + PLAN_HEADER + nn, nn);
+    memcpy(p->start, b + PLAN_HEADER + 2 * nn, n * sizeof(double complex));
+    int st = PTD_OK;
+    for (size_t k = 0; !st && k < n * n; k++)
+        if (!isfinite(creal(p->A->data[k])) || !isfinite(cimag(p->A->data[k])) || !isfinite(creal(p->T[k])) ||
+            !isfinite(cimag(p->T[k])) || (k % n > k / n && p->T[k] != 0))
+            st = ptd_error(PTD_EFORMAT, "plan import: entry (%zu, %zu) is not finite or T is not upper triangular",
+                           k % n, k / n);
+    for (size_t i = 0; !st && i < n; i++)
+        if (!isfinite(creal(p->start[i])) || !isfinite(cimag(p->start[i])))
+            st = ptd_error(PTD_EFORMAT, "plan import: start vector entry %zu is not finite", i);
+    if (!st) st = plan_derive(p);
+    if (st) {
+        ptd_pspec_plan_free(p);
+        return st;
+    }
     *out = p;
     return PTD_OK;
 }
@@ -1461,10 +1563,14 @@ static int ms_order(ms_job *j)
 #define MS_BASIS_BYTES ((size_t)256 << 20)
 
 /* The multi-shift evaluation of count points in rows of rowlen (a grid's nx), threads taking
- * chains of points (see ms_job).  The chain length depends on the points alone. */
+ * chains of points (see ms_job).  The chain length depends on the points alone: on
+ * seg_count, the number of points of the whole evaluation these rows belong to (a grid's
+ * nx ny when only some of its rows are evaluated here, so that every row is cut into the
+ * same chains whichever rows go with it: a chain never leaves its row, and a row's values
+ * depend on nothing else). */
 static int eval_multi(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int threads, const double complex *z,
-                      size_t count, size_t rowlen, double *sigma, double *err, unsigned long *iters,
-                      unsigned *maxits, size_t *unconv)
+                      size_t count, size_t seg_count, size_t rowlen, double *sigma, double *err,
+                      unsigned long *iters, unsigned *maxits, size_t *unconv)
 {
     size_t n = p->n;
     unsigned cap = o && o->maxit ? o->maxit : default_maxit(n);
@@ -1480,7 +1586,7 @@ static int eval_multi(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thre
     /* chains long enough for warm starts to pay, and at least MS_CHAINS of them where there
      * are as many points, so that lanes do not wait at the end (a function of the points
      * alone: it decides the values) */
-    j.seg = count / MS_CHAINS;
+    j.seg = seg_count / MS_CHAINS;
     if (j.seg < 1) j.seg = 1;
     if (j.seg > rowlen) j.seg = rowlen;
     j.segs_per_row = (rowlen + j.seg - 1) / j.seg;
@@ -1533,17 +1639,18 @@ static int eval_multi(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thre
     return PTD_OK;
 }
 
-/* Evaluate sigma_min at count points z[] (rows of rowlen: a grid's nx, or count) into
- * sigma[] (and err[] when not NULL) on `threads` threads, by the method of o. */
+/* Evaluate sigma_min at count points z[] (rows of rowlen: a grid's nx, or count; part of an
+ * evaluation of seg_count points, see eval_multi) into sigma[] (and err[] when not NULL) on
+ * `threads` threads, by the method of o. */
 static int eval_points(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int threads, const double complex *z,
-                       size_t count, size_t rowlen, double *sigma, double *err, unsigned long *iters,
-                       unsigned *maxits, size_t *unconv)
+                       size_t count, size_t seg_count, size_t rowlen, double *sigma, double *err,
+                       unsigned long *iters, unsigned *maxits, size_t *unconv)
 {
     if (count == 0) return PTD_OK;
     if (o && (!(o->tol >= 0) || o->tol >= 1))
         return ptd_error(PTD_EINVAL, "pspec: tol must be in [0, 1)");
     if (!o || o->method == PTD_PSPEC_LANCZOS)
-        return eval_multi(p, o, threads, z, count, rowlen, sigma, err, iters, maxits, unconv);
+        return eval_multi(p, o, threads, z, count, seg_count, rowlen, sigma, err, iters, maxits, unconv);
     if (o->method != PTD_PSPEC_SVD && o->method != PTD_PSPEC_LANCZOS_SINGLE)
         return ptd_error(PTD_EINVAL, "pspec: method must be lanczos, lanczos-single or svd");
     return eval_single(p, o, threads, z, count, sigma, err, iters, maxits, unconv);
@@ -1559,42 +1666,86 @@ static int check_box(const ptd_box *b)
     return PTD_OK;
 }
 
-int ptd_pspec_grid_compute(const ptd_pspec_plan *p, const ptd_box *box, size_t nx, size_t ny,
-                           const ptd_pspec_opts *opts, ptd_pspec_grid **out)
+static int check_grid(const ptd_box *box, size_t nx, size_t ny)
 {
-    ptd_clear_error();
-    *out = NULL;
     int st = check_box(box);
     if (st) return st;
     if (nx < 2 || ny < 2 || nx > 100000 || ny > 100000 || nx * ny > 100000000)
         return ptd_error(PTD_EINVAL, "grid %zu x %zu: each side must be 2..100000, at most 1e8 points", nx, ny);
+    return PTD_OK;
+}
+
+int ptd_pspec_grid_create(const ptd_box *box, size_t nx, size_t ny, ptd_pspec_grid **out)
+{
+    ptd_clear_error();
+    *out = NULL;
+    int st = check_grid(box, nx, ny);
+    if (st) return st;
     ptd_pspec_grid *g = calloc(1, sizeof *g);
-    double complex *z = malloc(nx * ny * sizeof *z);
     if (g) {
-        g->sigma = malloc(nx * ny * sizeof *g->sigma);
-        g->err = malloc(nx * ny * sizeof *g->err);
+        g->sigma = calloc(nx * ny, sizeof *g->sigma);
+        g->err = calloc(nx * ny, sizeof *g->err);
     }
-    if (!g || !z || !g->sigma || !g->err) {
-        free(z);
+    if (!g || !g->sigma || !g->err) {
         ptd_pspec_grid_free(g);
         return ptd_error(PTD_ENOMEM, "out of memory (grid %zu x %zu)", nx, ny);
     }
     g->nx = nx;
     g->ny = ny;
     g->box = *box;
-    for (size_t j = 0; j < ny; j++)
-        for (size_t i = 0; i < nx; i++) z[i + j * nx] = CMPLX(ptd_pspec_grid_x(g, i), ptd_pspec_grid_y(g, j));
-    g->threads = thread_count(opts);
-    double t0 = wall_seconds();
-    st = eval_points(p, opts, g->threads, z, nx * ny, nx, g->sigma, g->err, &g->iterations,
-                     &g->max_iterations, &g->unconverged);
-    g->seconds = wall_seconds() - t0;
+    *out = g;
+    return PTD_OK;
+}
+
+int ptd_pspec_grid_rows(const ptd_pspec_plan *p, const ptd_box *box, size_t nx, size_t ny, size_t j0, size_t j1,
+                        const ptd_pspec_opts *opts, double *sigma, double *err, ptd_pspec_grid_stats *stats)
+{
+    ptd_clear_error();
+    int st = check_grid(box, nx, ny);
+    if (st) return st;
+    if (!(j0 < j1 && j1 <= ny) || !sigma || !err)
+        return ptd_error(PTD_EINVAL, "grid rows %zu..%zu of %zu: need 0 <= first < end <= ny and two arrays", j0, j1, ny);
+    size_t count = nx * (j1 - j0);
+    double complex *z = malloc(count * sizeof *z);
+    if (!z) return ptd_error(PTD_ENOMEM, "out of memory (grid rows %zu..%zu of %zu x %zu)", j0, j1, nx, ny);
+    /* the points as ptd_pspec_grid_x / _y place them */
+    ptd_pspec_grid g = {.nx = nx, .ny = ny, .box = *box};
+    for (size_t j = j0; j < j1; j++)
+        for (size_t i = 0; i < nx; i++) z[i + (j - j0) * nx] = CMPLX(ptd_pspec_grid_x(&g, i), ptd_pspec_grid_y(&g, j));
+    unsigned long it = 0;
+    unsigned itmax = 0;
+    size_t unconv = 0;
+    st = eval_points(p, opts, thread_count(opts), z, count, nx * ny, nx, sigma, err, &it, &itmax, &unconv);
     free(z);
+    if (st) return st;
+    if (stats) {
+        stats->iterations += it;
+        if (itmax > stats->max_iterations) stats->max_iterations = itmax;
+        stats->unconverged += unconv;
+    }
+    ptd_clear_error(); /* unconverged points are counted, not errors */
+    return PTD_OK;
+}
+
+int ptd_pspec_grid_compute(const ptd_pspec_plan *p, const ptd_box *box, size_t nx, size_t ny,
+                           const ptd_pspec_opts *opts, ptd_pspec_grid **out)
+{
+    ptd_pspec_grid *g = NULL;
+    int st = ptd_pspec_grid_create(box, nx, ny, &g);
+    *out = NULL;
+    if (st) return st;
+    g->threads = thread_count(opts);
+    ptd_pspec_grid_stats gs = {0, 0, 0};
+    double t0 = wall_seconds();
+    st = ptd_pspec_grid_rows(p, box, nx, ny, 0, ny, opts, g->sigma, g->err, &gs);
+    g->seconds = wall_seconds() - t0;
     if (st) {
         ptd_pspec_grid_free(g);
         return st;
     }
-    ptd_clear_error(); /* unconverged points are counted in the grid, not errors */
+    g->iterations = gs.iterations;
+    g->max_iterations = gs.max_iterations;
+    g->unconverged = gs.unconverged;
     *out = g;
     return PTD_OK;
 }
@@ -1726,7 +1877,7 @@ static int side_min(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thread
     }
     ptd_pspec_opts quiet = o ? *o : (ptd_pspec_opts){0};
     quiet.progress = NULL;
-    int st = eval_points(p, &quiet, threads, z, m, m, sig, NULL, NULL, NULL, NULL);
+    int st = eval_points(p, &quiet, threads, z, m, m, m, sig, NULL, NULL, NULL, NULL);
     if (st) return st;
     double mn = INFINITY;
     for (size_t k = 0; k < m; k++) mn = fmin(mn, sig[k]);

@@ -176,6 +176,18 @@ const ptd_complex *ptd_pspec_plan_eigenvalues(const ptd_pspec_plan *p);
  * own componentwise error estimate instead (ptd_pspec_point.err). */
 double ptd_pspec_plan_floor(const ptd_pspec_plan *p);
 
+/* A plan as bytes, to be sent to another process (pspec-mpi broadcasts rank 0's plan): the
+ * matrix, the Schur form and the start vector exactly as this plan holds them, so that a
+ * plan imported elsewhere gives bit for bit the values this one gives, whatever BLAS kernel
+ * that process runs (it never recomputes the Schur form).  *buf is malloc'd (free it), *len
+ * is 32 n^2 + 16 n + 64 bytes.  The format is this build's: same library version and byte
+ * order on both sides (import checks both). */
+int ptd_pspec_plan_export(const ptd_pspec_plan *p, void **buf, size_t *len);
+/* The plan of ptd_pspec_plan_export's bytes.  The header is checked against len before
+ * anything is allocated; a wrong size, version, byte order, a non-finite entry or a Schur
+ * factor that is not upper triangular is PTD_EFORMAT. */
+int ptd_pspec_plan_import(const void *buf, size_t len, ptd_pspec_plan **out);
+
 ptd_pspec_work *ptd_pspec_work_alloc(const ptd_pspec_plan *p);
 void ptd_pspec_work_free(ptd_pspec_work *w);
 
@@ -240,6 +252,28 @@ double ptd_pspec_grid_y(const ptd_pspec_grid *g, size_t j);
 int ptd_pspec_grid_compute(const ptd_pspec_plan *p, const ptd_box *box, size_t nx,
                            size_t ny, const ptd_pspec_opts *opts, ptd_pspec_grid **out);
 void ptd_pspec_grid_free(ptd_pspec_grid *g);
+
+/* A grid over `box` (checked as by ptd_pspec_grid_compute) with every value and error 0 and
+ * no statistics: for a caller that fills it with ptd_pspec_grid_rows, by parts (one process
+ * of many, say).  Free with ptd_pspec_grid_free. */
+int ptd_pspec_grid_create(const ptd_box *box, size_t nx, size_t ny, ptd_pspec_grid **out);
+
+/* Statistics of ptd_pspec_grid_rows, accumulated: iterations and unconverged are added to,
+ * max_iterations raised.  Zero-initialise before the first call. */
+typedef struct {
+    unsigned long iterations;
+    unsigned max_iterations;
+    size_t unconverged;
+} ptd_pspec_grid_stats;
+
+/* Rows j0 .. j1 - 1 (0 <= j0 < j1 <= ny) of the nx x ny grid over `box`: sigma[i + (j - j0) nx]
+ * and err[...] (nx (j1 - j0) each) get, bit for bit, the values ptd_pspec_grid_compute gives
+ * those points, whatever other rows are computed, where and in what order (a row is
+ * independent work: docs/mathematics.md section 2).  For distributing a grid (pspec-mpi);
+ * stats may be NULL.  The same threads, BLAS and progress behaviour as ptd_pspec_grid_compute
+ * (progress counts the points of these rows). */
+int ptd_pspec_grid_rows(const ptd_pspec_plan *p, const ptd_box *box, size_t nx, size_t ny, size_t j0, size_t j1,
+                        const ptd_pspec_opts *opts, double *sigma, double *err, ptd_pspec_grid_stats *stats);
 
 /* A box that encloses the whole eps_max-pseudospectrum (eps_max = largest of eps[]):
  * starting from the eigenvalues, grow each side while sigma_min <= eps_max somewhere on

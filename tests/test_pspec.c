@@ -757,6 +757,87 @@ START_TEST(test_multishift_identical)
 }
 END_TEST
 
+/* A grid computed by rows, in pieces of every size, in reverse order, on another thread
+ * count and from an exported and imported copy of the plan, is bit for bit the whole grid:
+ * the unit pspec-mpi hands out (a row) depends on no other row.  Grids of 2400 and more
+ * points: chains of 6 and more, so that a piece that cut its rows into chains of its own
+ * (from its own point count) would differ. */
+START_TEST(test_grid_rows_identical)
+{
+    struct {
+        const char *name;
+        size_t n;
+        ptd_box b;
+        size_t nx, ny;
+        ptd_pspec_method m;
+    } cases[] = {{"grcar", 40, {-1, 3, -3.5, 3.5}, 60, 41, PTD_PSPEC_LANCZOS},
+                 {"hippo-legs", 24, {-30, 5, -20, 20}, 61, 40, PTD_PSPEC_LANCZOS}, /* exact: ztrrfs bounds */
+                 {"ginibre", 30, {-1.3, 1.3, -1.3, 1.3}, 50, 48, PTD_PSPEC_LANCZOS},
+                 {"grcar", 20, {-1, 3, -3.5, 3.5}, 12, 9, PTD_PSPEC_SVD}};
+    const size_t pieces[] = {1, 2, 3, 7};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ptd_system *s = make(cases[c].name, cases[c].n, 5);
+        ptd_pspec_plan *p = plan_of(s->A);
+        size_t nx = cases[c].nx, ny = cases[c].ny;
+        ptd_pspec_grid *ref = grid_of(p, &cases[c].b, nx, ny, cases[c].m, 2, 0);
+        void *buf = NULL;
+        size_t len = 0;
+        ck_assert_int_eq(ptd_pspec_plan_export(p, &buf, &len), PTD_OK);
+        ptd_pspec_plan *q = NULL;
+        ck_assert_msg(ptd_pspec_plan_import(buf, len, &q) == PTD_OK, "%s", ptd_last_error());
+        ck_assert_uint_eq(ptd_pspec_plan_order(q), cases[c].n);
+        ck_assert_int_eq(ptd_pspec_plan_exact(q), ptd_pspec_plan_exact(p));
+        ck_assert(ptd_pspec_plan_norm2(q) == ptd_pspec_plan_norm2(p) && ptd_pspec_plan_floor(q) == ptd_pspec_plan_floor(p));
+        ck_assert(memcmp(ptd_pspec_plan_eigenvalues(q), ptd_pspec_plan_eigenvalues(p), cases[c].n * sizeof(double complex)) == 0);
+        double *sig = malloc(nx * ny * sizeof *sig), *err = malloc(nx * ny * sizeof *err);
+        for (size_t pi = 0; pi < sizeof pieces / sizeof pieces[0]; pi++) {
+            size_t rows = pieces[pi];
+            ptd_pspec_grid_stats gs = {0, 0, 0};
+            memset(sig, 0xff, nx * ny * sizeof *sig);
+            memset(err, 0xff, nx * ny * sizeof *err);
+            for (size_t e = ny; e > 0;) { /* the last rows first */
+                size_t j0 = e > rows ? e - rows : 0;
+                ptd_pspec_opts o = {.method = cases[c].m, .threads = 1 + (int)(e % 3), .block = (unsigned)(12 * (1 + e % 4))};
+                ck_assert_msg(ptd_pspec_grid_rows(pi % 2 ? q : p, &cases[c].b, nx, ny, j0, e, &o, sig + j0 * nx,
+                                                  err + j0 * nx, &gs) == PTD_OK, "%s", ptd_last_error());
+                e = j0;
+            }
+            ck_assert_msg(memcmp(sig, ref->sigma, nx * ny * sizeof *sig) == 0 && memcmp(err, ref->err, nx * ny * sizeof *err) == 0,
+                          "%s n=%zu: rows in pieces of %zu differ from the whole grid", cases[c].name, cases[c].n, rows);
+            ck_assert_uint_eq(gs.iterations, ref->iterations);
+            ck_assert_uint_eq(gs.max_iterations, ref->max_iterations);
+            ck_assert_uint_eq(gs.unconverged, ref->unconverged);
+        }
+        /* bad ranges */
+        ck_assert_int_eq(ptd_pspec_grid_rows(p, &cases[c].b, nx, ny, 3, 3, NULL, sig, err, NULL), PTD_EINVAL);
+        ck_assert_int_eq(ptd_pspec_grid_rows(p, &cases[c].b, nx, ny, 0, ny + 1, NULL, sig, err, NULL), PTD_EINVAL);
+        free(sig);
+        free(err);
+        /* damaged bytes are refused, never read past their end */
+        ptd_pspec_plan *bad = NULL;
+        ck_assert_int_eq(ptd_pspec_plan_import(buf, len - 1, &bad), PTD_EFORMAT);
+        ck_assert_int_eq(ptd_pspec_plan_import(buf, 10, &bad), PTD_EFORMAT);
+        unsigned char *b = buf;
+        b[0] ^= 1;
+        ck_assert_int_eq(ptd_pspec_plan_import(buf, len, &bad), PTD_EFORMAT);
+        b[0] ^= 1;
+        size_t nn = cases[c].n;
+        double complex *T = (double complex *)(void *)(b + 64 + nn * nn * sizeof(double complex));
+        T[1] = 1e-300; /* below the diagonal */
+        ck_assert_int_eq(ptd_pspec_plan_import(buf, len, &bad), PTD_EFORMAT);
+        T[1] = 0;
+        T[nn] = NAN;
+        ck_assert_int_eq(ptd_pspec_plan_import(buf, len, &bad), PTD_EFORMAT);
+        ck_assert_ptr_null(bad);
+        free(buf);
+        ptd_pspec_plan_free(q);
+        ptd_pspec_grid_free(ref);
+        ptd_pspec_plan_free(p);
+        ptd_system_free(s);
+    }
+}
+END_TEST
+
 /* The relative gap between the two smallest singular values of zI - A (LAPACK's SVD): where
  * it is small, mp_sigma_min's inverse iteration (at most 3000 steps, each reducing the error
  * by the squared ratio) is slow, and below about 5% it does not reach its own precision. */
@@ -942,6 +1023,7 @@ int main(void)
     tcase_add_test(tc, test_grid_threads_identical);
     tcase_add_test(tc, test_multishift_vs_single);
     tcase_add_test(tc, test_multishift_identical);
+    tcase_add_test(tc, test_grid_rows_identical);
     tcase_add_test(tc, test_multishift_digits);
     tcase_add_test(tc, test_auto_box);
     suite_add_tcase(s, tc);
