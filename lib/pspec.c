@@ -65,6 +65,8 @@ struct ptd_pspec_work {
     double complex *Q;       /* Lanczos basis, (kmax + 1) x n */
     double complex *y;
     double *alpha, *beta;
+    unsigned ritz_k;         /* one-point path: size of the tridiagonal whose top eigenvector
+                                is in tw.z1 (0: none), for ptd_pspec_sigma_grad */
     tri_work tw;
     rf_work rf;
     /* SVD */
@@ -662,6 +664,7 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
     lz_begin(p, o, w->kmax, z, &s);
     double complex *Q = w->Q;
     memcpy(Q, p->start, n * sizeof(double complex));
+    w->ritz_k = 0;
     unsigned k;
     for (k = 1; k <= s.maxit; k++) {
         const double complex *q = Q + (size_t)(k - 1) * n;
@@ -684,6 +687,7 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
         double b = cblas_dznrm2((int)n, y, 1);
         int st = tridiag_top(&w->tw, w->alpha, w->beta, k, &s.theta, &s.theta2, &s.last);
         if (st) return st;
+        w->ritz_k = k;
         if (lz_stop(p, &s, k, b)) break;
         if (k == s.maxit) break;
         w->beta[k - 1] = b;
@@ -707,6 +711,46 @@ int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double compl
     if (w->n != p->n) return ptd_error(PTD_EINVAL, "sigma_min: workspace of another size");
     if (opts && opts->method == PTD_PSPEC_SVD) return sigma_svd(p, w, z, res);
     return sigma_lanczos(p, w, z, opts, res);
+}
+
+/* The one-point value and the gradient of sigma_min(zI - A) in z (ptd_pspec_sigma_grad, for
+ * lib/trace.c).  With M = T - zI, the Ritz vector v0 of the last Lanczos step is refined by
+ * one inverse iteration, u = M^{-*} v0 / ||.||, v = M^{-1} u / ||.|| (two triangular solves:
+ * the error of v0 along the other singular vectors shrinks by sigma / sigma_j), so that
+ * M v = sigma u; then (zI - T) v = -sigma u and d sigma/dx + i d sigma/dy = -(v^* u)
+ * (docs/mathematics.md section 2, tracing).  (The Rayleigh quotient form
+ * (z - v0^* T v0) / sigma would amplify the vector's error by ||T|| / sigma.)  *grad is 0
+ * where it is not defined (sigma 0, no Ritz vector, a solve out of range).  Uses w->y and
+ * w->rf.x as scratch; w->M holds T - zI after the one-point path. */
+int ptd_pspec_sigma_grad(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z, const ptd_pspec_opts *o,
+                         ptd_pspec_point *res, double complex *grad)
+{
+    *grad = 0;
+    int st = ptd_pspec_sigma_min(p, w, z, o, res);
+    if (st && st != PTD_ENOCONV) return st;
+    size_t n = p->n;
+    unsigned k = (o && o->method == PTD_PSPEC_SVD) ? 0 : w->ritz_k;
+    if (k == 0 || !(res->sigma > 0) || w->m_holds != p->id) return st;
+    double complex *v = w->y, *u = w->rf.x;
+    memset(v, 0, n * sizeof *v);
+    for (unsigned j = 0; j < k; j++) {
+        double complex c = w->tw.z1[j];
+        cblas_zaxpy((int)n, &c, w->Q + (size_t)j * n, 1, v, 1);
+    }
+    memcpy(u, v, n * sizeof *u);
+    cblas_ztrsv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, w->M, (int)n, u, 1);
+    double nu = cblas_dznrm2((int)n, u, 1);
+    if (!(nu > 0) || !isfinite(nu)) return st;
+    for (size_t i = 0; i < n; i++) u[i] /= nu;
+    memcpy(v, u, n * sizeof *v);
+    cblas_ztrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, w->M, (int)n, v, 1);
+    double nv = cblas_dznrm2((int)n, v, 1);
+    if (!(nv > 0) || !isfinite(nv)) return st;
+    for (size_t i = 0; i < n; i++) v[i] /= nv;
+    double complex d;
+    cblas_zdotc_sub((int)n, v, 1, u, 1, &d);
+    *grad = -d;
+    return st;
 }
 
 /* --- many shifts at once ------------------------------------------------------------------ */
