@@ -1661,6 +1661,39 @@ int ptd_pspec_grid_estimates(const ptd_pspec_grid *g, double eps, double *abscis
     return any;
 }
 
+/* Whether a grid draws an eps-contour about the eigenvalue e: 0 yes, 2 e is outside the box,
+ * 1 the bilinear interpolant of log10 sigma_min over the cell holding e lies above log10 eps
+ * (the component is narrower than the spacing there). */
+static int grid_misses(const ptd_pspec_grid *g, double eps, double complex e)
+{
+    size_t nx = g->nx, ny = g->ny;
+    double hx = (g->box.xmax - g->box.xmin) / (double)(nx - 1), hy = (g->box.ymax - g->box.ymin) / (double)(ny - 1);
+    double x = creal(e), y = cimag(e);
+    if (!(x >= g->box.xmin && x <= g->box.xmax && y >= g->box.ymin && y <= g->box.ymax)) return 2;
+    double fx = (x - g->box.xmin) / hx, fy = (y - g->box.ymin) / hy;
+    size_t i = (size_t)fx, j = (size_t)fy;
+    if (i > nx - 2) i = nx - 2;
+    if (j > ny - 2) j = ny - 2;
+    double tx = fmin(fmax(fx - (double)i, 0), 1), ty = fmin(fmax(fy - (double)j, 0), 1);
+    double l[4];
+    const size_t c[4] = {i + j * nx, i + 1 + j * nx, i + (j + 1) * nx, i + 1 + (j + 1) * nx};
+    for (int t = 0; t < 4; t++) l[t] = log10(fmax(g->sigma[c[t]], DBL_TRUE_MIN));
+    double v = (1 - tx) * (1 - ty) * l[0] + tx * (1 - ty) * l[1] + (1 - tx) * ty * l[2] + tx * ty * l[3];
+    return v > log10(eps);
+}
+
+size_t ptd_pspec_grid_missed(const ptd_pspec_grid *g, double eps, const double complex *eig, size_t neig,
+                             unsigned char *flags)
+{
+    size_t m = 0;
+    for (size_t q = 0; q < neig; q++) {
+        int f = g && eig && eps > 0 ? grid_misses(g, eps, eig[q]) : 0;
+        if (flags) flags[q] = (unsigned char)f;
+        m += f != 0;
+    }
+    return m;
+}
+
 int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double complex *eig, size_t neig,
                          ptd_pspec_grid_bounds *out)
 {
@@ -1694,24 +1727,12 @@ int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double compl
             if (border && !(s - e > eps + 0.5 * hb)) b.contained = 0;
         }
     for (size_t q = 0; q < neig; q++) {
-        double x = creal(eig[q]), y = cimag(eig[q]);
-        if (!(x >= g->box.xmin && x <= g->box.xmax && y >= g->box.ymin && y <= g->box.ymax)) {
+        int m = grid_misses(g, eps, eig[q]);
+        if (m == 2) {
             b.contained = 0;
-            b.missed++;
             b.outside++;
-            continue;
         }
-        /* the cell holding the eigenvalue and the bilinear interpolant of log10 sigma_min */
-        double fx = (x - g->box.xmin) / hx, fy = (y - g->box.ymin) / hy;
-        size_t i = (size_t)fx, j = (size_t)fy;
-        if (i > nx - 2) i = nx - 2;
-        if (j > ny - 2) j = ny - 2;
-        double tx = fmin(fmax(fx - (double)i, 0), 1), ty = fmin(fmax(fy - (double)j, 0), 1);
-        double l[4];
-        const size_t c[4] = {i + j * nx, i + 1 + j * nx, i + (j + 1) * nx, i + 1 + (j + 1) * nx};
-        for (int t = 0; t < 4; t++) l[t] = log10(fmax(g->sigma[c[t]], DBL_TRUE_MIN));
-        double v = (1 - tx) * (1 - ty) * l[0] + tx * (1 - ty) * l[1] + (1 - tx) * ty * l[2] + tx * ty * l[3];
-        if (v > log10(eps)) b.missed++;
+        b.missed += m != 0;
     }
     if (b.contained) {
         b.abscissa_hi = fmax(ahi, b.abscissa_lo);

@@ -292,6 +292,12 @@ typedef struct {
 
 int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const ptd_complex *eig, size_t neig,
                          ptd_pspec_grid_bounds *out);
+/* Per eigenvalue, what ptd_pspec_grid_bound counts in `missed`: flags[q] = 0 when a drawn
+ * eps-contour encloses eig[q], 1 when the grid cannot see its component (interpolated values
+ * above eps in its cell), 2 when it lies outside the box (flags may be NULL).  Returns how
+ * many are missed. */
+size_t ptd_pspec_grid_missed(const ptd_pspec_grid *g, double eps, const ptd_complex *eig, size_t neig,
+                             unsigned char *flags);
 
 /* Level-curve tracing (lib/trace.c; docs/mathematics.md section 2, "Tracing"): every
  * component of the eps-level set, however small, as a closed polyline, without a grid. */
@@ -329,6 +335,9 @@ typedef struct {
     size_t max_vertices;   /* per curve (0: 20000) */
     double max_turn;       /* radians the normal may turn between vertices (0: 0.1) */
     double tol;            /* relative vertex tolerance (0: 1e-10) */
+    const unsigned char *starts; /* n flags: start only from the eigenvalues flagged nonzero
+                              (e.g. those a grid misses, ptd_pspec_grid_missed); NULL: all.
+                              Unflagged ones count as done (not in `missed`). */
 } ptd_pspec_trace_opts;
 
 /* Trace the eps-level set { z : sigma_min(zI - A) = eps } (eps absolute, above the plan's
@@ -580,6 +589,12 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
  * y); sigma_min with the digits err supports (ptd_digits), err to two.  A grid without error
  * estimates (g->err NULL, made by hand) gives the three columns x y sigma_min, 17 digits. */
 int ptd_plot_pspec_tsv(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta);
+/* Traced curves as data: '#' header lines (command, version, notes, one line per curve: its
+ * eps, vertices, closed or OPEN, hole, start eigenvalue, eigenvalues enclosed, near-disc radius),
+ * then "eps curve x y sigma_min err" per vertex (sigma_min with the digits err supports), a
+ * blank line after each curve. */
+int ptd_plot_trace_tsv(FILE *f, const ptd_pspec_trace_result *const *traces, size_t ntraces,
+                       const ptd_plot_meta *meta);
 
 /* x-y figures: one or more series, optional error bars, log axes, a reference line. */
 typedef struct {
@@ -758,9 +773,18 @@ typedef struct {
     size_t nsets;
     const ptd_complex *fov;
     size_t nfov;
+    /* traced level curves (ptd_pspec_trace, one result per eps), drawn as lines coloured by
+     * their eps as the contours are (gnuplot datablock $traced: x y log10 eps, a blank line
+     * between curves).  traced_only: the grid's contours are not drawn, and the grid may be
+     * NULL, `box` then giving the region. */
+    const ptd_pspec_trace_result *const *traces;
+    size_t ntraces;
+    int traced_only;
+    const ptd_box *box;
 } ptd_plot_overlay;
 
-/* ptd_plot_pspec_gnuplot with an overlay (NULL: the same script as without). */
+/* ptd_plot_pspec_gnuplot with an overlay (NULL: the same script as without).  g may be NULL
+ * when ov->traced_only and ov->box are set. */
 int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const double *eps,
                                    size_t neps, const ptd_complex *eig, size_t neig,
                                    const ptd_plot_overlay *ov, const ptd_plot_meta *meta);

@@ -279,7 +279,7 @@ int ptd_pspec_trace(const ptd_pspec_plan *p, double eps, const ptd_pspec_trace_o
     r->eps = eps;
     r->tol = o.tol;
     for (size_t i = 0; i < n && !st; i++) {
-        if (done[i]) continue;
+        if (done[i] || (o.starts && !o.starts[i])) continue;
         double complex dir[RAY_TRIES];
         directions(ev, n, i, dir);
         for (int tr = 0; tr < RAY_TRIES && !done[i]; tr++) {
@@ -350,7 +350,7 @@ int ptd_pspec_trace(const ptd_pspec_plan *p, double eps, const ptd_pspec_trace_o
             if (!c->hole) r->components++;
         }
     }
-    for (size_t i = 0; i < n; i++) r->missed += !done[i];
+    for (size_t i = 0; i < n; i++) r->missed += !done[i] && !(o.starts && !o.starts[i]);
 out:
     if (t.solver) gsl_root_fsolver_free(t.solver);
     ptd_pspec_work_free(t.w);
