@@ -103,8 +103,11 @@ static void trace_summary(const ptd_pspec_trace_result *r, const char *lead)
     }
     fprintf(stderr, " (%zu vertices)", nv);
     if (discs)
-        fprintf(stderr, "; %zu near-disc%s of radius about eps kappa(lambda): kappa %.2g%s%.2g", discs,
-                discs == 1 ? "" : "s", kmin, discs > 1 ? " to " : "", discs > 1 ? kmax : kmin);
+    {
+        fprintf(stderr, "; %zu near-disc%s of radius about eps kappa(lambda): kappa %.2g", discs, discs == 1 ? "" : "s",
+                kmin);
+        if (discs > 1) fprintf(stderr, " to %.2g", kmax);
+    }
     if (r->unclosed) fprintf(stderr, "; %zu curve%s did not close (drawn open)", r->unclosed, r->unclosed == 1 ? "" : "s");
     if (r->missed) fprintf(stderr, "; %zu eigenvalue%s reached by no curve", r->missed, r->missed == 1 ? "" : "s");
     size_t holes = r->ncurves - r->components - r->unclosed;

@@ -720,8 +720,10 @@ int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double compl
  * M v = sigma u; then (zI - T) v = -sigma u and d sigma/dx + i d sigma/dy = -(v^* u)
  * (docs/mathematics.md section 2, tracing).  (The Rayleigh quotient form
  * (z - v0^* T v0) / sigma would amplify the vector's error by ||T|| / sigma.)  *grad is 0
- * where it is not defined (sigma 0, no Ritz vector, a solve out of range).  Uses w->y and
- * w->rf.x as scratch; w->M holds T - zI after the one-point path. */
+ * where it is not defined (sigma 0, no Ritz vector, a solve out of range).  On an exact plan
+ * the error of a value above the normwise rounding bound n u (||A|| + |z|) is the smaller of
+ * that bound and the solves' forward error bounds (as lz_result computes them below it).
+ * Uses w->y and w->rf as scratch; w->M holds T - zI after the one-point path. */
 int ptd_pspec_sigma_grad(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z, const ptd_pspec_opts *o,
                          ptd_pspec_point *res, double complex *grad)
 {
@@ -731,6 +733,15 @@ int ptd_pspec_sigma_grad(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
     size_t n = p->n;
     unsigned k = (o && o->method == PTD_PSPEC_SVD) ? 0 : w->ritz_k;
     if (k == 0 || !(res->sigma > 0) || w->m_holds != p->id) return st;
+    /* an exact plan above the normwise rounding bound: there the value carries that bound
+     * (what a grid reports); a level curve needs more, and the solves' forward error bounds
+     * (ztrrfs, as below the bound) give it: the smaller of the two, both bounds */
+    double normwise = (double)n * PTD_U * (p->norm2 + cabs(z));
+    if (p->exact && res->sigma >= normwise && res->err > 1e-6 * res->sigma) {
+        double rel = solve_rel_error(w->M, n, w->Q + (size_t)(res->iterations ? res->iterations - 1 : 0) * n, &w->rf);
+        res->err += fmin(normwise, res->sigma * 0.5 * rel) - (p->floor + normwise);
+        if (res->err < 0) res->err = 0;
+    }
     double complex *v = w->y, *u = w->rf.x;
     memset(v, 0, n * sizeof *v);
     for (unsigned j = 0; j < k; j++) {

@@ -307,6 +307,9 @@ typedef struct {
     double *sigma, *err;   /* sigma_min(zI - A) at each, with its error estimate (as a grid's) */
     int closed;            /* 1: the curve closed; 0: it was given up (max_vertices reached, or
                               the step fell below its floor): an open polyline, said so */
+    int rays;              /* 1: a component only a few hundred roundings of z across (no
+                              double precision path follows it): the polygon of its points on
+                              16 rays from the eigenvalue, each on the level set */
     int hole;              /* 1: traversed clockwise (negative area): the inner boundary of a
                               hole of the level set, which holds no eigenvalue */
     size_t start;          /* the eigenvalue (index into ptd_pspec_plan_eigenvalues) traced from */
@@ -321,7 +324,8 @@ typedef struct {
 
 typedef struct {
     double eps;
-    double tol;            /* relative vertex tolerance: |sigma - eps| <= max(tol eps, 4 err) */
+    double tol;            /* relative vertex tolerance: |sigma - eps| <= max(tol eps, 4 err,
+                              4 u |z| |grad sigma|) */
     size_t ncurves;
     ptd_pspec_curve *curves;
     size_t components;     /* closed curves that are not holes */
@@ -345,7 +349,8 @@ typedef struct {
  * set along a ray (doubling, then Brent), follow it by a tangent predictor and a Newton
  * corrector along the gradient (d sigma/dx + i d sigma/dy = v^* u, the singular vectors from
  * inverse Lanczos), the step adapted to the turn of the normal, until it closes; then mark
- * the eigenvalues it encloses.  Every vertex meets |sigma - eps| <= max(tol eps, 4 err).
+ * the eigenvalues it encloses.  Every vertex meets |sigma - eps| <= max(tol eps, 4 err,
+ * 4 u |z| |grad|) (the last: sigma's change when z is rounded).
  * Outer curves run counter-clockwise.  A curve that does not close is returned open and
  * counted (never dropped).  O(n^2) per evaluation on the plan's Schur form; no grid.
  * opts may be NULL.  Allocates *out (ptd_pspec_trace_free). */

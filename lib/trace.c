@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CORRECT_MAXIT = 8, RAY_DOUBLINGS = 200, RAY_TRIES = 4 };
+enum { CORRECT_MAXIT = 8, RAY_DOUBLINGS = 200, RAY_TRIES = 4, RAY_POLYGON = 16 };
 
 typedef struct {
     const ptd_pspec_plan *p;
@@ -45,8 +45,13 @@ static int eval(tracer *t, double complex z, ptd_pspec_point *pt, double complex
     return st;
 }
 
-/* the vertex tolerance at a point of error estimate err */
-static double vtol(const tracer *t, double err) { return fmax(t->tol * t->eps, 4 * err); }
+/* The vertex tolerance at z, of error estimate err and gradient g: the relative tolerance,
+ * the value's error, and how much sigma_min changes when z is rounded (|g| u |z|: about a
+ * tiny component far from 0, no point of double precision is nearer the level). */
+static double vtol(const tracer *t, double complex z, double err, double complex g)
+{
+    return fmax(fmax(t->tol * t->eps, 4 * err), 4 * PTD_U * cabs(z) * cabs(g));
+}
 
 /* Newton on sigma_min = eps along the gradient from *z: 1 when |sigma - eps| <= vtol,
  * leaving the point, its value and gradient; *its counts the evaluations. */
@@ -57,7 +62,7 @@ static int correct(tracer *t, double complex *z, ptd_pspec_point *pt, double com
         if (eval(t, *z, pt, g)) return 0;
         (*its)++;
         double d = pt->sigma - t->eps;
-        if (fabs(d) <= vtol(t, pt->err)) return 1;
+        if (fabs(d) <= vtol(t, *z, pt->err, *g)) return 1;
         double gg = creal(*g) * creal(*g) + cimag(*g) * cimag(*g);
         if (!(gg > 0) || k == CORRECT_MAXIT) return 0;
         *z -= d * *g / gg;
@@ -187,6 +192,31 @@ static int follow(tracer *t, double complex z0, const ptd_pspec_point *pt0, doub
     return PTD_OK;
 }
 
+/* The closed polygon of the level set's points on RAY_POLYGON rays from lam, counter-clockwise
+ * (c->rays = 1); open when a ray finds none. */
+static int ray_polygon(tracer *t, double complex lam, ptd_pspec_curve *c)
+{
+    size_t cap = 0;
+    c->rays = 1;
+    c->closed = 0;
+    double complex z0 = 0;
+    ptd_pspec_point p0 = {0};
+    for (int k = 0; k < RAY_POLYGON; k++) {
+        double complex z, g;
+        ptd_pspec_point pt;
+        double a = 2 * M_PI * k / RAY_POLYGON;
+        if (!ray_start(t, lam, CMPLX(cos(a), sin(a)), &z, &pt, &g)) return t->status;
+        if (!push(c, &cap, z, &pt)) return PTD_ENOMEM;
+        if (k == 0) {
+            z0 = z;
+            p0 = pt;
+        }
+    }
+    if (!push(c, &cap, z0, &p0)) return PTD_ENOMEM;
+    c->closed = 1;
+    return PTD_OK;
+}
+
 /* The winding number of the closed polyline c about q. */
 static long winding(const ptd_pspec_curve *c, double complex q)
 {
@@ -305,7 +335,11 @@ int ptd_pspec_trace(const ptd_pspec_plan *p, double eps, const ptd_pspec_trace_o
             ptd_pspec_curve *c = &r->curves[r->ncurves];
             memset(c, 0, sizeof *c);
             c->start = i;
-            if ((st = follow(&t, z, &pt, g, cabs(z - ev[i]), c))) {
+            /* a component a few hundred roundings of z across cannot be followed in double
+             * precision coordinates: the polygon of its points on RAY_POLYGON rays instead */
+            if (o.max_turn * cabs(z - ev[i]) < 256 * PTD_U * cabs(ev[i])) st = ray_polygon(&t, ev[i], c);
+            else st = follow(&t, z, &pt, g, cabs(z - ev[i]), c);
+            if (st) {
                 curve_free(c);
                 if (st == PTD_ENOMEM) st = ptd_error(st, "ptd_pspec_trace: out of memory");
                 break;

@@ -71,7 +71,8 @@ static void check_result(const ptd_pspec_plan *p, const ptd_pspec_trace_result *
     ck_assert_msg(r->unclosed == 0, "eps %g: %zu curves did not close", eps, r->unclosed);
     ck_assert_msg(r->missed == 0, "eps %g: %zu eigenvalues in no component", eps, r->missed);
     size_t *count = calloc(n, sizeof *count);
-    ck_assert(count);
+    ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+    ck_assert(count && w);
     for (size_t c = 0; c < r->ncurves; c++) {
         const ptd_pspec_curve *cv = &r->curves[c];
         ck_assert(cv->closed);
@@ -79,7 +80,11 @@ static void check_result(const ptd_pspec_plan *p, const ptd_pspec_trace_result *
         ck_assert(cv->z[0] == cv->z[cv->nv - 1]);
         for (size_t j = 0; j < cv->neig; j++) count[cv->eig[j]]++;
         for (size_t k = 0; k < cv->nv; k++) {
-            double tolv = fmax(r->tol * eps, 4 * cv->err[k]);
+            /* the stated tolerance: max(tol eps, 4 err, 4 u |z| |grad sigma|) */
+            ptd_pspec_point pt;
+            double complex g;
+            ck_assert_int_eq(ptd_pspec_sigma_grad(p, w, cv->z[k], NULL, &pt, &g), PTD_OK);
+            double tolv = fmax(fmax(r->tol * eps, 4 * cv->err[k]), 4 * U_ROUND * cabs(cv->z[k]) * cabs(g));
             ck_assert_msg(fabs(cv->sigma[k] - eps) <= tolv, "curve %zu vertex %zu: sigma %.17g, eps %g, tol %.3g", c,
                           k, cv->sigma[k], eps, tolv);
             if (svd_every && k % (size_t)svd_every == 0) {
@@ -107,6 +112,7 @@ static void check_result(const ptd_pspec_plan *p, const ptd_pspec_trace_result *
         ck_assert_msg(count[i] == 1, "eps %g: eigenvalue %zu (%g%+gi) in %zu components", eps, i, creal(ev[i]),
                       cimag(ev[i]), count[i]);
     free(count);
+    ptd_pspec_work_free(w);
 }
 
 /* d sigma/dx + i d sigma/dy against central differences of the one-point values */
@@ -267,6 +273,29 @@ START_TEST(test_kahan)
 }
 END_TEST
 
+/* HiPPO-LegS n = 64 down to 1e-16 (exact Schur form): components about -1, -2, ... split off
+ * one by one as eps falls, the one about -1 at 1e-16 (radius 64 eps, a few dozen roundings of
+ * z) as a ray polygon; every eigenvalue in one component.  No SVD: it cannot resolve these. */
+START_TEST(test_legs_small)
+{
+    ptd_system *s = make("hippo-legs", 64);
+    ptd_pspec_plan *p = plan_of(s->A);
+    const double eps_list[] = {1e-10, 1e-16};
+    const size_t want[] = {4, 7};
+    for (int e = 0; e < 2; e++) {
+        ptd_pspec_trace_result *r = trace(p, eps_list[e]);
+        check_result(p, r, 0);
+        ck_assert_uint_eq(r->components, want[e]);
+        size_t rays = 0;
+        for (size_t c = 0; c < r->ncurves; c++) rays += r->curves[c].rays;
+        ck_assert_uint_eq(rays, e == 1);
+        ptd_pspec_trace_free(r);
+    }
+    ptd_pspec_plan_free(p);
+    ptd_system_free(s);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
     ptd_system *s = make("grcar", 8);
@@ -300,6 +329,7 @@ int main(void)
     tcase_add_test(tc, test_area_grcar);
     tcase_add_test(tc, test_area_legs);
     tcase_add_test(tc, test_kahan);
+    tcase_add_test(tc, test_legs_small);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
     return run_suite(s);
