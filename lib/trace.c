@@ -5,7 +5,7 @@
  * search starts from every eigenvalue not yet enclosed: outward along a ray to the level set
  * (doubling, then Brent's method), then along the curve by a predictor (a step along the
  * tangent, i times the unit gradient) and a corrector (Newton on sigma_min = eps along the
- * gradient), the step halved when the corrector fails or the normal turns by more than
+ * gradient; the predictor follows the last step's curvature), the step halved when the corrector fails or the normal turns by more than
  * max_turn, grown when it turns little, until the curve comes back to its first vertex.  The
  * gradient d sigma/dx + i d sigma/dy = v^* u comes from the Ritz vector of inverse Lanczos
  * (ptd_pspec_sigma_grad).  A closed curve marks the eigenvalues it winds around as done.
@@ -158,13 +158,15 @@ static int follow(tracer *t, double complex z0, const ptd_pspec_point *pt0, doub
     size_t cap = 0;
     if (!push(c, &cap, z0, pt0)) return PTD_ENOMEM;
     double complex z = z0, g = g0, tan0 = I * g0 / cabs(g0);
-    double h = t->max_turn * scale, len = 0;
-    double hmin = 1e-13 * (cabs(z0) + scale);
+    double h = t->max_turn * scale, len = 0, kappa = 0; /* kappa: signed curvature of the last step */
+    double hmin = 16 * PTD_U * (cabs(z0) + scale); /* a few roundings of z */
     c->closed = 0;
     for (;;) {
         if (c->nv >= t->max_vertices) break;
         double complex tan = I * g / cabs(g);
-        double complex zp = z + h * tan, gp;
+        /* second order: along the arc of the last step's curvature (centre on the left, i tan,
+         * for a curve turning counter-clockwise), so that one Newton step mostly suffices */
+        double complex zp = z + h * tan + 0.5 * kappa * h * h * (I * tan), gp;
         ptd_pspec_point pp;
         int its;
         int ok = correct(t, &zp, &pp, &gp, &its);
@@ -185,9 +187,10 @@ static int follow(tracer *t, double complex z0, const ptd_pspec_point *pt0, doub
         }
         if (!push(c, &cap, zp, &pp)) return PTD_ENOMEM;
         len += dist;
+        kappa = carg(gp / g) / dist;
         z = zp;
         g = gp;
-        if (turn < t->max_turn / 3 && its <= 2) h = fmin(1.5 * h, 0.2 * (scale + len));
+        if (turn < t->max_turn / 3 && its <= 2) h = fmin(1.5 * h, 0.05 * (scale + len / (2 * M_PI)));
     }
     return PTD_OK;
 }
@@ -288,7 +291,7 @@ int ptd_pspec_trace(const ptd_pspec_plan *p, double eps, const ptd_pspec_trace_o
                          eps, ptd_pspec_plan_floor(p));
     ptd_pspec_trace_opts o = opts ? *opts : (ptd_pspec_trace_opts){0};
     if (o.max_vertices == 0) o.max_vertices = 20000;
-    if (o.max_turn == 0) o.max_turn = 0.1;
+    if (o.max_turn == 0) o.max_turn = 0.03;
     if (o.tol == 0) o.tol = 1e-10;
     if (!(o.max_turn > 0 && o.max_turn <= 1) || !(o.tol > 0 && o.tol < 1) || o.max_vertices < 8)
         return ptd_error(PTD_EINVAL, "ptd_pspec_trace: max_turn must be in (0, 1], tol in (0, 1), max_vertices >= 8");
