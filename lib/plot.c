@@ -252,7 +252,7 @@ static size_t put_traced_data(FILE *f, const ptd_plot_overlay *ov, const ptd_box
     }
     if (m) fputs("EOD\n", f);
     /* a closed component narrower than a 150th of the box is drawn, but below what the figure
-     * resolves: circle it, at its first vertex, the circle larger for a larger eps */
+     * resolves: circle it, at its centre, the circle larger for a larger eps (1.5 to 3.5) */
     double res = fmax(bx->xmax - bx->xmin, bx->ymax - bx->ymin) / 150;
     for (size_t t = 0; t < ov->ntraces; t++) {
         const ptd_pspec_trace_result *r = ov->traces[t];
@@ -274,7 +274,7 @@ static size_t put_traced_data(FILE *f, const ptd_plot_overlay *ov, const ptd_box
             if (*ntiny == 0)
                 fputs("\n# traced components below the figure's resolution: Re Im log10 eps pointsize\n$tiny << EOD\n", f);
             fprintf(f, "%.17g %.17g %.10g %.3g\n", 0.5 * (x0 + x1), 0.5 * (y0 + y1), log10(r->eps),
-                    1.5 + 0.6 * (double)rank);
+                    1.5 + (nlev > 1 ? 2.0 * (double)rank / (double)(nlev - 1) : 0));
             (*ntiny)++;
         }
     }
