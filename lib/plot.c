@@ -164,13 +164,19 @@ static int finish_stream(FILE *f, const char *fn)
     return PTD_OK;
 }
 
-static void put_provenance(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta)
+/* the command, the version and the caller's notes, as '#' lines */
+static void put_meta_lines(FILE *f, const ptd_plot_meta *meta)
 {
     if (meta && meta->command) put_comment(f, "command", meta->command);
     fprintf(f, "# ptdkit %s\n", ptd_version());
     if (meta && meta->notes)
         for (size_t k = 0; k < meta->nnotes; k++)
             if (meta->notes[k]) put_comment(f, NULL, meta->notes[k]);
+}
+
+static void put_provenance(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta)
+{
+    put_meta_lines(f, meta);
     fprintf(f, "# grid: %zu x %zu points, box [%.17g, %.17g] x [%.17g, %.17g]\n", g->nx,
             g->ny, g->box.xmin, g->box.xmax, g->box.ymin, g->box.ymax);
 }
@@ -178,11 +184,7 @@ static void put_provenance(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta
 /* the same without a grid: traced curves alone */
 static void put_provenance_box(FILE *f, const ptd_box *b, const ptd_plot_meta *meta)
 {
-    if (meta && meta->command) put_comment(f, "command", meta->command);
-    fprintf(f, "# ptdkit %s\n", ptd_version());
-    if (meta && meta->notes)
-        for (size_t k = 0; k < meta->nnotes; k++)
-            if (meta->notes[k]) put_comment(f, NULL, meta->notes[k]);
+    put_meta_lines(f, meta);
     fprintf(f, "# no grid: traced level curves, box [%.17g, %.17g] x [%.17g, %.17g]\n", b->xmin, b->xmax, b->ymin,
             b->ymax);
 }
@@ -559,11 +561,7 @@ int ptd_plot_trace_tsv(FILE *f, const ptd_pspec_trace_result *const *traces, siz
     if (ntraces && !traces) return ptd_error(PTD_EINVAL, "%s: %zu results but the array is NULL", fn, ntraces);
     fputs("# ptdkit: traced eps-level curves of sigma_min(zI - A) (no grid); a blank line after each curve\n", f);
     if (meta && meta->title) put_comment(f, "title", meta->title);
-    if (meta && meta->command) put_comment(f, "command", meta->command);
-    fprintf(f, "# ptdkit %s\n", ptd_version());
-    if (meta && meta->notes)
-        for (size_t k = 0; k < meta->nnotes; k++)
-            if (meta->notes[k]) put_comment(f, NULL, meta->notes[k]);
+    put_meta_lines(f, meta);
     fputs("# a closed curve ends with its first vertex again; outer curves run counter-clockwise\n"
           "# sigma_min has the digits its error err supports\n"
           "# columns: eps curve x y sigma_min err\n", f);
