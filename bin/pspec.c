@@ -42,6 +42,8 @@ static void usage(void)
            "                     to full precision), marked where attained and in the summary\n"
            "  --radius           the pseudospectral radius max |z| likewise\n"
            "  --fov              overlay the boundary of the numerical range W(A)\n"
+           "  --trace            draw the eps-level curves traced from every eigenvalue instead\n"
+           "                     of grid contours (no grid; every component, however small)\n"
            "  -o FILE            .png .svg .pdf .tex (image, by gnuplot), .gp (script),\n"
            "                     .dat or .tsv (data); default: the gnuplot script on stdout\n"
            "  --format F         gnuplot (default) or tsv, for standard output\n"
@@ -68,6 +70,91 @@ static double point_err(const ptd_pspec_extreme *x)
     return fmax(x->value_err, sqrt(2 * r * x->value_err));
 }
 
+/* --- traced level curves (--trace, and the components a grid misses) ------------------- */
+
+/* One line per eps: the components and the eigenvalues in each, grouped ("15 of 1 eigenvalue,
+ * 1 of 25"), the near-discs with kappa(lambda) ~ radius / eps, and anything open or missed. */
+static void trace_summary(const ptd_pspec_trace_result *r, const char *lead)
+{
+    size_t nv = 0, discs = 0;
+    double kmin = INFINITY, kmax = 0;
+    for (size_t c = 0; c < r->ncurves; c++) {
+        const ptd_pspec_curve *cv = &r->curves[c];
+        nv += cv->nv;
+        if (cv->near_disc) {
+            discs++;
+            kmin = fmin(kmin, cv->radius / r->eps);
+            kmax = fmax(kmax, cv->radius / r->eps);
+        }
+    }
+    fprintf(stderr, "%s%zu component%s", lead, r->components, r->components == 1 ? "" : "s");
+    /* group the components by their number of eigenvalues, largest first */
+    size_t shown = 0, last = (size_t)-1;
+    for (;;) {
+        size_t m = 0, cnt = 0;
+        for (size_t c = 0; c < r->ncurves; c++) {
+            const ptd_pspec_curve *cv = &r->curves[c];
+            if (cv->closed && !cv->hole && cv->neig < last && cv->neig > m) m = cv->neig;
+        }
+        if (m == 0) break;
+        for (size_t c = 0; c < r->ncurves; c++)
+            cnt += r->curves[c].closed && !r->curves[c].hole && r->curves[c].neig == m;
+        fprintf(stderr, "%s%zu with %zu eigenvalue%s", shown ? ", " : ": ", cnt, m, m == 1 ? "" : "s");
+        shown++;
+        last = m;
+    }
+    fprintf(stderr, " (%zu vertices)", nv);
+    if (discs)
+    {
+        fprintf(stderr, "; %zu near-disc%s of radius about eps kappa(lambda): kappa %.2g", discs, discs == 1 ? "" : "s",
+                kmin);
+        if (discs > 1) fprintf(stderr, " to %.2g", kmax);
+    }
+    if (r->unclosed) fprintf(stderr, "; %zu curve%s did not close (drawn open)", r->unclosed, r->unclosed == 1 ? "" : "s");
+    if (r->missed) fprintf(stderr, "; %zu eigenvalue%s reached by no curve", r->missed, r->missed == 1 ? "" : "s");
+    size_t holes = r->ncurves - r->components - r->unclosed;
+    if (holes) fprintf(stderr, "; %zu hole%s", holes, holes == 1 ? "" : "s");
+    fputc('\n', stderr);
+}
+
+/* The box of the traced curves and the eigenvalues, with a margin of 5% (symmetric about
+ * the real axis for a real matrix). */
+static ptd_box trace_box(ptd_pspec_trace_result *const *tr, size_t ntr, const double complex *ev, size_t n, int real)
+{
+    ptd_box b = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+    for (size_t i = 0; i < n; i++) {
+        b.xmin = fmin(b.xmin, creal(ev[i]));
+        b.xmax = fmax(b.xmax, creal(ev[i]));
+        b.ymin = fmin(b.ymin, cimag(ev[i]));
+        b.ymax = fmax(b.ymax, cimag(ev[i]));
+    }
+    double emax = 0;
+    for (size_t t = 0; t < ntr; t++) {
+        if (!tr[t]) continue;
+        emax = fmax(emax, tr[t]->eps);
+        for (size_t c = 0; c < tr[t]->ncurves; c++)
+            for (size_t k = 0; k < tr[t]->curves[c].nv; k++) {
+                double complex z = tr[t]->curves[c].z[k];
+                b.xmin = fmin(b.xmin, creal(z));
+                b.xmax = fmax(b.xmax, creal(z));
+                b.ymin = fmin(b.ymin, cimag(z));
+                b.ymax = fmax(b.ymax, cimag(z));
+            }
+    }
+    if (real) {
+        b.ymax = fmax(fabs(b.ymin), fabs(b.ymax));
+        b.ymin = -b.ymax;
+    }
+    double w = b.xmax - b.xmin, h = b.ymax - b.ymin;
+    double m = 0.05 * fmax(fmax(w, h), emax > 0 ? 4 * emax : 1e-300);
+    if (!(m > 0)) m = 1;
+    b.xmin -= m;
+    b.xmax += m;
+    b.ymin -= m;
+    b.ymax += m;
+    return b;
+}
+
 int pspec_run(int argc, char **argv, const pspec_driver *drv)
 {
     cli_init(argv[0]);
@@ -75,7 +162,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     size_t n = 64, nx = 200, ny = 200, neps = 0;
     double *eps = NULL, boxv[4];
     int have_box = 0, relative = 0, quiet = 0, tsv = 0, threads = 0;
-    int want_abscissa = 0, want_radius = 0, want_fov = 0;
+    int want_abscissa = 0, want_radius = 0, want_fov = 0, trace_only = 0;
     unsigned long seed = 1;
     const char *out = NULL, *box_arg = NULL;
     ptd_pspec_method method = PTD_PSPEC_LANCZOS;
@@ -89,6 +176,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},        {"abscissa", no_argument, NULL, 'A'},
         {"radius", no_argument, NULL, 'R'},         {"fov", no_argument, NULL, 'F'},
+        {"trace", no_argument, NULL, 'T'},
         {NULL, 0, NULL, 0}};
     opterr = 0;
     int c;
@@ -122,6 +210,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         case 'A': want_abscissa = 1; break;
         case 'R': want_radius = 1; break;
         case 'F': want_fov = 1; break;
+        case 'T': trace_only = 1; break;
         case 'h':
             usage();
             free(cmd);
@@ -186,8 +275,24 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     ptd_pspec_opts po = {.method = method, .threads = threads};
     ptd_box box;
     double t0 = cli_now();
+    /* --trace: the level curves of every eps above the plan's floor, and the box from them */
+    ptd_pspec_trace_result **traces = calloc(neps, sizeof *traces);
+    if (!traces) cli_fail("out of memory");
+    double t_trace = 0;
+    if (trace_only) {
+        double tt = cli_now();
+        for (size_t k = 0; k < neps; k++) {
+            if (!(eabs[k] > floor_)) continue;
+            if ((st = ptd_pspec_trace(plan, eabs[k], NULL, &traces[k]))) cli_fail("tracing eps %g: %s", eabs[k], ptd_last_error());
+        }
+        t_trace = cli_now() - tt;
+    }
     if (have_box) {
         box = (ptd_box){boxv[0], boxv[1], boxv[2], boxv[3]};
+    } else if (trace_only) {
+        int real = 1;
+        for (size_t k = 0; k < n * n && real; k++) real = cimag(sys->A->data[k]) == 0;
+        box = trace_box(traces, neps, ptd_pspec_plan_eigenvalues(plan), n, real);
     } else if ((st = ptd_pspec_auto_box(plan, eabs, neps, nx, ny, &po, &box))) {
         cli_fail("finding the region: %s", ptd_last_error());
     }
@@ -252,14 +357,40 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     po.progress = cli_progress;
     po.progress_ctx = &prog;
     ptd_pspec_grid *g = NULL;
-    char gerr[512] = "";
-    st = drv && drv->grid ? drv->grid(drv->ctx, plan, &box, nx, ny, &po, &g, gerr, sizeof gerr)
-                          : ptd_pspec_grid_compute(plan, &box, nx, ny, &po, &g);
-    cli_progress_end(&prog);
-    if (st) cli_fail("%s", gerr[0] ? gerr : ptd_last_error());
+    if (!trace_only) {
+        char gerr[512] = "";
+        st = drv && drv->grid ? drv->grid(drv->ctx, plan, &box, nx, ny, &po, &g, gerr, sizeof gerr)
+                              : ptd_pspec_grid_compute(plan, &box, nx, ny, &po, &g);
+        cli_progress_end(&prog);
+        if (st) cli_fail("%s", gerr[0] ? gerr : ptd_last_error());
+        /* the default figure draws every component: where the grid misses eigenvalues
+         * (their components finer than the spacing), those are traced and drawn as curves */
+        double tt = cli_now();
+        unsigned char *flags = malloc(n);
+        if (!flags) cli_fail("out of memory");
+        for (size_t k = 0; k < neps; k++) {
+            if (!(eabs[k] > floor_x && eabs[k] > floor_)) continue;
+            if (!ptd_pspec_grid_missed(g, eabs[k], ptd_pspec_plan_eigenvalues(plan), n, flags)) continue;
+            size_t in_box = 0;
+            for (size_t i = 0; i < n; i++) {
+                flags[i] = flags[i] == 1; /* those outside the box are not drawn anyway */
+                in_box += flags[i];
+            }
+            /* those components are finer than the grid, mostly below the figure's resolution:
+             * 0.2 rad between normals (a near-disc in 32 exact vertices) keeps the cost near
+             * the grid's even when every eigenvalue is missed (ginibre n = 300) */
+            ptd_pspec_trace_opts to = {.starts = flags, .max_turn = 0.2};
+            if (in_box && (st = ptd_pspec_trace(plan, eabs[k], &to, &traces[k])))
+                cli_fail("tracing eps %g: %s", eabs[k], ptd_last_error());
+        }
+        free(flags);
+        t_trace = cli_now() - tt;
+    } else {
+        cli_progress_end(&prog);
+    }
 
     /* provenance and the figure */
-    size_t notes_cap = 12 + 3 * neps;
+    size_t notes_cap = 12 + 4 * neps;
     char (*notes_buf)[200] = calloc(notes_cap, sizeof *notes_buf);
     const char **notes = calloc(notes_cap, sizeof *notes);
     if (!notes_buf || !notes) cli_fail("out of memory");
@@ -273,8 +404,12 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%.3g", k ? "," : "", eabs[k]);
         snprintf(notes_buf[nn++], 200, "eps (absolute): %s%s", list, relative ? " (relative to ||A||_2)" : "");
     }
-    snprintf(notes_buf[nn++], 200, "grid: %zu x %zu, box: %.10g,%.10g,%.10g,%.10g%s", nx, ny, box.xmin,
-             box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)");
+    if (trace_only)
+        snprintf(notes_buf[nn++], 200, "traced level curves, no grid; box: %.10g,%.10g,%.10g,%.10g%s", box.xmin,
+                 box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)");
+    else
+        snprintf(notes_buf[nn++], 200, "grid: %zu x %zu, box: %.10g,%.10g,%.10g,%.10g%s", nx, ny, box.xmin,
+                 box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)");
     snprintf(notes_buf[nn++], 200, "method: %s",
              method == PTD_PSPEC_SVD ? "svd" : method == PTD_PSPEC_LANCZOS_SINGLE ? "lanczos-single" : "lanczos");
     if (drv && drv->note) snprintf(notes_buf[nn++], 200, "%s", drv->note);
@@ -296,9 +431,12 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         else if (want_radius)
             snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): not computed: %.140s", eabs[k], why_r[k]);
         ptd_pspec_grid_bounds gb;
-        if (eabs[k] > floor_x && ptd_pspec_grid_bound(g, eabs[k], ptd_pspec_plan_eigenvalues(plan), n, &gb) == PTD_OK &&
+        if (g && eabs[k] > floor_x && ptd_pspec_grid_bound(g, eabs[k], ptd_pspec_plan_eigenvalues(plan), n, &gb) == PTD_OK &&
             gb.missed)
             snprintf(notes_buf[nn++], 200, "eigenvalues in no drawn contour (eps %.3g): %zu of %zu", eabs[k], gb.missed, n);
+        if (traces[k])
+            snprintf(notes_buf[nn++], 200, "traced (eps %.3g): %zu components, %zu open, %zu eigenvalues reached by none",
+                     eabs[k], traces[k]->components, traces[k]->unclosed, traces[k]->missed);
     }
     if (want_fov) snprintf(notes_buf[nn++], 200, "numerical range: boundary at %d angles (Johnson)", (int)NFOV);
     for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
@@ -307,7 +445,12 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn,
                           .latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0};
     cli_membuf script = {0}, data = {0};
-    if (want_tsv) {
+    size_t ntraced = 0;
+    for (size_t k = 0; k < neps; k++) ntraced += traces[k] != NULL;
+    if (want_tsv && trace_only) {
+        st = ptd_plot_trace_tsv(cli_mem_open(&data), (const ptd_pspec_trace_result *const *)traces, neps, &meta);
+        cli_mem_close(&data);
+    } else if (want_tsv) {
         st = ptd_plot_pspec_tsv(cli_mem_open(&data), g, &meta);
         cli_mem_close(&data);
     } else {
@@ -318,6 +461,10 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
             ov.fov = fovpts;
             ov.nfov = NFOV;
         }
+        ov.traces = (const ptd_pspec_trace_result *const *)traces;
+        ov.ntraces = ntraced ? neps : 0;
+        ov.traced_only = trace_only;
+        ov.box = &box;
         st = ptd_plot_pspec_gnuplot_overlay(cli_mem_open(&script), g, eabs, neps, ptd_pspec_plan_eigenvalues(plan), n,
                                             &ov, &meta);
         cli_mem_close(&script);
@@ -340,6 +487,23 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         double fl = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
         double hmax = fmax(hx, hy);
         for (size_t k = 0; k < neps; k++) {
+            if (trace_only) {
+                char lead[64], v1[40], v2[80];
+                if (!traces[k]) {
+                    fprintf(stderr, "  eps %.3g: below the rounding floor n u ||A|| = %.2g, not traced\n", eabs[k], floor_);
+                    continue;
+                }
+                snprintf(lead, sizeof lead, "  eps %.3g: traced ", eabs[k]);
+                trace_summary(traces[k], lead);
+                for (int which = 0; which < 2; which++) {
+                    const ptd_pspec_extreme *x = which ? &xr[k] : &xa[k];
+                    if (!(which ? want_radius : want_abscissa) || isnan(x->value)) continue;
+                    fprintf(stderr, "    %s %s%s at %s (criss-cross%s)\n", which ? "radius" : "pseudospectral abscissa",
+                            x->certified ? "" : ">= ", cli_digits(v1, sizeof v1, x->value, x->value_err),
+                            cli_complex(v2, sizeof v2, x->z, point_err(x)), x->certified ? "" : ", local searches");
+                }
+                continue;
+            }
             if (eabs[k] <= fl) {
                 fprintf(stderr, "  eps %.3g: below the rounding floor n u ||A|| = %.2g, not resolved\n", eabs[k], fl);
                 continue;
@@ -382,11 +546,17 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
                         gb.missed > gb.outside ? (gb.outside ? ", others in components finer than the grid" :
                                                                ": their components are finer than the grid") : "",
                         hmax);
+            if (traces[k]) trace_summary(traces[k], "      traced for the figure: ");
         }
+        unsigned long tev = 0;
+        for (size_t k = 0; k < neps; k++) tev += traces[k] ? traces[k]->evaluations : 0;
+        if (trace_only)
+            fprintf(stderr, "  traced over [%.4g, %.4g] x [%.4g, %.4g]%s: %lu sigma_min evaluations, %.3g s\n", box.xmin,
+                    box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)", tev, t_trace);
         size_t below = 0;
-        for (size_t k = 0; k < nx * ny; k++) below += g->sigma[k] < g->err[k];
-        double tot = g->seconds + t_box;
-        fprintf(stderr, "  grid %zu x %zu over [%.4g, %.4g] x [%.4g, %.4g]%s: %zu points, %d thread%s, "
+        for (size_t k = 0; g && k < nx * ny; k++) below += g->sigma[k] < g->err[k];
+        double tot = g ? g->seconds + t_box : 0;
+        if (g) fprintf(stderr, "  grid %zu x %zu over [%.4g, %.4g] x [%.4g, %.4g]%s: %zu points, %d thread%s, "
                         "%.3g s (%.3g s finding the region), %.0f points/s\n",
                 nx, ny, box.xmin, box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)", nx * ny,
                 g->threads, g->threads == 1 ? "" : "s", tot, t_box, (double)(nx * ny) / g->seconds);
@@ -407,14 +577,16 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
                 fprintf(stderr, "; %u value%s only lower bounds (local searches), %u not computed\n", local,
                         local == 1 ? "" : "s", failed);
         }
-        if (method != PTD_PSPEC_SVD)
+        if (g && ntraced)
+            fprintf(stderr, "  tracing the components the grid misses: %lu sigma_min evaluations, %.3g s\n", tev, t_trace);
+        if (g && method != PTD_PSPEC_SVD)
             fprintf(stderr, "  inverse Lanczos: %.1f steps per point on average, at most %u%s\n",
                     (double)g->iterations / (double)(nx * ny), g->max_iterations,
                     g->unconverged ? " (some points did not converge)" : "");
         if (below)
             fprintf(stderr, "  %zu points below their rounding error: there sigma_min is rounding, known only to be at "
                             "most value + err\n", below);
-        if (g->unconverged) fprintf(stderr, "  warning: %zu points hit the Lanczos step limit\n", g->unconverged);
+        if (g && g->unconverged) fprintf(stderr, "  warning: %zu points hit the Lanczos step limit\n", g->unconverged);
     }
     free(script.buf);
     free(data.buf);
@@ -430,6 +602,8 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     free(eabs);
     free(eps);
     ptd_pspec_grid_free(g);
+    for (size_t k = 0; k < neps; k++) ptd_pspec_trace_free(traces[k]);
+    free(traces);
     ptd_pspec_plan_free(plan);
     ptd_system_free(sys);
     return CLI_OK;

@@ -164,15 +164,29 @@ static int finish_stream(FILE *f, const char *fn)
     return PTD_OK;
 }
 
-static void put_provenance(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta)
+/* the command, the version and the caller's notes, as '#' lines */
+static void put_meta_lines(FILE *f, const ptd_plot_meta *meta)
 {
     if (meta && meta->command) put_comment(f, "command", meta->command);
     fprintf(f, "# ptdkit %s\n", ptd_version());
     if (meta && meta->notes)
         for (size_t k = 0; k < meta->nnotes; k++)
             if (meta->notes[k]) put_comment(f, NULL, meta->notes[k]);
+}
+
+static void put_provenance(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta)
+{
+    put_meta_lines(f, meta);
     fprintf(f, "# grid: %zu x %zu points, box [%.17g, %.17g] x [%.17g, %.17g]\n", g->nx,
             g->ny, g->box.xmin, g->box.xmax, g->box.ymin, g->box.ymax);
+}
+
+/* the same without a grid: traced curves alone */
+static void put_provenance_box(FILE *f, const ptd_box *b, const ptd_plot_meta *meta)
+{
+    put_meta_lines(f, meta);
+    fprintf(f, "# no grid: traced level curves, box [%.17g, %.17g] x [%.17g, %.17g]\n", b->xmin, b->xmax, b->ymin,
+            b->ymax);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -214,6 +228,62 @@ static void put_overlay_data(FILE *f, const ptd_plot_overlay *ov)
     }
 }
 
+/* the traced curves' datablock $traced (x y log10 eps, a blank line after each curve; an open
+ * curve is drawn as far as it went); the number of points written */
+static size_t put_traced_data(FILE *f, const ptd_plot_overlay *ov, const ptd_box *bx, const double *lev, size_t nlev,
+                              size_t *ntiny)
+{
+    size_t m = 0;
+    *ntiny = 0;
+    if (!ov || !ov->traces) return 0;
+    for (size_t t = 0; t < ov->ntraces; t++) {
+        const ptd_pspec_trace_result *r = ov->traces[t];
+        if (!r) continue;
+        for (size_t c = 0; c < r->ncurves; c++) {
+            const ptd_pspec_curve *cv = &r->curves[c];
+            if (cv->nv < 2) continue;
+            if (m == 0) fputs("\n# traced level curves (ptd_pspec_trace): Re Im log10 eps, a blank line after each\n"
+                              "$traced << EOD\n", f);
+            for (size_t k = 0; k < cv->nv; k++)
+                if (finite_z(cv->z[k])) {
+                    fprintf(f, "%.17g %.17g %.10g\n", creal(cv->z[k]), cimag(cv->z[k]), log10(r->eps));
+                    m++;
+                }
+            fputc('\n', f);
+        }
+    }
+    if (m) fputs("EOD\n", f);
+    /* a closed component narrower than a 150th of the box is drawn, but below what the figure
+     * resolves: circle it, at its centre, the circle larger for a larger eps (1.5 to 3.5) */
+    double res = fmax(bx->xmax - bx->xmin, bx->ymax - bx->ymin) / 150;
+    for (size_t t = 0; t < ov->ntraces; t++) {
+        const ptd_pspec_trace_result *r = ov->traces[t];
+        if (!r) continue;
+        size_t rank = 0;
+        for (size_t k = 0; k < nlev; k++)
+            if (lev[k] < r->eps) rank = k + 1;
+        for (size_t c = 0; c < r->ncurves; c++) {
+            const ptd_pspec_curve *cv = &r->curves[c];
+            if (!cv->closed || cv->hole || cv->nv < 2) continue;
+            double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+            for (size_t k = 0; k < cv->nv; k++) {
+                x0 = fmin(x0, creal(cv->z[k]));
+                x1 = fmax(x1, creal(cv->z[k]));
+                y0 = fmin(y0, cimag(cv->z[k]));
+                y1 = fmax(y1, cimag(cv->z[k]));
+            }
+            if (!(fmax(x1 - x0, y1 - y0) < res)) continue;
+            if (*ntiny == 0)
+                fputs("\n# traced components below the figure's resolution: Re Im log10 eps pointsize\n$tiny << EOD\n", f);
+            fprintf(f, "%.17g %.17g %.10g %.3g\n", 0.5 * (x0 + x1), 0.5 * (y0 + y1), log10(r->eps),
+                    1.5 + (nlev > 1 ? 2.0 * (double)rank / (double)(nlev - 1) : 0));
+            (*ntiny)++;
+        }
+    }
+    if (*ntiny) fputs("EOD\n", f);
+    return m;
+}
+
 /* the overlay's plot clauses, each starting with ", " */
 static void put_overlay_plot(FILE *f, const ptd_plot_overlay *ov, int latex)
 {
@@ -244,8 +314,16 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
     static const char fn[] = "ptd_plot_pspec_gnuplot";
     ptd_clear_error();
     if (!f) return ptd_error(PTD_EINVAL, "%s: stream is NULL", fn);
-    int st = check_grid(fn, g);
+    const int use_grid = !(ov && ov->traced_only);
+    const ptd_box *bx = ov && ov->box ? ov->box : g ? &g->box : NULL;
+    int st = 0;
+    if (g || use_grid) st = check_grid(fn, g);
     if (st) return st;
+    if (!bx || !isfinite(bx->xmin) || !isfinite(bx->xmax) || !isfinite(bx->ymin) || !isfinite(bx->ymax) ||
+        !(bx->xmin < bx->xmax) || !(bx->ymin < bx->ymax))
+        return ptd_error(PTD_EINVAL, "%s: traced curves alone need a box with xmin < xmax and ymin < ymax", fn);
+    if (ov && ov->ntraces && !ov->traces)
+        return ptd_error(PTD_EINVAL, "%s: %zu traced results but the array is NULL", fn, ov->ntraces);
     if (neps == 0 || !eps)
         return ptd_error(PTD_EINVAL, "%s: no eps levels; give at least one eps > 0", fn);
     if (neig > 0 && !eig)
@@ -285,7 +363,8 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
     fputs("# ptdkit: epsilon-pseudospectra, a gnuplot 5 script with its data inline.\n"
           "# Show it with: gnuplot -p FILE, or render it with -o FILE.png/.svg/.pdf/.tex\n",
           f);
-    put_provenance(f, g, meta);
+    if (g) put_provenance(f, g, meta);
+    else put_provenance_box(f, bx, meta);
     fputs("# eps:", f);
     for (size_t k = 0; k < nlev; k++) {
         eps_plain(buf, sizeof buf, lev[k], 1); /* shortest exact: 0.1, not 0.1000...01 */
@@ -297,6 +376,7 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
     fputc('\n', f);
 
     /* data */
+    if (use_grid) {
     fputs("\n# log10 sigma_min(zI - A): x y log10(max(sigma, DBL_TRUE_MIN)), one block per y\n"
           "$sigma << EOD\n", f);
     for (size_t j = 0; j < g->ny; j++) {
@@ -311,6 +391,7 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
         fputc('\n', f);
     }
     fputs("EOD\n", f);
+    }
     if (nfin > 0) {
         fputs("\n# eigenvalues: Re Im\n$eig << EOD\n", f);
         for (size_t k = 0; k < neig; k++)
@@ -319,8 +400,11 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
         fputs("EOD\n", f);
     }
     put_overlay_data(f, ov);
+    size_t ntiny = 0;
+    size_t ntraced = put_traced_data(f, ov, bx, lev, nlev, &ntiny);
 
     /* contour extraction: gnuplot writes the lines into $contours, column 3 the level */
+    if (use_grid) {
     fputs("\n# contour lines of log10 sigma_min at log10 eps, traced by gnuplot into $contours\n"
           "set contour base\nunset surface\nset view map\nset cntrparam linear\n"
           "set cntrparam levels discrete ", f);
@@ -336,11 +420,14 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
           "    if (words(ptd_line) >= 3 && strstrt(ptd_line, '#') == 0) { ptd_ncontour = 1 }\n"
           "    ptd_i = ptd_i + 1\n"
           "}\n", f);
+    } else {
+        fputs("ptd_ncontour = 0\n", f);
+    }
 
     /* the figure */
     fputs("\n# the figure\n", f);
     fprintf(f, "set size ratio -1\nset xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n",
-            g->box.xmin, g->box.xmax, g->box.ymin, g->box.ymax);
+            bx->xmin, bx->xmax, bx->ymin, bx->ymax);
     fputs("set tics out\n", f);
     fputs("set xlabel ", f);
     put_quoted(f, latex ? "$\\mathrm{Re}\\,z$" : "Re z");
@@ -392,8 +479,8 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
         fputs(")\nset rmargin 12\nset cblabel ", f);
         put_quoted(f, latex ? "$\\log_{10}\\varepsilon$" : "log₁₀ ε");
         fputs("\n", f);
-        snprintf(contour_spec, sizeof contour_spec,
-                 "$contours using 1:2:3 with lines lw 2 lc palette notitle");
+        snprintf(contour_spec, sizeof contour_spec, "%s using 1:2:3 with lines lw 2 lc palette notitle",
+                 use_grid ? "$contours" : "$traced");
     } else {
         if (latex) {
             eps_latex(buf, sizeof buf, lev[0], fixed);
@@ -403,23 +490,58 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
             snprintf(text, sizeof text, "ε = %s", buf);
         }
         /* text goes through put_quoted; build the plot clause around it below */
-        snprintf(contour_spec, sizeof contour_spec,
-                 "$contours using 1:2 with lines lw 2 lc rgb '%s' title ", ONE_LEVEL_COLOUR);
+        snprintf(contour_spec, sizeof contour_spec, "%s using 1:2 with lines lw 2 lc rgb '%s' title ",
+                 use_grid ? "$contours" : "$traced", ONE_LEVEL_COLOUR);
     }
     const char *eig_spec =
         "$eig using 1:2 with points pt 7 ps 0.8 lc rgb 'black' title 'eigenvalues'";
 
-    fputs("if (ptd_ncontour) {\n    plot ", f);
-    fputs(contour_spec, f);
-    if (nlev == 1) put_quoted(f, text);
-    if (nfin > 0) fprintf(f, ", \\\n         %s", eig_spec);
-    put_overlay_plot(f, ov, latex);
-    fputs("\n} else {\n    set label 1 ", f);
-    put_quoted(f, latex ? "no $\\varepsilon$-contour crosses this box"
-                        : "no ε-contour crosses this box");
-    fputs(" at graph 0.5, graph 0.5 center front\n    plot ", f);
-    fputs(nfin > 0 ? eig_spec : "NaN notitle", f);
-    put_overlay_plot(f, ov, latex);
+    /* ptd_ncontour: the grid drew a contour (always 0 without a grid); then its contours and
+     * any traced curves, else the traced curves alone, else a label saying that nothing
+     * crosses the box */
+    char traced_spec[512], tiny_spec[512];
+    snprintf(traced_spec, sizeof traced_spec, "$traced using 1:2%s with lines lw 2 lc %s ", nlev > 1 ? ":3" : "",
+             nlev > 1 ? "palette" : "rgb '" ONE_LEVEL_COLOUR "'");
+    snprintf(tiny_spec, sizeof tiny_spec, ", \\\n         $tiny using 1:2:4%s with points pt 6 ps variable lw 1.5 lc %s title ",
+             nlev > 1 ? ":3" : "", nlev > 1 ? "palette" : "rgb '" ONE_LEVEL_COLOUR "'");
+    const char *tiny_title = latex ? "$\\varepsilon$-components below resolution" : "ε-components below resolution";
+    if (use_grid) {
+        fputs("if (ptd_ncontour) {\n    plot ", f);
+        fputs(contour_spec, f);
+        if (nlev == 1) put_quoted(f, text);
+        if (ntraced) fprintf(f, ", \\\n         %snotitle", traced_spec);
+        if (ntiny) {
+            fputs(tiny_spec, f);
+            put_quoted(f, tiny_title);
+        }
+        if (nfin > 0) fprintf(f, ", \\\n         %s", eig_spec);
+        put_overlay_plot(f, ov, latex);
+        fputs("\n} else {\n", f);
+    } else {
+        fputs("{\n", f);
+    }
+    if (ntraced) {
+        fputs("    plot ", f);
+        fputs(traced_spec, f);
+        if (nlev == 1) {
+            fputs("title ", f);
+            put_quoted(f, text);
+        } else {
+            fputs("notitle", f);
+        }
+        if (ntiny) {
+            fputs(tiny_spec, f);
+            put_quoted(f, tiny_title);
+        }
+        if (nfin > 0) fprintf(f, ", \\\n         %s", eig_spec);
+        put_overlay_plot(f, ov, latex);
+    } else {
+        fputs("    set label 1 ", f);
+        put_quoted(f, latex ? "no $\\varepsilon$-contour crosses this box" : "no ε-contour crosses this box");
+        fputs(" at graph 0.5, graph 0.5 center front\n    plot ", f);
+        fputs(nfin > 0 ? eig_spec : "NaN notitle", f);
+        put_overlay_plot(f, ov, latex);
+    }
     fputs("\n}\n", f);
 
     free(lev);
@@ -429,6 +551,39 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
 /* ------------------------------------------------------------------------------------ */
 /* tsv                                                                                    */
 /* ------------------------------------------------------------------------------------ */
+
+int ptd_plot_trace_tsv(FILE *f, const ptd_pspec_trace_result *const *traces, size_t ntraces,
+                       const ptd_plot_meta *meta)
+{
+    static const char fn[] = "ptd_plot_trace_tsv";
+    ptd_clear_error();
+    if (!f) return ptd_error(PTD_EINVAL, "%s: stream is NULL", fn);
+    if (ntraces && !traces) return ptd_error(PTD_EINVAL, "%s: %zu results but the array is NULL", fn, ntraces);
+    fputs("# ptdkit: traced eps-level curves of sigma_min(zI - A) (no grid); a blank line after each curve\n", f);
+    if (meta && meta->title) put_comment(f, "title", meta->title);
+    put_meta_lines(f, meta);
+    fputs("# a closed curve ends with its first vertex again; outer curves run counter-clockwise\n"
+          "# sigma_min has the digits its error err supports\n"
+          "# columns: eps curve x y sigma_min err\n", f);
+    size_t id = 0;
+    for (size_t t = 0; t < ntraces; t++) {
+        const ptd_pspec_trace_result *r = traces[t];
+        if (!r) continue;
+        for (size_t c = 0; c < r->ncurves; c++, id++) {
+            const ptd_pspec_curve *cv = &r->curves[c];
+            fprintf(f, "# curve %zu: eps %.17g, %zu vertices, %s%s, from eigenvalue %zu, enclosing %zu", id, r->eps,
+                    cv->nv, cv->closed ? "closed" : "OPEN (not closed)", cv->hole ? ", a hole" : "", cv->start,
+                    cv->neig);
+            if (cv->near_disc) fprintf(f, ", a near-disc of radius %.3g", cv->radius);
+            fputc('\n', f);
+            for (size_t k = 0; k < cv->nv; k++)
+                fprintf(f, "%.17g %zu %.17g %.17g %.*g %.2g\n", r->eps, id, creal(cv->z[k]), cimag(cv->z[k]),
+                        ptd_digits(cv->sigma[k], cv->err[k]), cv->sigma[k], cv->err[k]);
+            fputc('\n', f);
+        }
+    }
+    return finish_stream(f, fn);
+}
 
 int ptd_plot_pspec_tsv(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta)
 {

@@ -66,6 +66,8 @@ struct ptd_pspec_work {
     double complex *Q;       /* Lanczos basis, (kmax + 1) x n */
     double complex *y;
     double *alpha, *beta;
+    unsigned ritz_k;         /* one-point path: size of the tridiagonal whose top eigenvector
+                                is in tw.z1 (0: none), for ptd_pspec_sigma_grad */
     tri_work tw;
     rf_work rf;
     /* SVD */
@@ -764,6 +766,7 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
     lz_begin(p, o, w->kmax, z, &s);
     double complex *Q = w->Q;
     memcpy(Q, p->start, n * sizeof(double complex));
+    w->ritz_k = 0;
     unsigned k;
     for (k = 1; k <= s.maxit; k++) {
         const double complex *q = Q + (size_t)(k - 1) * n;
@@ -786,6 +789,7 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
         double b = cblas_dznrm2((int)n, y, 1);
         int st = tridiag_top(&w->tw, w->alpha, w->beta, k, &s.theta, &s.theta2, &s.last);
         if (st) return st;
+        w->ritz_k = k;
         if (lz_stop(p, &s, k, b)) break;
         if (k == s.maxit) break;
         w->beta[k - 1] = b;
@@ -809,6 +813,57 @@ int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double compl
     if (w->n != p->n) return ptd_error(PTD_EINVAL, "sigma_min: workspace of another size");
     if (opts && opts->method == PTD_PSPEC_SVD) return sigma_svd(p, w, z, res);
     return sigma_lanczos(p, w, z, opts, res);
+}
+
+/* The one-point value and the gradient of sigma_min(zI - A) in z (ptd_pspec_sigma_grad, for
+ * lib/trace.c).  With M = T - zI, the Ritz vector v0 of the last Lanczos step is refined by
+ * one inverse iteration, u = M^{-*} v0 / ||.||, v = M^{-1} u / ||.|| (two triangular solves:
+ * the error of v0 along the other singular vectors shrinks by sigma / sigma_j), so that
+ * M v = sigma u; then (zI - T) v = -sigma u and d sigma/dx + i d sigma/dy = -(v^* u)
+ * (docs/mathematics.md section 2, tracing).  (The Rayleigh quotient form
+ * (z - v0^* T v0) / sigma would amplify the vector's error by ||T|| / sigma.)  *grad is 0
+ * where it is not defined (sigma 0, no Ritz vector, a solve out of range).  On an exact plan
+ * the error of a value above the normwise rounding bound n u (||A|| + |z|) is the smaller of
+ * that bound and the solves' forward error bounds (as lz_result computes them below it).
+ * Uses w->y and w->rf as scratch; w->M holds T - zI after the one-point path. */
+int ptd_pspec_sigma_grad(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z, const ptd_pspec_opts *o,
+                         ptd_pspec_point *res, double complex *grad)
+{
+    *grad = 0;
+    int st = ptd_pspec_sigma_min(p, w, z, o, res);
+    if (st && st != PTD_ENOCONV) return st;
+    size_t n = p->n;
+    unsigned k = (o && o->method == PTD_PSPEC_SVD) ? 0 : w->ritz_k;
+    if (k == 0 || !(res->sigma > 0) || w->m_holds != p->id) return st;
+    /* an exact plan above the normwise rounding bound: there the value carries that bound
+     * (what a grid reports); a level curve needs more, and the solves' forward error bounds
+     * (ztrrfs, as below the bound) give it: the smaller of the two, both bounds */
+    double normwise = (double)n * PTD_U * (p->norm2 + cabs(z));
+    if (p->exact && res->sigma >= normwise && res->err > 1e-6 * res->sigma) {
+        double rel = solve_rel_error(w->M, n, w->Q + (size_t)(res->iterations ? res->iterations - 1 : 0) * n, &w->rf);
+        res->err += fmin(normwise, res->sigma * 0.5 * rel) - (p->floor + normwise);
+        if (res->err < 0) res->err = 0;
+    }
+    double complex *v = w->y, *u = w->rf.x;
+    memset(v, 0, n * sizeof *v);
+    for (unsigned j = 0; j < k; j++) {
+        double complex c = w->tw.z1[j];
+        cblas_zaxpy((int)n, &c, w->Q + (size_t)j * n, 1, v, 1);
+    }
+    memcpy(u, v, n * sizeof *u);
+    cblas_ztrsv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, w->M, (int)n, u, 1);
+    double nu = cblas_dznrm2((int)n, u, 1);
+    if (!(nu > 0) || !isfinite(nu)) return st;
+    for (size_t i = 0; i < n; i++) u[i] /= nu;
+    memcpy(v, u, n * sizeof *v);
+    cblas_ztrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, w->M, (int)n, v, 1);
+    double nv = cblas_dznrm2((int)n, v, 1);
+    if (!(nv > 0) || !isfinite(nv)) return st;
+    for (size_t i = 0; i < n; i++) v[i] /= nv;
+    double complex d;
+    cblas_zdotc_sub((int)n, v, 1, u, 1, &d);
+    *grad = -d;
+    return st;
 }
 
 /* --- many shifts at once ------------------------------------------------------------------ */
@@ -1768,6 +1823,39 @@ int ptd_pspec_grid_estimates(const ptd_pspec_grid *g, double eps, double *abscis
     return any;
 }
 
+/* Whether a grid draws an eps-contour about the eigenvalue e: 0 yes, 2 e is outside the box,
+ * 1 the bilinear interpolant of log10 sigma_min over the cell holding e lies above log10 eps
+ * (the component is narrower than the spacing there). */
+static int grid_misses(const ptd_pspec_grid *g, double eps, double complex e)
+{
+    size_t nx = g->nx, ny = g->ny;
+    double hx = (g->box.xmax - g->box.xmin) / (double)(nx - 1), hy = (g->box.ymax - g->box.ymin) / (double)(ny - 1);
+    double x = creal(e), y = cimag(e);
+    if (!(x >= g->box.xmin && x <= g->box.xmax && y >= g->box.ymin && y <= g->box.ymax)) return 2;
+    double fx = (x - g->box.xmin) / hx, fy = (y - g->box.ymin) / hy;
+    size_t i = (size_t)fx, j = (size_t)fy;
+    if (i > nx - 2) i = nx - 2;
+    if (j > ny - 2) j = ny - 2;
+    double tx = fmin(fmax(fx - (double)i, 0), 1), ty = fmin(fmax(fy - (double)j, 0), 1);
+    double l[4];
+    const size_t c[4] = {i + j * nx, i + 1 + j * nx, i + (j + 1) * nx, i + 1 + (j + 1) * nx};
+    for (int t = 0; t < 4; t++) l[t] = log10(fmax(g->sigma[c[t]], DBL_TRUE_MIN));
+    double v = (1 - tx) * (1 - ty) * l[0] + tx * (1 - ty) * l[1] + (1 - tx) * ty * l[2] + tx * ty * l[3];
+    return v > log10(eps);
+}
+
+size_t ptd_pspec_grid_missed(const ptd_pspec_grid *g, double eps, const double complex *eig, size_t neig,
+                             unsigned char *flags)
+{
+    size_t m = 0;
+    for (size_t q = 0; q < neig; q++) {
+        int f = g && eig && eps > 0 ? grid_misses(g, eps, eig[q]) : 0;
+        if (flags) flags[q] = (unsigned char)f;
+        m += f != 0;
+    }
+    return m;
+}
+
 int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double complex *eig, size_t neig,
                          ptd_pspec_grid_bounds *out)
 {
@@ -1801,24 +1889,12 @@ int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double compl
             if (border && !(s - e > eps + 0.5 * hb)) b.contained = 0;
         }
     for (size_t q = 0; q < neig; q++) {
-        double x = creal(eig[q]), y = cimag(eig[q]);
-        if (!(x >= g->box.xmin && x <= g->box.xmax && y >= g->box.ymin && y <= g->box.ymax)) {
+        int m = grid_misses(g, eps, eig[q]);
+        if (m == 2) {
             b.contained = 0;
-            b.missed++;
             b.outside++;
-            continue;
         }
-        /* the cell holding the eigenvalue and the bilinear interpolant of log10 sigma_min */
-        double fx = (x - g->box.xmin) / hx, fy = (y - g->box.ymin) / hy;
-        size_t i = (size_t)fx, j = (size_t)fy;
-        if (i > nx - 2) i = nx - 2;
-        if (j > ny - 2) j = ny - 2;
-        double tx = fmin(fmax(fx - (double)i, 0), 1), ty = fmin(fmax(fy - (double)j, 0), 1);
-        double l[4];
-        const size_t c[4] = {i + j * nx, i + 1 + j * nx, i + (j + 1) * nx, i + 1 + (j + 1) * nx};
-        for (int t = 0; t < 4; t++) l[t] = log10(fmax(g->sigma[c[t]], DBL_TRUE_MIN));
-        double v = (1 - tx) * (1 - ty) * l[0] + tx * (1 - ty) * l[1] + (1 - tx) * ty * l[2] + tx * ty * l[3];
-        if (v > log10(eps)) b.missed++;
+        b.missed += m != 0;
     }
     if (b.contained) {
         b.abscissa_hi = fmax(ahi, b.abscissa_lo);

@@ -222,6 +222,15 @@ typedef struct {
 int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, ptd_complex z,
                         const ptd_pspec_opts *opts, ptd_pspec_point *res);
 
+/* ptd_pspec_sigma_min by the one-point inverse Lanczos (any Lanczos method; SVD gives no
+ * gradient), and the gradient of sigma_min(zI - A) in z = x + iy:
+ * *grad = d sigma/dx + i d sigma/dy = v^* u = (z - v^* T v) / sigma, with v the unit Ritz
+ * vector (right singular vector of zI - T) and u = (zI - T) v / sigma (docs/mathematics.md
+ * section 2, "Tracing").  |*grad| <= 1 (sigma_min is 1-Lipschitz).  *grad = 0 where it is not
+ * defined (sigma = 0, or method SVD).  Status as ptd_pspec_sigma_min; O(n^2) beyond it. */
+int ptd_pspec_sigma_grad(const ptd_pspec_plan *p, ptd_pspec_work *w, ptd_complex z,
+                         const ptd_pspec_opts *opts, ptd_pspec_point *res, ptd_complex *grad);
+
 typedef struct {
     double xmin, xmax, ymin, ymax;
 } ptd_box;
@@ -317,6 +326,71 @@ typedef struct {
 
 int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const ptd_complex *eig, size_t neig,
                          ptd_pspec_grid_bounds *out);
+/* Per eigenvalue, what ptd_pspec_grid_bound counts in `missed`: flags[q] = 0 when a drawn
+ * eps-contour encloses eig[q], 1 when the grid cannot see its component (interpolated values
+ * above eps in its cell), 2 when it lies outside the box (flags may be NULL).  Returns how
+ * many are missed. */
+size_t ptd_pspec_grid_missed(const ptd_pspec_grid *g, double eps, const ptd_complex *eig, size_t neig,
+                             unsigned char *flags);
+
+/* Level-curve tracing (lib/trace.c; docs/mathematics.md section 2, "Tracing"): every
+ * component of the eps-level set, however small, as a closed polyline, without a grid. */
+typedef struct {
+    size_t nv;             /* vertices; a closed curve ends with a copy of its first vertex */
+    ptd_complex *z;        /* nv points of the curve */
+    double *sigma, *err;   /* sigma_min(zI - A) at each, with its error estimate (as a grid's) */
+    int closed;            /* 1: the curve closed; 0: it was given up (max_vertices reached, or
+                              the step fell below its floor): an open polyline, said so */
+    int rays;              /* 1: a component only a few hundred roundings of z across (no
+                              double precision path follows it): the polygon of its points on
+                              16 rays from the eigenvalue, each on the level set */
+    int hole;              /* 1: traversed clockwise (negative area): the inner boundary of a
+                              hole of the level set, which holds no eigenvalue */
+    size_t start;          /* the eigenvalue (index into ptd_pspec_plan_eigenvalues) traced from */
+    size_t neig;           /* eigenvalues enclosed (winding number != 0 about the closed curve) */
+    size_t *eig;           /* their indices */
+    double area;           /* the enclosed (signed) area, by the shoelace formula */
+    double rmin, rmax;     /* min and max |z - lambda_start| over the vertices */
+    int near_disc;         /* 1: one eigenvalue, rmax <= 1.1 rmin: a near-disc of radius about
+                              eps kappa(lambda) (first order), so kappa(lambda) ~ radius / eps */
+    double radius;         /* (rmin + rmax) / 2 */
+} ptd_pspec_curve;
+
+typedef struct {
+    double eps;
+    double tol;            /* relative vertex tolerance: |sigma - eps| <= max(tol eps, 4 err,
+                              4 u |z| |grad sigma|) */
+    size_t ncurves;
+    ptd_pspec_curve *curves;
+    size_t components;     /* closed curves that are not holes */
+    size_t unclosed;       /* curves given up (closed = 0) */
+    size_t missed;         /* eigenvalues enclosed by no closed curve (their start failed) */
+    unsigned long evaluations; /* sigma_min evaluations, with the ray searches */
+    double seconds;
+} ptd_pspec_trace_result;
+
+typedef struct {
+    size_t max_vertices;   /* per curve (0: 20000) */
+    double max_turn;       /* radians the normal may turn between vertices (0: 0.1) */
+    double tol;            /* relative vertex tolerance (0: 1e-10) */
+    const unsigned char *starts; /* n flags: start only from the eigenvalues flagged nonzero
+                              (e.g. those a grid misses, ptd_pspec_grid_missed); NULL: all.
+                              Unflagged ones count as done (not in `missed`). */
+} ptd_pspec_trace_opts;
+
+/* Trace the eps-level set { z : sigma_min(zI - A) = eps } (eps absolute, above the plan's
+ * rounding floor): from every eigenvalue not yet enclosed by a traced curve, find the level
+ * set along a ray (doubling, then Brent), follow it by a tangent predictor and a Newton
+ * corrector along the gradient (d sigma/dx + i d sigma/dy = v^* u, the singular vectors from
+ * inverse Lanczos), the step adapted to the turn of the normal, until it closes; then mark
+ * the eigenvalues it encloses.  Every vertex meets |sigma - eps| <= max(tol eps, 4 err,
+ * 4 u |z| |grad|) (the last: sigma's change when z is rounded).
+ * Outer curves run counter-clockwise.  A curve that does not close is returned open and
+ * counted (never dropped).  O(n^2) per evaluation on the plan's Schur form; no grid.
+ * opts may be NULL.  Allocates *out (ptd_pspec_trace_free). */
+int ptd_pspec_trace(const ptd_pspec_plan *p, double eps, const ptd_pspec_trace_opts *opts,
+                    ptd_pspec_trace_result **out);
+void ptd_pspec_trace_free(ptd_pspec_trace_result *r);
 
 /* ------------------------------------------------------------------------------------ */
 /* cond: eigendecompositions and conditioning                                             */
@@ -559,6 +633,12 @@ int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
  * y); sigma_min with the digits err supports (ptd_digits), err to two.  A grid without error
  * estimates (g->err NULL, made by hand) gives the three columns x y sigma_min, 17 digits. */
 int ptd_plot_pspec_tsv(FILE *f, const ptd_pspec_grid *g, const ptd_plot_meta *meta);
+/* Traced curves as data: '#' header lines (command, version, notes, one line per curve: its
+ * eps, vertices, closed or OPEN, hole, start eigenvalue, eigenvalues enclosed, near-disc radius),
+ * then "eps curve x y sigma_min err" per vertex (sigma_min with the digits err supports), a
+ * blank line after each curve. */
+int ptd_plot_trace_tsv(FILE *f, const ptd_pspec_trace_result *const *traces, size_t ntraces,
+                       const ptd_plot_meta *meta);
 
 /* x-y figures: one or more series, optional error bars, log axes, a reference line. */
 typedef struct {
@@ -737,9 +817,18 @@ typedef struct {
     size_t nsets;
     const ptd_complex *fov;
     size_t nfov;
+    /* traced level curves (ptd_pspec_trace, one result per eps), drawn as lines coloured by
+     * their eps as the contours are (gnuplot datablock $traced: x y log10 eps, a blank line
+     * between curves).  traced_only: the grid's contours are not drawn, and the grid may be
+     * NULL, `box` then giving the region. */
+    const ptd_pspec_trace_result *const *traces;
+    size_t ntraces;
+    int traced_only;
+    const ptd_box *box;
 } ptd_plot_overlay;
 
-/* ptd_plot_pspec_gnuplot with an overlay (NULL: the same script as without). */
+/* ptd_plot_pspec_gnuplot with an overlay (NULL: the same script as without).  g may be NULL
+ * when ov->traced_only and ov->box are set. */
 int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const double *eps,
                                    size_t neps, const ptd_complex *eig, size_t neig,
                                    const ptd_plot_overlay *ov, const ptd_plot_meta *meta);
