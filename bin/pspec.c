@@ -433,7 +433,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         ptd_pspec_grid_bounds gb;
         if (g && eabs[k] > floor_x && ptd_pspec_grid_bound(g, eabs[k], ptd_pspec_plan_eigenvalues(plan), n, &gb) == PTD_OK &&
             gb.missed)
-            snprintf(notes_buf[nn++], 200, "eigenvalues in no drawn contour (eps %.3g): %zu of %zu", eabs[k], gb.missed, n);
+            snprintf(notes_buf[nn++], 200, "eigenvalues in no grid contour (eps %.3g): %zu of %zu", eabs[k], gb.missed, n);
         if (traces[k])
             snprintf(notes_buf[nn++], 200, "traced (eps %.3g): %zu components, %zu open, %zu eigenvalues reached by none",
                      eabs[k], traces[k]->components, traces[k]->unclosed, traces[k]->missed);
@@ -541,7 +541,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
             }
             fputc('\n', stderr);
             if (gb.missed)
-                fprintf(stderr, "    %zu of %zu eigenvalues lie in no drawn eps-contour%s%s%s (grid spacing %.2g)\n",
+                fprintf(stderr, "    %zu of %zu eigenvalues lie in no grid contour%s%s%s (grid spacing %.2g)\n",
                         gb.missed, n, gb.outside ? ": " : "", gb.outside ? "some outside the box" : "",
                         gb.missed > gb.outside ? (gb.outside ? ", others in components finer than the grid" :
                                                                ": their components are finer than the grid") : "",

@@ -312,7 +312,7 @@ int ptd_pspec_grid_estimates(const ptd_pspec_grid *g, double eps, double *abscis
  *   abscissa_hi = max Re z + hx/2 and radius_hi = max |z| + hypot(hx, hy)/2 over points with
  *   sigma - err <= eps + hypot(hx, hy)/2 (every point of the set is that near such a point);
  *   otherwise both are INFINITY.
- * missed counts the eigenvalues that no drawn eps-contour encloses: outside the box, or where
+ * missed counts the eigenvalues that no grid eps-contour encloses: outside the box, or where
  * the bilinear interpolant of log10 sigma_min over the grid cell exceeds log10 eps (the
  * component is narrower than the grid spacing there).  eig holds neig eigenvalues (the
  * plan's).  O(nx ny + neig); never fails for a computed grid (PTD_EINVAL for bad input). */
@@ -320,7 +320,7 @@ typedef struct {
     double abscissa_lo, abscissa_hi;
     double radius_lo, radius_hi;
     int contained;
-    size_t missed;        /* eigenvalues in no drawn component */
+    size_t missed;        /* eigenvalues in no grid contour */
     size_t outside;       /* of those, the ones outside the box */
 } ptd_pspec_grid_bounds;
 

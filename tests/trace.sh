@@ -19,7 +19,7 @@ cat > m4.mtx <<'EOF'
 4 4 4
 EOF
 pspec file:m4.mtx -eps 1e-6 -o m4.gp 2>m4.txt
-grep -q '4 of 4 eigenvalues lie in no drawn eps-contour' m4.txt && pass "4 x 4 at 1e-6: the grid misses all four" \
+grep -q '4 of 4 eigenvalues lie in no grid contour' m4.txt && pass "4 x 4 at 1e-6: the grid misses all four" \
   || fail "the grid's count: $(cat m4.txt)"
 grep -q 'traced for the figure: 4 components: 4 with 1 eigenvalue' m4.txt \
   && pass "4 x 4 at 1e-6: four components traced" || fail "traced: $(cat m4.txt)"
@@ -34,7 +34,7 @@ awk '/^\$traced << EOD/ { on = 1; next } on && /^EOD/ { on = 0 } on && NF == 0 {
 pspec kahan -n 40 -eps 1e-2,1e-4,1e-6,1e-8 --grid 80 -o k.gp 2>k.txt
 ok=1
 for e in 0.0001 1e-06 1e-08; do
-  miss=$(sed -n "s/^# eigenvalues in no drawn contour (eps $e): \([0-9]*\) of 40/\1/p" k.gp)
+  miss=$(sed -n "s/^# eigenvalues in no grid contour (eps $e): \([0-9]*\) of 40/\1/p" k.gp)
   line=$(grep "^# traced (eps $e): " k.gp || true)
   tot=$(sed -n "/^  eps $e:/,/traced for the figure/p" k.txt | sed -n 's/.*traced for the figure: [0-9]* components\{0,1\}: //p' \
         | tr ',' '\n' | sed -n 's/^ *\([0-9]*\) with \([0-9]*\) eigenvalues\{0,1\}.*/\1 \2/p' | awk '{ s += $1 * $2 } END { print s + 0 }')

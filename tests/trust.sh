@@ -1,6 +1,6 @@
 #!/bin/sh
 # trust.sh - what a user reads off pspec's summary holds: grid bounds contain the exact
-# (criss-cross) values, eigenvalues that no drawn contour encloses are counted, an eps the
+# (criss-cross) values, eigenvalues that no grid contour encloses are counted, an eps the
 # criss-cross cannot certify does not end the run, and messages do not repeat their prefix.
 . "$TOP_SRCDIR/tests/lib.sh"
 cd "$TMP"
@@ -35,13 +35,13 @@ for e in 0.01 0.0001 1e-06 1e-08; do
   fi
 done
 [ "$ok" -eq 1 ] && pass "kahan: the grid bounds hold the exact abscissa and respect alpha + eps"
-grep -q '^    [1-9][0-9]* of 40 eigenvalues lie in no drawn eps-contour' grid.txt \
-  && pass "kahan: eigenvalues in no drawn contour are counted" || fail "missed count: $(cat grid.txt)"
+grep -q '^    [1-9][0-9]* of 40 eigenvalues lie in no grid contour' grid.txt \
+  && pass "kahan: eigenvalues in no grid contour are counted" || fail "missed count: $(cat grid.txt)"
 ! grep -q '+-' grid.txt && pass "no error bar that is not a bound" || fail "an error bar: $(grep -- '+-' grid.txt)"
 
 # a 3 x 3 matrix at eps 1e-6: nothing the grid can draw, and the summary says so
 pspec "file:$TOP_SRCDIR/tests/data/mm/sym.mtx" -eps 1e-6 -o s.gp 2>s.txt
-grep -q '3 of 3 eigenvalues lie in no drawn eps-contour' s.txt && pass "an empty frame is explained" \
+grep -q '3 of 3 eigenvalues lie in no grid contour' s.txt && pass "an empty frame is explained" \
   || fail "empty frame: $(cat s.txt)"
 
 # --- digits the error supports --------------------------------------------------------
