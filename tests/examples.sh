@@ -21,7 +21,9 @@ for page in "$TOP_SRCDIR"/man/*.[1-9]; do
     if printf '%s' "$cmd" | grep -q 'pspec-mpi' && { [ "${PTD_MPI:-no}" != yes ] || ! command -v mpirun >/dev/null 2>&1; }; then
       echo "SKIP: $name: $cmd (pspec-mpi not built: no MPI)"
     elif command -v gnuplot >/dev/null 2>&1 || ! printf '%s' "$cmd" | grep -q -e gnuplot -e '\.png' -e '\.pdf' -e '\.svg' -e '\.tex'; then
-      if bash -o pipefail -c "$cmd" < /dev/null > out.txt 2> err.txt; then
+      # an ASan build: Open MPI's own allocations at exit are no leak of ptdkit's (tests/mpi.sh)
+      case "$cmd" in *mpirun*) asan="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" ;; *) asan="${ASAN_OPTIONS:-}" ;; esac
+      if ASAN_OPTIONS=$asan bash -o pipefail -c "$cmd" < /dev/null > out.txt 2> err.txt; then
         # every -o FILE the example names exists and is not empty
         out=$(printf '%s\n' "$cmd" | sed -n 's/.*-o \([^ ]*\).*/\1/p')
         if [ -n "$out" ] && [ ! -s "$out" ]; then fail "$name: $cmd: no $out"; else pass "$name: $cmd"; fi
