@@ -1,6 +1,6 @@
 /* pspec-mpi - pspec's grid over MPI ranks: `mpirun -np R pspec-mpi MATRIX [pspec's options]`.
  *
- * Rank 0 runs pspec itself (pspec_run, bin/pspec.c): it parses the options, reads the
+ * Rank 0 runs pspec itself (pspec_run, bin/pspec-run.c): it parses the options, reads the
  * matrix, makes the plan (Schur form), finds the region and runs the criss-cross, and writes
  * the files and the summary exactly as pspec does.  Only the grid is shared out: rank 0
  * broadcasts the plan as bytes (ptd_pspec_plan_export: the Schur form as rank 0 computed it,

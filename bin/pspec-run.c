@@ -1,0 +1,610 @@
+/* pspec-run.c - the pspec tool (epsilon-pseudospectra of a dense matrix, as a gnuplot figure
+ * or data) as pspec_run (pspec.h), shared by pspec (bin/pspec.c) and pspec-mpi. */
+#include "config.h"
+#include "cli.h"
+#include "pspec.h"
+#include "ptd.h"
+
+#include <complex.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* The largest eps: eps^2, the 2n x 2n matrices of the criss-cross and the arithmetic of the
+ * region stay finite below it (1e155 already overflows in zgeev). */
+static const double EPS_MAX = 1e150;
+
+static void usage(void)
+{
+    printf("Usage: %s MATRIX [options]\n"
+           "Epsilon-pseudospectra {z : sigma_min(zI - A) <= eps} of a dense matrix, drawn by gnuplot.\n"
+           "\n"
+           "MATRIX is a name (see below), file:PATH (Matrix Market) or - (Matrix Market on stdin).\n"
+           "\n"
+           "Options (single or double dash; -eps 1e-4 and --eps=1e-4 alike):\n"
+           "  -n N               order of a named matrix (default 64; at most %d)\n"
+           "  -eps LIST          comma-separated absolute eps levels, at most 1e150 (default\n"
+           "                     1e-1,...,1e-8, those above the rounding floor n u ||A||)\n"
+           "  --relative         eps levels are relative: multiplied by ||A||_2\n"
+           "  --grid NX[xNY]     grid points per side, edges included (default 200)\n"
+           "  --box XMIN,XMAX,YMIN,YMAX\n"
+           "                     the region (default: found so that it holds the whole\n"
+           "                     largest-eps pseudospectrum, with a margin)\n"
+           "  --method M         lanczos (inverse Lanczos on the Schur form, many points per\n"
+           "                     triangular solve; the default), lanczos-single (one point at a\n"
+           "                     time, the reference) or svd (a dense SVD at every point)\n"
+           "  --abscissa         the pseudospectral abscissa max Re z of each eps (criss-cross,\n"
+           "                     to full precision), marked where attained and in the summary\n"
+           "  --radius           the pseudospectral radius max |z| likewise\n"
+           "  --fov              overlay the boundary of the numerical range W(A)\n"
+           "  --trace            draw the eps-level curves traced from every eigenvalue instead\n"
+           "                     of grid contours (no grid; every component, however small)\n"
+           "  -o FILE            .png .svg .pdf .tex (image, by gnuplot), .gp (script),\n"
+           "                     .dat or .tsv (data); default: the gnuplot script on stdout\n"
+           "  --format F         gnuplot (default) or tsv, for standard output\n"
+           "  --seed S           seed of the random matrices (default 1)\n"
+           "  --threads T        threads for the grid (default: all cores)\n"
+           "  --quiet            no summary or progress on stderr\n"
+           "  --help, --version\n"
+           "\n"
+           "Matrices:\n",
+           cli_prog(), PTD_ZOO_MAX_N);
+    for (size_t i = 0; i < ptd_zoo_count(); i++) printf("  %-18s %s\n", ptd_zoo_name(i), ptd_zoo_describe(i));
+    printf("\nExamples:\n"
+           "  pspec hippo-legs -n 64 -eps 1e-4 | gnuplot -p\n"
+           "  pspec grcar -n 100 -eps 1e-1,1e-2,1e-3,1e-4 -o grcar.pdf\n"
+           "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
+}
+
+/* Where a maximum is attained is known less well than its value: along the level curve the
+ * value changes only quadratically, by delta^2 / (2 R) for a step delta and a radius of
+ * curvature R (about |z| or eps), so a value good to err fixes the point to sqrt(2 R err). */
+static double point_err(const ptd_pspec_extreme *x)
+{
+    double r = cabs(x->z) + x->sigma;
+    return fmax(x->value_err, sqrt(2 * r * x->value_err));
+}
+
+/* --- traced level curves (--trace, and the components a grid misses) ------------------- */
+
+/* One line per eps: the components and the eigenvalues in each, grouped ("15 of 1 eigenvalue,
+ * 1 of 25"), the near-discs with kappa(lambda) ~ radius / eps, and anything open or missed. */
+static void trace_summary(const ptd_pspec_trace_result *r, const char *lead)
+{
+    size_t nv = 0, discs = 0;
+    double kmin = INFINITY, kmax = 0;
+    for (size_t c = 0; c < r->ncurves; c++) {
+        const ptd_pspec_curve *cv = &r->curves[c];
+        nv += cv->nv;
+        if (cv->near_disc) {
+            discs++;
+            kmin = fmin(kmin, cv->radius / r->eps);
+            kmax = fmax(kmax, cv->radius / r->eps);
+        }
+    }
+    fprintf(stderr, "%s%zu component%s", lead, r->components, r->components == 1 ? "" : "s");
+    /* group the components by their number of eigenvalues, largest first */
+    size_t shown = 0, last = (size_t)-1;
+    for (;;) {
+        size_t m = 0, cnt = 0;
+        for (size_t c = 0; c < r->ncurves; c++) {
+            const ptd_pspec_curve *cv = &r->curves[c];
+            if (cv->closed && !cv->hole && cv->neig < last && cv->neig > m) m = cv->neig;
+        }
+        if (m == 0) break;
+        for (size_t c = 0; c < r->ncurves; c++)
+            cnt += r->curves[c].closed && !r->curves[c].hole && r->curves[c].neig == m;
+        fprintf(stderr, "%s%zu with %zu eigenvalue%s", shown ? ", " : ": ", cnt, m, m == 1 ? "" : "s");
+        shown++;
+        last = m;
+    }
+    fprintf(stderr, " (%zu vertices)", nv);
+    if (discs)
+    {
+        fprintf(stderr, "; %zu near-disc%s of radius about eps kappa(lambda): kappa %.2g", discs, discs == 1 ? "" : "s",
+                kmin);
+        if (discs > 1) fprintf(stderr, " to %.2g", kmax);
+    }
+    if (r->unclosed) fprintf(stderr, "; %zu curve%s did not close (drawn open)", r->unclosed, r->unclosed == 1 ? "" : "s");
+    if (r->missed) fprintf(stderr, "; %zu eigenvalue%s reached by no curve", r->missed, r->missed == 1 ? "" : "s");
+    size_t holes = r->ncurves - r->components - r->unclosed;
+    if (holes) fprintf(stderr, "; %zu hole%s", holes, holes == 1 ? "" : "s");
+    fputc('\n', stderr);
+}
+
+/* The box of the traced curves and the eigenvalues, with a margin of 5% (symmetric about
+ * the real axis for a real matrix). */
+static ptd_box trace_box(ptd_pspec_trace_result *const *tr, size_t ntr, const double complex *ev, size_t n, int real)
+{
+    ptd_box b = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+    for (size_t i = 0; i < n; i++) {
+        b.xmin = fmin(b.xmin, creal(ev[i]));
+        b.xmax = fmax(b.xmax, creal(ev[i]));
+        b.ymin = fmin(b.ymin, cimag(ev[i]));
+        b.ymax = fmax(b.ymax, cimag(ev[i]));
+    }
+    double emax = 0;
+    for (size_t t = 0; t < ntr; t++) {
+        if (!tr[t]) continue;
+        emax = fmax(emax, tr[t]->eps);
+        for (size_t c = 0; c < tr[t]->ncurves; c++)
+            for (size_t k = 0; k < tr[t]->curves[c].nv; k++) {
+                double complex z = tr[t]->curves[c].z[k];
+                b.xmin = fmin(b.xmin, creal(z));
+                b.xmax = fmax(b.xmax, creal(z));
+                b.ymin = fmin(b.ymin, cimag(z));
+                b.ymax = fmax(b.ymax, cimag(z));
+            }
+    }
+    if (real) {
+        b.ymax = fmax(fabs(b.ymin), fabs(b.ymax));
+        b.ymin = -b.ymax;
+    }
+    double w = b.xmax - b.xmin, h = b.ymax - b.ymin;
+    double m = 0.05 * fmax(fmax(w, h), emax > 0 ? 4 * emax : 1e-300);
+    if (!(m > 0)) m = 1;
+    b.xmin -= m;
+    b.xmax += m;
+    b.ymin -= m;
+    b.ymax += m;
+    return b;
+}
+
+int pspec_run(int argc, char **argv, const pspec_driver *drv)
+{
+    cli_init(argv[0]);
+    char *cmd = cli_command_line(argc, argv); /* before getopt permutes argv */
+    size_t n = 64, nx = 200, ny = 200, neps = 0;
+    double *eps = NULL, boxv[4];
+    int have_box = 0, relative = 0, quiet = 0, tsv = 0, threads = 0;
+    int want_abscissa = 0, want_radius = 0, want_fov = 0, trace_only = 0;
+    unsigned long seed = 1;
+    const char *out = NULL, *box_arg = NULL;
+    ptd_pspec_method method = PTD_PSPEC_LANCZOS;
+
+    static const struct option opts[] = {
+        {"n", required_argument, NULL, 'n'},       {"eps", required_argument, NULL, 'e'},
+        {"relative", no_argument, NULL, 'r'},       {"grid", required_argument, NULL, 'g'},
+        {"box", required_argument, NULL, 'b'},      {"method", required_argument, NULL, 'm'},
+        {"output", required_argument, NULL, 'o'},   {"format", required_argument, NULL, 'f'},
+        {"seed", required_argument, NULL, 's'},     {"threads", required_argument, NULL, 't'},
+        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {"abscissa", no_argument, NULL, 'A'},
+        {"radius", no_argument, NULL, 'R'},         {"fov", no_argument, NULL, 'F'},
+        {"trace", no_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': n = cli_size("-n", optarg, 1, PTD_ZOO_MAX_N); break;
+        case 'e':
+            free(eps);
+            eps = cli_positive_list("-eps", optarg, EPS_MAX, &neps);
+            break;
+        case 'r': relative = 1; break;
+        case 'g': cli_grid("--grid", optarg, 4000, &nx, &ny); break;
+        case 'b':
+            cli_box4("--box", optarg, boxv);
+            have_box = 1;
+            box_arg = optarg;
+            break;
+        case 'm':
+            if (strcmp(optarg, "lanczos") == 0) method = PTD_PSPEC_LANCZOS;
+            else if (strcmp(optarg, "lanczos-single") == 0) method = PTD_PSPEC_LANCZOS_SINGLE;
+            else if (strcmp(optarg, "svd") == 0) method = PTD_PSPEC_SVD;
+            else cli_usage("--method must be lanczos, lanczos-single or svd (got '%s')", optarg);
+            break;
+        case 'o': out = optarg; break;
+        case 'f':
+            tsv = cli_format(optarg);
+            break;
+        case 's': seed = cli_ulong("--seed", optarg); break;
+        case 't': threads = (int)cli_size("--threads", optarg, 1, 256); break;
+        case 'q': quiet = 1; break;
+        case 'A': want_abscissa = 1; break;
+        case 'R': want_radius = 1; break;
+        case 'F': want_fov = 1; break;
+        case 'T': trace_only = 1; break;
+        case 'h':
+            usage();
+            free(cmd);
+            free(eps);
+            return CLI_OK;
+        case 'V':
+            printf("%s (ptdkit) %s\n", cli_prog(), ptd_version());
+            free(cmd);
+            free(eps);
+            return CLI_OK;
+        default:
+            cli_bad_option(argv, "noe");
+        }
+    }
+    const char *spec = cli_one_matrix(argc, argv);
+    if (have_box) {
+        cli_check_spacing("--box", box_arg, boxv[0], boxv[1], nx, "--grid NX =");
+        cli_check_spacing("--box", box_arg, boxv[2], boxv[3], ny, "--grid NY =");
+    }
+    cli_out_kind kind = cli_output_kind(out); /* fail early on a bad -o */
+    if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
+    int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
+
+    ptd_system *sys = cli_zoo_make(spec, n, seed);
+    int st;
+    n = sys->n;
+    { /* say what is ahead when it is long: an 8192 x 8192 file runs for hours */
+        int nth = threads;
+#ifdef _OPENMP
+        if (!nth) nth = omp_get_max_threads();
+#endif
+        if (nth < 1) nth = 1;
+        int svd = method == PTD_PSPEC_SVD;
+        double points = (double)nx * (double)ny * (have_box ? 1.0 : 1.2); /* the region's search: ~20% more */
+        double flops = cli_flops_plan(sys->A) + (double)(eps ? neps : 8) * (want_abscissa + want_radius) * cli_flops_crisscross(n) +
+                       points * cli_flops_point(n, svd) / nth;
+        cli_notice_work(quiet, n, cli_bytes_matrices(n, 5 + (svd ? nth : 0)) + 24 * (double)nx * (double)ny,
+                        flops / CLI_FLOP_RATE);
+    }
+
+    ptd_pspec_plan *plan = NULL;
+    if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());
+    double nrm = ptd_pspec_plan_norm2(plan), floor_ = ptd_pspec_plan_floor(plan);
+    double unit = relative ? nrm : 1.0;
+    if (!eps) {
+        /* the decade ladder 1e-1 .. 1e-8, clipped at the rounding floor */
+        eps = malloc(8 * sizeof *eps);
+        if (!eps) cli_fail("out of memory");
+        double fl = floor_ > 0 ? floor_ : (double)n * 1.1102230246251565e-16 * nrm;
+        for (int k = 1; k <= 8; k++)
+            if (pow(10.0, -k) * unit > fl) eps[neps++] = pow(10.0, -k);
+        if (neps == 0) eps[neps++] = 1e-1;
+    }
+    for (size_t k = 0; k < neps; k++)
+        if (!(eps[k] * unit > 0 && eps[k] * unit <= EPS_MAX))
+            cli_usage("-eps %g with --relative is eps ||A||_2 = %g (||A||_2 = %g), outside (0, %g]", eps[k],
+                      eps[k] * unit, nrm, EPS_MAX);
+    double *eabs = malloc(neps * sizeof *eabs);
+    if (!eabs) cli_fail("out of memory");
+    for (size_t k = 0; k < neps; k++) eabs[k] = eps[k] * unit;
+
+    ptd_pspec_opts po = {.method = method, .threads = threads};
+    ptd_box box;
+    double t0 = cli_now();
+    /* --trace: the level curves of every eps above the plan's floor, and the box from them */
+    ptd_pspec_trace_result **traces = calloc(neps, sizeof *traces);
+    if (!traces) cli_fail("out of memory");
+    double t_trace = 0;
+    if (trace_only) {
+        double tt = cli_now();
+        for (size_t k = 0; k < neps; k++) {
+            if (!(eabs[k] > floor_)) continue;
+            if ((st = ptd_pspec_trace(plan, eabs[k], NULL, &traces[k]))) cli_fail("tracing eps %g: %s", eabs[k], ptd_last_error());
+        }
+        t_trace = cli_now() - tt;
+    }
+    if (have_box) {
+        box = (ptd_box){boxv[0], boxv[1], boxv[2], boxv[3]};
+    } else if (trace_only) {
+        int real = 1;
+        for (size_t k = 0; k < n * n && real; k++) real = cimag(sys->A->data[k]) == 0;
+        box = trace_box(traces, neps, ptd_pspec_plan_eigenvalues(plan), n, real);
+    } else if ((st = ptd_pspec_auto_box(plan, eabs, neps, nx, ny, &po, &box))) {
+        cli_fail("finding the region: %s", ptd_last_error());
+    }
+    /* the numerical range: its boundary, and an automatic box grown to show it whole */
+    enum { NFOV = 128 };
+    double complex fovpts[NFOV];
+    if (want_fov) {
+        if ((st = ptd_fov_boundary(sys->A, NFOV, fovpts))) cli_fail("%s", cli_lib_error("numerical range"));
+        if (!have_box) {
+            ptd_box fb;
+            if ((st = ptd_fov_box(sys->A, &fb))) cli_fail("%s", cli_lib_error("numerical range"));
+            double m = 0.05 * fmax(fb.xmax - fb.xmin, fb.ymax - fb.ymin);
+            box.xmin = fmin(box.xmin, fb.xmin - m);
+            box.xmax = fmax(box.xmax, fb.xmax + m);
+            box.ymin = fmin(box.ymin, fb.ymin - m);
+            box.ymax = fmax(box.ymax, fb.ymax + m);
+        }
+    }
+    double t_box = cli_now() - t0;
+
+    /* pseudospectral abscissa and radius by criss-cross, for every eps above the floor; an
+     * eps the method cannot answer is reported and skipped, never the end of the run */
+    double floor_x = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
+    ptd_pspec_extreme *xa = calloc(neps, sizeof *xa), *xr = calloc(neps, sizeof *xr);
+    double complex *za = malloc(neps * sizeof *za), *zr = malloc(neps * sizeof *zr);
+    char (*why_a)[200] = calloc(neps, sizeof *why_a), (*why_r)[200] = calloc(neps, sizeof *why_r);
+    if (!xa || !xr || !za || !zr || !why_a || !why_r) cli_fail("out of memory");
+    size_t nza = 0, nzr = 0;
+    double t_x0 = cli_now();
+    for (size_t k = 0; k < neps; k++) {
+        xa[k].value = xr[k].value = NAN;
+        if (eabs[k] <= 4 * fmax(floor_x, ptd_pspec_plan_floor(plan))) {
+            if (want_abscissa || want_radius) {
+                const char *r = "below 4 n u ||A||, the rounding floor of the computed Schur form";
+                snprintf(why_a[k], sizeof why_a[k], "%s", r);
+                snprintf(why_r[k], sizeof why_r[k], "%s", r);
+            }
+            continue;
+        }
+        if (want_abscissa) {
+            if ((st = ptd_pspec_abscissa(plan, eabs[k], NULL, &xa[k]))) {
+                snprintf(why_a[k], sizeof why_a[k], "%s", ptd_last_error());
+                xa[k].value = NAN;
+                if (!quiet) cli_note(0, "warning: eps %g: %s", eabs[k], ptd_last_error());
+            } else {
+                za[nza++] = xa[k].z;
+            }
+        }
+        if (want_radius) {
+            if ((st = ptd_pspec_radius(plan, eabs[k], NULL, &xr[k]))) {
+                snprintf(why_r[k], sizeof why_r[k], "%s", ptd_last_error());
+                xr[k].value = NAN;
+                if (!quiet) cli_note(0, "warning: eps %g: %s", eabs[k], ptd_last_error());
+            } else {
+                zr[nzr++] = xr[k].z;
+            }
+        }
+    }
+    double t_x = cli_now() - t_x0;
+    cli_progress_state prog;
+    cli_progress_start(&prog, quiet, "grid");
+    po.progress = cli_progress;
+    po.progress_ctx = &prog;
+    ptd_pspec_grid *g = NULL;
+    if (!trace_only) {
+        char gerr[512] = "";
+        st = drv && drv->grid ? drv->grid(drv->ctx, plan, &box, nx, ny, &po, &g, gerr, sizeof gerr)
+                              : ptd_pspec_grid_compute(plan, &box, nx, ny, &po, &g);
+        cli_progress_end(&prog);
+        if (st) cli_fail("%s", gerr[0] ? gerr : ptd_last_error());
+        /* the default figure draws every component: where the grid misses eigenvalues
+         * (their components finer than the spacing), those are traced and drawn as curves */
+        double tt = cli_now();
+        unsigned char *flags = malloc(n);
+        if (!flags) cli_fail("out of memory");
+        for (size_t k = 0; k < neps; k++) {
+            if (!(eabs[k] > floor_x && eabs[k] > floor_)) continue;
+            if (!ptd_pspec_grid_missed(g, eabs[k], ptd_pspec_plan_eigenvalues(plan), n, flags)) continue;
+            size_t in_box = 0;
+            for (size_t i = 0; i < n; i++) {
+                flags[i] = flags[i] == 1; /* those outside the box are not drawn anyway */
+                in_box += flags[i];
+            }
+            /* those components are finer than the grid, mostly below the figure's resolution:
+             * 0.2 rad between normals (a near-disc in 32 exact vertices) keeps the cost near
+             * the grid's even when every eigenvalue is missed (ginibre n = 300) */
+            ptd_pspec_trace_opts to = {.starts = flags, .max_turn = 0.2};
+            if (in_box && (st = ptd_pspec_trace(plan, eabs[k], &to, &traces[k])))
+                cli_fail("tracing eps %g: %s", eabs[k], ptd_last_error());
+        }
+        free(flags);
+        t_trace = cli_now() - tt;
+    } else {
+        cli_progress_end(&prog);
+    }
+
+    /* provenance and the figure */
+    size_t notes_cap = 12 + 4 * neps;
+    char (*notes_buf)[200] = calloc(notes_cap, sizeof *notes_buf);
+    const char **notes = calloc(notes_cap, sizeof *notes);
+    if (!notes_buf || !notes) cli_fail("out of memory");
+    size_t nn = 0;
+    snprintf(notes_buf[nn++], 200, "matrix: %s", spec);
+    snprintf(notes_buf[nn++], 200, "n: %zu", n);
+    snprintf(notes_buf[nn++], 200, "seed: %lu", seed);
+    {
+        char list[120] = "";
+        for (size_t k = 0; k < neps && strlen(list) < 100; k++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%.3g", k ? "," : "", eabs[k]);
+        snprintf(notes_buf[nn++], 200, "eps (absolute): %s%s", list, relative ? " (relative to ||A||_2)" : "");
+    }
+    if (trace_only)
+        snprintf(notes_buf[nn++], 200, "traced level curves, no grid; box: %.10g,%.10g,%.10g,%.10g%s", box.xmin,
+                 box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)");
+    else
+        snprintf(notes_buf[nn++], 200, "grid: %zu x %zu, box: %.10g,%.10g,%.10g,%.10g%s", nx, ny, box.xmin,
+                 box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)");
+    snprintf(notes_buf[nn++], 200, "method: %s",
+             method == PTD_PSPEC_SVD ? "svd" : method == PTD_PSPEC_LANCZOS_SINGLE ? "lanczos-single" : "lanczos");
+    if (drv && drv->note) snprintf(notes_buf[nn++], 200, "%s", drv->note);
+    snprintf(notes_buf[nn++], 200, "norm2: %.10g", nrm);
+    snprintf(notes_buf[nn++], 200, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "computed (zgees)");
+    snprintf(notes_buf[nn++], 200, "rounding floor: %.3g", method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_);
+    for (size_t k = 0; k < neps; k++) {
+        char v[40], zs[80];
+        if (!isnan(xa[k].value))
+            snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): %s%s at %s", eabs[k],
+                     xa[k].certified ? "" : ">= ", cli_digits(v, sizeof v, xa[k].value, xa[k].value_err),
+                     cli_complex(zs, sizeof zs, xa[k].z, point_err(&xa[k])));
+        else if (want_abscissa)
+            snprintf(notes_buf[nn++], 200, "pseudospectral abscissa (eps %.3g): not computed: %.140s", eabs[k], why_a[k]);
+        if (!isnan(xr[k].value))
+            snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): %s%s at %s", eabs[k],
+                     xr[k].certified ? "" : ">= ", cli_digits(v, sizeof v, xr[k].value, xr[k].value_err),
+                     cli_complex(zs, sizeof zs, xr[k].z, point_err(&xr[k])));
+        else if (want_radius)
+            snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): not computed: %.140s", eabs[k], why_r[k]);
+        ptd_pspec_grid_bounds gb;
+        if (g && eabs[k] > floor_x && ptd_pspec_grid_bound(g, eabs[k], ptd_pspec_plan_eigenvalues(plan), n, &gb) == PTD_OK &&
+            gb.missed)
+            snprintf(notes_buf[nn++], 200, "eigenvalues in no grid contour (eps %.3g): %zu of %zu", eabs[k], gb.missed, n);
+        if (traces[k])
+            snprintf(notes_buf[nn++], 200, "traced (eps %.3g): %zu components, %zu open, %zu eigenvalues reached by none",
+                     eabs[k], traces[k]->components, traces[k]->unclosed, traces[k]->missed);
+    }
+    if (want_fov) snprintf(notes_buf[nn++], 200, "numerical range: boundary at %d angles (Johnson)", (int)NFOV);
+    for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
+    char title[128];
+    snprintf(title, sizeof title, "%s, n = %zu", spec, n);
+    ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn,
+                          .latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0};
+    cli_membuf script = {0}, data = {0};
+    size_t ntraced = 0;
+    for (size_t k = 0; k < neps; k++) ntraced += traces[k] != NULL;
+    if (want_tsv && trace_only) {
+        st = ptd_plot_trace_tsv(cli_mem_open(&data), (const ptd_pspec_trace_result *const *)traces, neps, &meta);
+        cli_mem_close(&data);
+    } else if (want_tsv) {
+        st = ptd_plot_pspec_tsv(cli_mem_open(&data), g, &meta);
+        cli_mem_close(&data);
+    } else {
+        ptd_plot_overlay ov = {.nsets = 0};
+        if (nza) ov.sets[ov.nsets++] = (typeof(ov.sets[0])){za, nza, meta.latex ? "$\\alpha_\\varepsilon$ attained" : "abscissa α_ε attained"};
+        if (nzr) ov.sets[ov.nsets++] = (typeof(ov.sets[0])){zr, nzr, meta.latex ? "$\\rho_\\varepsilon$ attained" : "radius ρ_ε attained"};
+        if (want_fov) {
+            ov.fov = fovpts;
+            ov.nfov = NFOV;
+        }
+        ov.traces = (const ptd_pspec_trace_result *const *)traces;
+        ov.ntraces = ntraced ? neps : 0;
+        ov.traced_only = trace_only;
+        ov.box = &box;
+        st = ptd_plot_pspec_gnuplot_overlay(cli_mem_open(&script), g, eabs, neps, ptd_pspec_plan_eigenvalues(plan), n,
+                                            &ov, &meta);
+        cli_mem_close(&script);
+    }
+    if (st) cli_fail("writing the output: %s", ptd_last_error());
+    cli_emit(out, want_tsv, script.buf, script.len, data.buf, data.len);
+
+    /* the summary: the numbers a reader wants first */
+    if (!quiet) {
+        const double complex *ev = ptd_pspec_plan_eigenvalues(plan);
+        double alpha = -INFINITY, rho = 0;
+        for (size_t i = 0; i < n; i++) {
+            alpha = fmax(alpha, creal(ev[i]));
+            rho = fmax(rho, cabs(ev[i]));
+        }
+        double hx = (box.xmax - box.xmin) / (double)(nx - 1), hy = (box.ymax - box.ymin) / (double)(ny - 1);
+        fprintf(stderr, "pspec: %s, n = %zu, ||A||_2 = %.6g, Schur form %s\n", spec, n, nrm,
+                ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "by zgees");
+        fprintf(stderr, "  spectral abscissa %.6g, spectral radius %.6g\n", alpha, rho);
+        double fl = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
+        double hmax = fmax(hx, hy);
+        for (size_t k = 0; k < neps; k++) {
+            if (trace_only) {
+                char lead[64], v1[40], v2[80];
+                if (!traces[k]) {
+                    fprintf(stderr, "  eps %.3g: below the rounding floor n u ||A|| = %.2g, not traced\n", eabs[k], floor_);
+                    continue;
+                }
+                snprintf(lead, sizeof lead, "  eps %.3g: traced ", eabs[k]);
+                trace_summary(traces[k], lead);
+                for (int which = 0; which < 2; which++) {
+                    const ptd_pspec_extreme *x = which ? &xr[k] : &xa[k];
+                    if (!(which ? want_radius : want_abscissa) || isnan(x->value)) continue;
+                    fprintf(stderr, "    %s %s%s at %s (criss-cross%s)\n", which ? "radius" : "pseudospectral abscissa",
+                            x->certified ? "" : ">= ", cli_digits(v1, sizeof v1, x->value, x->value_err),
+                            cli_complex(v2, sizeof v2, x->z, point_err(x)), x->certified ? "" : ", local searches");
+                }
+                continue;
+            }
+            if (eabs[k] <= fl) {
+                fprintf(stderr, "  eps %.3g: below the rounding floor n u ||A|| = %.2g, not resolved\n", eabs[k], fl);
+                continue;
+            }
+            ptd_pspec_grid_bounds gb;
+            if (ptd_pspec_grid_bound(g, eabs[k], ev, n, &gb)) cli_fail("%s", ptd_last_error());
+            char v1[40], v2[80];
+            fprintf(stderr, "  eps %.3g:", eabs[k]);
+            for (int which = 0; which < 2; which++) {
+                const ptd_pspec_extreme *x = which ? &xr[k] : &xa[k];
+                const char *name = which ? "radius" : "pseudospectral abscissa";
+                int want = which ? want_radius : want_abscissa;
+                double lo = which ? gb.radius_lo : gb.abscissa_lo, hi = which ? gb.radius_hi : gb.abscissa_hi;
+                if (want && !isnan(x->value) && x->certified)
+                    fprintf(stderr, " %s %s at %s (criss-cross);", name,
+                            cli_digits(v1, sizeof v1, x->value, x->value_err),
+                            cli_complex(v2, sizeof v2, x->z, point_err(x)));
+                else if (want && !isnan(x->value))
+                    fprintf(stderr, " %s >= %s at %s (local searches from every eigenvalue: eps is below "
+                                    "4 n u ||A|| = %.2g, where the global search proves nothing);", name,
+                            cli_digits(v1, sizeof v1, x->value, x->value_err),
+                            cli_complex(v2, sizeof v2, x->z, point_err(x)), ptd_pspec_extreme_floor(plan));
+                else if (gb.contained)
+                    /* enough digits to tell lo from the eigenvalue it may sit eps beside, and
+                     * hi to a hundredth of the interval */
+                    fprintf(stderr, " %s in [%s, %s] (grid bounds%s);", name,
+                            cli_digits(v1, sizeof v1, lo, 0.1 * fmin(eabs[k], hi - lo)),
+                            cli_digits(v2, sizeof v2, hi, 0.01 * (hi - lo)), want ? ", criss-cross failed" : "");
+                else
+                    /* the border is not provably clear at the grid's spacing (sigma_min grows
+                     * slowly off a very non-normal matrix's level set): no upper bound */
+                    fprintf(stderr, " %s >= %s (grid lower bound%s);", name,
+                            cli_digits(v1, sizeof v1, lo, 0.1 * eabs[k]),
+                            want ? ", criss-cross failed" : which ? "; --radius for the value" : "; --abscissa for the value");
+            }
+            fputc('\n', stderr);
+            if (gb.missed)
+                fprintf(stderr, "    %zu of %zu eigenvalues lie in no grid contour%s%s%s (grid spacing %.2g)\n",
+                        gb.missed, n, gb.outside ? ": " : "", gb.outside ? "some outside the box" : "",
+                        gb.missed > gb.outside ? (gb.outside ? ", others in components finer than the grid" :
+                                                               ": their components are finer than the grid") : "",
+                        hmax);
+            if (traces[k]) trace_summary(traces[k], "      traced for the figure: ");
+        }
+        unsigned long tev = 0;
+        for (size_t k = 0; k < neps; k++) tev += traces[k] ? traces[k]->evaluations : 0;
+        if (trace_only)
+            fprintf(stderr, "  traced over [%.4g, %.4g] x [%.4g, %.4g]%s: %lu sigma_min evaluations, %.3g s\n", box.xmin,
+                    box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)", tev, t_trace);
+        size_t below = 0;
+        for (size_t k = 0; g && k < nx * ny; k++) below += g->sigma[k] < g->err[k];
+        double tot = g ? g->seconds + t_box : 0;
+        if (g) fprintf(stderr, "  grid %zu x %zu over [%.4g, %.4g] x [%.4g, %.4g]%s: %zu points, %d thread%s, "
+                        "%.3g s (%.3g s finding the region), %.0f points/s\n",
+                nx, ny, box.xmin, box.xmax, box.ymin, box.ymax, have_box ? "" : " (automatic)", nx * ny,
+                g->threads, g->threads == 1 ? "" : "s", tot, t_box, (double)(nx * ny) / g->seconds);
+        if (drv && drv->summary && drv->summary[0]) fprintf(stderr, "  %s\n", drv->summary);
+        if (want_abscissa || want_radius) {
+            unsigned es = 0, local = 0, failed = 0;
+            for (size_t k = 0; k < neps; k++)
+                for (int w = 0; w < 2; w++) {
+                    const ptd_pspec_extreme *x = w ? &xr[k] : &xa[k];
+                    if (!(w ? want_radius : want_abscissa)) continue;
+                    if (isnan(x->value)) failed++;
+                    else if (!x->certified) local++;
+                    else es += x->eigensolves;
+                }
+            fprintf(stderr, "  criss-cross: %.3g s, %u eigenproblems of order %zu; sigma_min = eps at every point found%s",
+                    t_x, es, 2 * n, local || failed ? "" : ", checked on a verification grid\n");
+            if (local || failed)
+                fprintf(stderr, "; %u value%s only lower bounds (local searches), %u not computed\n", local,
+                        local == 1 ? "" : "s", failed);
+        }
+        if (g && ntraced)
+            fprintf(stderr, "  tracing the components the grid misses: %lu sigma_min evaluations, %.3g s\n", tev, t_trace);
+        if (g && method != PTD_PSPEC_SVD)
+            fprintf(stderr, "  inverse Lanczos: %.1f steps per point on average, at most %u%s\n",
+                    (double)g->iterations / (double)(nx * ny), g->max_iterations,
+                    g->unconverged ? " (some points did not converge)" : "");
+        if (below)
+            fprintf(stderr, "  %zu points below their rounding error: there sigma_min is rounding, known only to be at "
+                            "most value + err\n", below);
+        if (g && g->unconverged) fprintf(stderr, "  warning: %zu points hit the Lanczos step limit\n", g->unconverged);
+    }
+    free(script.buf);
+    free(data.buf);
+    free(notes_buf);
+    free(notes);
+    free(xa);
+    free(xr);
+    free(why_a);
+    free(why_r);
+    free(za);
+    free(zr);
+    free(cmd);
+    free(eabs);
+    free(eps);
+    ptd_pspec_grid_free(g);
+    for (size_t k = 0; k < neps; k++) ptd_pspec_trace_free(traces[k]);
+    free(traces);
+    ptd_pspec_plan_free(plan);
+    ptd_system_free(sys);
+    return CLI_OK;
+}
