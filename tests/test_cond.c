@@ -5,13 +5,6 @@
 #include <lapacke.h>
 #include <stdlib.h>
 
-static ptd_system *make(const char *name, size_t n)
-{
-    ptd_system *s = NULL;
-    ck_assert_msg(ptd_zoo_make(name, n, 1, &s) == PTD_OK, "%s", ptd_last_error());
-    return s;
-}
-
 static ptd_eig *eig_of(const ptd_matrix *A)
 {
     ptd_eig *e = NULL;

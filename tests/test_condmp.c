@@ -13,13 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static ptd_system *make(const char *name, size_t n)
-{
-    ptd_system *s = NULL;
-    ck_assert_msg(ptd_zoo_make(name, n, 1, &s) == PTD_OK, "%s: %s", name, ptd_last_error());
-    return s;
-}
-
 static ptd_eig_mp *mp(const ptd_matrix *A, unsigned long bits, int digits)
 {
     ptd_eig_mp *e = NULL;

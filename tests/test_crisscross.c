@@ -11,20 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static ptd_system *make(const char *name, size_t n)
-{
-    ptd_system *s = NULL;
-    ck_assert_msg(ptd_zoo_make(name, n, 1, &s) == PTD_OK, "%s: %s", name, ptd_last_error());
-    return s;
-}
-
-static ptd_pspec_plan *plan_of(const ptd_matrix *A)
-{
-    ptd_pspec_plan *p = NULL;
-    ck_assert_msg(ptd_pspec_plan_create(A, &p) == PTD_OK, "%s", ptd_last_error());
-    return p;
-}
-
 static ptd_pspec_extreme extreme(const ptd_pspec_plan *p, double eps, int radius, int pure)
 {
     ptd_pspec_extreme_opts o = {.pure = pure};

@@ -17,13 +17,6 @@ static void path_in(char *buf, size_t len, const char *name)
     snprintf(buf, len, "%s/%s", dir, name);
 }
 
-static ptd_system *make(const char *name, size_t n)
-{
-    ptd_system *s = NULL;
-    ck_assert_msg(ptd_zoo_make(name, n, 1, &s) == PTD_OK, "%s", ptd_last_error());
-    return s;
-}
-
 static enum mat_ft ft_of(int version)
 {
     return version == 5 ? MAT_FT_MAT5 : MAT_FT_MAT73;
@@ -71,24 +64,6 @@ static void write_authors(const char *path, int version, const ptd_ptd *p, doubl
     Mat_Close(m);
     free(V);
     free(W);
-}
-
-/* ||V diag(lambda) V^{-1} - A||_2 / ||A||_2 formed entry by entry (no BLAS). */
-static double returned_backward_error(const ptd_ptd *p, const ptd_matrix *A)
-{
-    size_t n = p->n;
-    ptd_matrix *R = ptd_matrix_alloc(n, n);
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = 0; i < n; i++) {
-            double complex s = 0;
-            for (size_t k = 0; k < n; k++) s += PTD_AT(p->V, i, k) * p->lambda[k] * PTD_AT(p->Vinv, k, j);
-            PTD_AT(R, i, j) = s - PTD_AT(A, i, j);
-        }
-    double r, a;
-    ck_assert_int_eq(ptd_matrix_norm2(R, &r), PTD_OK);
-    ck_assert_int_eq(ptd_matrix_norm2(A, &a), PTD_OK);
-    ptd_matrix_free(R);
-    return r / a;
 }
 
 /* ptdkit's files: every array back bit for bit, for a complex and a real E, and the measured

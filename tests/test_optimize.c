@@ -9,13 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static ptd_system *make(const char *name, size_t n)
-{
-    ptd_system *s = NULL;
-    ck_assert_msg(ptd_zoo_make(name, n, 1, &s) == PTD_OK, "%s", ptd_last_error());
-    return s;
-}
-
 /* Eigenvalues of A + E by the library's eigen-solver for a general matrix (ptd_cond_eig,
  * zgeevx with its own balancing), not the optimiser's. */
 static ptd_eig *eig_of_sum(const ptd_matrix *A, const ptd_matrix *E)

@@ -8,13 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static ptd_system *make(const char *name, size_t n)
-{
-    ptd_system *s = NULL;
-    ck_assert_msg(ptd_zoo_make(name, n, 1, &s) == PTD_OK, "%s", ptd_last_error());
-    return s;
-}
-
 /* The analytic gradient of both objectives against central differences.  With step h the
  * difference quotient has truncation error h^2 |f'''| / 6 and rounding error u |f| / h;
  * h = 1e-5 relative to the entries balances them near 1e-8 relative: the tolerance is
@@ -111,23 +104,6 @@ END_TEST
 
 /* ||V diag(lambda) V^{-1} - A||_2 / ||A||_2, formed entry by entry (no BLAS) and its 2-norm
  * by zgesvd: the oracle for the backward error of the system returned. */
-static double returned_backward_error(const ptd_ptd *p, const ptd_matrix *A)
-{
-    size_t n = p->n;
-    ptd_matrix *R = ptd_matrix_alloc(n, n);
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = 0; i < n; i++) {
-            double complex s = 0;
-            for (size_t k = 0; k < n; k++) s += PTD_AT(p->V, i, k) * p->lambda[k] * PTD_AT(p->Vinv, k, j);
-            PTD_AT(R, i, j) = s - PTD_AT(A, i, j);
-        }
-    double r, a;
-    ck_assert_int_eq(ptd_matrix_norm2(R, &r), PTD_OK);
-    ck_assert_int_eq(ptd_matrix_norm2(A, &a), PTD_OK);
-    ptd_matrix_free(R);
-    return r / a;
-}
-
 /* The backward error reported is that of the system returned, V diag(lambda) V^{-1} with
  * the reflected lambda, not ||E||/||A||: at 5 % on LegS n = 32 about a third of the
  * eigenvalues of A + E are in the right half-plane, and moving them moves the system by

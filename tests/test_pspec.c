@@ -10,20 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static ptd_system *make(const char *name, size_t n, unsigned long seed)
-{
-    ptd_system *s = NULL;
-    ck_assert_msg(ptd_zoo_make(name, n, seed, &s) == PTD_OK, "%s: %s", name, ptd_last_error());
-    return s;
-}
-
-static ptd_pspec_plan *plan_of(const ptd_matrix *A)
-{
-    ptd_pspec_plan *p = NULL;
-    ck_assert_msg(ptd_pspec_plan_create(A, &p) == PTD_OK, "%s", ptd_last_error());
-    return p;
-}
-
 static ptd_pspec_point at(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z, ptd_pspec_method m)
 {
     ptd_pspec_opts o = {.method = m};
@@ -68,7 +54,7 @@ START_TEST(test_lanczos_vs_svd)
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 11);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ptd_system *s = make(cases[c].name, cases[c].n, 1);
+        ptd_system *s = zoo_system(cases[c].name, cases[c].n, 1);
         ptd_pspec_plan *p = plan_of(s->A);
         ptd_pspec_work *w = ptd_pspec_work_alloc(p);
         double nrm = ptd_pspec_plan_norm2(p), n = (double)cases[c].n;
@@ -133,7 +119,7 @@ START_TEST(test_unitary_invariance)
     const char *names[] = {"hippo-legs", "grcar", "ginibre", "demmel"};
     for (size_t c = 0; c < 4; c++) {
         size_t n = 24;
-        ptd_system *s = make(names[c], n, 2);
+        ptd_system *s = zoo_system(names[c], n, 2);
         ptd_matrix *Q = random_unitary(n, 100 + c);
         ptd_matrix *B = similar(s->A, Q);
         ptd_pspec_plan *pa = plan_of(s->A), *pb = plan_of(B);
@@ -171,7 +157,7 @@ START_TEST(test_eigenvalue_bound_and_scaling)
     const double complex c = CMPLX(-1.5, 2.0);
     for (size_t m = 0; m < 6; m++) {
         size_t n = 20;
-        ptd_system *s = make(names[m], n, 4);
+        ptd_system *s = zoo_system(names[m], n, 4);
         ptd_pspec_plan *p = plan_of(s->A);
         ptd_pspec_work *w = ptd_pspec_work_alloc(p);
         ptd_matrix *cA = ptd_matrix_copy(s->A);
@@ -472,7 +458,7 @@ START_TEST(test_digits_against_extended)
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 23);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ptd_system *s = make(cases[c].name, cases[c].n, 2);
+        ptd_system *s = zoo_system(cases[c].name, cases[c].n, 2);
         ptd_pspec_plan *p = plan_of(s->A);
         ptd_pspec_work *w = ptd_pspec_work_alloc(p);
         double nrm = ptd_pspec_plan_norm2(p), worst = 0;
@@ -507,7 +493,7 @@ START_TEST(test_triangular_extended_precision)
                  {"hippo-lagt", 30, {-0.25, 0, -1, 0.5}}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t n = cases[c].n;
-        ptd_system *s = make(cases[c].name, n, 3);
+        ptd_system *s = zoo_system(cases[c].name, n, 3);
         int lower = ptd_matrix_is_lower(s->A);
         ptd_pspec_plan *p = plan_of(s->A);
         ck_assert(ptd_pspec_plan_exact(p));
@@ -530,7 +516,7 @@ START_TEST(test_triangular_extended_precision)
         ptd_system_free(s);
     }
     /* the headline case */
-    ptd_system *s = make("hippo-legs", 64, 0);
+    ptd_system *s = zoo_system("hippo-legs", 64, 0);
     ptd_pspec_plan *p = plan_of(s->A);
     ptd_pspec_work *w = ptd_pspec_work_alloc(p);
     ptd_pspec_point a = at(p, w, -32.5, PTD_PSPEC_LANCZOS), b = at(p, w, -32.5, PTD_PSPEC_SVD);
@@ -546,7 +532,7 @@ END_TEST
 /* An exactly singular zI - T (z an eigenvalue of a triangular matrix) gives sigma = 0. */
 START_TEST(test_exact_eigenvalue)
 {
-    ptd_system *s = make("hippo-legs", 10, 0);
+    ptd_system *s = zoo_system("hippo-legs", 10, 0);
     ptd_pspec_plan *p = plan_of(s->A);
     ptd_pspec_work *w = ptd_pspec_work_alloc(p);
     ptd_pspec_point r = at(p, w, -3.0, PTD_PSPEC_LANCZOS);
@@ -574,7 +560,7 @@ END_TEST
 
 START_TEST(test_grid_threads_identical)
 {
-    ptd_system *s = make("grcar", 60, 0);
+    ptd_system *s = zoo_system("grcar", 60, 0);
     ptd_pspec_plan *p = plan_of(s->A);
     ptd_box b = {-1, 3, -3.5, 3.5};
     ptd_pspec_opts o1 = {.threads = 1}, o2 = {.threads = 2}, o3 = {.threads = 3};
@@ -661,7 +647,7 @@ START_TEST(test_multishift_vs_single)
     } cases[] = {{"hippo-legs", 48}, {"hippo-legt", 33}, {"hippo-fout", 20}, {"grcar", 70},
                  {"ginibre", 45},    {"randtri", 37},    {"kahan", 30},      {"hippo-lagt", 9}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ptd_system *s = make(cases[c].name, cases[c].n, 3);
+        ptd_system *s = zoo_system(cases[c].name, cases[c].n, 3);
         ptd_pspec_plan *p = plan_of(s->A);
         ptd_box b = spectrum_box(p);
         size_t nx = 40, ny = 30;
@@ -716,7 +702,7 @@ START_TEST(test_multishift_identical)
     const unsigned blocks[] = {12, 36, 120};
     const int threads[] = {1, 3};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ptd_system *s = make(cases[c].name, cases[c].n, 5);
+        ptd_system *s = zoo_system(cases[c].name, cases[c].n, 5);
         ptd_pspec_plan *p = plan_of(s->A);
         size_t nx = cases[c].nx, ny = cases[c].ny;
         ptd_pspec_grid *ref = grid_of(p, &cases[c].b, nx, ny, PTD_PSPEC_LANCZOS, 1, 12);
@@ -776,7 +762,7 @@ START_TEST(test_grid_rows_identical)
                  {"grcar", 20, {-1, 3, -3.5, 3.5}, 12, 9, PTD_PSPEC_SVD}};
     const size_t pieces[] = {1, 2, 3, 7};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ptd_system *s = make(cases[c].name, cases[c].n, 5);
+        ptd_system *s = zoo_system(cases[c].name, cases[c].n, 5);
         ptd_pspec_plan *p = plan_of(s->A);
         size_t nx = cases[c].nx, ny = cases[c].ny;
         ptd_pspec_grid *ref = grid_of(p, &cases[c].b, nx, ny, cases[c].m, 2, 0);
@@ -869,7 +855,7 @@ START_TEST(test_multishift_digits)
         size_t n;
     } cases[] = {{"grcar", 48}, {"ginibre", 32}, {"hippo-legs", 32}, {"frank", 16}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ptd_system *s = make(cases[c].name, cases[c].n, 2);
+        ptd_system *s = zoo_system(cases[c].name, cases[c].n, 2);
         ptd_pspec_plan *p = plan_of(s->A);
         ptd_box b = spectrum_box(p);
         size_t nx = 60, ny = 50;
@@ -908,7 +894,7 @@ START_TEST(test_norm2_triangular)
     } cases[] = {{"hippo-legs", 100}, {"hippo-lagt", 80}, {"kahan", 60},  {"demmel", 40},
                  {"randtri", 120},    {"jordan", 50},     {"hippo-legs", 1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ptd_system *s = make(cases[c].name, cases[c].n, 7);
+        ptd_system *s = zoo_system(cases[c].name, cases[c].n, 7);
         ptd_pspec_plan *p = plan_of(s->A);
         ck_assert(ptd_pspec_plan_exact(p));
         double want;
@@ -954,7 +940,7 @@ START_TEST(test_auto_box)
                  {"kahan", 20, {1e-3, 1e-5, 1e-7}},      {"ginibre", 40, {1e-1, 1e-2, 1e-3}},
                  {"jordan", 16, {1e-2, 1e-4, 1e-8}},     {"hippo-legs-normal", 6, {1, 1e-1, 1e-2}}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ptd_system *s = make(cases[c].name, cases[c].n, 1);
+        ptd_system *s = zoo_system(cases[c].name, cases[c].n, 1);
         ptd_pspec_plan *p = plan_of(s->A);
         ptd_pspec_opts o = {0};
         ptd_box b;

@@ -11,13 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static ptd_system *make(const char *name, size_t n)
-{
-    ptd_system *s = NULL;
-    ck_assert_msg(ptd_zoo_make(name, n, 1, &s) == PTD_OK, "%s", ptd_last_error());
-    return s;
-}
-
 static ptd_matrix *row_ones(size_t n)
 {
     ptd_matrix *C = ptd_matrix_alloc(1, n);

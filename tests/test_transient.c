@@ -9,13 +9,6 @@
 #include <mpfr.h>
 #include <stdlib.h>
 
-static ptd_system *make(const char *name, size_t n)
-{
-    ptd_system *s = NULL;
-    ck_assert_msg(ptd_zoo_make(name, n, 1, &s) == PTD_OK, "%s: %s", name, ptd_last_error());
-    return s;
-}
-
 /* A normal matrix (the skew part of LegS minus I/2: hippo-legs-normal): ||e^{tA}|| = e^{t alpha}
  * with alpha = -1/2.  Scaling and squaring errs by about u ||tA|| per squaring, relative. */
 START_TEST(test_normal)

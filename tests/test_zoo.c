@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static ptd_system *make(const char *name, size_t n, unsigned long seed)
+static ptd_system *make_checked(const char *name, size_t n, unsigned long seed)
 {
     ptd_system *s = NULL;
     int st = ptd_zoo_make(name, n, seed, &s);
@@ -43,7 +43,7 @@ START_TEST(test_legs_formula)
 {
     for (size_t t = 0; t < NSIZES; t++) {
         size_t N = sizes[t];
-        ptd_system *s = make("hippo-legs", N, 0);
+        ptd_system *s = make_checked("hippo-legs", N, 0);
         double *W = calloc(N * N, sizeof *W);
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k <= n; k++) {
@@ -71,7 +71,7 @@ START_TEST(test_legt_lmu_lagt_formula)
         size_t N = sizes[t];
         double *W = calloc(N * N, sizeof *W);
         /* LegT: R_n R_k (1 if n >= k else (-1)^(n-k)), negated and halved */
-        ptd_system *s = make("hippo-legt", N, 0);
+        ptd_system *s = make_checked("hippo-legt", N, 0);
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < N; k++) {
                 double sg = n >= k ? 1.0 : pow(-1.0, (double)n - (double)k);
@@ -81,7 +81,7 @@ START_TEST(test_legt_lmu_lagt_formula)
         for (size_t n = 0; n < N; n++) assert_close(creal(PTD_AT(s->B, n, 0)), 0.5 * sqrt(2.0 * n + 1), 0, 2 * U_ROUND);
         ptd_system_free(s);
         /* LMU: (2n+1) * (-1 if n < k else (-1)^(n-k+1)) */
-        s = make("hippo-lmu", N, 0);
+        s = make_checked("hippo-lmu", N, 0);
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < N; k++)
                 W[n + k * N] = (2.0 * n + 1) * (n < k ? -1.0 : pow(-1.0, (double)n - (double)k + 1));
@@ -89,7 +89,7 @@ START_TEST(test_legt_lmu_lagt_formula)
         for (size_t n = 0; n < N; n++) ck_assert_double_eq(creal(PTD_AT(s->B, n, 0)), pow(-1.0, (double)n) * (2.0 * n + 1));
         ptd_system_free(s);
         /* LagT: I/2 - tril(ones) */
-        s = make("hippo-lagt", N, 0);
+        s = make_checked("hippo-lagt", N, 0);
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < N; k++) W[n + k * N] = (n == k ? 0.5 : 0.0) - (n >= k ? 1.0 : 0.0);
         ck_assert_double_eq(maxdiff(s->A, W), 0);
@@ -121,7 +121,7 @@ START_TEST(test_fourier_formula)
                     a -= decay ? (n == k ? 0.5 : 0.0) : b[n] * b[k];
                     W[n + k * N] = a;
                 }
-            ptd_system *s = make(decay ? "hippo-foud" : "hippo-fout", N, 0);
+            ptd_system *s = make_checked(decay ? "hippo-foud" : "hippo-fout", N, 0);
             ck_assert_double_le(maxdiff(s->A, W), 4 * U_ROUND * maxabs(W, N * N));
             for (size_t n = 0; n < N; n++) ck_assert_double_eq(creal(PTD_AT(s->B, n, 0)), b[n]);
             ptd_system_free(s);
@@ -162,7 +162,7 @@ START_TEST(test_normal_parts)
     for (size_t m = 0; m < 5; m++)
         for (size_t t = 0; t < 4; t++) {
             size_t N = Ns[t];
-            ptd_system *s = make(names[m], N, 0);
+            ptd_system *s = make_checked(names[m], N, 0);
             double f = ptd_matrix_norm_fro(s->A);
             double c = commutator(s->A);
             /* a normal matrix: the commutator is at rounding level, n u ||A||_F^2 */
@@ -172,7 +172,7 @@ START_TEST(test_normal_parts)
             if (full[m]) {
                 /* the full matrix is not normal: the rank correction matters (FouT at n = 2
                  * has no rotation block and is the symmetric -b b^T) */
-                ptd_system *a = make(full[m], N, 0);
+                ptd_system *a = make_checked(full[m], N, 0);
                 double fa = ptd_matrix_norm_fro(a->A);
                 if (!(m == 3 && N == 2))
                     ck_assert_msg(commutator(a->A) > 1e-3 * fa * fa, "%s n=%zu should not be normal", full[m], N);
@@ -188,7 +188,7 @@ START_TEST(test_normal_parts)
             ptd_system_free(s);
         }
     /* LegS's normal part is exactly -I/2 + skew: A_N + A_N^T = -I to rounding */
-    ptd_system *s = make("hippo-legs-normal", 16, 0);
+    ptd_system *s = make_checked("hippo-legs-normal", 16, 0);
     for (size_t i = 0; i < 16; i++)
         for (size_t j = 0; j < 16; j++)
             assert_close(creal(PTD_AT(s->A, i, j) + PTD_AT(s->A, j, i)), i == j ? -1.0 : 0.0, 64 * U_ROUND, 0);
@@ -199,7 +199,7 @@ END_TEST
 /* the largest frequency of A_N of LegS (docs/mathematics.md section 6: 19.857 at N = 8) */
 START_TEST(test_legs_normal_frequency)
 {
-    ptd_system *s = make("hippo-legs-normal", 8, 0);
+    ptd_system *s = make_checked("hippo-legs-normal", 8, 0);
     lapack_complex_double *H = malloc(64 * sizeof *H);
     double w[8];
     /* -i A_N is Hermitian up to the -1/2 shift: eigenvalues of -i (A_N + I/2) */
@@ -215,7 +215,7 @@ START_TEST(test_legs_eigenvalues)
 {
     for (size_t t = 0; t < NSIZES; t++) {
         size_t N = sizes[t];
-        ptd_system *s = make("hippo-legs", N, 0);
+        ptd_system *s = make_checked("hippo-legs", N, 0);
         /* lower triangular with diagonal -(n+1): eigenvalues exactly -1..-N */
         for (size_t n = 0; n < N; n++) ck_assert_double_eq(creal(PTD_AT(s->A, n, n)), -(double)(n + 1));
         ptd_pspec_plan *p;
@@ -243,24 +243,24 @@ START_TEST(test_classic_small)
     const double grcar[16] = {1, -1, 0, 0, 1, 1, -1, 0, 1, 1, 1, -1, 1, 1, 1, 1};
     const double frank[16] = {4, 3, 0, 0, 3, 3, 2, 0, 2, 2, 2, 1, 1, 1, 1, 1};
     const double jordan[16] = {0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0};
-    ptd_system *s = make("grcar", 4, 0);
+    ptd_system *s = make_checked("grcar", 4, 0);
     ck_assert_double_eq(maxdiff(s->A, grcar), 0);
     ptd_system_free(s);
-    s = make("frank", 4, 0);
+    s = make_checked("frank", 4, 0);
     ck_assert_double_eq(maxdiff(s->A, frank), 0);
     ptd_system_free(s);
-    s = make("jordan", 4, 0);
+    s = make_checked("jordan", 4, 0);
     ck_assert_double_eq(maxdiff(s->A, jordan), 0);
     ptd_system_free(s);
     /* Demmel: upper triangular Toeplitz, corner -10^4, diagonal -1 */
-    s = make("demmel", 5, 0);
+    s = make_checked("demmel", 5, 0);
     assert_close(creal(PTD_AT(s->A, 0, 4)), -1e4, 0, 8 * U_ROUND);
     assert_close(creal(PTD_AT(s->A, 1, 3)), -100, 0, 8 * U_ROUND);
     ck_assert_double_eq(creal(PTD_AT(s->A, 2, 2)), -1);
     ck_assert(ptd_matrix_is_upper(s->A));
     ptd_system_free(s);
     /* Kahan: diag s^i, A_ik = -c s^i above it */
-    s = make("kahan", 6, 0);
+    s = make_checked("kahan", 6, 0);
     for (size_t i = 0; i < 6; i++) {
         assert_close(creal(PTD_AT(s->A, i, i)), pow(sin(1.2), (double)i), 0, 8 * U_ROUND);
         for (size_t k = i + 1; k < 6; k++)
@@ -275,7 +275,7 @@ END_TEST
 START_TEST(test_frank_determinant)
 {
     for (size_t N = 2; N <= 10; N++) {
-        ptd_system *s = make("frank", N, 0);
+        ptd_system *s = make_checked("frank", N, 0);
         lapack_int ipiv[16];
         ck_assert_int_eq(LAPACKE_zgetrf(LAPACK_COL_MAJOR, (lapack_int)N, (lapack_int)N, s->A->data, (lapack_int)N, ipiv), 0);
         double complex det = 1;
@@ -290,7 +290,7 @@ END_TEST
 START_TEST(test_random_matrices)
 {
     size_t N = 200;
-    ptd_system *a = make("ginibre", N, 7), *b = make("ginibre", N, 7), *c = make("ginibre", N, 8);
+    ptd_system *a = make_checked("ginibre", N, 7), *b = make_checked("ginibre", N, 7), *c = make_checked("ginibre", N, 8);
     ck_assert(memcmp(a->A->data, b->A->data, N * N * sizeof(double complex)) == 0);
     ck_assert(memcmp(a->A->data, c->A->data, N * N * sizeof(double complex)) != 0);
     /* E |a_ij|^2 = 1/n: the mean over n^2 entries is within 5% (10 standard deviations) */
@@ -303,7 +303,7 @@ START_TEST(test_random_matrices)
     ptd_system_free(a);
     ptd_system_free(b);
     ptd_system_free(c);
-    ptd_system *r = make("randtri", 50, 3);
+    ptd_system *r = make_checked("randtri", 50, 3);
     ck_assert(ptd_matrix_is_upper(r->A));
     ck_assert(!ptd_matrix_is_lower(r->A));
     ptd_system_free(r);
@@ -337,7 +337,7 @@ START_TEST(test_file_round_trip)
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     FILE *f = fdopen(fd, "w");
-    ptd_system *g = make("ginibre", 9, 5);
+    ptd_system *g = make_checked("ginibre", 9, 5);
     ck_assert_int_eq(ptd_mm_write(f, g->A), PTD_OK);
     fclose(f);
     char spec[64];

@@ -18,6 +18,45 @@
 
 #define U_ROUND (DBL_EPSILON / 2)
 
+/* A named system of the zoo, or the test fails with the library's message. */
+static inline ptd_system *zoo_system(const char *name, size_t n, unsigned long seed)
+{
+    ptd_system *s = NULL;
+    ck_assert_msg(ptd_zoo_make(name, n, seed, &s) == PTD_OK, "%s: %s", name, ptd_last_error());
+    return s;
+}
+
+/* zoo_system with seed 1, the suites' usual system. */
+static inline ptd_system *make(const char *name, size_t n) { return zoo_system(name, n, 1); }
+
+/* A pspec plan of A, or the test fails with the library's message. */
+static inline ptd_pspec_plan *plan_of(const ptd_matrix *A)
+{
+    ptd_pspec_plan *p = NULL;
+    ck_assert_msg(ptd_pspec_plan_create(A, &p) == PTD_OK, "%s", ptd_last_error());
+    return p;
+}
+
+/* ||V diag(lambda) V^{-1} - A||_2 / ||A||_2 of a PTD result, the product formed entry by entry
+ * (no BLAS) and its 2-norm by zgesvd: the oracle for the backward error of the system
+ * returned. */
+static inline double returned_backward_error(const ptd_ptd *p, const ptd_matrix *A)
+{
+    size_t n = p->n;
+    ptd_matrix *R = ptd_matrix_alloc(n, n);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) {
+            double complex s = 0;
+            for (size_t k = 0; k < n; k++) s += PTD_AT(p->V, i, k) * p->lambda[k] * PTD_AT(p->Vinv, k, j);
+            PTD_AT(R, i, j) = s - PTD_AT(A, i, j);
+        }
+    double r, a;
+    ck_assert_int_eq(ptd_matrix_norm2(R, &r), PTD_OK);
+    ck_assert_int_eq(ptd_matrix_norm2(A, &a), PTD_OK);
+    ptd_matrix_free(R);
+    return r / a;
+}
+
 /* |got - want| <= atol + rtol |want|, with NaN and infinities handled: two NaNs or two
  * equal infinities agree, anything else with a non-finite value does not.  Prints both
  * values and the bound on failure. */
