@@ -1109,6 +1109,15 @@ int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out);
  * LegS of order c->state (c->ptd_rel, c->ptd_steps, c->seed).  The model keeps the N/2 modes
  * of largest imaginary part of its (reflected) eigenvalues, real parts at most -1e-4. */
 int ptd_train_ptd_create(const ptd_train_config *c, ptd_ptd **out);
+/* How far an initialisation's modes, as the model uses them (the N/2 kept, each with its
+ * conjugate through 2 Re, real parts clipped at -1e-4), are from LegS of order c->state: at
+ * each frequency w[i], the relative strong error
+ *   err[i] = ||x_model(i w) - (i w I - A)^{-1} B||_2 / ||(i w I - A)^{-1} B||_2,
+ *   x_model(s) = sum_k V_k b_k / (s - lambda_k) + conj(V_k b_k) / (s - conj lambda_k),
+ * the worst case over unit output rows C of |C x_model - C (sI - A)^{-1} B| relative to
+ * LegS's (V_k: the eigenvector of A_N, or of A + E, the mode belongs to).  s4-ptd needs
+ * c->ptd; s4d-lin is no model of LegS (NaN). */
+int ptd_train_init_strong_error(const ptd_train_config *c, const double *w, size_t nw, double *err);
 void ptd_train_model_free(ptd_train_model *m);
 const ptd_train_config *ptd_train_model_config(const ptd_train_model *m);
 size_t ptd_train_model_nparams(const ptd_train_model *m);
@@ -1121,10 +1130,14 @@ const char *ptd_train_param_name(const ptd_train_model *m, size_t i);
 /* w_max: the largest frequency of the LegS normal part A_N of order N. */
 double ptd_train_model_wmax(const ptd_train_model *m);
 
-typedef enum { PTD_NOISE_NONE = 0, PTD_NOISE_INPUT, PTD_NOISE_LAYERS } ptd_noise_at;
+/* Where the noise goes: the raw input; each layer's input (the convolution and the
+ * feedthrough D u both see it); or the SSM's input in each layer (the convolution K * (u + n),
+ * the feedthrough D u clean: the perturbation of the state equation x' = A x + B (u + n) the
+ * transfer-function theory is about). */
+typedef enum { PTD_NOISE_NONE = 0, PTD_NOISE_INPUT, PTD_NOISE_LAYERS, PTD_NOISE_SSM } ptd_noise_at;
 /* Fourier-mode noise a U[0,1) cos(w t_j): a fresh U per sample and channel (a hash of seed,
  * sample index, layer and channel, so independent of threads); t_j = j dt in each channel's
- * own time units (layers) or t_j = j 1e-2, the geometric middle of the dt range (input). */
+ * own time units (layers, ssm) or t_j = j 1e-2, the geometric middle of the dt range (input). */
 typedef struct {
     ptd_noise_at at;
     double amp, freq;
@@ -1145,6 +1158,13 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
                         const ptd_train_noise *noise, int threads, double *loss, size_t *correct,
                         double *grad);
 void ptd_train_timing_get(const ptd_train_model *m, ptd_train_timing *t);
+/* The transforms of the convolutions: FFTW's real-to-complex plans (the default; made once
+ * per model, executed from every thread) or GSL's mixed-radix complex FFT carrying two
+ * channels each (the reference the FFTW path is tested and benchmarked against).  Results
+ * agree to rounding; for a fixed choice and thread count they are reproducible to the bit. */
+typedef enum { PTD_TRAIN_FFT_FFTW = 0, PTD_TRAIN_FFT_GSL } ptd_train_fft;
+int ptd_train_set_fft(ptd_train_model *m, ptd_train_fft fft);
+ptd_train_fft ptd_train_get_fft(const ptd_train_model *m);
 void ptd_train_timing_reset(ptd_train_model *m);
 
 typedef struct {

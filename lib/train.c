@@ -9,11 +9,14 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fftw3.h>
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_fft_complex.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,10 +40,19 @@ typedef struct {
     size_t lre, lim, B, C, logdt, D, W, b, gam, bet;
 } layer_off;
 
+/* Spectra: with FFTW (the default) the nf/2 + 1 coefficients of a real transform, each
+ * channel's at a stride ks rounded up to 4 (64 bytes, so every channel's block has the
+ * alignment of the fftw_malloc'd base the plans were made for); with GSL all nf of a complex
+ * transform that carries two real channels (ks = nf). */
 typedef struct {
     gsl_fft_complex_workspace *fw;
     double *u, *z, *y, *g, *r, *mu, *rs, *d1, *d2, *d3, *xin, *grad, *pool, *prob;
-    double complex *Zf, *dKf, *buf, *ya, *yb;
+    double complex *Zf, *dKf, *buf, *ya, *yb; /* fftw_malloc'd */
+    double *rin, *rout;                       /* fftw_malloc'd, nf each; rin's tail past L stays 0 */
+    double *rin_h, *rout_h;                   /* H x nf, channel-major, for the H-channel plans;
+                                                 rin_h's tails past L stay 0 */
+    double complex *cb_h, *Y_h;               /* H x ks spectra */
+    double *gd;                               /* GELU'(y) of every layer, from the forward pass */
     double loss;
     size_t correct;
     ptd_train_timing tm;
@@ -48,14 +60,19 @@ typedef struct {
 
 struct ptd_train_model {
     ptd_train_config cfg;
-    size_t H, M, L, nfft, np, nt, epochs_done;
+    size_t H, M, L, nfft, ks, np, nt, epochs_done;
     unsigned long step;
     double *p, *am, *av, *gtmp, *K, wmax;
+    double *ncos, *nsin; /* the noise's cos(w t dt) and sin(w t dt) w t dt of every layer and
+                            channel (nl H L each), or cos(w t 0.01) (L), made once per call */
     double complex *Kf;
     tensor t[MAXT];
     layer_off *lo;
     size_t enc_W, enc_b, dec_W, dec_b;
     gsl_fft_complex_wavetable *wt;
+    ptd_train_fft fft;
+    fftw_plan r2c, c2r;     /* one channel; made once per model, executed from every thread */
+    fftw_plan r2c_h, c2r_h; /* all H channels of a layer in one call (channel-major, dist nf / ks) */
     work **ws;
     int nws, overflow;
     ptd_train_timing tm;
@@ -83,13 +100,60 @@ static size_t add_tensor(ptd_train_model *m, const char *name, size_t rows, size
     return t->off;
 }
 
+/* FFTW's planner is not thread-safe (its execute functions are): plans are made and
+ * destroyed under this lock, so models may be created from several threads. */
+static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void plans_free(ptd_train_model *m)
+{
+    pthread_mutex_lock(&planner_lock);
+    if (m->r2c) fftw_destroy_plan(m->r2c);
+    if (m->c2r) fftw_destroy_plan(m->c2r);
+    if (m->r2c_h) fftw_destroy_plan(m->r2c_h);
+    if (m->c2r_h) fftw_destroy_plan(m->c2r_h);
+    pthread_mutex_unlock(&planner_lock);
+    m->r2c = m->c2r = m->r2c_h = m->c2r_h = NULL;
+}
+
+/* The real-to-complex and complex-to-real plans of length nf, made on fftw_malloc'd arrays
+ * (the alignment every buffer they are executed on has).  FFTW_ESTIMATE: the plan does not
+ * depend on timings, so a run's bits do not depend on the machine's load. */
+static int plans_make(ptd_train_model *m)
+{
+    size_t nf = m->nfft, H = m->H, ks = (nf / 2 + 1 + 3) / 4 * 4;
+    double *r = fftw_malloc(H * nf * sizeof *r);
+    fftw_complex *c = fftw_malloc(H * ks * sizeof *c);
+    if (r && c) {
+        int n = (int)nf;
+        pthread_mutex_lock(&planner_lock);
+        m->r2c = fftw_plan_dft_r2c_1d(n, r, c, FFTW_ESTIMATE);
+        m->c2r = fftw_plan_dft_c2r_1d(n, c, r, FFTW_ESTIMATE);
+        m->r2c_h = fftw_plan_many_dft_r2c(1, &n, (int)H, r, NULL, 1, n, c, NULL, 1, (int)ks, FFTW_ESTIMATE);
+        m->c2r_h = fftw_plan_many_dft_c2r(1, &n, (int)H, c, NULL, 1, (int)ks, r, NULL, 1, n, FFTW_ESTIMATE);
+        pthread_mutex_unlock(&planner_lock);
+    }
+    fftw_free(r), fftw_free(c);
+    if (!m->r2c || !m->c2r || !m->r2c_h || !m->c2r_h) {
+        plans_free(m);
+        return ptd_error(PTD_ENOMEM, "out of memory for FFTW plans of length %zu", nf);
+    }
+    return PTD_OK;
+}
+
+static size_t spectrum_stride(const ptd_train_model *m)
+{
+    return m->fft == PTD_TRAIN_FFT_GSL ? m->nfft : (m->nfft / 2 + 1 + 3) / 4 * 4;
+}
+
 static void work_free(work *w)
 {
     if (!w) return;
     gsl_fft_complex_workspace_free(w->fw);
     free(w->u), free(w->z), free(w->y), free(w->g), free(w->r), free(w->mu), free(w->rs);
     free(w->d1), free(w->d2), free(w->d3), free(w->xin), free(w->grad), free(w->pool), free(w->prob);
-    free(w->Zf), free(w->dKf), free(w->buf), free(w->ya), free(w->yb);
+    fftw_free(w->Zf), fftw_free(w->dKf), fftw_free(w->buf), fftw_free(w->ya), fftw_free(w->yb);
+    fftw_free(w->rin), fftw_free(w->rout), fftw_free(w->rin_h), fftw_free(w->rout_h), fftw_free(w->cb_h);
+    fftw_free(w->Y_h), free(w->gd);
     free(w);
 }
 
@@ -113,16 +177,26 @@ static work *work_alloc(const ptd_train_model *m)
     w->grad = malloc(m->np * sizeof *w->grad);
     w->pool = malloc(H * sizeof *w->pool);
     w->prob = malloc(m->cfg.nclass * sizeof *w->prob);
-    w->Zf = malloc(nl * H * m->nfft * sizeof *w->Zf);
-    w->dKf = malloc(nl * H * m->nfft * sizeof *w->dKf);
-    w->buf = malloc(m->nfft * sizeof *w->buf);
-    w->ya = malloc(m->nfft * sizeof *w->ya);
-    w->yb = malloc(m->nfft * sizeof *w->yb);
+    w->Zf = fftw_malloc(nl * H * m->ks * sizeof *w->Zf);
+    w->dKf = fftw_malloc(nl * H * m->ks * sizeof *w->dKf);
+    w->buf = fftw_malloc(m->nfft * sizeof *w->buf);
+    w->ya = fftw_malloc(m->nfft * sizeof *w->ya);
+    w->yb = fftw_malloc(m->nfft * sizeof *w->yb);
+    w->rin = fftw_malloc(m->nfft * sizeof *w->rin);
+    w->rout = fftw_malloc(m->nfft * sizeof *w->rout);
+    w->rin_h = fftw_malloc(H * m->nfft * sizeof *w->rin_h);
+    w->rout_h = fftw_malloc(H * m->nfft * sizeof *w->rout_h);
+    w->cb_h = fftw_malloc(H * m->ks * sizeof *w->cb_h);
+    w->Y_h = fftw_malloc(H * m->ks * sizeof *w->Y_h);
+    w->gd = malloc(nl * LH * sizeof *w->gd);
     if (!w->fw || !w->u || !w->z || !w->y || !w->g || !w->r || !w->mu || !w->rs || !w->d1 || !w->d2 || !w->d3 ||
-        !w->xin || !w->grad || !w->pool || !w->prob || !w->Zf || !w->dKf || !w->buf || !w->ya || !w->yb) {
+        !w->xin || !w->grad || !w->pool || !w->prob || !w->Zf || !w->dKf || !w->buf || !w->ya || !w->yb || !w->rin ||
+        !w->rout || !w->rin_h || !w->rout_h || !w->cb_h || !w->Y_h || !w->gd) {
         work_free(w);
         return NULL;
     }
+    memset(w->rin, 0, m->nfft * sizeof *w->rin);
+    memset(w->rin_h, 0, H * m->nfft * sizeof *w->rin_h);
     return w;
 }
 
@@ -131,8 +205,10 @@ void ptd_train_model_free(ptd_train_model *m)
     if (!m) return;
     for (int i = 0; i < m->nws; i++) work_free(m->ws[i]);
     free(m->ws);
-    free(m->p), free(m->am), free(m->av), free(m->gtmp), free(m->K), free(m->Kf), free(m->lo);
+    free(m->p), free(m->am), free(m->av), free(m->gtmp), free(m->K), free(m->lo), free(m->ncos), free(m->nsin);
+    fftw_free(m->Kf);
     gsl_fft_complex_wavetable_free(m->wt);
+    plans_free(m);
     free(m);
 }
 
@@ -213,11 +289,14 @@ static int model_buffers(ptd_train_model *m)
     m->av = calloc(m->np, sizeof *m->av);
     m->gtmp = calloc(m->np, sizeof *m->gtmp);
     m->K = calloc(nl * H * m->L, sizeof *m->K);
-    m->Kf = calloc(nl * H * m->nfft, sizeof *m->Kf);
+    m->Kf = fftw_malloc(nl * H * m->nfft * sizeof *m->Kf); /* room for either layout */
     m->wt = gsl_fft_complex_wavetable_alloc(m->nfft);
     if (!m->p || !m->am || !m->av || !m->gtmp || !m->K || !m->Kf || !m->wt)
         return ptd_error(PTD_ENOMEM, "out of memory for a model of %zu parameters", m->np);
-    return PTD_OK;
+    memset(m->Kf, 0, nl * H * m->nfft * sizeof *m->Kf);
+    m->fft = PTD_TRAIN_FFT_FFTW;
+    m->ks = spectrum_stride(m);
+    return plans_make(m);
 }
 
 static int model_alloc(const ptd_train_config *c, ptd_train_model **out)
@@ -231,7 +310,7 @@ static int model_alloc(const ptd_train_config *c, ptd_train_model **out)
 }
 
 /* The eigenvalues with positive imaginary part of A_N (ascending) and Btilde = V^* B, and w_max. */
-static int legs_normal_modes(size_t N, double complex *lam, double complex *bt, double *wmax)
+static int legs_normal_modes(size_t N, double complex *lam, double complex *bt, double complex *Vk, double *wmax)
 {
     ptd_system *sn = NULL, *s = NULL;
     ptd_eig *e = NULL;
@@ -262,6 +341,8 @@ static int legs_normal_modes(size_t N, double complex *lam, double complex *bt, 
         double complex acc = 0;
         for (size_t r = 0; r < N; r++) acc += conj(PTD_AT(e->V, r, i)) * PTD_AT(s->B, r, 0);
         bt[k] = acc;
+        if (Vk)
+            for (size_t r = 0; r < N; r++) Vk[r + k * N] = PTD_AT(e->V, r, i);
     }
     free(tmp), free(ix);
 done:
@@ -273,7 +354,7 @@ done:
 
 /* The N/2 modes of a PTD system with the largest imaginary parts (conjugate-pair halving;
  * with a complex E the spectrum is only nearly symmetric, so this keeps the upper half). */
-static int ptd_modes(const ptd_ptd *p, size_t N, double complex *lam, double complex *bt)
+static int ptd_modes(const ptd_ptd *p, size_t N, double complex *lam, double complex *bt, double complex *Vk)
 {
     if (p->n != N || !p->Btilde)
         return ptd_error(PTD_EINVAL, "s4-ptd: the PTD system has order %zu%s; the model needs %zu with Btilde", p->n,
@@ -291,6 +372,8 @@ static int ptd_modes(const ptd_ptd *p, size_t N, double complex *lam, double com
         /* the kernel needs Re Lambda < 0: the reflection made it <= 0, keep it off zero */
         lam[k] = CMPLX(fmin(creal(p->lambda[i]), -1e-4), cimag(p->lambda[i]));
         bt[k] = PTD_AT(p->Btilde, i, 0);
+        if (Vk)
+            for (size_t r = 0; r < N; r++) Vk[r + k * N] = PTD_AT(p->V, r, i);
     }
     free(ix);
     return PTD_OK;
@@ -304,8 +387,11 @@ int ptd_train_ptd_create(const ptd_train_config *c, ptd_ptd **out)
     if (!c || c->state < 2) return ptd_error(PTD_EINVAL, "s4-ptd: a state order N >= 2 is needed");
     ptd_system *s = NULL;
     int st = ptd_zoo_make("hippo-legs", c->state, 0, &s);
+    /* a real E: the spectrum of A + E is closed under conjugation, so the N/2 modes of
+     * positive imaginary part with 2 Re are exactly the transfer function of A + E (with a
+     * complex E they are not: ptd_train_init_strong_error measures the difference) */
     ptd_perturb_opts po = {.max_rel = c->ptd_rel > 0 ? c->ptd_rel : 0.04,
-                           .steps = c->ptd_steps ? c->ptd_steps : 1000, .seed = c->seed};
+                           .steps = c->ptd_steps ? c->ptd_steps : 1000, .seed = c->seed, .real = 1};
     if (!st) st = ptd_perturb_optimize(s->A, s->B, NULL, &po, out);
     ptd_system_free(s);
     return st;
@@ -326,7 +412,7 @@ int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out)
         goto done;
     }
     gsl_rng_set(r, c->seed);
-    st = legs_normal_modes(N, l0, b0, &m->wmax);
+    st = legs_normal_modes(N, l0, b0, NULL, &m->wmax);
     if (st) goto done;
     if (c->init == PTD_INIT_S4D_LEGS) {
         memcpy(lam, l0, M * sizeof *lam);
@@ -335,11 +421,11 @@ int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out)
         for (size_t k = 0; k < M; k++) lam[k] = CMPLX(-0.5, M_PI * (double)k), bt[k] = 1;
     } else if (c->init == PTD_INIT_S4_PTD) {
         if (c->ptd) {
-            st = ptd_modes(c->ptd, N, lam, bt);
+            st = ptd_modes(c->ptd, N, lam, bt, NULL);
         } else {
             ptd_ptd *p = NULL;
             st = ptd_train_ptd_create(c, &p);
-            if (!st) st = ptd_modes(p, N, lam, bt);
+            if (!st) st = ptd_modes(p, N, lam, bt, NULL);
             ptd_ptd_free(p);
         }
         if (st) goto done;
@@ -378,6 +464,53 @@ done:
     return st;
 }
 
+int ptd_train_init_strong_error(const ptd_train_config *c, const double *w, size_t nw, double *err)
+{
+    ptd_clear_error();
+    if (!c || c->state < 2 || c->state % 2 || c->state > PTD_TRAIN_MAX_STATE)
+        return ptd_error(PTD_EINVAL, "strong error: an even state order 2 <= N <= %d is needed", PTD_TRAIN_MAX_STATE);
+    if (c->init == PTD_INIT_S4_PTD && !c->ptd)
+        return ptd_error(PTD_EINVAL, "strong error: an s4-ptd configuration needs its PTD system (c->ptd)");
+    size_t N = c->state, M = N / 2;
+    if (c->init == PTD_INIT_S4D_LIN) { /* not a model of LegS: no V relates its modes to it */
+        for (size_t i = 0; i < nw; i++) err[i] = NAN;
+        return PTD_OK;
+    }
+    if (c->init != PTD_INIT_S4D_LEGS && c->init != PTD_INIT_S4_PTD)
+        return ptd_error(PTD_EINVAL, "strong error: unknown initialisation %d", (int)c->init);
+    double complex *lam = malloc(M * sizeof *lam), *bt = malloc(M * sizeof *bt), *Vk = malloc(N * M * sizeof *Vk);
+    double complex *R = malloc(N * N * sizeof *R), *x = malloc(N * sizeof *x);
+    lapack_int *piv = malloc(N * sizeof *piv);
+    ptd_system *s = NULL;
+    double wmax;
+    int st = !lam || !bt || !Vk || !R || !x || !piv ? ptd_error(PTD_ENOMEM, "out of memory") : PTD_OK;
+    if (!st) st = ptd_zoo_make("hippo-legs", N, 0, &s);
+    if (!st) st = c->init == PTD_INIT_S4D_LEGS ? legs_normal_modes(N, lam, bt, Vk, &wmax) : ptd_modes(c->ptd, N, lam, bt, Vk);
+    for (size_t i = 0; !st && i < nw; i++) {
+        double complex iw = I * w[i];
+        for (size_t j = 0; j < N; j++)
+            for (size_t r = 0; r < N; r++) R[r + j * N] = (r == j ? iw : 0) - PTD_AT(s->A, r, j);
+        for (size_t r = 0; r < N; r++) x[r] = PTD_AT(s->B, r, 0);
+        lapack_int info = LAPACKE_zgesv(LAPACK_COL_MAJOR, (lapack_int)N, 1, (lapack_complex_double *)R, (lapack_int)N,
+                                        piv, (lapack_complex_double *)x, (lapack_int)N);
+        if (info) {
+            st = ptd_lapack_status("zgesv", info);
+            break;
+        }
+        double num = 0, den = 0;
+        for (size_t r = 0; r < N; r++) {
+            double complex y = 0;
+            for (size_t k = 0; k < M; k++)
+                y += Vk[r + k * N] * bt[k] / (iw - lam[k]) + conj(Vk[r + k * N] * bt[k]) / (iw - conj(lam[k]));
+            num += creal((y - x[r]) * conj(y - x[r])), den += creal(x[r] * conj(x[r]));
+        }
+        err[i] = sqrt(num / den);
+    }
+    free(lam), free(bt), free(Vk), free(R), free(x), free(piv);
+    ptd_system_free(s);
+    return st;
+}
+
 const ptd_train_config *ptd_train_model_config(const ptd_train_model *m) { return &m->cfg; }
 size_t ptd_train_model_nparams(const ptd_train_model *m) { return m->np; }
 double *ptd_train_model_params(ptd_train_model *m) { return m->p; }
@@ -401,13 +534,28 @@ const char *ptd_train_param_name(const ptd_train_model *m, size_t i)
     return t ? t->name : "";
 }
 
+int ptd_train_set_fft(ptd_train_model *m, ptd_train_fft fft)
+{
+    ptd_clear_error();
+    if (fft != PTD_TRAIN_FFT_FFTW && fft != PTD_TRAIN_FFT_GSL)
+        return ptd_error(PTD_EINVAL, "model: unknown FFT %d", (int)fft);
+    if (fft == m->fft) return PTD_OK;
+    /* the workspaces' spectra have the other layout: made again on the next call */
+    for (int i = 0; i < m->nws; i++) work_free(m->ws[i]);
+    m->nws = 0;
+    m->fft = fft;
+    m->ks = spectrum_stride(m);
+    return PTD_OK;
+}
+ptd_train_fft ptd_train_get_fft(const ptd_train_model *m) { return m->fft; }
+
 void ptd_train_timing_get(const ptd_train_model *m, ptd_train_timing *t) { *t = m->tm; }
 void ptd_train_timing_reset(ptd_train_model *m) { memset(&m->tm, 0, sizeof m->tm); }
 
 /* ---- kernels ------------------------------------------------------------------------ */
 
 /* K_t = 2 Re sum_n W_n e_n^t with e_n = e^{dt Lambda_n}, W_n = C_n B_n (e_n - 1)/Lambda_n. */
-static void kernel_gen(ptd_train_model *m, size_t l, size_t h, double complex *buf, gsl_fft_complex_workspace *fw)
+static void kernel_gen(ptd_train_model *m, size_t l, size_t h, work *w)
 {
     const layer_off *o = &m->lo[l];
     const double *p = m->p;
@@ -419,15 +567,24 @@ static void kernel_gen(ptd_train_model *m, size_t l, size_t h, double complex *b
         size_t i = h * M + n;
         double complex lam = CMPLX(-exp(p[o->lre + i]), p[o->lim + i]);
         double complex B = CMPLX(p[o->B + 2 * i], p[o->B + 2 * i + 1]), C = CMPLX(p[o->C + 2 * i], p[o->C + 2 * i + 1]);
-        double complex e = cexp(dt * lam), w = 2 * C * B * (e - 1) / lam, pw = w;
+        double complex e = cexp(dt * lam), pw = 2 * C * B * (e - 1) / lam;
         for (size_t t = 0; t < L; t++) {
             K[t] += creal(pw);
             pw *= e;
         }
     }
+    double complex *Kf = m->Kf + (l * m->H + h) * m->ks;
+    if (m->fft == PTD_TRAIN_FFT_FFTW) {
+        /* scaled by 1/nf here, once, so that the convolutions need no division */
+        memcpy(w->rin, K, L * sizeof *K);
+        fftw_execute_dft_r2c(m->r2c, w->rin, (fftw_complex *)Kf);
+        for (size_t k = 0; k < m->nfft / 2 + 1; k++) Kf[k] /= (double)m->nfft;
+        return;
+    }
+    double complex *buf = w->buf;
     for (size_t t = 0; t < m->nfft; t++) buf[t] = t < L ? K[t] : 0;
-    gsl_fft_complex_forward((double *)buf, 1, m->nfft, m->wt, fw);
-    memcpy(m->Kf + (l * m->H + h) * m->nfft, buf, m->nfft * sizeof *buf);
+    gsl_fft_complex_forward((double *)buf, 1, m->nfft, m->wt, w->fw);
+    memcpy(Kf, buf, m->nfft * sizeof *buf);
 }
 
 /* Gradients of the SSM parameters of channel h of layer l from dK (length L). */
@@ -490,24 +647,161 @@ static void unpack(const double complex *X, size_t n, double complex *A, double 
     }
 }
 
-static double gelu(double x) { return 0.5 * x * erfc(-x * M_SQRT1_2); }
-static double gelu_d(double x) { return 0.5 * erfc(-x * M_SQRT1_2) + x * exp(-0.5 * x * x) * 0.3989422804014327; }
+/* Time-major x (L x H) into channel-major rows of length nf (their tails stay 0), in blocks
+ * of TB steps so that reads and writes both stay in cache lines. */
+#define TB 8
+static void to_channels(const double *x, size_t L, size_t H, double *rows, size_t nf)
+{
+    for (size_t t0 = 0; t0 < L; t0 += TB)
+        for (size_t h = 0; h < H; h++) {
+            double *r = rows + h * nf;
+            for (size_t t = t0; t < t0 + TB && t < L; t++) r[t] = x[t * H + h];
+        }
+}
+
+/* y = K * z + D zd for every channel of layer l (linear convolution through transforms of
+ * length nf = 2L), keeping the spectra of z for the backward pass.  zd is z, or the layer's
+ * input without the noise when the noise perturbs the SSM's input only. */
+static void conv_forward(ptd_train_model *m, work *w, size_t l, const double *z, const double *zd, double *y)
+{
+    size_t L = m->L, H = m->H, nf = m->nfft, ks = m->ks, nh = nf / 2 + 1;
+    const double *D = m->p + m->lo[l].D;
+    if (m->fft == PTD_TRAIN_FFT_FFTW) {
+        /* all channels at once: z (time-major) into channel-major rows, H transforms in one
+         * plan, the products, H inverse transforms, back to time-major */
+        double complex *Z = w->Zf + l * H * ks, *b = w->cb_h;
+        const double complex *Kl = m->Kf + l * H * ks;
+        to_channels(z, L, H, w->rin_h, nf);
+        fftw_execute_dft_r2c(m->r2c_h, w->rin_h, (fftw_complex *)Z);
+        /* the products in real arithmetic (C's complex * also tests for NaN, which keeps the
+         * compiler from vectorising): Kf is already scaled by 1/nf */
+        const double *zr = (const double *)Z, *kr = (const double *)Kl;
+        double *br = (double *)b;
+        for (size_t h = 0; h < H; h++)
+            for (size_t k = 0; k < nh; k++) {
+                size_t i = 2 * (h * ks + k);
+                double a = zr[i], bb = zr[i + 1], c = kr[i], d = kr[i + 1];
+                br[i] = a * c - bb * d, br[i + 1] = a * d + bb * c;
+            }
+        fftw_execute_dft_c2r(m->c2r_h, (fftw_complex *)b, w->rout_h);
+        for (size_t t0 = 0; t0 < L; t0 += TB)
+            for (size_t h = 0; h < H; h++) {
+                const double *ro = w->rout_h + h * nf;
+                for (size_t t = t0; t < t0 + TB && t < L; t++) y[t * H + h] = ro[t] + D[h] * zd[t * H + h];
+            }
+        return;
+    }
+    /* GSL: two real channels per complex FFT, z_a + i z_b */
+    for (size_t h = 0; h < H; h += 2) {
+        int two = h + 1 < H;
+        double complex *b = w->buf, *Za = w->Zf + (l * H + h) * ks, *Zb = two ? Za + ks : NULL;
+        const double complex *Ka = m->Kf + (l * H + h) * ks, *Kb = Ka + ks;
+        for (size_t t = 0; t < L; t++) b[t] = CMPLX(z[t * H + h], two ? z[t * H + h + 1] : 0);
+        memset(b + L, 0, (nf - L) * sizeof *b);
+        gsl_fft_complex_forward((double *)b, 1, nf, m->wt, w->fw);
+        unpack(b, nf, Za, Zb);
+        for (size_t k = 0; k < nf; k++) b[k] = Za[k] * Ka[k] + (two ? I * Zb[k] * Kb[k] : 0);
+        gsl_fft_complex_backward((double *)b, 1, nf, m->wt, w->fw);
+        double Da = D[h], Db = two ? D[h + 1] : 0;
+        for (size_t t = 0; t < L; t++) {
+            y[t * H + h] = creal(b[t]) / (double)nf + Da * zd[t * H + h];
+            if (two) y[t * H + h + 1] = cimag(b[t]) / (double)nf + Db * zd[t * H + h + 1];
+        }
+    }
+}
+
+/* The convolution's backward pass: du += K^T dy (correlation), dKf += conj(Zf) DYf. */
+static void conv_backward(ptd_train_model *m, work *w, size_t l, const double *dy, double *du)
+{
+    size_t L = m->L, H = m->H, nf = m->nfft, ks = m->ks, nh = nf / 2 + 1;
+    if (m->fft == PTD_TRAIN_FFT_FFTW) {
+        double complex *Y = w->Y_h, *b = w->cb_h, *dK = w->dKf + l * H * ks;
+        const double complex *Z = w->Zf + l * H * ks, *Kl = m->Kf + l * H * ks;
+        to_channels(dy, L, H, w->rin_h, nf);
+        fftw_execute_dft_r2c(m->r2c_h, w->rin_h, (fftw_complex *)Y);
+        /* dK += conj(Z) Y and b = conj(K) Y, in real arithmetic */
+        const double *zr = (const double *)Z, *kr = (const double *)Kl, *yr = (const double *)Y;
+        double *dk = (double *)dK, *br = (double *)b;
+        for (size_t h = 0; h < H; h++)
+            for (size_t k = 0; k < nh; k++) {
+                size_t i = 2 * (h * ks + k);
+                double a = zr[i], bb = zr[i + 1], c = yr[i], d = yr[i + 1], kre = kr[i], kim = kr[i + 1];
+                dk[i] += a * c + bb * d, dk[i + 1] += a * d - bb * c;
+                br[i] = kre * c + kim * d, br[i + 1] = kre * d - kim * c;
+            }
+        fftw_execute_dft_c2r(m->c2r_h, (fftw_complex *)b, w->rout_h);
+        for (size_t t0 = 0; t0 < L; t0 += TB)
+            for (size_t h = 0; h < H; h++) {
+                const double *ro = w->rout_h + h * nf;
+                for (size_t t = t0; t < t0 + TB && t < L; t++) du[t * H + h] += ro[t];
+            }
+        return;
+    }
+    for (size_t h = 0; h < H; h += 2) {
+        int two = h + 1 < H;
+        double complex *b = w->buf, *Ya = w->ya, *Yb = two ? w->yb : NULL;
+        double complex *dKa = w->dKf + (l * H + h) * ks, *dKb = dKa + ks;
+        const double complex *Za = w->Zf + (l * H + h) * ks, *Zb = Za + ks;
+        const double complex *Ka = m->Kf + (l * H + h) * ks, *Kb = Ka + ks;
+        for (size_t t = 0; t < L; t++) b[t] = CMPLX(dy[t * H + h], two ? dy[t * H + h + 1] : 0);
+        memset(b + L, 0, (nf - L) * sizeof *b);
+        gsl_fft_complex_forward((double *)b, 1, nf, m->wt, w->fw);
+        unpack(b, nf, Ya, Yb);
+        for (size_t k = 0; k < nf; k++) {
+            dKa[k] += conj(Za[k]) * Ya[k];
+            b[k] = conj(Ka[k]) * Ya[k];
+            if (two) dKb[k] += conj(Zb[k]) * Yb[k], b[k] += I * conj(Kb[k]) * Yb[k];
+        }
+        gsl_fft_complex_backward((double *)b, 1, nf, m->wt, w->fw);
+        for (size_t t = 0; t < L; t++) {
+            du[t * H + h] += creal(b[t]) / (double)nf;
+            if (two) du[t * H + h + 1] += cimag(b[t]) / (double)nf;
+        }
+    }
+}
+
+/* dK (length L) of channel lh from the summed spectrum dKf: the inverse transform's real part. */
+static void kernel_grad_time(ptd_train_model *m, work *w, const double complex *dKf, double *dK)
+{
+    size_t nf = m->nfft;
+    double complex *b = w->buf;
+    if (m->fft == PTD_TRAIN_FFT_FFTW) {
+        memcpy(b, dKf, (nf / 2 + 1) * sizeof *b);
+        fftw_execute_dft_c2r(m->c2r, (fftw_complex *)b, w->rout);
+        for (size_t t = 0; t < m->L; t++) dK[t] = w->rout[t] / (double)nf;
+        return;
+    }
+    memcpy(b, dKf, nf * sizeof *b);
+    gsl_fft_complex_backward((double *)b, 1, nf, m->wt, w->fw);
+    for (size_t t = 0; t < m->L; t++) dK[t] = creal(b[t]) / (double)nf;
+}
+
+/* GELU(x) = x Phi(x) and, for the backward pass, GELU'(x) = Phi(x) + x phi(x): one erfc per
+ * value for both (the backward pass reads the derivative the forward pass stored). */
+static inline double gelu_fwd(double x, double *d)
+{
+    double Phi = 0.5 * erfc(-x * M_SQRT1_2);
+    if (d) *d = Phi + x * exp(-0.5 * x * x) * 0.3989422804014327;
+    return x * Phi;
+}
 
 /* Forward (and backward when grad) of sample s; scale = 1/batch for the gradient. */
 static void sample_run(ptd_train_model *m, work *w, const ptd_dataset *d, size_t s, const ptd_train_noise *nz,
                        double scale, int want_grad)
 {
-    size_t L = m->L, H = m->H, LH = L * H, din = m->cfg.din, nl = m->cfg.layers, nf = m->nfft, K = m->cfg.nclass;
+    size_t L = m->L, H = m->H, LH = L * H, din = m->cfg.din, nl = m->cfg.layers, K = m->cfg.nclass;
     const double *p = m->p;
     double *gr = w->grad;
     double t0 = now(), t1;
+    const int layer_noise = nz && (nz->at == PTD_NOISE_LAYERS || nz->at == PTD_NOISE_SSM) && nz->amp != 0;
+    const int ssm_noise = layer_noise && nz->at == PTD_NOISE_SSM;
     /* encoder */
     const float *xs = d->x + s * L * din;
     for (size_t i = 0; i < L * din; i++) w->xin[i] = xs[i];
     if (nz && nz->at == PTD_NOISE_INPUT && nz->amp != 0)
         for (size_t k = 0; k < din; k++) {
             double a = nz->amp * noise_u(nz->seed, s, 0, k);
-            for (size_t t = 0; t < L; t++) w->xin[t * din + k] += a * cos(nz->freq * (double)t * 1e-2);
+            for (size_t t = 0; t < L; t++) w->xin[t * din + k] += a * m->ncos[t];
         }
     for (size_t t = 0; t < L; t++)
         for (size_t h = 0; h < H; h++) {
@@ -520,33 +814,21 @@ static void sample_run(ptd_train_model *m, work *w, const ptd_dataset *d, size_t
         double *u = w->u + l * LH, *z = w->z + l * LH, *y = w->y + l * LH, *g = w->g + l * LH, *r = w->r + l * LH;
         double *un = w->u + (l + 1) * LH;
         memcpy(z, u, LH * sizeof *z);
-        if (nz && nz->at == PTD_NOISE_LAYERS && nz->amp != 0)
-            for (size_t h = 0; h < H; h++) {
-                double a = nz->amp * noise_u(nz->seed, s, l + 1, h), dt = exp(p[o->logdt + h]);
-                for (size_t t = 0; t < L; t++) z[t * H + h] += a * cos(nz->freq * (double)t * dt);
-            }
-        t1 = now();
-        w->tm.rest += t1 - t0, t0 = t1;
-        /* two real channels per complex FFT: z_a + i z_b */
-        for (size_t h = 0; h < H; h += 2) {
-            int two = h + 1 < H;
-            double complex *b = w->buf, *Za = w->Zf + (l * H + h) * nf, *Zb = two ? Za + nf : NULL;
-            const double complex *Ka = m->Kf + (l * H + h) * nf, *Kb = Ka + nf;
-            for (size_t t = 0; t < L; t++) b[t] = CMPLX(z[t * H + h], two ? z[t * H + h + 1] : 0);
-            memset(b + L, 0, (nf - L) * sizeof *b);
-            gsl_fft_complex_forward((double *)b, 1, nf, m->wt, w->fw);
-            unpack(b, nf, Za, Zb);
-            for (size_t k = 0; k < nf; k++) b[k] = Za[k] * Ka[k] + (two ? I * Zb[k] * Kb[k] : 0);
-            gsl_fft_complex_backward((double *)b, 1, nf, m->wt, w->fw);
-            double Da = p[o->D + h], Db = two ? p[o->D + h + 1] : 0;
-            for (size_t t = 0; t < L; t++) {
-                y[t * H + h] = creal(b[t]) / (double)nf + Da * z[t * H + h];
-                if (two) y[t * H + h + 1] = cimag(b[t]) / (double)nf + Db * z[t * H + h + 1];
-            }
+        if (layer_noise) {
+            /* amplitudes per channel in pool (scratch until the pooling); the table is
+             * time-major, L x H per layer, like z */
+            for (size_t h = 0; h < H; h++) w->pool[h] = nz->amp * noise_u(nz->seed, s, l + 1, h);
+            const double *cs = m->ncos + l * LH;
+            for (size_t t = 0; t < L; t++)
+                for (size_t h = 0; h < H; h++) z[t * H + h] += w->pool[h] * cs[t * H + h];
         }
         t1 = now();
+        w->tm.rest += t1 - t0, t0 = t1;
+        conv_forward(m, w, l, z, ssm_noise ? u : z, y);
+        t1 = now();
         w->tm.fft += t1 - t0, t0 = t1;
-        for (size_t i = 0; i < LH; i++) g[i] = gelu(y[i]);
+        double *gd = want_grad ? w->gd + l * LH : NULL;
+        for (size_t i = 0; i < LH; i++) g[i] = gelu_fwd(y[i], gd ? gd + i : NULL);
         for (size_t t = 0; t < L; t++) memcpy(r + t * H, p + o->b, H * sizeof *r);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)H, (int)H, 1.0, g, (int)H, p + o->W, (int)H,
                     1.0, r, (int)H);
@@ -597,7 +879,8 @@ static void sample_run(ptd_train_model *m, work *w, const ptd_dataset *d, size_t
         for (size_t h = 0; h < H; h++) du[t * H + h] = dp[h] / (double)L;
     for (size_t l = nl; l-- > 0;) {
         const layer_off *o = &m->lo[l];
-        double *z = w->z + l * LH, *y = w->y + l * LH, *g = w->g + l * LH, *r = w->r + l * LH;
+        double *z = w->z + l * LH, *g = w->g + l * LH, *r = w->r + l * LH;
+        const double *zd = ssm_noise ? w->u + l * LH : z;
         double *dr = w->d2, *dy = w->d3;
         /* LayerNorm */
         for (size_t t = 0; t < L; t++) {
@@ -625,46 +908,28 @@ static void sample_run(ptd_train_model *m, work *w, const ptd_dataset *d, size_t
                     (int)H, 0.0, dy, (int)H);
         t1 = now();
         w->tm.dense += t1 - t0, t0 = t1;
-        for (size_t i = 0; i < LH; i++) dy[i] *= gelu_d(y[i]);
+        const double *gd = w->gd + l * LH;
+        for (size_t i = 0; i < LH; i++) dy[i] *= gd[i];
         /* du = dr (residual) + D dy + K^T dy; dD, dK */
         for (size_t h = 0; h < H; h++) {
             double D = p[o->D + h], acc = 0;
-            for (size_t t = 0; t < L; t++) acc += dy[t * H + h] * z[t * H + h];
+            for (size_t t = 0; t < L; t++) acc += dy[t * H + h] * zd[t * H + h];
             gr[o->D + h] += acc;
             for (size_t t = 0; t < L; t++) du[t * H + h] = dr[t * H + h] + D * dy[t * H + h];
         }
         t1 = now();
         w->tm.rest += t1 - t0, t0 = t1;
-        for (size_t h = 0; h < H; h += 2) {
-            int two = h + 1 < H;
-            double complex *b = w->buf, *Ya = w->ya, *Yb = two ? w->yb : NULL;
-            double complex *dKa = w->dKf + (l * H + h) * nf, *dKb = dKa + nf;
-            const double complex *Za = w->Zf + (l * H + h) * nf, *Zb = Za + nf;
-            const double complex *Ka = m->Kf + (l * H + h) * nf, *Kb = Ka + nf;
-            for (size_t t = 0; t < L; t++) b[t] = CMPLX(dy[t * H + h], two ? dy[t * H + h + 1] : 0);
-            memset(b + L, 0, (nf - L) * sizeof *b);
-            gsl_fft_complex_forward((double *)b, 1, nf, m->wt, w->fw);
-            unpack(b, nf, Ya, Yb);
-            for (size_t k = 0; k < nf; k++) {
-                dKa[k] += conj(Za[k]) * Ya[k];
-                b[k] = conj(Ka[k]) * Ya[k];
-                if (two) dKb[k] += conj(Zb[k]) * Yb[k], b[k] += I * conj(Kb[k]) * Yb[k];
-            }
-            gsl_fft_complex_backward((double *)b, 1, nf, m->wt, w->fw);
-            for (size_t t = 0; t < L; t++) {
-                du[t * H + h] += creal(b[t]) / (double)nf;
-                if (two) du[t * H + h + 1] += cimag(b[t]) / (double)nf;
-            }
-        }
-        if (nz && nz->at == PTD_NOISE_LAYERS && nz->amp != 0)
+        conv_backward(m, w, l, dy, du);
+        if (layer_noise)
             for (size_t h = 0; h < H; h++) {
-                /* the noise a U cos(w t dt) depends on dt: its share of d/d log dt, through
-                 * dz = du - dr (du holds dr + dz now) */
-                double a = nz->amp * noise_u(nz->seed, s, l + 1, h), dt = exp(p[o->logdt + h]), acc = 0;
-                for (size_t t = 0; t < L; t++) {
-                    double wt = nz->freq * (double)t * dt;
-                    acc += (du[t * H + h] - dr[t * H + h]) * (-a * sin(wt) * wt);
-                }
+                /* the noise a U cos(w t dt) depends on dt: its share of d/d log dt, through the
+                 * gradient of what the noise was added to: z = u + n (du holds dr + D dy +
+                 * K^T dy now) or, for the SSM's input only, the convolution's K^T dy */
+                double a = nz->amp * noise_u(nz->seed, s, l + 1, h), acc = 0;
+                double D = ssm_noise ? p[o->D + h] : 0;
+                const double *sn = m->nsin + l * LH;
+                for (size_t t = 0; t < L; t++)
+                    acc += (du[t * H + h] - dr[t * H + h] - D * dy[t * H + h]) * (-a * sn[t * H + h]);
                 gr[o->logdt + h] += acc;
             }
         t1 = now();
@@ -711,7 +976,7 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
         }
         m->nws = T;
     }
-    size_t H = m->H, nl = m->cfg.layers, nf = m->nfft;
+    size_t H = m->H, nl = m->cfg.layers;
     double t0 = now();
     /* kernels, once per call, parallel over channels */
 #ifdef _OPENMP
@@ -722,9 +987,37 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        kernel_gen(m, lh / H, lh % H, m->ws[tid]->buf, m->ws[tid]->fw);
+        kernel_gen(m, lh / H, lh % H, m->ws[tid]);
     }
     m->tm.kernel += now() - t0;
+    if (noise && noise->amp != 0 && noise->at != PTD_NOISE_NONE) {
+        /* the noise's time functions depend on the channel's dt, not on the sample: once per
+         * call (the same values the samples computed before, so the same bits) */
+        size_t L = m->L, rows = noise->at == PTD_NOISE_INPUT ? 1 : nl * H;
+        double *nc = realloc(m->ncos, rows * L * sizeof *nc);
+        if (!nc) return ptd_error(PTD_ENOMEM, "out of memory");
+        m->ncos = nc;
+        if (grad && noise->at != PTD_NOISE_INPUT) {
+            double *ns = realloc(m->nsin, rows * L * sizeof *ns);
+            if (!ns) return ptd_error(PTD_ENOMEM, "out of memory");
+            m->nsin = ns;
+        }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(T) schedule(static)
+#endif
+        for (size_t r = 0; r < rows; r++) {
+            /* row r: layer r / H, channel r % H, stored at [(l L + t) H + h]; the input's: [t] */
+            size_t l = r / H, h = r % H, stride = noise->at == PTD_NOISE_INPUT ? 1 : H;
+            double *cs = m->ncos + (noise->at == PTD_NOISE_INPUT ? 0 : l * L * H + h);
+            double *sn = m->nsin ? m->nsin + l * L * H + h : NULL;
+            double dt = noise->at == PTD_NOISE_INPUT ? 1e-2 : exp(m->p[m->lo[l].logdt + h]);
+            for (size_t t = 0; t < L; t++) {
+                double wt = noise->freq * (double)t * dt;
+                cs[t * stride] = cos(wt);
+                if (grad && noise->at != PTD_NOISE_INPUT) sn[t * stride] = sin(wt) * wt;
+            }
+        }
+    }
     int oldblas = ptd_blas_threads_single();
     int used = T;
 #ifdef _OPENMP
@@ -742,7 +1035,7 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
         memset(&w->tm, 0, sizeof w->tm);
         if (grad) {
             memset(w->grad, 0, m->np * sizeof *w->grad);
-            memset(w->dKf, 0, nl * H * nf * sizeof *w->dKf);
+            memset(w->dKf, 0, nl * H * m->ks * sizeof *w->dKf);
         }
         for (size_t i = (size_t)tid; i < nb; i += (size_t)nt)
             sample_run(m, w, d, idx ? idx[i] : i, noise, 1.0 / (double)nb, grad != NULL);
@@ -765,7 +1058,7 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
         for (size_t i = 0; i < m->np; i++) grad[i] += g[i];
         double complex *a = m->ws[0]->dKf;
         const double complex *b = m->ws[k]->dKf;
-        for (size_t i = 0; i < nl * H * nf; i++) a[i] += b[i];
+        for (size_t i = 0; i < nl * H * m->ks; i++) a[i] += b[i];
     }
     m->tm.rest += now() - t0;
     t0 = now();
@@ -780,11 +1073,8 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
         tid = omp_get_thread_num();
 #endif
         work *w = m->ws[tid];
-        double complex *b = w->buf;
-        memcpy(b, m->ws[0]->dKf + lh * nf, nf * sizeof *b);
-        gsl_fft_complex_backward((double *)b, 1, nf, m->wt, w->fw);
         double *dK = w->d1;
-        for (size_t t = 0; t < m->L; t++) dK[t] = creal(b[t]) / (double)nf;
+        kernel_grad_time(m, w, m->ws[0]->dKf + lh * m->ks, dK);
         kernel_back(m, lh / H, lh % H, dK, grad);
     }
     m->tm.kernel += now() - t0;

@@ -3,7 +3,10 @@
 #include "config.h"
 #include "testutil.h"
 
+#include <float.h>
 #include <gsl/gsl_rng.h>
+#include <lapacke.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -105,6 +108,36 @@ START_TEST(grad_with_noise)
     check_model(PTD_INIT_S4D_LEGS, &nz, 2);
     nz.at = PTD_NOISE_INPUT;
     check_model(PTD_INIT_S4D_LEGS, &nz, 1);
+    nz.at = PTD_NOISE_SSM;
+    check_model(PTD_INIT_S4D_LEGS, &nz, 2);
+}
+END_TEST
+
+/* Noise on the SSM's input and on the layer's input differ only by the feedthrough D u:
+ * with every D = 0 the two give the same bits (same operations on the same numbers); with
+ * the D of the initialisation they differ, and without noise neither changes anything. */
+START_TEST(noise_ssm_vs_layers)
+{
+    ptd_train_config c = {.din = 2, .nclass = 3, .len = 40, .layers = 2, .width = 3, .state = 6,
+                          .init = PTD_INIT_S4D_LEGS, .seed = 5};
+    ptd_dataset *d = random_data(4, c.len, c.din, c.nclass, 9);
+    ptd_train_model *m = NULL;
+    ck_assert_int_eq(ptd_train_model_create(&c, &m), 0);
+    ptd_train_noise ns = {.at = PTD_NOISE_SSM, .amp = 0.8, .freq = 7, .seed = 1}, nl = ns;
+    nl.at = PTD_NOISE_LAYERS;
+    double l0, ls, ll;
+    ck_assert_int_eq(ptd_train_loss_grad(m, d, NULL, d->n, NULL, 1, &l0, NULL, NULL), 0);
+    ck_assert_int_eq(ptd_train_loss_grad(m, d, NULL, d->n, &ns, 1, &ls, NULL, NULL), 0);
+    ck_assert_int_eq(ptd_train_loss_grad(m, d, NULL, d->n, &nl, 1, &ll, NULL, NULL), 0);
+    ck_assert_msg(ls != ll && ls != l0 && ll != l0, "losses %.17g %.17g %.17g", l0, ls, ll);
+    double *p = ptd_train_model_params(m);
+    for (size_t i = 0; i < ptd_train_model_nparams(m); i++)
+        if (strstr(ptd_train_param_name(m, i), ".D")) p[i] = 0;
+    ck_assert_int_eq(ptd_train_loss_grad(m, d, NULL, d->n, &ns, 1, &ls, NULL, NULL), 0);
+    ck_assert_int_eq(ptd_train_loss_grad(m, d, NULL, d->n, &nl, 1, &ll, NULL, NULL), 0);
+    ck_assert_msg(memcmp(&ls, &ll, sizeof ls) == 0, "D = 0: %.17g != %.17g", ls, ll);
+    ptd_train_model_free(m);
+    ptd_dataset_free(d);
 }
 END_TEST
 
@@ -122,6 +155,72 @@ START_TEST(wmax_legs8)
     while (strcmp(ptd_train_param_name(m, i), "layer1.log_neg_re_Lambda") != 0) i++;
     assert_close(p[i], log(0.5), 1e-15, 0);
     ptd_train_model_free(m);
+}
+END_TEST
+
+/* ||(iw I - M)^{-1} B - (iw I - A)^{-1} B|| / ||(iw I - A)^{-1} B||, dense solves (the oracle). */
+static double resolvent_rel_diff(const ptd_matrix *M, const ptd_matrix *A, const ptd_matrix *B, double w)
+{
+    size_t n = A->rows;
+    double complex *R = malloc(2 * n * n * sizeof *R), *x = malloc(2 * n * sizeof *x);
+    lapack_int *piv = malloc(n * sizeof *piv);
+    for (int k = 0; k < 2; k++) {
+        const ptd_matrix *X = k ? A : M;
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) R[k * n * n + i + j * n] = (i == j ? I * w : 0) - PTD_AT(X, i, j);
+        for (size_t i = 0; i < n; i++) x[k * n + i] = PTD_AT(B, i, 0);
+        ck_assert_int_eq(LAPACKE_zgesv(LAPACK_COL_MAJOR, (lapack_int)n, 1, (lapack_complex_double *)(R + k * n * n),
+                                       (lapack_int)n, piv, (lapack_complex_double *)(x + k * n), (lapack_int)n), 0);
+    }
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) num += pow(cabs(x[i] - x[n + i]), 2), den += pow(cabs(x[n + i]), 2);
+    free(R), free(x), free(piv);
+    return sqrt(num / den);
+}
+
+/* The strong error of the modes as the model uses them against two exact identities: S4D's
+ * N/2 modes with 2 Re are the normal part's resolvent (iw - A_N)^{-1} B, and a real-E PTD's
+ * (nothing reflected, no real part clipped) are (iw - A - E)^{-1} B.  The two sides differ by
+ * the eigendecompositions' rounding, amplified by kappa(V) and the resolvent's norm (at most
+ * 1/0.5 here: every eigenvalue has Re <= -1/2), so 64 N u kappa(V) ||A||_2 / 0.5 bounds it;
+ * a mode off by a conjugate, a factor or the wrong half is O(1). */
+START_TEST(strong_error_identities)
+{
+    const size_t N = 16;
+    ptd_system *legs = NULL, *normal = NULL;
+    ck_assert_int_eq(ptd_zoo_make("hippo-legs", N, 0, &legs), 0);
+    ck_assert_int_eq(ptd_zoo_make("hippo-legs-normal", N, 0, &normal), 0);
+    double nA;
+    ck_assert_int_eq(ptd_matrix_norm2(legs->A, &nA), 0);
+    const double w[4] = {0, 3.5, 40, 80.6};
+    double e[4];
+    ptd_train_config c = {.state = N, .init = PTD_INIT_S4D_LEGS, .ptd_steps = 300, .seed = 2};
+    ck_assert_int_eq(ptd_train_init_strong_error(&c, w, 4, e), 0);
+    for (int i = 0; i < 4; i++) {
+        double ref = resolvent_rel_diff(normal->A, legs->A, legs->B, w[i]);
+        assert_close(e[i], ref, 0, 64 * N * DBL_EPSILON * nA / 0.5);
+    }
+    ptd_ptd *p = NULL;
+    ck_assert_int_eq(ptd_train_ptd_create(&c, &p), 0);
+    ck_assert_int_eq(p->real, 1);
+    ck_assert_uint_eq(p->reflected, 0);
+    c.init = PTD_INIT_S4_PTD, c.ptd = p;
+    ck_assert_int_eq(ptd_train_init_strong_error(&c, w, 4, e), 0);
+    ptd_matrix *AE = ptd_matrix_copy(legs->A);
+    for (size_t i = 0; i < N * N; i++) AE->data[i] += p->E->data[i];
+    for (int i = 0; i < 4; i++) {
+        double ref = resolvent_rel_diff(AE, legs->A, legs->B, w[i]);
+        assert_close(e[i], ref, 0, 64 * N * DBL_EPSILON * p->kappa_V * nA / 0.5);
+    }
+    c.init = PTD_INIT_S4D_LIN;
+    ck_assert_int_eq(ptd_train_init_strong_error(&c, w, 1, e), 0);
+    ck_assert(isnan(e[0]));
+    c.init = PTD_INIT_S4_PTD, c.ptd = NULL;
+    ck_assert_int_eq(ptd_train_init_strong_error(&c, w, 1, e), PTD_EINVAL);
+    ptd_matrix_free(AE);
+    ptd_ptd_free(p);
+    ptd_system_free(legs);
+    ptd_system_free(normal);
 }
 END_TEST
 
@@ -444,6 +543,46 @@ static void losses(int threads, double *out)
     ptd_dataset_free(d);
 }
 
+/* Two independent transforms of the same convolutions: FFTW's real-to-complex plans (one
+ * channel each) and GSL's complex mixed-radix FFT (two channels packed in one, the odd
+ * width leaving one alone).  A transform of length nf has a normwise error of about
+ * u log2(nf) per pass; a forward-backward pass of two layers is 8 passes (about 4 u log2(nf)
+ * from each path, normwise), so the tolerance 16 u log2(nf) of the gradient's norm is twice
+ * that bound (measured: 4 u), and any layout or unpacking mistake (a coefficient off by one,
+ * a missed conjugate) is O(1). */
+START_TEST(fftw_matches_gsl)
+{
+    ptd_train_config c = {.din = 2, .nclass = 3, .len = 784, .layers = 2, .width = 5, .state = 8,
+                          .init = PTD_INIT_S4D_LEGS, .seed = 3};
+    ptd_dataset *d = random_data(6, c.len, c.din, c.nclass, 11);
+    ptd_train_model *m = NULL;
+    ck_assert_int_eq(ptd_train_model_create(&c, &m), 0);
+    ck_assert_int_eq(ptd_train_get_fft(m), PTD_TRAIN_FFT_FFTW);
+    size_t np = ptd_train_model_nparams(m);
+    double *g[2], loss[2];
+    size_t corr[2];
+    ptd_train_noise nz = {.at = PTD_NOISE_LAYERS, .amp = 0.3, .freq = ptd_train_model_wmax(m), .seed = 2};
+    for (int k = 0; k < 2; k++) {
+        g[k] = malloc(np * sizeof *g[k]);
+        ck_assert_int_eq(ptd_train_set_fft(m, k ? PTD_TRAIN_FFT_GSL : PTD_TRAIN_FFT_FFTW), 0);
+        ck_assert_int_eq(ptd_train_loss_grad(m, d, NULL, d->n, &nz, 2, &loss[k], &corr[k], g[k]), 0);
+    }
+    double dn = 0, gn = 0;
+    for (size_t i = 0; i < np; i++) dn += (g[0][i] - g[1][i]) * (g[0][i] - g[1][i]), gn += g[1][i] * g[1][i];
+    double tol = 16 * DBL_EPSILON * log2(2.0 * (double)c.len);
+    ck_assert_msg(sqrt(dn) <= tol * sqrt(gn), "gradients differ by %.3g of their norm (tolerance %.3g)",
+                  sqrt(dn / gn), tol);
+    ck_assert_msg(fabs(loss[0] - loss[1]) <= tol * loss[1], "losses %.17g and %.17g", loss[0], loss[1]);
+    ck_assert_uint_eq(corr[0], corr[1]);
+    ck_assert_int_eq(ptd_train_set_fft(m, (ptd_train_fft)7), PTD_EINVAL);
+    fprintf(stderr, "fftw_matches_gsl: gradients agree to %.2g of their norm, losses to %.2g (tolerance %.2g)\n",
+            sqrt(dn / gn), fabs(loss[0] - loss[1]) / loss[1], tol);
+    free(g[0]), free(g[1]);
+    ptd_train_model_free(m);
+    ptd_dataset_free(d);
+}
+END_TEST
+
 START_TEST(reproducible)
 {
     double a[3], b[3], c1[3];
@@ -738,7 +877,9 @@ static Suite *suite(void)
     tcase_add_test(tc, grad_lin_one_layer);
     tcase_add_test(tc, grad_ptd);
     tcase_add_test(tc, grad_with_noise);
+    tcase_add_test(tc, noise_ssm_vs_layers);
     tcase_add_test(tc, wmax_legs8);
+    tcase_add_test(tc, strong_error_identities);
     suite_add_tcase(s, tc);
     tc = tcase_create("data");
     tcase_add_test(tc, listops_eval_hand);
@@ -751,6 +892,7 @@ static Suite *suite(void)
     tc = tcase_create("training");
     tcase_add_test(tc, fit_64);
     tcase_add_test(tc, reproducible);
+    tcase_add_test(tc, fftw_matches_gsl);
     tcase_add_test(tc, checkpoint);
     tcase_add_test(tc, checkpoint_save_targets);
     tcase_add_test(tc, checkpoint_crafted);
