@@ -36,7 +36,9 @@ static void usage(void)
            "  --freeze-ssm       train only C, D and the dense layers\n"
            "  --noise-amp A      noise amplitude a (default 1)\n"
            "  --noise-freq W     noise frequency w (default w_max of the chosen N)\n"
-           "  --noise-at P       layers (before every convolution, default) or input\n"
+           "  --noise-at P       ssm (the SSM's input in every layer: K * (u + n) + D u, default),\n"
+           "                     layers (the layer's input: K * (u + n) + D (u + n)) or input\n"
+           "  --dt-range A:B     log-uniform range of the channels' steps dt (default 1e-3:1e-1)\n"
            "  --noise-sweep K    also test at K frequencies from 0 to 1.5 w_max (figure: accuracy\n"
            "                     against frequency)\n"
            "  --compare          train s4d-legs and s4-ptd with the same seed and data\n"
@@ -82,6 +84,31 @@ static const char *init_name(ptd_train_init i)
     return i == PTD_INIT_S4D_LEGS ? "s4d-legs" : i == PTD_INIT_S4D_LIN ? "s4d-lin" : "s4-ptd";
 }
 
+static const char *noise_at_name(ptd_noise_at at, int prose)
+{
+    if (at == PTD_NOISE_SSM) return prose ? "the SSM input of every layer" : "ssm";
+    if (at == PTD_NOISE_LAYERS) return prose ? "every layer's input" : "layers";
+    return prose ? "the input" : "input";
+}
+
+/* The measurement behind the robustness result: how far the modes an initialisation gives
+ * every channel (as the model uses them) are from LegS, at w_max and at worst over
+ * [0, 1.5 w_max] (301 frequencies). */
+static void note_strong_error(int quiet, const ptd_train_config *cfg, double wmax)
+{
+    if (quiet || cfg->init == PTD_INIT_S4D_LIN) return;
+    enum { K = 301 };
+    double w[K + 1], e[K + 1];
+    for (size_t i = 0; i < K; i++) w[i] = 1.5 * wmax * (double)i / (K - 1);
+    w[K] = wmax;
+    if (ptd_train_init_strong_error(cfg, w, K + 1, e)) cli_fail("%s", ptd_last_error());
+    size_t at = 0;
+    for (size_t i = 1; i < K; i++)
+        if (e[i] > e[at]) at = i;
+    fprintf(stderr, "  its modes against LegS (relative strong error, worst output row): %.3g at w_max, %.3g at worst "
+            "over [0, 1.5 w_max] (at w = %.4g)\n", e[K], e[at], w[at]);
+}
+
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
@@ -91,8 +118,9 @@ int main(int argc, char **argv)
     size_t layers = 2, width = 32, state = 32, epochs = 1, batch = 32, subset = 0, tsubset = 0, sweep = 0;
     size_t nval = (size_t)-1;
     double lr = 5e-3, ssm_lr = 1e-3, wd = 0.01, clip = 1, amp = 1, freq = NAN;
-    ptd_noise_at at = PTD_NOISE_LAYERS;
+    ptd_noise_at at = PTD_NOISE_SSM;
     unsigned long seed = 1;
+    double dt_min = 0, dt_max = 0;
     const char *out = NULL, *save = NULL, *load = NULL, *ddir = NULL, *ptdfile = NULL;
     ptd_listops_opts lo = {.min_len = 20, .max_len = 200, .max_depth = 6, .max_args = 5};
     static const struct option opts[] = {
@@ -113,7 +141,8 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, 'z'},       {"threads", required_argument, NULL, 't'},
         {"output", required_argument, NULL, 'o'},     {"format", required_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},          {"dt-range", required_argument, NULL, 'D'},
+        {NULL, 0, NULL, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long_only(argc, argv, "o:hq", opts, NULL)) != -1) {
@@ -153,15 +182,17 @@ int main(int argc, char **argv)
         case 'U': tsubset = cli_size("--test-subset", optarg, 1, 100000000); break;
         case 'v': nval = cli_size("--val", optarg, 0, 100000000); break;
         case 'F': freeze = 1; break;
+        case 'D': cli_double_range("--dt-range", optarg, 1, &dt_min, &dt_max); break;
         case 'a': amp = cli_double("--noise-amp", optarg); break;
         case 'y':
             freq = cli_double("--noise-freq", optarg);
             if (freq < 0) cli_usage("--noise-freq must be >= 0 (got '%s')", optarg);
             break;
         case 'A':
-            if (strcmp(optarg, "layers") == 0) at = PTD_NOISE_LAYERS;
+            if (strcmp(optarg, "ssm") == 0) at = PTD_NOISE_SSM;
+            else if (strcmp(optarg, "layers") == 0) at = PTD_NOISE_LAYERS;
             else if (strcmp(optarg, "input") == 0) at = PTD_NOISE_INPUT;
-            else cli_usage("--noise-at must be layers or input (got '%s')", optarg);
+            else cli_usage("--noise-at must be ssm, layers or input (got '%s')", optarg);
             break;
         case 'S': sweep = cli_size("--noise-sweep", optarg, 2, 1000); break;
         case 'C': compare = 1; break;
@@ -218,6 +249,7 @@ int main(int argc, char **argv)
         cli_note(quiet, "ssm-train: --ptd %s: %s\n", ptdfile, what);
     }
     ptd_train_model *loaded = NULL;
+    const int eval_only = load && epochs == 0;
     if (load) {
         if (ptd_train_model_load(load, &loaded)) cli_fail("%s", ptd_last_error());
         const ptd_train_config *lc = ptd_train_model_config(loaded);
@@ -229,15 +261,16 @@ int main(int argc, char **argv)
     double t0 = cli_now();
     if (task_listops) {
         size_t ntr = subset ? subset : 2000, nte = tsubset ? tsubset : 500;
-        if (ptd_data_listops_generate(&lo, ntr, seed, &all) ||
+        if ((!eval_only && ptd_data_listops_generate(&lo, ntr, seed, &all)) ||
             ptd_data_listops_generate(&lo, nte, seed + 1000003, &test))
             cli_fail("%s", ptd_last_error());
     } else {
-        if (ptd_data_fmnist_load(ddir, 0, &all) || ptd_data_fmnist_load(ddir, 1, &test))
+        /* evaluating a checkpoint reads the test images only */
+        if ((!eval_only && ptd_data_fmnist_load(ddir, 0, &all)) || ptd_data_fmnist_load(ddir, 1, &test))
             cli_fail("%s (install the Debian package dataset-fashion-mnist, or give --data-dir)", ptd_last_error());
         if (subset || tsubset) {
             ptd_dataset *tmp;
-            if (subset && subset < all->n) {
+            if (all && subset && subset < all->n) {
                 ptd_dataset *rest;
                 if (ptd_dataset_split(all, all->n - subset, seed, &tmp, &rest)) cli_fail("%s", ptd_last_error());
                 ptd_dataset_free(rest), ptd_dataset_free(all), all = tmp;
@@ -251,17 +284,22 @@ int main(int argc, char **argv)
             }
         }
     }
-    if (nval == (size_t)-1) nval = all->n / 10 < 5000 ? all->n / 10 : 5000;
-    if (nval >= all->n) cli_usage("--val %zu leaves no training data (of %zu)", nval, all->n);
-    if (nval) {
-        if (ptd_dataset_split(all, nval, seed + 17, &train, &val)) cli_fail("%s", ptd_last_error());
-        ptd_dataset_free(all);
+    if (eval_only) {
+        cli_note(quiet, "ssm-train: %s: evaluation only: %zu test sequences of length %zu (%.1f s)\n",
+                 task_listops ? "listops" : "sfmnist", test->n, test->len, cli_now() - t0);
     } else {
-        train = all;
+        if (nval == (size_t)-1) nval = all->n / 10 < 5000 ? all->n / 10 : 5000;
+        if (nval >= all->n) cli_usage("--val %zu leaves no training data (of %zu)", nval, all->n);
+        if (nval) {
+            if (ptd_dataset_split(all, nval, seed + 17, &train, &val)) cli_fail("%s", ptd_last_error());
+            ptd_dataset_free(all);
+        } else {
+            train = all;
+        }
+        all = NULL;
+        cli_note(quiet, "ssm-train: %s: %zu training, %zu validation, %zu test sequences of length %zu (%.1f s)\n",
+                 task_listops ? "listops" : "sfmnist", train->n, val ? val->n : 0, test->n, train->len, cli_now() - t0);
     }
-    all = NULL;
-    cli_note(quiet, "ssm-train: %s: %zu training, %zu validation, %zu test sequences of length %zu (%.1f s)\n",
-             task_listops ? "listops" : "sfmnist", train->n, val ? val->n : 0, test->n, train->len, cli_now() - t0);
 
     /* models */
     ptd_train_init inits[2] = {init, PTD_INIT_S4_PTD};
@@ -301,13 +339,14 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < nm; k++) {
         if (loaded) {
             models[k] = loaded;
-            if (ptd_train_model_config(loaded)->len != train->len || ptd_train_model_config(loaded)->din != train->din)
+            if (ptd_train_model_config(loaded)->len != test->len || ptd_train_model_config(loaded)->din != test->din)
                 cli_fail("%s: the checkpoint is for sequences of length %zu with %zu features, not this task's %zu, %zu",
-                         load, ptd_train_model_config(loaded)->len, ptd_train_model_config(loaded)->din, train->len,
-                         train->din);
+                         load, ptd_train_model_config(loaded)->len, ptd_train_model_config(loaded)->din, test->len,
+                         test->din);
         } else {
             ptd_train_config cfg = {.din = train->din, .nclass = train->nclass, .len = train->len, .layers = layers,
-                                    .width = width, .state = state, .init = inits[k], .ptd = ptd, .seed = seed};
+                                    .width = width, .state = state, .init = inits[k], .ptd = ptd, .seed = seed,
+                                    .dt_min = dt_min, .dt_max = dt_max};
             double tc = cli_now();
             if (ptd_train_model_create(&cfg, &models[k])) cli_fail("%s", ptd_last_error());
             cli_note(quiet, "ssm-train: %s: %zu layers, width %zu, N = %zu (%zu modes), %zu parameters, w_max = %.4g%s\n",
@@ -316,6 +355,7 @@ int main(int argc, char **argv)
                      inits[k] == PTD_INIT_S4_PTD ? (ptd_from_file ? " (PTD from file)" : "") : "");
             if (inits[k] == PTD_INIT_S4_PTD && !ptd_from_file)
                 cli_note(quiet, "  PTD of LegS computed in %.1f s\n", tptd + cli_now() - tc);
+            note_strong_error(quiet, &cfg, ptd_train_model_wmax(models[k]));
         }
         ptd_train_model *m = models[k];
         wmax = ptd_train_model_wmax(m);
@@ -361,13 +401,13 @@ int main(int argc, char **argv)
     const char *notes[7];
     size_t nn = 0;
     snprintf(nb[nn++], 200, "task: %s, train %zu, validation %zu, test %zu, seed %lu", task_listops ? "listops" : "sfmnist",
-             train->n, val ? val->n : 0, test->n, seed);
+             train ? train->n : 0, val ? val->n : 0, test->n, seed);
     snprintf(nb[nn++], 200, "model: %zu layers, width %zu, state N %zu, %s", layers, width, state,
              freeze ? "SSM frozen (C, D, dense trained)" : "SSM trained");
     snprintf(nb[nn++], 200, "training: %zu epochs, batch %zu, lr %g, ssm-lr %g, wd %g, clip %g", epochs, batch, lr,
              ssm_lr, wd, clip);
     snprintf(nb[nn++], 200, "noise: %g U[0,1) cos(w t) at %s, w %g (w_max %g)", amp,
-             at == PTD_NOISE_LAYERS ? "layers" : "input", nfreq, wmax);
+             noise_at_name(at, 0), nfreq, wmax);
     if (ptd && !isnan(ptd_berr)) /* the PTD a model was made from here, not one inside a checkpoint */
         snprintf(nb[nn++], 200, "s4-ptd: PTD of LegS%s, ||E||/||A|| %.17g, kappa_2(V) %.17g, %zu reflected, "
                  "backward error of V L V^-1 %.17g", ptd_from_file ? " from file" : "", ptd->rel_E, ptd->kappa_V,
@@ -383,7 +423,7 @@ int main(int argc, char **argv)
     size_t E = epochs;
     if (sweep) {
         snprintf(title, sizeof title, "%s, N = %zu: test accuracy under noise %g U[0,1) cos(w t) at %s", task_listops ? "ListOps" : "sFMNIST",
-                 state, amp, at == PTD_NOISE_LAYERS ? "every layer" : "the input");
+                 state, amp, noise_at_name(at, 1));
         double *y = malloc(2 * nsw * sizeof *y);
         if (!y) cli_fail("out of memory");
         for (size_t k = 0; k < nm; k++)
@@ -500,7 +540,7 @@ int main(int argc, char **argv)
     cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
     if (!quiet) {
         fprintf(stderr, "ssm-train: test accuracy on %zu sequences, noise %g U[0,1) cos(%.4g t) at %s\n", test->n, amp,
-                nfreq, at == PTD_NOISE_LAYERS ? "every layer" : "the input");
+                nfreq, noise_at_name(at, 1));
         fprintf(stderr, "  %-10s %8s %8s %8s\n", "init", "clean", "noisy", "drop");
         for (size_t k = 0; k < nm; k++)
             fprintf(stderr, "  %-10s %7.2f%% %7.2f%% %7.2f\n", init_name(inits[k]), 100 * clean[k], 100 * noisy[k],
