@@ -1,0 +1,39 @@
+#!/bin/sh
+# man.sh - the manual pages: every page renders without a groff warning (-ww), and each tool's
+# SYNOPSIS names every option its --help lists (pspec-mpi's synopsis says "pspec options":
+# those of pspec(1)).
+. "$TOP_SRCDIR/tests/lib.sh"
+cd "$TMP"
+
+if command -v groff > /dev/null 2>&1; then
+  for page in "$TOP_SRCDIR"/man/*.[13]; do
+    name=$(basename "$page")
+    groff -man -ww -z "$page" > warn.txt 2>&1
+    [ ! -s warn.txt ] && pass "groff -ww: $name" || fail "groff -ww: $name: $(head -3 warn.txt)"
+  done
+else
+  echo "SKIP: groff not installed (man-db brings it)"
+fi
+
+# the options of a --help text: the first word of each line indented by two spaces
+help_options() {
+  "$1" --help 2>&1 | sed -n 's/^  \(--*[a-z][-a-z0-9]*\).*/\1/p' | sort -u
+}
+synopsis() { sed -n '/^\.SH SYNOPSIS/,/^\.SH /p' "$TOP_SRCDIR/man/$1.1" | sed 's/\\-/-/g'; }
+
+for tool in pspec pspec-mpi eigcond ptd-sweep tf-sweep transient ssm-train; do
+  command -v "$tool" > /dev/null 2>&1 || { echo "SKIP: $tool not built"; continue; }
+  page=$tool
+  [ "$tool" = pspec-mpi ] && page=pspec
+  synopsis "$page" > syn.txt
+  missing=""
+  for o in $(help_options "$tool"); do
+    case "$o" in --help | --version) continue ;; esac
+    grep -qE -- "(^|[^a-z-])$o([^a-z0-9-]|\$)" syn.txt || missing="$missing $o"
+  done
+  n=$(help_options "$tool" | wc -l)
+  [ "$n" -ge 5 ] || fail "$tool: only $n options found in --help (the parser above is wrong?)"
+  [ -z "$missing" ] && pass "$tool: the synopsis of $page(1) names all $n options of --help" \
+    || fail "$tool: $page(1)'s synopsis lacks$missing"
+done
+finish
