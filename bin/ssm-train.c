@@ -350,7 +350,8 @@ int main(int argc, char **argv)
             double tc = cli_now();
             if (ptd_train_model_create(&cfg, &models[k])) cli_fail("%s", ptd_last_error());
             cli_note(quiet, "ssm-train: %s: %zu layers, width %zu, N = %zu (%zu modes), %zu parameters, w_max = %.4g%s\n",
-                     init_name(inits[k]), layers, width, state, state / 2, ptd_train_model_nparams(models[k]),
+                     init_name(inits[k]), layers, width, state, ptd_train_model_config(models[k])->modes,
+                     ptd_train_model_nparams(models[k]),
                      ptd_train_model_wmax(models[k]),
                      inits[k] == PTD_INIT_S4_PTD ? (ptd_from_file ? " (PTD from file)" : "") : "");
             if (inits[k] == PTD_INIT_S4_PTD && !ptd_from_file)

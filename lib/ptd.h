@@ -1077,6 +1077,10 @@ typedef struct {
     size_t din, nclass, len;   /* input features, classes, sequence length */
     size_t layers, width;      /* H = width channels */
     size_t state;              /* N, the LegS order; each channel has N/2 complex modes */
+    size_t modes;              /* modes per channel: 0 = N/2.  ptd_train_model_create sets it
+                                  (ptd_train_model_config shows it): an s4-ptd model from a
+                                  real-E system with r real eigenvalues has N/2 + r/2, every
+                                  eigenvalue with Im >= 0, so that 2 Re is exact */
     ptd_train_init init;
     const ptd_ptd *ptd;        /* s4-ptd: a loaded PTD system of order N (NULL: computed
                                   with ptd_perturb_optimize on the fly) */
@@ -1106,8 +1110,9 @@ typedef struct ptd_train_model ptd_train_model;
  * linear decoder.  Parameters live in one flat array (see ptd_train_model_params). */
 int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out);
 /* The PTD system an s4-ptd model is made from when c->ptd is NULL: ptd_perturb_optimize on
- * LegS of order c->state (c->ptd_rel, c->ptd_steps, c->seed).  The model keeps the N/2 modes
- * of largest imaginary part of its (reflected) eigenvalues, real parts at most -1e-4. */
+ * LegS of order c->state (c->ptd_rel, c->ptd_steps, c->seed), a real E.  The model keeps, for
+ * a real-E system, every eigenvalue with Im >= 0 (a real one with half its input); for a
+ * complex E the N/2 of largest imaginary part; real parts at most -1e-4. */
 int ptd_train_ptd_create(const ptd_train_config *c, ptd_ptd **out);
 /* How far an initialisation's modes, as the model uses them (the N/2 kept, each with its
  * conjugate through 2 Re, real parts clipped at -1e-4), are from LegS of order c->state: at

@@ -219,13 +219,14 @@ static int check_config(const ptd_train_config *c)
     if (c->din < 1 || c->din > PTD_TRAIN_MAX_DIN || c->nclass < 2 || c->nclass > PTD_TRAIN_MAX_NCLASS ||
         c->len < 2 || c->len > PTD_TRAIN_MAX_LEN || c->layers < 1 || c->layers > PTD_TRAIN_MAX_LAYERS ||
         c->width < 1 || c->width > PTD_TRAIN_MAX_WIDTH || c->state < 2 || c->state % 2 ||
-        c->state > PTD_TRAIN_MAX_STATE)
+        c->state > PTD_TRAIN_MAX_STATE || (c->modes && (c->modes < c->state / 2 || c->modes > c->state)))
         return ptd_error(PTD_EINVAL,
                          "model: need 1 <= din <= %d, 2 <= nclass <= %d, 2 <= len <= %d, 1 <= layers <= %d, "
-                         "1 <= width <= %d, even state 2 <= N <= %d (got %zu, %zu, %zu, %zu, %zu, %zu)",
+                         "1 <= width <= %d, even state 2 <= N <= %d, modes 0 or N/2..N (got %zu, %zu, %zu, %zu, %zu, %zu, "
+                         "%zu)",
                          PTD_TRAIN_MAX_DIN, PTD_TRAIN_MAX_NCLASS, PTD_TRAIN_MAX_LEN, PTD_TRAIN_MAX_LAYERS,
                          PTD_TRAIN_MAX_WIDTH, PTD_TRAIN_MAX_STATE, c->din, c->nclass, c->len, c->layers,
-                         c->width, c->state);
+                         c->width, c->state, c->modes);
     return PTD_OK;
 }
 
@@ -243,7 +244,8 @@ static int model_layout(const ptd_train_config *c, ptd_train_model **out)
     m->cfg.ptd = NULL;
     if (m->cfg.dt_min <= 0) m->cfg.dt_min = 1e-3;
     if (m->cfg.dt_max <= 0) m->cfg.dt_max = 1e-1;
-    m->H = c->width, m->M = c->state / 2, m->L = c->len, m->nfft = 2 * c->len;
+    m->H = c->width, m->M = c->modes ? c->modes : c->state / 2, m->L = c->len, m->nfft = 2 * c->len;
+    m->cfg.modes = m->M;
     size_t H = m->H, M = m->M, nl = c->layers;
     m->lo = calloc(nl, sizeof *m->lo);
     if (!m->lo) {
@@ -354,11 +356,24 @@ done:
 
 /* The N/2 modes of a PTD system with the largest imaginary parts (conjugate-pair halving;
  * with a complex E the spectrum is only nearly symmetric, so this keeps the upper half). */
+/* How many modes a PTD system gives each channel: for a real E (a spectrum of conjugate
+ * pairs and real eigenvalues) the eigenvalues with Im >= 0, so that with 2 Re they are
+ * exactly the transfer function of A + E: N/2 + r/2 for r real eigenvalues; for a complex E
+ * the N/2 of largest imaginary part. */
+static size_t ptd_mode_count(const ptd_ptd *p)
+{
+    if (!p->real) return p->n / 2;
+    size_t k = 0;
+    for (size_t i = 0; i < p->n; i++) k += cimag(p->lambda[i]) >= 0;
+    return k;
+}
+
 static int ptd_modes(const ptd_ptd *p, size_t N, double complex *lam, double complex *bt, double complex *Vk)
 {
     if (p->n != N || !p->Btilde)
         return ptd_error(PTD_EINVAL, "s4-ptd: the PTD system has order %zu%s; the model needs %zu with Btilde", p->n,
                          p->Btilde ? "" : " and no Btilde", N);
+    size_t M = ptd_mode_count(p);
     size_t *ix = malloc(N * sizeof *ix);
     if (!ix) return ptd_error(PTD_ENOMEM, "out of memory");
     for (size_t i = 0; i < N; i++) ix[i] = i;
@@ -367,11 +382,13 @@ static int ptd_modes(const ptd_ptd *p, size_t N, double complex *lam, double com
             size_t t = ix[j];
             ix[j] = ix[j - 1], ix[j - 1] = t;
         }
-    for (size_t k = 0; k < N / 2; k++) {
+    for (size_t k = 0; k < M; k++) {
         size_t i = ix[k];
         /* the kernel needs Re Lambda < 0: the reflection made it <= 0, keep it off zero */
         lam[k] = CMPLX(fmin(creal(p->lambda[i]), -1e-4), cimag(p->lambda[i]));
-        bt[k] = PTD_AT(p->Btilde, i, 0);
+        /* a real eigenvalue of a real E is its own conjugate: half its input, so that 2 Re
+         * counts it once */
+        bt[k] = PTD_AT(p->Btilde, i, 0) * (p->real && cimag(p->lambda[i]) == 0 ? 0.5 : 1);
         if (Vk)
             for (size_t r = 0; r < N; r++) Vk[r + k * N] = PTD_AT(p->V, r, i);
     }
@@ -397,12 +414,33 @@ int ptd_train_ptd_create(const ptd_train_config *c, ptd_ptd **out)
     return st;
 }
 
-int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out)
+int ptd_train_model_create(const ptd_train_config *c0, ptd_train_model **out)
 {
     ptd_clear_error();
     ptd_train_model *m;
+    ptd_train_config cc = *c0;
+    const ptd_train_config *c = &cc;
+    ptd_ptd *made = NULL;
+    const ptd_ptd *pp = NULL;
+    cc.modes = 0;
+    if (c->init == PTD_INIT_S4_PTD) { /* the system first: it decides how many modes */
+        if (!c->ptd) {
+            int st = ptd_train_ptd_create(c, &made);
+            if (st) return st;
+        }
+        pp = c->ptd ? c->ptd : made;
+        if (pp->n != c->state || !pp->Btilde) {
+            int e = ptd_modes(pp, c->state, NULL, NULL, NULL); /* its message */
+            ptd_ptd_free(made);
+            return e;
+        }
+        cc.modes = ptd_mode_count(pp);
+    }
     int st = model_alloc(c, &m);
-    if (st) return st;
+    if (st) {
+        ptd_ptd_free(made);
+        return st;
+    }
     size_t N = c->state, M = m->M, H = m->H, din = c->din;
     double complex *lam = malloc(M * sizeof *lam), *bt = malloc(M * sizeof *bt), *l0 = malloc(M * sizeof *l0),
                    *b0 = malloc(M * sizeof *b0);
@@ -412,7 +450,7 @@ int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out)
         goto done;
     }
     gsl_rng_set(r, c->seed);
-    st = legs_normal_modes(N, l0, b0, NULL, &m->wmax);
+    st = legs_normal_modes(N, l0, b0, NULL, &m->wmax); /* l0, b0: N/2 <= M entries */
     if (st) goto done;
     if (c->init == PTD_INIT_S4D_LEGS) {
         memcpy(lam, l0, M * sizeof *lam);
@@ -420,14 +458,7 @@ int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out)
     } else if (c->init == PTD_INIT_S4D_LIN) {
         for (size_t k = 0; k < M; k++) lam[k] = CMPLX(-0.5, M_PI * (double)k), bt[k] = 1;
     } else if (c->init == PTD_INIT_S4_PTD) {
-        if (c->ptd) {
-            st = ptd_modes(c->ptd, N, lam, bt, NULL);
-        } else {
-            ptd_ptd *p = NULL;
-            st = ptd_train_ptd_create(c, &p);
-            if (!st) st = ptd_modes(p, N, lam, bt, NULL);
-            ptd_ptd_free(p);
-        }
+        st = ptd_modes(pp, N, lam, bt, NULL);
         if (st) goto done;
     } else {
         st = ptd_error(PTD_EINVAL, "model: unknown initialisation %d", (int)c->init);
@@ -459,6 +490,7 @@ int ptd_train_model_create(const ptd_train_config *c, ptd_train_model **out)
 done:
     free(lam), free(bt), free(l0), free(b0);
     gsl_rng_free(r);
+    ptd_ptd_free(made);
     if (st) ptd_train_model_free(m);
     else *out = m;
     return st;
@@ -471,7 +503,7 @@ int ptd_train_init_strong_error(const ptd_train_config *c, const double *w, size
         return ptd_error(PTD_EINVAL, "strong error: an even state order 2 <= N <= %d is needed", PTD_TRAIN_MAX_STATE);
     if (c->init == PTD_INIT_S4_PTD && !c->ptd)
         return ptd_error(PTD_EINVAL, "strong error: an s4-ptd configuration needs its PTD system (c->ptd)");
-    size_t N = c->state, M = N / 2;
+    size_t N = c->state, M = c->init == PTD_INIT_S4_PTD && c->ptd ? ptd_mode_count(c->ptd) : N / 2;
     if (c->init == PTD_INIT_S4D_LIN) { /* not a model of LegS: no V relates its modes to it */
         for (size_t i = 0; i < nw; i++) err[i] = NAN;
         return PTD_OK;
@@ -1199,7 +1231,9 @@ int ptd_train_model_save(const ptd_train_model *m, const char *path)
     memcpy(buf + off, m->p, m->np * sizeof(double)), off += m->np * sizeof(double);
     memcpy(buf + off, m->am, m->np * sizeof(double)), off += m->np * sizeof(double);
     memcpy(buf + off, m->av, m->np * sizeof(double)), off += m->np * sizeof(double);
-    double extra[8] = {m->wmax};
+    /* extra[1]: the modes per channel when not N/2 (an s4-ptd model whose real-E system has
+     * real eigenvalues); 0 otherwise, so files of models with N/2 modes are as before */
+    double extra[8] = {m->wmax, m->M != m->cfg.state / 2 ? (double)m->M : 0};
     memcpy(buf + off, extra, sizeof extra), off += sizeof extra;
     uint32_t crc = (uint32_t)crc32(0L, buf, (uInt)off);
     memcpy(buf + off, &crc, 4), off += 4;
@@ -1271,7 +1305,7 @@ static int check_values(const char *path, const ptd_train_model *m, const unsign
     memcpy(extra, v + 8 * 3 * np, sizeof extra);
     if (!(isfinite(extra[0]) && extra[0] > 0))
         return ptd_error(PTD_EFORMAT, "%s: noise frequency w_max = %g is not finite and positive", path, extra[0]);
-    for (size_t k = 1; k < 8; k++)
+    for (size_t k = 2; k < 8; k++)
         if (extra[k] != 0 || signbit(extra[k]))
             return ptd_error(PTD_EFORMAT, "%s: reserved word %zu after the parameters is not zero", path, k);
     return PTD_OK;
@@ -1332,9 +1366,18 @@ int ptd_train_model_load(const char *path, ptd_train_model **out)
         goto done;
     }
     if ((st = check_header(path, &h))) goto done;
+    /* the modes per channel, from the reserved word after w_max (0: N/2), before the layout */
+    double xm;
+    memcpy(&xm, buf + sizeof h + (3 * h.np + 1) * 8, sizeof xm);
+    if (!(xm == 0 && !signbit(xm)) &&
+        !(xm == floor(xm) && xm >= (double)(h.state / 2) && xm <= (double)h.state && h.init == PTD_INIT_S4_PTD)) {
+        st = ptd_error(PTD_EFORMAT, "%s: modes per channel = %g (the word after w_max) is not 0 or an integer in "
+                       "N/2..N of an s4-ptd model", path, xm);
+        goto done;
+    }
     ptd_train_config c = {.din = h.din, .nclass = h.nclass, .len = h.len, .layers = h.layers, .width = h.width,
-                          .state = h.state, .init = (ptd_train_init)h.init, .seed = h.seed, .dt_min = h.dt_min,
-                          .dt_max = h.dt_max};
+                          .state = h.state, .modes = (size_t)xm, .init = (ptd_train_init)h.init, .seed = h.seed,
+                          .dt_min = h.dt_min, .dt_max = h.dt_max};
     if ((st = model_layout(&c, &m))) {
         st = ptd_error(PTD_EFORMAT, "%s: %s", path, ptd_last_error());
         goto done;
