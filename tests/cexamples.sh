@@ -46,4 +46,18 @@ if build_run legs legs.c; then
   [ -n "$want" ] && [ "$got" = "$want" ] && pass "the README's program prints sigma_min = $want, as its comment says" \
     || fail "the README's program printed '$got', its comment says '$want'"
 fi
+# the static library, linked with what libptd.pc says a static link needs (Requires.private,
+# Libs.private)
+if [ -e "$LIBDIR/libptd.a" ] && command -v pkg-config > /dev/null 2>&1; then
+  deps=$(PKG_CONFIG_PATH="$TOP_BUILDDIR" pkg-config --static --libs libptd | sed 's/-L[^ ]* -lptd //')
+  # shellcheck disable=SC2086
+  if $CC -std=c11 ${SAN_CFLAGS:-} -I"$TOP_SRCDIR/lib" -I"$TOP_BUILDDIR" legs.c "$LIBDIR/libptd.a" $deps -o legs-static \
+      > cc.txt 2>&1 && ./legs-static > static.out 2>&1 && cmp -s static.out legs.out; then
+    pass "the README's program linked statically (libptd.a and pkg-config --static) prints the same"
+  else
+    fail "static link: $(head -5 cc.txt static.out 2>/dev/null)"
+  fi
+else
+  echo "SKIP: no libptd.a (--disable-static) or no pkg-config"
+fi
 finish
