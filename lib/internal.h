@@ -8,6 +8,7 @@
 
 /* Internal functions share the public ptd_ prefix (they read as part of the funnel) but
  * stay out of the shared library's symbol table. */
+#include <stdio.h>
 #define PTD_HIDDEN __attribute__((visibility("hidden")))
 
 /* Unit roundoff of IEEE double (half the machine epsilon). */
@@ -18,6 +19,10 @@
 PTD_HIDDEN int ptd_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Forget the last error (start of a public call that may succeed). */
 PTD_HIDDEN void ptd_clear_error(void);
+/* The line every gnuplot script starts with after its comments: with no interactive terminal
+ * (gnuplot-nox's default is "unknown", which draws nothing) fall back to the text terminal and
+ * say so on standard error; a rendered figure has its terminal set before, so it is untouched. */
+PTD_HIDDEN void ptdi_plot_terminal_fallback(FILE *f);
 /* Map a LAPACK info value: < 0 illegal argument; > 0 an exactly singular matrix for the LU
  * and triangular routines (xGESV, xGETRF, xGETRI, xTRTRS, ...), no convergence for the
  * eigenvalue and SVD drivers. */

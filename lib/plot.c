@@ -30,6 +30,13 @@
 /* checks and small writers                                                               */
 /* ------------------------------------------------------------------------------------ */
 
+
+void ptdi_plot_terminal_fallback(FILE *f)
+{
+    fputs("if (GPVAL_TERM eq \"unknown\") { set terminal dumb size 100,40; print \"ptdkit: this gnuplot has no "
+          "interactive terminal: drawing as text (render an image with -o FILE.png)\" }\n", f);
+}
+
 static int check_grid(const char *fn, const ptd_pspec_grid *g)
 {
     if (!g) return ptd_error(PTD_EINVAL, "%s: grid is NULL", fn);
@@ -365,6 +372,7 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
           f);
     if (g) put_provenance(f, g, meta);
     else put_provenance_box(f, bx, meta);
+    ptdi_plot_terminal_fallback(f);
     fputs("# eps:", f);
     for (size_t k = 0; k < nlev; k++) {
         eps_plain(buf, sizeof buf, lev[k], 1); /* shortest exact: 0.1, not 0.1000...01 */
@@ -1061,6 +1069,7 @@ int ptd_plot_lines_gnuplot(FILE *f, const double *x, size_t nx, const ptd_plot_c
     if (meta && meta->notes)
         for (size_t k = 0; k < meta->nnotes; k++)
             if (meta->notes[k]) put_comment(f, NULL, meta->notes[k]);
+    ptdi_plot_terminal_fallback(f);
     fputs("\n$data << EOD\n", f);
     double ymin = INFINITY, ymax = -INFINITY;
     for (size_t i = 0; i < nx; i++) {

@@ -37,6 +37,7 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
     int latex = meta && meta->latex;
     fputs("# ptdkit: an x-y figure, a gnuplot 5 script with its data inline.\n", f);
     provenance(f, meta);
+    ptdi_plot_terminal_fallback(f);
     size_t plotted = 0;
     for (size_t k = 0; k < ns; k++) {
         fprintf(f, "\n# series %zu: %s\n$s%zu << EOD\n", k + 1, s[k].title ? s[k].title : "", k + 1);

@@ -309,7 +309,14 @@ START_TEST(test_script_text)
     double complex eig[] = {0, INFINITY};
     char *s = script_for(g, eps, 1, eig, 2, 0);
     ck_assert(!contains_ci(s, "inf") && !contains_ci(s, "nan"));
-    ck_assert_ptr_null(strstr(s, "set terminal"));
+    /* the terminal is the renderer's: the script sets one only when gnuplot has none that
+     * draws (gnuplot-nox's "unknown"), and then the text terminal, once, before any plot */
+    const char *fb = "if (GPVAL_TERM eq \"unknown\") { set terminal dumb ";
+    const char *t = strstr(s, "set terminal");
+    ck_assert_ptr_nonnull(strstr(s, fb));
+    ck_assert_ptr_eq(t, strstr(s, fb) + strlen("if (GPVAL_TERM eq \"unknown\") { "));
+    ck_assert_ptr_null(strstr(t + 1, "set terminal"));
+    for (const char *l = s; l < strstr(s, fb); l = strchr(l, '\n') + 1) ck_assert_int_eq(*l, '#'); /* comments only before it */
     ck_assert_ptr_null(strstr(s, "set output"));
     ck_assert_ptr_nonnull(strstr(s, "# command: test_plot --eps 0.5\n"));
     ck_assert_ptr_nonnull(strstr(s, "\n# matrix: 1 x 1\n# seed: 7\n"));
