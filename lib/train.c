@@ -48,9 +48,9 @@ typedef struct {
     gsl_fft_complex_workspace *fw;
     double *u, *z, *y, *g, *r, *mu, *rs, *d1, *d2, *d3, *xin, *grad, *pool, *prob;
     double complex *Zf, *dKf, *buf, *ya, *yb; /* fftw_malloc'd */
-    double *rin, *rout;                       /* fftw_malloc'd, nf each; rin's tail past L stays 0 */
-    double *rin_h, *rout_h;                   /* H x nf, channel-major, for the H-channel plans;
-                                                 rin_h's tails past L stay 0 */
+    double *rin_h, *rout_h;                   /* H x nf, channel-major, for the H-channel plans
+                                                 (row 0 for the one-channel ones); rin_h's
+                                                 tails past L stay 0 */
     double complex *cb_h, *Y_h;               /* H x ks spectra */
     double *gd;                               /* GELU'(y) of every layer, from the forward pass */
     double loss;
@@ -115,12 +115,15 @@ static void plans_free(ptd_train_model *m)
     m->r2c = m->c2r = m->r2c_h = m->c2r_h = NULL;
 }
 
+/* The stride of one channel's nf/2 + 1 real-transform coefficients, rounded up to 4 (64 bytes). */
+static size_t fftw_stride(size_t nf) { return (nf / 2 + 1 + 3) / 4 * 4; }
+
 /* The real-to-complex and complex-to-real plans of length nf, made on fftw_malloc'd arrays
  * (the alignment every buffer they are executed on has).  FFTW_ESTIMATE: the plan does not
  * depend on timings, so a run's bits do not depend on the machine's load. */
 static int plans_make(ptd_train_model *m)
 {
-    size_t nf = m->nfft, H = m->H, ks = (nf / 2 + 1 + 3) / 4 * 4;
+    size_t nf = m->nfft, H = m->H, ks = fftw_stride(nf);
     double *r = fftw_malloc(H * nf * sizeof *r);
     fftw_complex *c = fftw_malloc(H * ks * sizeof *c);
     if (r && c) {
@@ -142,7 +145,7 @@ static int plans_make(ptd_train_model *m)
 
 static size_t spectrum_stride(const ptd_train_model *m)
 {
-    return m->fft == PTD_TRAIN_FFT_GSL ? m->nfft : (m->nfft / 2 + 1 + 3) / 4 * 4;
+    return m->fft == PTD_TRAIN_FFT_GSL ? m->nfft : fftw_stride(m->nfft);
 }
 
 static void work_free(work *w)
@@ -152,7 +155,7 @@ static void work_free(work *w)
     free(w->u), free(w->z), free(w->y), free(w->g), free(w->r), free(w->mu), free(w->rs);
     free(w->d1), free(w->d2), free(w->d3), free(w->xin), free(w->grad), free(w->pool), free(w->prob);
     fftw_free(w->Zf), fftw_free(w->dKf), fftw_free(w->buf), fftw_free(w->ya), fftw_free(w->yb);
-    fftw_free(w->rin), fftw_free(w->rout), fftw_free(w->rin_h), fftw_free(w->rout_h), fftw_free(w->cb_h);
+    fftw_free(w->rin_h), fftw_free(w->rout_h), fftw_free(w->cb_h);
     fftw_free(w->Y_h), free(w->gd);
     free(w);
 }
@@ -182,20 +185,17 @@ static work *work_alloc(const ptd_train_model *m)
     w->buf = fftw_malloc(m->nfft * sizeof *w->buf);
     w->ya = fftw_malloc(m->nfft * sizeof *w->ya);
     w->yb = fftw_malloc(m->nfft * sizeof *w->yb);
-    w->rin = fftw_malloc(m->nfft * sizeof *w->rin);
-    w->rout = fftw_malloc(m->nfft * sizeof *w->rout);
     w->rin_h = fftw_malloc(H * m->nfft * sizeof *w->rin_h);
     w->rout_h = fftw_malloc(H * m->nfft * sizeof *w->rout_h);
     w->cb_h = fftw_malloc(H * m->ks * sizeof *w->cb_h);
     w->Y_h = fftw_malloc(H * m->ks * sizeof *w->Y_h);
     w->gd = malloc(nl * LH * sizeof *w->gd);
     if (!w->fw || !w->u || !w->z || !w->y || !w->g || !w->r || !w->mu || !w->rs || !w->d1 || !w->d2 || !w->d3 ||
-        !w->xin || !w->grad || !w->pool || !w->prob || !w->Zf || !w->dKf || !w->buf || !w->ya || !w->yb || !w->rin ||
-        !w->rout || !w->rin_h || !w->rout_h || !w->cb_h || !w->Y_h || !w->gd) {
+        !w->xin || !w->grad || !w->pool || !w->prob || !w->Zf || !w->dKf || !w->buf || !w->ya || !w->yb ||
+        !w->rin_h || !w->rout_h || !w->cb_h || !w->Y_h || !w->gd) {
         work_free(w);
         return NULL;
     }
-    memset(w->rin, 0, m->nfft * sizeof *w->rin);
     memset(w->rin_h, 0, H * m->nfft * sizeof *w->rin_h);
     return w;
 }
@@ -354,8 +354,15 @@ done:
     return st;
 }
 
-/* The N/2 modes of a PTD system with the largest imaginary parts (conjugate-pair halving;
- * with a complex E the spectrum is only nearly symmetric, so this keeps the upper half). */
+/* A PTD system the model can be made from: order N, with Btilde. */
+static int ptd_system_fits(const ptd_ptd *p, size_t N)
+{
+    if (p->n != N || !p->Btilde)
+        return ptd_error(PTD_EINVAL, "s4-ptd: the PTD system has order %zu%s; the model needs %zu with Btilde", p->n,
+                         p->Btilde ? "" : " and no Btilde", N);
+    return PTD_OK;
+}
+
 /* How many modes a PTD system gives each channel: for a real E (a spectrum of conjugate
  * pairs and real eigenvalues) the eigenvalues with Im >= 0, so that with 2 Re they are
  * exactly the transfer function of A + E: N/2 + r/2 for r real eigenvalues; for a complex E
@@ -368,11 +375,12 @@ static size_t ptd_mode_count(const ptd_ptd *p)
     return k;
 }
 
+/* Those modes (ptd_mode_count of them), by decreasing imaginary part, and with Vk their
+ * eigenvectors (N x M). */
 static int ptd_modes(const ptd_ptd *p, size_t N, double complex *lam, double complex *bt, double complex *Vk)
 {
-    if (p->n != N || !p->Btilde)
-        return ptd_error(PTD_EINVAL, "s4-ptd: the PTD system has order %zu%s; the model needs %zu with Btilde", p->n,
-                         p->Btilde ? "" : " and no Btilde", N);
+    int st = ptd_system_fits(p, N);
+    if (st) return st;
     size_t M = ptd_mode_count(p);
     size_t *ix = malloc(N * sizeof *ix);
     if (!ix) return ptd_error(PTD_ENOMEM, "out of memory");
@@ -404,9 +412,9 @@ int ptd_train_ptd_create(const ptd_train_config *c, ptd_ptd **out)
     if (!c || c->state < 2) return ptd_error(PTD_EINVAL, "s4-ptd: a state order N >= 2 is needed");
     ptd_system *s = NULL;
     int st = ptd_zoo_make("hippo-legs", c->state, 0, &s);
-    /* a real E: the spectrum of A + E is closed under conjugation, so the N/2 modes of
-     * positive imaginary part with 2 Re are exactly the transfer function of A + E (with a
-     * complex E they are not: ptd_train_init_strong_error measures the difference) */
+    /* a real E: the spectrum of A + E is closed under conjugation, so its modes with
+     * Im >= 0 (ptd_modes) with 2 Re are exactly the transfer function of A + E (the N/2 of
+     * largest imaginary part of a complex E are not: ptd_train_init_strong_error measures it) */
     ptd_perturb_opts po = {.max_rel = c->ptd_rel > 0 ? c->ptd_rel : 0.04,
                            .steps = c->ptd_steps ? c->ptd_steps : 1000, .seed = c->seed, .real = 1};
     if (!st) st = ptd_perturb_optimize(s->A, s->B, NULL, &po, out);
@@ -429,10 +437,10 @@ int ptd_train_model_create(const ptd_train_config *c0, ptd_train_model **out)
             if (st) return st;
         }
         pp = c->ptd ? c->ptd : made;
-        if (pp->n != c->state || !pp->Btilde) {
-            int e = ptd_modes(pp, c->state, NULL, NULL, NULL); /* its message */
+        int st = ptd_system_fits(pp, c->state);
+        if (st) {
             ptd_ptd_free(made);
-            return e;
+            return st;
         }
         cc.modes = ptd_mode_count(pp);
     }
@@ -608,8 +616,8 @@ static void kernel_gen(ptd_train_model *m, size_t l, size_t h, work *w)
     double complex *Kf = m->Kf + (l * m->H + h) * m->ks;
     if (m->fft == PTD_TRAIN_FFT_FFTW) {
         /* scaled by 1/nf here, once, so that the convolutions need no division */
-        memcpy(w->rin, K, L * sizeof *K);
-        fftw_execute_dft_r2c(m->r2c, w->rin, (fftw_complex *)Kf);
+        memcpy(w->rin_h, K, L * sizeof *K);
+        fftw_execute_dft_r2c(m->r2c, w->rin_h, (fftw_complex *)Kf);
         for (size_t k = 0; k < m->nfft / 2 + 1; k++) Kf[k] /= (double)m->nfft;
         return;
     }
@@ -691,6 +699,16 @@ static void to_channels(const double *x, size_t L, size_t H, double *rows, size_
         }
 }
 
+/* The inverse: x (L x H) += the first L entries of each channel-major row. */
+static void from_channels_add(const double *rows, size_t nf, size_t L, size_t H, double *x)
+{
+    for (size_t t0 = 0; t0 < L; t0 += TB)
+        for (size_t h = 0; h < H; h++) {
+            const double *r = rows + h * nf;
+            for (size_t t = t0; t < t0 + TB && t < L; t++) x[t * H + h] += r[t];
+        }
+}
+
 /* y = K * z + D zd for every channel of layer l (linear convolution through transforms of
  * length nf = 2L), keeping the spectra of z for the backward pass.  zd is z, or the layer's
  * input without the noise when the noise perturbs the SSM's input only. */
@@ -716,11 +734,9 @@ static void conv_forward(ptd_train_model *m, work *w, size_t l, const double *z,
                 br[i] = a * c - bb * d, br[i + 1] = a * d + bb * c;
             }
         fftw_execute_dft_c2r(m->c2r_h, (fftw_complex *)b, w->rout_h);
-        for (size_t t0 = 0; t0 < L; t0 += TB)
-            for (size_t h = 0; h < H; h++) {
-                const double *ro = w->rout_h + h * nf;
-                for (size_t t = t0; t < t0 + TB && t < L; t++) y[t * H + h] = ro[t] + D[h] * zd[t * H + h];
-            }
+        for (size_t t = 0; t < L; t++)
+            for (size_t h = 0; h < H; h++) y[t * H + h] = D[h] * zd[t * H + h];
+        from_channels_add(w->rout_h, nf, L, H, y);
         return;
     }
     /* GSL: two real channels per complex FFT, z_a + i z_b */
@@ -762,11 +778,7 @@ static void conv_backward(ptd_train_model *m, work *w, size_t l, const double *d
                 br[i] = kre * c + kim * d, br[i + 1] = kre * d - kim * c;
             }
         fftw_execute_dft_c2r(m->c2r_h, (fftw_complex *)b, w->rout_h);
-        for (size_t t0 = 0; t0 < L; t0 += TB)
-            for (size_t h = 0; h < H; h++) {
-                const double *ro = w->rout_h + h * nf;
-                for (size_t t = t0; t < t0 + TB && t < L; t++) du[t * H + h] += ro[t];
-            }
+        from_channels_add(w->rout_h, nf, L, H, du);
         return;
     }
     for (size_t h = 0; h < H; h += 2) {
@@ -799,8 +811,8 @@ static void kernel_grad_time(ptd_train_model *m, work *w, const double complex *
     double complex *b = w->buf;
     if (m->fft == PTD_TRAIN_FFT_FFTW) {
         memcpy(b, dKf, (nf / 2 + 1) * sizeof *b);
-        fftw_execute_dft_c2r(m->c2r, (fftw_complex *)b, w->rout);
-        for (size_t t = 0; t < m->L; t++) dK[t] = w->rout[t] / (double)nf;
+        fftw_execute_dft_c2r(m->c2r, (fftw_complex *)b, w->rout_h);
+        for (size_t t = 0; t < m->L; t++) dK[t] = w->rout_h[t] / (double)nf;
         return;
     }
     memcpy(b, dKf, nf * sizeof *b);
