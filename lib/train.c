@@ -58,6 +58,8 @@ typedef struct {
     ptd_train_timing tm;
 } work;
 
+enum { NSLOT = 16 };
+
 struct ptd_train_model {
     ptd_train_config cfg;
     size_t H, M, L, nfft, ks, np, nt, epochs_done;
@@ -75,8 +77,20 @@ struct ptd_train_model {
     fftw_plan r2c_h, c2r_h; /* all H channels of a layer in one call (channel-major, dist nf / ks) */
     work **ws;
     int nws, overflow;
+    /* a batch is summed in NSLOT fixed parts, part s the samples s, s + S, s + 2S, ... in
+     * order, and the parts in order: the same bits whatever the number of threads (at most
+     * NSLOT of them share a batch); a part's gradient and spectra gradient live here */
+    double *sgrad[NSLOT];
+    double complex *sdkf[NSLOT];
+    int nslots;
     ptd_train_timing tm;
 };
+
+static void slots_free(ptd_train_model *m)
+{
+    for (int i = 0; i < m->nslots; i++) free(m->sgrad[i]), fftw_free(m->sdkf[i]);
+    m->nslots = 0;
+}
 
 static double now(void)
 {
@@ -205,6 +219,7 @@ void ptd_train_model_free(ptd_train_model *m)
     if (!m) return;
     for (int i = 0; i < m->nws; i++) work_free(m->ws[i]);
     free(m->ws);
+    slots_free(m);
     free(m->p), free(m->am), free(m->av), free(m->gtmp), free(m->K), free(m->lo), free(m->ncos), free(m->nsin);
     fftw_free(m->Kf);
     gsl_fft_complex_wavetable_free(m->wt);
@@ -583,6 +598,7 @@ int ptd_train_set_fft(ptd_train_model *m, ptd_train_fft fft)
     /* the workspaces' spectra have the other layout: made again on the next call */
     for (int i = 0; i < m->nws; i++) work_free(m->ws[i]);
     m->nws = 0;
+    slots_free(m);
     m->fft = fft;
     m->ks = spectrum_stride(m);
     return PTD_OK;
@@ -1006,7 +1022,8 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
     T = 1;
 #endif
     if (T < 1) T = 1;
-    if ((size_t)T > nb) T = (int)nb;
+    const size_t S = nb < NSLOT ? nb : NSLOT;
+    if ((size_t)T > S) T = (int)S;
     if (T > m->nws) {
         work **nw = realloc(m->ws, (size_t)T * sizeof *nw);
         if (!nw) return ptd_error(PTD_ENOMEM, "out of memory");
@@ -1021,6 +1038,15 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
         m->nws = T;
     }
     size_t H = m->H, nl = m->cfg.layers;
+    for (; grad && m->nslots < (int)S; m->nslots++) {
+        m->sgrad[m->nslots] = malloc(m->np * sizeof *m->sgrad[0]);
+        m->sdkf[m->nslots] = fftw_malloc(nl * H * m->ks * sizeof *m->sdkf[0]);
+        if (!m->sgrad[m->nslots] || !m->sdkf[m->nslots]) {
+            m->nslots++;
+            slots_free(m);
+            return ptd_error(PTD_ENOMEM, "out of memory for the batch's partial gradients");
+        }
+    }
     double t0 = now();
     /* kernels, once per call, parallel over channels */
 #ifdef _OPENMP
@@ -1063,45 +1089,49 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
         }
     }
     int oldblas = ptd_blas_threads_single();
-    int used = T;
+    double sloss[NSLOT];
+    size_t scorrect[NSLOT];
+    for (int k = 0; k < T; k++) memset(&m->ws[k]->tm, 0, sizeof m->ws[k]->tm);
 #ifdef _OPENMP
-#pragma omp parallel num_threads(T)
+#pragma omp parallel for num_threads(T) schedule(static)
 #endif
-    {
-        int tid = 0, nt = 1;
+    for (size_t s = 0; s < S; s++) {
+        int tid = 0;
 #ifdef _OPENMP
-        tid = omp_get_thread_num(), nt = omp_get_num_threads();
-#pragma omp single
-        used = nt;
+        tid = omp_get_thread_num();
 #endif
         work *w = m->ws[tid];
+        double *own_grad = w->grad;
+        double complex *own_dkf = w->dKf;
         w->loss = 0, w->correct = 0;
-        memset(&w->tm, 0, sizeof w->tm);
         if (grad) {
+            w->grad = m->sgrad[s], w->dKf = m->sdkf[s];
             memset(w->grad, 0, m->np * sizeof *w->grad);
             memset(w->dKf, 0, nl * H * m->ks * sizeof *w->dKf);
         }
-        for (size_t i = (size_t)tid; i < nb; i += (size_t)nt)
+        for (size_t i = s; i < nb; i += S)
             sample_run(m, w, d, idx ? idx[i] : i, noise, 1.0 / (double)nb, grad != NULL);
+        sloss[s] = w->loss, scorrect[s] = w->correct;
+        w->grad = own_grad, w->dKf = own_dkf;
     }
     ptd_blas_threads_restore(oldblas);
     double ls = 0;
     size_t cs = 0;
-    for (int k = 0; k < used; k++) {
+    for (size_t k = 0; k < S; k++) ls += sloss[k], cs += scorrect[k];
+    for (int k = 0; k < T; k++) {
         work *w = m->ws[k];
-        ls += w->loss, cs += w->correct;
         m->tm.fft += w->tm.fft, m->tm.dense += w->tm.dense, m->tm.rest += w->tm.rest;
     }
     if (loss) *loss = ls / (double)nb;
     if (correct) *correct = cs;
     if (!grad) return PTD_OK;
     t0 = now();
-    memcpy(grad, m->ws[0]->grad, m->np * sizeof *grad);
-    for (int k = 1; k < used; k++) {
-        const double *g = m->ws[k]->grad;
+    memcpy(grad, m->sgrad[0], m->np * sizeof *grad);
+    for (size_t k = 1; k < S; k++) {
+        const double *g = m->sgrad[k];
         for (size_t i = 0; i < m->np; i++) grad[i] += g[i];
-        double complex *a = m->ws[0]->dKf;
-        const double complex *b = m->ws[k]->dKf;
+        double complex *a = m->sdkf[0];
+        const double complex *b = m->sdkf[k];
         for (size_t i = 0; i < nl * H * m->ks; i++) a[i] += b[i];
     }
     m->tm.rest += now() - t0;
@@ -1118,7 +1148,7 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
 #endif
         work *w = m->ws[tid];
         double *dK = w->d1;
-        kernel_grad_time(m, w, m->ws[0]->dKf + lh * m->ks, dK);
+        kernel_grad_time(m, w, m->sdkf[0] + lh * m->ks, dK);
         kernel_back(m, lh / H, lh % H, dK, grad);
     }
     m->tm.kernel += now() - t0;
