@@ -174,21 +174,64 @@ int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double 
     if (!ptd_matrix_is_finite(A)) return ptd_error(PTD_EINVAL, "transient norms: A must be finite");
     for (size_t k = 0; k < nt; k++)
         if (!isfinite(t[k])) return ptd_error(PTD_EINVAL, "transient norms: t[%zu] is not finite", k);
-    ptd_matrix *E = ptd_matrix_alloc(A->rows, A->cols);
-    if (!E) return ptd_error(PTD_ENOMEM, "transient norms: out of memory");
-    int st = PTD_OK;
-    for (size_t k = 0; k < nt && !st; k++) {
-        if (t[k] == 0) {
-            out[k] = 1;
-            continue;
+    /* one time to a thread, each exponential on one BLAS thread: the same bits whatever the
+     * number of threads (a threaded LU or SVD changes the last digits with the count) */
+    int *sts = malloc((nt ? nt : 1) * sizeof *sts);
+    if (!sts) return ptd_error(PTD_ENOMEM, "transient norms: out of memory");
+    int blas_old = ptd_blas_threads_single();
+    int oom = 0;
+#ifdef _OPENMP
+#pragma omp parallel
+#endif
+    {
+        ptd_matrix *E = ptd_matrix_alloc(A->rows, A->cols);
+        if (!E) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+            oom = 1;
         }
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (size_t k = 0; k < nt; k++) {
+            sts[k] = PTD_OK;
+            if (t[k] == 0) {
+                out[k] = 1;
+                continue;
+            }
+            if (!E) {
+                sts[k] = PTD_ENOMEM;
+                continue;
+            }
+            long long e2;
+            double v;
+            int st = expm_scaled(A, t[k], E, &e2);
+            if (!st) st = ptd_matrix_norm2(E, &v);
+            if (!st) out[k] = ldexp(v, scale_exponent(e2));
+            sts[k] = st;
+        }
+        ptd_matrix_free(E);
+    }
+    ptd_blas_threads_restore(blas_old);
+    int st = PTD_OK;
+    size_t bad = 0;
+    for (size_t k = 0; k < nt && !st; k++)
+        if (sts[k]) st = sts[k], bad = k;
+    free(sts);
+    if (oom || st == PTD_ENOMEM) return ptd_error(PTD_ENOMEM, "transient norms: out of memory");
+    if (st) {
+        /* the message was a worker's (messages are per thread): the first failing time
+         * again, here, for the caller's */
+        ptd_matrix *E = ptd_matrix_alloc(A->rows, A->cols);
+        if (!E) return ptd_error(PTD_ENOMEM, "transient norms: out of memory");
         long long e2;
         double v;
-        st = expm_scaled(A, t[k], E, &e2);
+        st = expm_scaled(A, t[bad], E, &e2);
         if (!st) st = ptd_matrix_norm2(E, &v);
-        if (!st) out[k] = ldexp(v, scale_exponent(e2));
+        ptd_matrix_free(E);
+        if (!st) st = ptd_error(PTD_ERANGE, "transient norms: t = %g failed on a worker thread only", t[bad]);
     }
-    ptd_matrix_free(E);
     return st;
 }
 
@@ -217,6 +260,7 @@ int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out)
     for (size_t i = 0; i < n; i++) PTD_AT(P, i, i) = 1;
     out[0] = 1;
     int st = PTD_OK;
+    int blas_old = ptd_blas_threads_single(); /* the same bits whatever the thread count */
     for (size_t k = 1; k <= kmax && !st; k++) {
         mul(n, Ah->data, P->data, Q->data);
         ptd_matrix *tmp = P;
@@ -228,6 +272,7 @@ int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out)
         st = ptd_matrix_norm2(P, &v);
         if (!st) out[k] = ldexp(v, scale_exponent(e2));
     }
+    ptd_blas_threads_restore(blas_old);
     ptd_matrix_free(Ah);
     ptd_matrix_free(P);
     ptd_matrix_free(Q);
