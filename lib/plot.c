@@ -104,23 +104,26 @@ static int eps_fixed(const double *lev, size_t n)
     return 1;
 }
 
-static void eps_plain(char *buf, size_t n, double eps, int fixed)
+/* The shortest text within a relative `tol` of eps (0: the same double). */
+static void eps_near(char *buf, size_t n, double eps, int fixed, double tol)
 {
     for (int p = 0; p <= 17; p++) {
         snprintf(buf, n, fixed ? "%.*g" : "%.*e", fixed ? p + 1 : p, eps);
-        if (strtod(buf, NULL) == eps) return;
+        if (fabs(strtod(buf, NULL) - eps) <= tol * eps) return;
     }
 }
 
+static void eps_plain(char *buf, size_t n, double eps, int fixed) { eps_near(buf, n, eps, fixed, 0); }
+
 /* The same in LaTeX math (no dollars): 10^{-4}, 2.5\times 10^{-3}, or 0.3. */
-static void eps_latex(char *buf, size_t n, double eps, int fixed)
+static void eps_latex(char *buf, size_t n, double eps, int fixed, double tol)
 {
     if (fixed) {
-        eps_plain(buf, n, eps, 1);
+        eps_near(buf, n, eps, 1, tol);
         return;
     }
     char plain[64];
-    eps_plain(plain, sizeof plain, eps, 0);
+    eps_near(plain, sizeof plain, eps, 0, tol);
     char *e = strchr(plain, 'e');
     if (!e) {
         snprintf(buf, n, "%s", plain);
@@ -363,7 +366,18 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
         if (isfinite(creal(eig[k])) && isfinite(cimag(eig[k]))) nfin++;
 
     const int latex = meta && meta->latex;
-    const int fixed = eps_fixed(lev, nlev);
+    /* what the reader sees: eps as given, e = eps / ||A||_2 with --relative, to the digits
+     * given (the quotient of a product is within a few ulps of e, never 17 digits of it) */
+    const double unit = meta && meta->eps_unit > 0 && isfinite(meta->eps_unit) ? meta->eps_unit : 0;
+    const double tol = unit ? 1e-13 : 0;
+    double *shown = malloc(nlev * sizeof *shown);
+    if (!shown) {
+        free(lev);
+        return ptd_error(PTD_ENOMEM, "%s: %zu eps levels", fn, nlev);
+    }
+    for (size_t k = 0; k < nlev; k++) shown[k] = unit ? lev[k] / unit : lev[k];
+    const int fixed = eps_fixed(shown, nlev);
+    const char *per = unit ? (latex ? "\\,\\|A\\|_2" : " ||A||₂") : "";
     char buf[256], text[1024];
 
     /* provenance */
@@ -454,8 +468,8 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
     k0 = strlen(text);
     snprintf(text + k0, sizeof text - k0, latex ? "$\\varepsilon = " : "ε = ");
     for (size_t k = 0; k < nlev; k++) {
-        if (latex) eps_latex(buf, sizeof buf, lev[k], fixed);
-        else eps_plain(buf, sizeof buf, lev[k], fixed);
+        if (latex) eps_latex(buf, sizeof buf, shown[k], fixed, tol);
+        else eps_near(buf, sizeof buf, shown[k], fixed, tol);
         size_t m = strlen(text);
         if (m + strlen(buf) + 16 >= sizeof text) {
             snprintf(text + m, sizeof text - m, ", ...");
@@ -463,6 +477,8 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
         }
         snprintf(text + m, sizeof text - m, "%s%s", k ? ", " : "", buf);
     }
+    if (unit && nlev > 1) strcat(text, latex ? "\\ (\\times \\|A\\|_2)" : " (× ||A||₂)");
+    else strcat(text, per);
     if (latex) strcat(text, "$");
     fputs("set title ", f);
     put_quoted(f, text);
@@ -477,25 +493,26 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
         fprintf(f, "set cbrange [%.17g:%.17g]\n", log10(lev[0]), log10(lev[nlev - 1]));
         fputs("set colorbox vertical\nset cbtics out nomirror (", f);
         for (size_t k = 0; k < nlev; k++) {
-            if (latex) snprintf(buf, sizeof buf, "$%.3g$", log10(lev[k]));
-            else snprintf(buf, sizeof buf, "%.3g", log10(lev[k]));
+            if (latex) snprintf(buf, sizeof buf, "$%.3g$", log10(shown[k]));
+            else snprintf(buf, sizeof buf, "%.3g", log10(shown[k]));
             if (k) fputs(", ", f);
             put_quoted(f, buf);
             fprintf(f, " %.17g", log10(lev[k]));
         }
         /* room on the right for the colour box's label */
         fputs(")\nset rmargin 12\nset cblabel ", f);
-        put_quoted(f, latex ? "$\\log_{10}\\varepsilon$" : "log₁₀ ε");
+        if (unit) put_quoted(f, latex ? "$\\log_{10}(\\varepsilon/\\|A\\|_2)$" : "log₁₀ (ε/||A||₂)");
+        else put_quoted(f, latex ? "$\\log_{10}\\varepsilon$" : "log₁₀ ε");
         fputs("\n", f);
         snprintf(contour_spec, sizeof contour_spec, "%s using 1:2:3 with lines lw 2 lc palette notitle",
                  use_grid ? "$contours" : "$traced");
     } else {
         if (latex) {
-            eps_latex(buf, sizeof buf, lev[0], fixed);
-            snprintf(text, sizeof text, "$\\varepsilon = %s$", buf);
+            eps_latex(buf, sizeof buf, shown[0], fixed, tol);
+            snprintf(text, sizeof text, "$\\varepsilon = %s%s$", buf, per);
         } else {
-            eps_plain(buf, sizeof buf, lev[0], fixed);
-            snprintf(text, sizeof text, "ε = %s", buf);
+            eps_near(buf, sizeof buf, shown[0], fixed, tol);
+            snprintf(text, sizeof text, "ε = %s%s", buf, per);
         }
         /* text goes through put_quoted; build the plot clause around it below */
         snprintf(contour_spec, sizeof contour_spec, "%s using 1:2 with lines lw 2 lc rgb '%s' title ",
@@ -553,6 +570,7 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
     fputs("\n}\n", f);
 
     free(lev);
+    free(shown);
     return finish_stream(f, fn);
 }
 

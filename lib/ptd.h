@@ -65,6 +65,13 @@ const char *ptd_last_error(void);
  * so), 17 at most (err = 0: exact), 6 when err is not finite.  For "%.*g". */
 int ptd_digits(double v, double err);
 
+/* Threads for what the library runs in parallel: its OpenMP loops (grids, transfer functions,
+ * training) and OpenBLAS's own threads inside LAPACK.  threads >= 1; 0 restores the defaults
+ * (OpenMP's and OpenBLAS's, all cores unless OMP_NUM_THREADS / OPENBLAS_NUM_THREADS say
+ * otherwise).  A process-wide setting: call it before the work, from one thread.  Options
+ * that take a thread count (ptd_pspec_opts.threads, ...) still decide for their call. */
+void ptd_set_threads(int threads);
+
 /* Library version, "MAJOR.MINOR.PATCH". */
 const char *ptd_version(void);
 
@@ -618,6 +625,9 @@ typedef struct {
     const char *const *notes;   /* further "key: value" lines for the header, or NULL */
     size_t nnotes;
     int latex;                  /* 1: labels in LaTeX markup (cairolatex output) */
+    double eps_unit;            /* pseudospectra: 0, or the norm the user's eps were relative
+                                 * to (eps = e ||A||_2): the title, key and colour bar then
+                                 * show e, as given, with "||A||_2"; the contours stay at eps */
 } ptd_plot_meta;
 
 /* Write a complete gnuplot script, data inline as datablocks: contour lines of
@@ -1156,8 +1166,9 @@ typedef struct {
 
 /* Mean cross-entropy over the samples idx[0..nb) of d (idx NULL: 0..nb), the number
  * classified correctly, and, when grad is not NULL, the gradient of the mean loss (nparams
- * values, overwritten).  Parallel over samples on `threads` threads (0: all), per-thread
- * gradient buffers reduced in thread order: the same thread count gives the same bits.
+ * values, overwritten).  Parallel over samples on `threads` threads (0: all; at most 16
+ * share a batch): the batch is summed in min(nb, 16) fixed parts, part s the samples s,
+ * s + 16, ... in order, the parts in order, so every thread count gives the same bits.
  * Not thread-safe on one model (it owns the workspaces). */
 int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *idx, size_t nb,
                         const ptd_train_noise *noise, int threads, double *loss, size_t *correct,

@@ -2,6 +2,10 @@
 #include "config.h"
 #include "internal.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -77,6 +81,7 @@ int ptd_lapack_status(const char *routine, int info)
  * its cblas.h, which clashes with GSL's. */
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
+extern int openblas_get_num_procs(void);
 
 int ptd_blas_threads_single(void)
 {
@@ -88,4 +93,24 @@ int ptd_blas_threads_single(void)
 void ptd_blas_threads_restore(int old)
 {
     if (old > 1) openblas_set_num_threads(old);
+}
+
+void ptd_set_threads(int threads)
+{
+    static int omp0 = 0, blas0 = 0; /* the defaults, remembered at the first call */
+    if (!blas0) {
+        blas0 = openblas_get_num_threads();
+#ifdef _OPENMP
+        omp0 = omp_get_max_threads();
+#endif
+    }
+    int t = threads > 0 ? threads : 0;
+#ifdef _OPENMP
+    omp_set_num_threads(t ? t : (omp0 > 0 ? omp0 : 1));
+#endif
+    /* the BLAS on no more threads than cores: more only contend, and growing OpenBLAS's
+     * pool past the cores is where its thread server has raced */
+    int procs = openblas_get_num_procs();
+    if (t && procs > 0 && t > procs) t = procs;
+    openblas_set_num_threads(t ? t : (blas0 > 0 ? blas0 : 1));
 }

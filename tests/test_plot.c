@@ -183,7 +183,7 @@ static char *script_for(const ptd_pspec_grid *g, const double *eps, size_t neps,
                         const double complex *eig, size_t neig, int latex)
 {
     const char *notes[] = {"matrix: 1 x 1", "seed: 7"};
-    ptd_plot_meta meta = {"circle test", "test_plot --eps 0.5", notes, 2, latex};
+    ptd_plot_meta meta = {.title = "circle test", .command = "test_plot --eps 0.5", .notes = notes, .nnotes = 2, .latex = latex};
     membuf m;
     mem_open(&m);
     int st = ptd_plot_pspec_gnuplot(m.f, g, eps, neps, eig, neig, &meta);
@@ -204,7 +204,7 @@ START_TEST(test_tsv_layout_and_values)
     size_t nx = 9, ny = 7;
     ptd_pspec_grid *g = circle_grid(nx, ny, unit_box, 0);
     ck_assert(g->sigma[4 + 3 * nx] == 0.0);
-    ptd_plot_meta meta = {"t", "test_plot tsv", NULL, 0, 0};
+    ptd_plot_meta meta = {.title = "t", .command = "test_plot tsv"};
     membuf m;
     mem_open(&m);
     ck_assert_int_eq(ptd_plot_pspec_tsv(m.f, g, &meta), PTD_OK);
@@ -366,7 +366,7 @@ START_TEST(test_script_newline_in_meta)
     /* a newline or a trailing backslash in a note must not escape the comment */
     ptd_pspec_grid *g = circle_grid(4, 4, unit_box, 0);
     const char *notes[] = {"a\nset output 'evil'", "ends in \\"};
-    ptd_plot_meta meta = {"t\nx", "cmd\rline", notes, 2, 0};
+    ptd_plot_meta meta = {.title = "t\nx", .command = "cmd\rline", .notes = notes, .nnotes = 2};
     double eps[] = {0.5};
     membuf m;
     mem_open(&m);
@@ -386,7 +386,7 @@ START_TEST(test_script_latex_and_levels)
     ptd_pspec_grid *g = circle_grid(5, 5, unit_box, 0);
     double eps[] = {1e-1, 1e-3, 1e-2, 1e-2}; /* unsorted, one repeat */
     const char *notes[] = {NULL};
-    ptd_plot_meta meta = {"file:a_b.mtx", "cmd", notes, 1, 1};
+    ptd_plot_meta meta = {.title = "file:a_b.mtx", .command = "cmd", .notes = notes, .nnotes = 1, .latex = 1};
     membuf m;
     mem_open(&m);
     ck_assert_int_eq(ptd_plot_pspec_gnuplot(m.f, g, eps, 4, NULL, 0, &meta), PTD_OK);
