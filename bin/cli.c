@@ -541,3 +541,218 @@ const char *cli_lib_error(const char *context)
     snprintf(buf, sizeof buf, "%s: %s", context, msg);
     return buf;
 }
+
+/* ---- the shared options ---- */
+
+enum { C_SIZES = 1000, C_EPS, C_RELATIVE, C_POINTS, C_GRID, C_SEED, C_THREADS, C_FORMAT, C_VERSION };
+
+/* The table: name, argument, code, the tools that take it (0: every tool), the option column
+ * of --help and the text when the tool gives none. */
+static const struct {
+    struct option opt;
+    unsigned flag;
+    const char *column, *help;
+} shared[CLI_NSHARED] = {
+    [CLI_H_N] = {{"n", required_argument, NULL, 'n'}, CLI_OPT_N, "-n N", "order of a named matrix"},
+    [CLI_H_SIZES] = {{"sizes", required_argument, NULL, C_SIZES}, CLI_OPT_SIZES, "--sizes A:B[:S]",
+                     "orders A, 2A, 4A, ... up to B; A:B:S steps by S, A:B:xF multiplies by F"},
+    [CLI_H_EPS] = {{"eps", required_argument, NULL, C_EPS}, CLI_OPT_EPS, "-eps LIST",
+                   "comma-separated eps, absolute (with --relative: times ||A||_2)"},
+    [CLI_H_RELATIVE] = {{"relative", no_argument, NULL, C_RELATIVE}, CLI_OPT_RELATIVE, "--relative",
+                        "every eps given is relative: multiplied by ||A||_2"},
+    [CLI_H_POINTS] = {{"points", required_argument, NULL, C_POINTS}, CLI_OPT_POINTS, "--points K",
+                      "samples of the sweep"},
+    [CLI_H_GRID] = {{"grid", required_argument, NULL, C_GRID}, CLI_OPT_GRID, "--grid NX[xNY]",
+                    "grid points per side, edges included"},
+    [CLI_H_SEED] = {{"seed", required_argument, NULL, C_SEED}, CLI_OPT_SEED, "--seed S",
+                    "seed of everything random (default 1)"},
+    [CLI_H_THREADS] = {{"threads", required_argument, NULL, C_THREADS}, CLI_OPT_THREADS, "--threads T",
+                       "threads (default: all cores)"},
+    [CLI_H_OUTPUT] = {{"output", required_argument, NULL, 'o'}, 0, "-o FILE",
+                      ".png .svg .pdf .tex (image, by gnuplot), .gp (script),\n"
+                      ".dat or .tsv (data); default: the gnuplot script on stdout"},
+    [CLI_H_FORMAT] = {{"format", required_argument, NULL, C_FORMAT}, 0, "--format F",
+                      "gnuplot (default) or tsv, whatever the name given to -o"},
+    [CLI_H_QUIET] = {{"quiet", no_argument, NULL, 'q'}, 0, "--quiet", "no summary or progress on standard error"},
+    [CLI_H_HELP] = {{"help", no_argument, NULL, 'h'}, 0, "--help, --version", "this text; the version"},
+    [CLI_H_HELP + 1] = {{"version", no_argument, NULL, C_VERSION}, 0, NULL, NULL},
+};
+
+static int takes(const cli_tool *t, int row) { return !shared[row].flag || (t->accept & shared[row].flag); }
+
+static char *cmd_to_free;
+static void free_cmd(void) { free(cmd_to_free); }
+
+void cli_args_init(const cli_tool *t, cli_args *a, int argc, char **argv)
+{
+    cli_init(argv[0]);
+    memset(a, 0, sizeof *a);
+    a->cmd = cmd_to_free = cli_command_line(argc, argv);
+    atexit(free_cmd);
+    a->seed = 1;
+    a->n = t->n_default;
+    a->points = t->points_default;
+    a->nx = a->ny = t->grid_default;
+    if (t->accept & CLI_OPT_SIZES)
+        a->sizes = cli_sizes("--sizes", "", t->sizes_default[0], t->sizes_default[1], t->sizes_count_max, &a->nsizes);
+}
+
+/* the options getopt sees: the tool's own, then the shared ones it takes */
+static struct option *merged_options(const cli_tool *t)
+{
+    size_t own = 0;
+    while (t->own && t->own[own].name) own++;
+    struct option *o = calloc(own + CLI_NSHARED + 1, sizeof *o);
+    if (!o) cli_fail("out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < own; i++) o[k++] = t->own[i];
+    for (int r = 0; r < CLI_NSHARED; r++) {
+        if (!takes(t, r)) continue;
+        for (size_t i = 0; i < own; i++)
+            if (strcmp(t->own[i].name, shared[r].opt.name) == 0)
+                cli_fail("internal error: --%s is a shared option and one of %s's own", t->own[i].name, t->name);
+        o[k++] = shared[r].opt;
+    }
+    return o;
+}
+
+static void free_options(struct option **o)
+{
+    free(*o);
+    *o = NULL;
+}
+
+int cli_next(const cli_tool *t, cli_args *a, int argc, char **argv)
+{
+    static struct option *opts;
+    static const cli_tool *built;
+    if (built != t) {
+        free(opts);
+        opts = merged_options(t);
+        built = t;
+    }
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long_only(argc, argv, t->accept & CLI_OPT_N ? "n:o:hq" : "o:hq", opts, NULL);
+        switch (c) {
+        case -1:
+            if (a->threads) ptd_set_threads(a->threads);
+            free_options(&opts);
+            built = NULL;
+            return -1;
+        case 'n':
+            a->n = cli_size("-n", optarg, t->n_min, t->n_max);
+            a->n_given = 1;
+            break;
+        case C_SIZES:
+            free(a->sizes);
+            a->sizes = cli_sizes("--sizes", optarg, t->sizes_min, t->sizes_max, t->sizes_count_max, &a->nsizes);
+            a->sizes_given = 1;
+            break;
+        case C_EPS:
+            free(a->eps);
+            a->eps = cli_positive_list("-eps", optarg, t->eps_max, &a->neps);
+            if (t->eps_one && a->neps != 1) cli_usage("-eps takes one value here (got '%s')", optarg);
+            break;
+        case C_RELATIVE: a->relative = 1; break;
+        case C_POINTS:
+            a->points = cli_size("--points", optarg, t->points_min, t->points_max);
+            a->points_given = 1;
+            break;
+        case C_GRID:
+            cli_grid("--grid", optarg, t->grid_max, &a->nx, &a->ny);
+            a->grid_given = 1;
+            break;
+        case C_SEED: a->seed = cli_ulong("--seed", optarg); break;
+        case C_THREADS: a->threads = (int)cli_size("--threads", optarg, 1, 1024); break;
+        case 'o': a->out = optarg; break;
+        case C_FORMAT: a->tsv = cli_format(optarg); break;
+        case 'q': a->quiet = 1; break;
+        case 'h':
+            t->usage();
+            exit(CLI_OK);
+        case C_VERSION:
+            printf("%s (ptdkit) %s\n", t->name, ptd_version());
+            exit(CLI_OK);
+        case '?': cli_bad_option(argv, t->accept & CLI_OPT_N ? "no" : "o");
+        default: return c;
+        }
+    }
+}
+
+void cli_help_shared(const cli_tool *t)
+{
+    printf("\nShared options (the same meaning in every ptdkit tool):\n");
+    for (int r = 0; r < CLI_NSHARED; r++) {
+        if (!shared[r].column || !takes(t, r)) continue;
+        const char *h = t->help[r] ? t->help[r] : shared[r].help;
+        printf("  %-18s ", shared[r].column);
+        for (const char *p = h; *p; p++) {
+            putchar(*p);
+            if (*p == '\n') printf("%21s", "");
+        }
+        putchar('\n');
+    }
+}
+
+size_t *cli_sizes(const char *opt, const char *s, size_t min, size_t max, size_t count_max, size_t *count)
+{
+    char buf[96], *part[3];
+    size_t a = min, b = max, step = 0;
+    double factor = 2;
+    int np = *s ? split3(s, ':', buf, sizeof buf, part) : -1; /* "": the default range min:max */
+    if (np >= 0) {
+        int ok = (np == 2 || np == 3) && parse_size(part[0], min, max, &a) && parse_size(part[1], min, max, &b) && a <= b;
+        if (ok && np == 3) {
+            if (part[2][0] == 'x') ok = parse_finite(part[2] + 1, &factor) && factor > 1 && factor <= 1e6;
+            else ok = parse_size(part[2], 1, max, &step);
+        }
+        if (!ok)
+            cli_usage("%s needs A:B (A, 2A, 4A, ...), A:B:STEP or A:B:xF (F > 1), integers %zu <= A <= B <= %zu "
+                      "(got '%s')", opt, min, max, s);
+    }
+    size_t *v = malloc(count_max * sizeof *v), k = 0;
+    if (!v) cli_fail("out of memory");
+    double x = (double)a;
+    for (size_t m = a; m <= b;) {
+        if (k == count_max)
+            cli_usage("%s '%s' gives more than %zu sizes (a larger step or factor, or a narrower range)", opt, s, count_max);
+        v[k++] = m;
+        if (step) {
+            if (m > b - step) break;
+            m += step;
+        } else {
+            /* the next rounded multiple that differs: x1.1 from 4 gives 4, 5, 6, ... */
+            size_t next = m;
+            while (next <= m && x <= (double)b) {
+                x *= factor;
+                next = (size_t)llround(x);
+            }
+            if (next <= m || next > b) break;
+            m = next;
+        }
+    }
+    *count = k;
+    return v;
+}
+
+char *cli_sizes_text(char *buf, size_t size, const size_t *v, size_t count)
+{
+    size_t len = (size_t)snprintf(buf, size, "sizes:");
+    for (size_t k = 0; k < count && len < size; k++) {
+        if (count > 5 && k == 3) {
+            len += (size_t)snprintf(buf + len, size - len, " ...,");
+            k = count - 1;
+        }
+        len += (size_t)snprintf(buf + len, size - len, " %zu%s", v[k], k + 1 < count ? "," : "");
+    }
+    if (count > 5 && len < size) snprintf(buf + len, size - len, " (%zu sizes)", count);
+    return buf;
+}
+
+char *cli_eps_text(char *buf, size_t size, double eps, int relative, double norm)
+{
+    if (relative) snprintf(buf, size, "%.6g ||A||_2 = %.3g", eps, eps * norm);
+    else snprintf(buf, size, "%.6g", eps);
+    return buf;
+}

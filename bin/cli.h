@@ -3,6 +3,7 @@
 #define PTD_CLI_H
 
 #include <complex.h>
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -130,5 +131,88 @@ char *cli_complex(char *buf, size_t size, double complex z, double err);
  * when the message begins with it already: the library names what failed in most messages,
  * and a tool repeating it would print "x: x: ...". */
 const char *cli_lib_error(const char *context);
+
+/* ---- The options the tools share: one table (cli.c), one meaning, one parser ----
+ *
+ * A tool names the shared options it takes (CLI_OPT_*, besides -o, --format, --quiet,
+ * --help and --version, which every tool takes) and its limits; cli_next parses them and
+ * hands the tool only its own options.  The meanings:
+ *   -n N              order of a named matrix
+ *   --sizes A:B[:S|:xF]  orders A, 2A, 4A, ... <= B (the default step doubles), A, A+S, ...,
+ *                     <= B, or round(A F^k) <= B (F > 1)
+ *   -eps LIST         absolute eps (comma-separated); --relative: every eps of the tool (its
+ *                     -eps and its eps ranges) is relative, multiplied by ||A||_2
+ *   --points K        samples of a one-dimensional sweep (times, sizes, frequencies)
+ *   --grid NX[xNY]    points per side of a two-dimensional grid
+ *   --seed S          the seed of everything random in the run
+ *   --threads T       threads (OpenMP loops and BLAS; default all cores) */
+enum {
+    CLI_OPT_N = 1u << 0,
+    CLI_OPT_SIZES = 1u << 1,
+    CLI_OPT_EPS = 1u << 2,
+    CLI_OPT_RELATIVE = 1u << 3,
+    CLI_OPT_POINTS = 1u << 4,
+    CLI_OPT_GRID = 1u << 5,
+    CLI_OPT_SEED = 1u << 6,
+    CLI_OPT_THREADS = 1u << 7,
+    CLI_NSHARED = 13 /* rows of the table: the eight above and the five every tool takes */
+};
+
+typedef struct {
+    const char *name;          /* for --version and messages */
+    unsigned accept;           /* CLI_OPT_* */
+    const struct option *own;  /* the tool's own options, {NULL} ended; codes below 1000, none of n o h q */
+    void (*usage)(void);       /* --help: prints the whole text, cli_help_shared included */
+    size_t n_default, n_min, n_max;
+    size_t sizes_min, sizes_max, sizes_count_max; /* with sizes_default[0..1] = A, B */
+    size_t sizes_default[2];
+    double eps_max;            /* the largest -eps value */
+    int eps_one;               /* -eps takes one value, not a list */
+    size_t points_default, points_min, points_max;
+    size_t grid_default, grid_max;
+    /* --help lines for the shared options (NULL: the table's text), the option column left
+     * out: "order of a named matrix (default 64; at most 8192)" */
+    const char *help[CLI_NSHARED];
+} cli_tool;
+
+/* Indices of cli_tool.help, the order in which cli_help_shared prints them. */
+enum { CLI_H_N, CLI_H_SIZES, CLI_H_EPS, CLI_H_RELATIVE, CLI_H_POINTS, CLI_H_GRID, CLI_H_SEED, CLI_H_THREADS,
+       CLI_H_OUTPUT, CLI_H_FORMAT, CLI_H_QUIET, CLI_H_HELP };
+
+typedef struct {
+    const char *out;          /* -o FILE (NULL: standard output) */
+    int tsv, quiet;
+    unsigned long seed;       /* default 1 */
+    int threads;              /* 0: all */
+    size_t n;
+    int n_given;
+    size_t *sizes, nsizes;    /* malloc'd; the default range when not given */
+    int sizes_given;
+    double *eps;              /* malloc'd, as given (NULL: none given) */
+    size_t neps;
+    int relative;
+    size_t points, nx, ny;
+    int points_given, grid_given;
+    char *cmd;                /* the command line, for provenance */
+} cli_args;
+
+/* cli_init, the defaults, and the command line (before getopt permutes argv). */
+void cli_args_init(const cli_tool *t, cli_args *a, int argc, char **argv);
+/* The next of the tool's own options (its code; optarg its value), or -1 after the last
+ * option: then optind is the first operand and --threads has been applied
+ * (ptd_set_threads).  Shared options are parsed here; --help and --version exit 0; an
+ * unknown option or a missing value is a usage error. */
+int cli_next(const cli_tool *t, cli_args *a, int argc, char **argv);
+/* The --help lines of the shared options the tool takes, under a heading. */
+void cli_help_shared(const cli_tool *t);
+/* Sizes "A:B", "A:B:STEP" or "A:B:xF" (see above) with min <= A <= B <= max, at most
+ * count_max of them; returns a malloc'd list. */
+size_t *cli_sizes(const char *opt, const char *s, size_t min, size_t max, size_t count_max, size_t *count);
+/* "sizes: 4, 8, 16, 32" (up to the first three and the last when there are more:
+ * "sizes: 4, 5, 6, ..., 128 (31 sizes)") into buf; returns buf. */
+char *cli_sizes_text(char *buf, size_t size, const size_t *v, size_t count);
+/* eps for titles and summaries: "1e-3 ||A||_2 = 0.0322" (relative) or "0.001" (absolute),
+ * each value to the digits it was given with (%.6g), never the 17 of the product. */
+char *cli_eps_text(char *buf, size_t size, double eps, int relative, double norm);
 
 #endif

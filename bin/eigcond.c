@@ -12,6 +12,26 @@
 
 #define GROWTH (3.0 + 2.0 * M_SQRT2) /* LegS: kappa_2(V) ~ (3 + 2 sqrt2)^n */
 
+static void usage(void);
+
+static const struct option own_opts[] = {
+    {"precision", required_argument, NULL, 'p'}, {"digits", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
+
+static const cli_tool tool = {
+    .name = "eigcond",
+    .accept = CLI_OPT_N | CLI_OPT_SIZES | CLI_OPT_SEED | CLI_OPT_THREADS,
+    .own = own_opts,
+    .usage = usage,
+    .n_default = 64, .n_min = 1, .n_max = PTD_ZOO_MAX_N,
+    .sizes_min = 1, .sizes_max = 1024, .sizes_count_max = 256, .sizes_default = {4, 128},
+    .help = {[CLI_H_N] = "order of a named matrix (default 64; at most 8192)",
+             [CLI_H_SIZES] = "sweep n over A, 2A, 4A, ... up to B (A:B:S steps by S, A:B:xF\n"
+                             "multiplies by F) and plot kappa_2(V) against n",
+             [CLI_H_SEED] = "seed of the random matrices (default 1)",
+             [CLI_H_THREADS] = "threads of LAPACK's BLAS (default: all cores; the extended\n"
+                               "precision runs on one)"},
+};
+
 static void usage(void)
 {
     printf("Usage: eigcond MATRIX [options]\n"
@@ -22,24 +42,16 @@ static void usage(void)
            "MATRIX is a name (see pspec --help), file:PATH (Matrix Market) or - (stdin).\n"
            "\n"
            "Options (single or double dash):\n"
-           "  -n N               order of a named matrix (default 16; at most %d)\n"
-           "  --sizes A:B[:S]    sweep n = A, A+S, ..., B and plot log10 kappa_2(V) against n\n"
-           "                     (default step: at most 32 sizes)\n"
            "  --precision P      extended precision: auto (default for triangular matrices),\n"
            "                     BITS (a fixed starting precision), or off\n"
            "  --digits D         significant digits the extended values must be correct to\n"
-           "                     (default 8; confirmed by repeating at a higher precision)\n"
-           "  -o FILE            .png .svg .pdf .tex (image), .gp (script), .dat/.tsv (data)\n"
-           "  --format F         gnuplot (default) or tsv, for standard output\n"
-           "  --seed S           seed of the random matrices (default 1)\n"
-           "  --quiet            no summary on stderr\n"
-           "  --help, --version\n"
-           "\n"
+           "                     (default 8; confirmed by repeating at a higher precision)\n");
+    cli_help_shared(&tool);
+    printf("\n"
            "Examples:\n"
            "  eigcond hippo-legs -n 64 | gnuplot -p\n"
-           "  eigcond hippo-legs --sizes 4:128 -o legs-kappa.pdf\n"
-           "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n",
-           PTD_ZOO_MAX_N);
+           "  eigcond hippo-legs --sizes 4:128:4 -o legs-kappa.pdf\n"
+           "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
 }
 
 /* "1.234e+05" or "at least 9.0e+15 (not resolved in double precision; computed 3.1e+19)" */
@@ -106,28 +118,14 @@ static double work_bytes(size_t n, int mp, unsigned long bits)
 
 int main(int argc, char **argv)
 {
-    cli_init(argv[0]);
-    char *cmd = cli_command_line(argc, argv);
-    size_t n = 16, sa = 0, sb = 0, sstep = 0;
-    int sweep = 0, quiet = 0, tsv = 0, digits = 8;
-    unsigned long seed = 1, bits = 0;
-    const char *out = NULL, *precision = "auto";
-    static const struct option opts[] = {
-        {"n", required_argument, NULL, 'n'},      {"sizes", required_argument, NULL, 'S'},
-        {"precision", required_argument, NULL, 'p'}, {"digits", required_argument, NULL, 'd'},
-        {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
-        {"seed", required_argument, NULL, 's'},   {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
-    opterr = 0;
+    cli_args a;
+    cli_args_init(&tool, &a, argc, argv);
+    int digits = 8;
+    unsigned long bits = 0;
+    const char *precision = "auto";
     int c;
-    while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
+    while ((c = cli_next(&tool, &a, argc, argv)) != -1) {
         switch (c) {
-        case 'n': n = cli_size("-n", optarg, 1, PTD_ZOO_MAX_N); break;
-        case 'S':
-            cli_size_range("--sizes", optarg, 1, 1024, &sa, &sb, &sstep);
-            sweep = 1;
-            break;
         case 'p':
             if (strcmp(optarg, "auto") == 0 || strcmp(optarg, "off") == 0) precision = optarg;
             else {
@@ -136,24 +134,12 @@ int main(int argc, char **argv)
             }
             break;
         case 'd': digits = (int)cli_size("--digits", optarg, 1, 15); break;
-        case 'o': out = optarg; break;
-        case 'f':
-            tsv = cli_format(optarg);
-            break;
-        case 's': seed = cli_ulong("--seed", optarg); break;
-        case 'q': quiet = 1; break;
-        case 'h':
-            usage();
-            free(cmd);
-            return CLI_OK;
-        case 'V':
-            printf("eigcond (ptdkit) %s\n", ptd_version());
-            free(cmd);
-            return CLI_OK;
-        default:
-            cli_bad_option(argv, "no");
         }
     }
+    size_t n = a.n;
+    int sweep = a.sizes_given, quiet = a.quiet, tsv = a.tsv;
+    unsigned long seed = a.seed;
+    const char *out = a.out, *cmd = a.cmd;
     const char *spec = cli_one_matrix(argc, argv);
     if (sweep && (strncmp(spec, "file:", 5) == 0 || strcmp(spec, "-") == 0))
         cli_usage("--sizes needs a named matrix, not a file");
@@ -313,24 +299,23 @@ int main(int argc, char **argv)
         ptd_eig_mp_free(m);
         ptd_system_free(sys);
     } else {
-        if (sstep == 0) sstep = (sb - sa) / 32 + 1;
-        size_t count = (sb - sa) / sstep + 1;
+        size_t count = a.nsizes, *sz = a.sizes;
         double *ns = malloc(count * sizeof *ns), *kd = malloc(count * sizeof *kd), *km = malloc(count * sizeof *km),
                *rows = malloc(count * 7 * sizeof *rows);
         if (!ns || !kd || !km || !rows) cli_fail("out of memory");
         int any_mp = 0;
         { /* a named matrix is triangular at every order or at none */
-            ptd_system *s0 = cli_zoo_make(spec, sa, seed);
+            ptd_system *s0 = cli_zoo_make(spec, sz[0], seed);
             int mp = runs_mp(precision, s0->A);
             ptd_system_free(s0);
             double secs = 0;
-            for (size_t k = 0; k < count; k++) secs += work_seconds(sa + k * sstep, mp, bits);
-            cli_notice_work(quiet, sa + (count - 1) * sstep, work_bytes(sa + (count - 1) * sstep, mp, bits), secs);
+            for (size_t k = 0; k < count; k++) secs += work_seconds(sz[k], mp, bits);
+            cli_notice_work(quiet, sz[count - 1], work_bytes(sz[count - 1], mp, bits), secs);
         }
         cli_progress_state prog;
         cli_progress_start(&prog, quiet, "sizes");
         for (size_t k = 0; k < count; k++) {
-            size_t nk = sa + k * sstep;
+            size_t nk = sz[k];
             ptd_system *sys = cli_zoo_make(spec, nk, seed);
             ptd_eig *e = NULL;
             if ((st = ptd_cond_eig(sys->A, &e))) cli_fail("n = %zu: %s", nk, ptd_last_error());
@@ -356,7 +341,7 @@ int main(int argc, char **argv)
             cli_progress(&prog, k + 1, count);
         }
         cli_progress_end(&prog);
-        snprintf(notes_buf[nn++], 160, "sizes: %zu:%zu:%zu", sa, sb, sstep);
+        cli_sizes_text(notes_buf[nn++], 160, sz, count);
         for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
         snprintf(title, sizeof title, "%s: eigenvector condition number against n", spec);
         ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
@@ -391,7 +376,7 @@ int main(int argc, char **argv)
         cli_mem_close(&text);
         cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
         if (!quiet) {
-            fprintf(stderr, "eigcond: %s, n = %zu..%zu step %zu: kappa_2(V)\n", spec, sa, sb, sstep);
+            fprintf(stderr, "eigcond: %s, %s: kappa_2(V)\n", spec, notes_buf[nn - 1]);
             for (size_t k = 0; k < count; k++) {
                 char buf[160];
                 describe_double(buf, sizeof buf, rows[7 * k + 1], rows[7 * k + 2] != 0);
@@ -426,6 +411,6 @@ int main(int argc, char **argv)
         free(rows);
     }
     free(text.buf);
-    free(cmd);
+    free(a.sizes);
     return CLI_OK;
 }

@@ -19,6 +19,31 @@
  * region stay finite below it (1e155 already overflows in zgeev). */
 static const double EPS_MAX = 1e150;
 
+static void usage(void);
+
+static const struct option own_opts[] = {
+    {"box", required_argument, NULL, 'b'},  {"method", required_argument, NULL, 'm'},
+    {"abscissa", no_argument, NULL, 'A'},   {"radius", no_argument, NULL, 'R'},
+    {"fov", no_argument, NULL, 'F'},        {"trace", no_argument, NULL, 'T'},
+    {NULL, 0, NULL, 0}};
+
+static cli_tool tool = {
+    .name = "pspec",
+    .accept = CLI_OPT_N | CLI_OPT_EPS | CLI_OPT_RELATIVE | CLI_OPT_GRID | CLI_OPT_SEED | CLI_OPT_THREADS,
+    .own = own_opts,
+    .usage = usage,
+    .n_default = 64, .n_min = 1, .n_max = PTD_ZOO_MAX_N,
+    .eps_max = 1e150,
+    .grid_default = 200, .grid_max = 4000,
+    .help = {[CLI_H_N] = "order of a named matrix (default 64; at most 8192)",
+             [CLI_H_EPS] = "comma-separated eps levels, absolute, at most 1e150 (default\n"
+                           "1e-1,...,1e-8, those above the rounding floor n u ||A||)",
+             [CLI_H_RELATIVE] = "the eps levels are relative: multiplied by ||A||_2",
+             [CLI_H_GRID] = "grid points per side, edges included (default 200)",
+             [CLI_H_SEED] = "seed of the random matrices (default 1)",
+             [CLI_H_THREADS] = "threads for the grid (default: all cores)"},
+};
+
 static void usage(void)
 {
     printf("Usage: %s MATRIX [options]\n"
@@ -27,11 +52,6 @@ static void usage(void)
            "MATRIX is a name (see below), file:PATH (Matrix Market) or - (Matrix Market on stdin).\n"
            "\n"
            "Options (single or double dash; -eps 1e-4 and --eps=1e-4 alike):\n"
-           "  -n N               order of a named matrix (default 64; at most %d)\n"
-           "  -eps LIST          comma-separated absolute eps levels, at most 1e150 (default\n"
-           "                     1e-1,...,1e-8, those above the rounding floor n u ||A||)\n"
-           "  --relative         eps levels are relative: multiplied by ||A||_2\n"
-           "  --grid NX[xNY]     grid points per side, edges included (default 200)\n"
            "  --box XMIN,XMAX,YMIN,YMAX\n"
            "                     the region (default: found so that it holds the whole\n"
            "                     largest-eps pseudospectrum, with a margin)\n"
@@ -44,16 +64,9 @@ static void usage(void)
            "  --fov              overlay the boundary of the numerical range W(A)\n"
            "  --trace            draw the eps-level curves traced from every eigenvalue instead\n"
            "                     of grid contours (no grid; every component, however small)\n"
-           "  -o FILE            .png .svg .pdf .tex (image, by gnuplot), .gp (script),\n"
-           "                     .dat or .tsv (data); default: the gnuplot script on stdout\n"
-           "  --format F         gnuplot (default) or tsv, for standard output\n"
-           "  --seed S           seed of the random matrices (default 1)\n"
-           "  --threads T        threads for the grid (default: all cores)\n"
-           "  --quiet            no summary or progress on stderr\n"
-           "  --help, --version\n"
-           "\n"
-           "Matrices:\n",
-           cli_prog(), PTD_ZOO_MAX_N);
+           , cli_prog());
+    cli_help_shared(&tool);
+    printf("\nMatrices:\n");
     for (size_t i = 0; i < ptd_zoo_count(); i++) printf("  %-18s %s\n", ptd_zoo_name(i), ptd_zoo_describe(i));
     printf("\nExamples:\n"
            "  pspec hippo-legs -n 64 -eps 1e-4 | gnuplot -p\n"
@@ -157,38 +170,17 @@ static ptd_box trace_box(ptd_pspec_trace_result *const *tr, size_t ntr, const do
 
 int pspec_run(int argc, char **argv, const pspec_driver *drv)
 {
-    cli_init(argv[0]);
-    char *cmd = cli_command_line(argc, argv); /* before getopt permutes argv */
-    size_t n = 64, nx = 200, ny = 200, neps = 0;
-    double *eps = NULL, boxv[4];
-    int have_box = 0, relative = 0, quiet = 0, tsv = 0, threads = 0;
+    cli_args a;
+    cli_args_init(&tool, &a, argc, argv);
+    tool.name = cli_prog(); /* pspec or pspec-mpi */
+    int have_box = 0;
     int want_abscissa = 0, want_radius = 0, want_fov = 0, trace_only = 0;
-    unsigned long seed = 1;
-    const char *out = NULL, *box_arg = NULL;
+    const char *box_arg = NULL;
+    double boxv[4];
     ptd_pspec_method method = PTD_PSPEC_LANCZOS;
-
-    static const struct option opts[] = {
-        {"n", required_argument, NULL, 'n'},       {"eps", required_argument, NULL, 'e'},
-        {"relative", no_argument, NULL, 'r'},       {"grid", required_argument, NULL, 'g'},
-        {"box", required_argument, NULL, 'b'},      {"method", required_argument, NULL, 'm'},
-        {"output", required_argument, NULL, 'o'},   {"format", required_argument, NULL, 'f'},
-        {"seed", required_argument, NULL, 's'},     {"threads", required_argument, NULL, 't'},
-        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},        {"abscissa", no_argument, NULL, 'A'},
-        {"radius", no_argument, NULL, 'R'},         {"fov", no_argument, NULL, 'F'},
-        {"trace", no_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0}};
-    opterr = 0;
     int c;
-    while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
+    while ((c = cli_next(&tool, &a, argc, argv)) != -1) {
         switch (c) {
-        case 'n': n = cli_size("-n", optarg, 1, PTD_ZOO_MAX_N); break;
-        case 'e':
-            free(eps);
-            eps = cli_positive_list("-eps", optarg, EPS_MAX, &neps);
-            break;
-        case 'r': relative = 1; break;
-        case 'g': cli_grid("--grid", optarg, 4000, &nx, &ny); break;
         case 'b':
             cli_box4("--box", optarg, boxv);
             have_box = 1;
@@ -200,31 +192,17 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
             else if (strcmp(optarg, "svd") == 0) method = PTD_PSPEC_SVD;
             else cli_usage("--method must be lanczos, lanczos-single or svd (got '%s')", optarg);
             break;
-        case 'o': out = optarg; break;
-        case 'f':
-            tsv = cli_format(optarg);
-            break;
-        case 's': seed = cli_ulong("--seed", optarg); break;
-        case 't': threads = (int)cli_size("--threads", optarg, 1, 256); break;
-        case 'q': quiet = 1; break;
         case 'A': want_abscissa = 1; break;
         case 'R': want_radius = 1; break;
         case 'F': want_fov = 1; break;
         case 'T': trace_only = 1; break;
-        case 'h':
-            usage();
-            free(cmd);
-            free(eps);
-            return CLI_OK;
-        case 'V':
-            printf("%s (ptdkit) %s\n", cli_prog(), ptd_version());
-            free(cmd);
-            free(eps);
-            return CLI_OK;
-        default:
-            cli_bad_option(argv, "noe");
         }
     }
+    size_t n = a.n, nx = a.nx, ny = a.ny, neps = a.neps;
+    double *eps = a.eps;
+    int relative = a.relative, quiet = a.quiet, tsv = a.tsv, threads = a.threads;
+    unsigned long seed = a.seed;
+    const char *out = a.out, *cmd = a.cmd;
     const char *spec = cli_one_matrix(argc, argv);
     if (have_box) {
         cli_check_spacing("--box", box_arg, boxv[0], boxv[1], nx, "--grid NX =");
@@ -402,7 +380,13 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         char list[120] = "";
         for (size_t k = 0; k < neps && strlen(list) < 100; k++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%.3g", k ? "," : "", eabs[k]);
-        snprintf(notes_buf[nn++], 200, "eps (absolute): %s%s", list, relative ? " (relative to ||A||_2)" : "");
+        if (relative) {
+            char given[120] = "";
+            for (size_t k = 0; k < neps && strlen(given) < 100; k++)
+                snprintf(given + strlen(given), sizeof given - strlen(given), "%s%.6g", k ? "," : "", eps[k]);
+            snprintf(notes_buf[nn++], 200, "eps: %s times ||A||_2 (--relative), absolute %s", given, list);
+        } else
+            snprintf(notes_buf[nn++], 200, "eps (absolute): %s", list);
     }
     if (trace_only)
         snprintf(notes_buf[nn++], 200, "traced level curves, no grid; box: %.10g,%.10g,%.10g,%.10g%s", box.xmin,
@@ -443,7 +427,8 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     char title[128];
     snprintf(title, sizeof title, "%s, n = %zu", spec, n);
     ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn,
-                          .latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0};
+                          .latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0,
+                          .eps_unit = relative ? nrm : 0};
     cli_membuf script = {0}, data = {0};
     size_t ntraced = 0;
     for (size_t k = 0; k < neps; k++) ntraced += traces[k] != NULL;
@@ -487,13 +472,15 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         double fl = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
         double hmax = fmax(hx, hy);
         for (size_t k = 0; k < neps; k++) {
+            char eb[64];
             if (trace_only) {
-                char lead[64], v1[40], v2[80];
+                char lead[112], v1[40], v2[80];
                 if (!traces[k]) {
-                    fprintf(stderr, "  eps %.3g: below the rounding floor n u ||A|| = %.2g, not traced\n", eabs[k], floor_);
+                    fprintf(stderr, "  eps %s: below the rounding floor n u ||A|| = %.2g, not traced\n",
+                            cli_eps_text(eb, sizeof eb, eps[k], relative, nrm), floor_);
                     continue;
                 }
-                snprintf(lead, sizeof lead, "  eps %.3g: traced ", eabs[k]);
+                snprintf(lead, sizeof lead, "  eps %s: traced ", cli_eps_text(eb, sizeof eb, eps[k], relative, nrm));
                 trace_summary(traces[k], lead);
                 for (int which = 0; which < 2; which++) {
                     const ptd_pspec_extreme *x = which ? &xr[k] : &xa[k];
@@ -505,13 +492,14 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
                 continue;
             }
             if (eabs[k] <= fl) {
-                fprintf(stderr, "  eps %.3g: below the rounding floor n u ||A|| = %.2g, not resolved\n", eabs[k], fl);
+                fprintf(stderr, "  eps %s: below the rounding floor n u ||A|| = %.2g, not resolved\n",
+                        cli_eps_text(eb, sizeof eb, eps[k], relative, nrm), fl);
                 continue;
             }
             ptd_pspec_grid_bounds gb;
             if (ptd_pspec_grid_bound(g, eabs[k], ev, n, &gb)) cli_fail("%s", ptd_last_error());
             char v1[40], v2[80];
-            fprintf(stderr, "  eps %.3g:", eabs[k]);
+            fprintf(stderr, "  eps %s:", cli_eps_text(eb, sizeof eb, eps[k], relative, nrm));
             for (int which = 0; which < 2; which++) {
                 const ptd_pspec_extreme *x = which ? &xr[k] : &xa[k];
                 const char *name = which ? "radius" : "pseudospectral abscissa";
@@ -598,7 +586,6 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     free(why_r);
     free(za);
     free(zr);
-    free(cmd);
     free(eabs);
     free(eps);
     ptd_pspec_grid_free(g);

@@ -13,6 +13,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void usage(void);
+
+static const struct option own_opts[] = {
+    {"method", required_argument, NULL, 'm'},    {"eps-range", required_argument, NULL, 'e'},
+    {"trials", required_argument, NULL, 't'},    {"steps", required_argument, NULL, 'S'},
+    {"objective", required_argument, NULL, 'O'}, {"optimizer", required_argument, NULL, 'P'},
+    {"weight", required_argument, NULL, 'w'},    {"save", required_argument, NULL, 'v'},
+    {"real", no_argument, NULL, 'R'},            {"margin", required_argument, NULL, 'g'},
+    {"starts", required_argument, NULL, 'K'},    {"mat-version", required_argument, NULL, 'M'},
+    {NULL, 0, NULL, 0}};
+
+static const cli_tool tool = {
+    .name = "ptd-sweep",
+    .accept = CLI_OPT_N | CLI_OPT_RELATIVE | CLI_OPT_POINTS | CLI_OPT_SEED | CLI_OPT_THREADS,
+    .own = own_opts,
+    .usage = usage,
+    .n_default = 32, .n_min = 2, .n_max = 1024,
+    .points_default = 8, .points_min = 1, .points_max = 200,
+    .help = {[CLI_H_N] = "order of a named matrix (default 32, not 64: the optimiser's\n"
+                         "default run takes 33 s at 32 and 3.4 min at 64)",
+             [CLI_H_RELATIVE] = "--eps-range is relative: ||E||_2/||A||_2",
+             [CLI_H_POINTS] = "sizes, log-spaced (default 8)",
+             [CLI_H_SEED] = "seed of the perturbations (default 1)",
+             [CLI_H_THREADS] = "threads for the random trials of a size (default: all cores;\n"
+                               "the optimiser runs on one)"},
+};
+
 static void usage(void)
 {
     printf("Usage: ptd-sweep MATRIX [options]\n"
@@ -20,10 +47,9 @@ static void usage(void)
            "perturbations E, with the measured backward error.\n"
            "\n"
            "Options (single or double dash):\n"
-           "  -n N               order of a named matrix (default 32)\n"
            "  --method M         random, optimize or both (default both)\n"
-           "  --eps-range A:B    relative sizes ||E||_2/||A||_2 from A to B (default 1e-8:1e-1)\n"
-           "  --points K         sizes, log-spaced (default 8)\n"
+           "  --eps-range A:B    sizes ||E||_2 from A to B, absolute (with --relative: times\n"
+           "                     ||A||_2; default --relative 1e-8:1e-1)\n"
            "  --trials T         random perturbations per size (default 5)\n"
            "  --steps S          optimiser iterations per size (default: lbfgs 1200 per start,\n"
            "                     adam and bfgs 3000)\n"
@@ -39,15 +65,12 @@ static void usage(void)
            "  --objective O      adam, bfgs: kappa (kappa + weight ||E||_2, default) or kappa2\n"
            "                     (kappa^2 + weight ||E||_F, the authors' code)\n"
            "  --weight W         adam, bfgs: the objective's weight on ||E|| (default 0)\n"
-           "  --seed S           seed of the perturbations (default 1)\n"
            "  --save FILE        write the PTD system at the largest size (optimised if computed);\n"
            "                     FILE.mat: a MATLAB file (Lam, V, Vinv, E, A), else ptdkit's text\n"
            "  --mat-version V    5 (default, what scipy.io.loadmat reads) or 7.3 (HDF5)\n"
-           "  -o FILE            .png .svg .pdf .tex (image), .gp (script), .dat/.tsv (data)\n"
-           "  --format F         gnuplot (default) or tsv, for standard output\n"
-           "  --quiet            no summary or progress on stderr\n"
-           "  --help, --version\n"
-           "\n"
+           );
+    cli_help_shared(&tool);
+    printf("\n"
            "Example:\n"
            "  ptd-sweep hippo-legs -n 32 --points 6 -o legs32-ptd.png\n"
            "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
@@ -98,33 +121,18 @@ enum { COL_REL, COL_KMED, COL_KMIN, COL_KMAX, COL_BERR, COL_SHIFT, COL_BERR0, CO
 
 int main(int argc, char **argv)
 {
-    cli_init(argv[0]);
-    char *cmd = cli_command_line(argc, argv);
-    size_t n = 32, points = 8, trials = 5, steps = 0, starts = PTD_PERTURB_STARTS;
-    int starts_given = 0;
+    cli_args a;
+    cli_args_init(&tool, &a, argc, argv);
+    size_t trials = 5, steps = 0, starts = PTD_PERTURB_STARTS;
+    int starts_given = 0, range_given = 0;
     double e0 = 1e-8, e1 = 1e-1, weight = 0, margin = 0;
-    int do_rand = 1, do_opt = 1, quiet = 0, tsv = 0, real = 0, matver = 5;
-    unsigned long seed = 1;
-    const char *out = NULL, *save = NULL;
+    int do_rand = 1, do_opt = 1, real = 0, matver = 5;
+    const char *save = NULL, *range_arg = NULL;
     ptd_perturb_objective objective = PTD_OBJ_KAPPA;
     ptd_perturb_optimizer optimizer = PTD_OPT_LBFGS;
-    static const struct option opts[] = {
-        {"n", required_argument, NULL, 'n'},         {"method", required_argument, NULL, 'm'},
-        {"eps-range", required_argument, NULL, 'e'}, {"points", required_argument, NULL, 'k'},
-        {"trials", required_argument, NULL, 't'},    {"steps", required_argument, NULL, 'S'},
-        {"objective", required_argument, NULL, 'O'}, {"optimizer", required_argument, NULL, 'P'},
-        {"weight", required_argument, NULL, 'w'},    {"seed", required_argument, NULL, 's'},
-        {"save", required_argument, NULL, 'v'},      {"output", required_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'},    {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
-        {"real", no_argument, NULL, 'R'},            {"margin", required_argument, NULL, 'g'},
-        {"starts", required_argument, NULL, 'K'},    {"mat-version", required_argument, NULL, 'M'},
-        {NULL, 0, NULL, 0}};
-    opterr = 0;
     int c;
-    while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
+    while ((c = cli_next(&tool, &a, argc, argv)) != -1) {
         switch (c) {
-        case 'n': n = cli_size("-n", optarg, 2, 1024); break;
         case 'm':
             if (strcmp(optarg, "random") == 0) do_rand = 1, do_opt = 0;
             else if (strcmp(optarg, "optimize") == 0) do_rand = 0, do_opt = 1;
@@ -133,9 +141,9 @@ int main(int argc, char **argv)
             break;
         case 'e':
             cli_double_range("--eps-range", optarg, 1, &e0, &e1);
-            if (e1 >= 10) cli_usage("--eps-range: sizes are relative to ||A||_2 and below 10 (got '%s')", optarg);
+            range_given = 1;
+            range_arg = optarg;
             break;
-        case 'k': points = cli_size("--points", optarg, 1, 200); break;
         case 't': trials = cli_size("--trials", optarg, 1, 1000); break;
         case 'S': steps = cli_size("--steps", optarg, 1, 1000000); break;
         case 'O':
@@ -164,25 +172,14 @@ int main(int argc, char **argv)
             weight = cli_double("--weight", optarg);
             if (weight < 0) cli_usage("--weight must be >= 0 (got '%s')", optarg);
             break;
-        case 's': seed = cli_ulong("--seed", optarg); break;
         case 'v': save = optarg; break;
-        case 'o': out = optarg; break;
-        case 'f':
-            tsv = cli_format(optarg);
-            break;
-        case 'q': quiet = 1; break;
-        case 'h':
-            usage();
-            free(cmd);
-            return CLI_OK;
-        case 'V':
-            printf("ptd-sweep (ptdkit) %s\n", ptd_version());
-            free(cmd);
-            return CLI_OK;
-        default:
-            cli_bad_option(argv, "no");
         }
     }
+    size_t n = a.n, points = a.points;
+    int quiet = a.quiet, tsv = a.tsv, relative = a.relative || !range_given;
+    unsigned long seed = a.seed;
+    const char *out = a.out, *cmd = a.cmd;
+    if (relative && e1 >= 10) cli_usage("--eps-range with --relative: sizes are below 10 ||A||_2 (got '%s')", range_arg);
     const char *spec = cli_one_matrix(argc, argv);
     if (optimizer == PTD_OPT_BFGS && do_opt && weight == 0)
         cli_usage("--optimizer bfgs is unconstrained: give it a --weight > 0");
@@ -206,6 +203,14 @@ int main(int argc, char **argv)
     }
     ptd_eig *e0ig = NULL;
     if (ptd_cond_eig(sys->A, &e0ig)) cli_fail("%s", ptd_last_error());
+    double abs0 = e0, abs1 = e1; /* as given when absolute */
+    if (!relative) {
+        e0 /= e0ig->norm2;
+        e1 /= e0ig->norm2;
+        if (!(e0 > 0) || !(e1 < 10))
+            cli_usage("--eps-range '%s' is %.3g to %.3g ||A||_2 (||A||_2 = %.6g): the sizes must lie in (0, 10 ||A||_2)",
+                      range_arg, e0, e1, e0ig->norm2);
+    }
     double *rows = calloc(points * NCOL, sizeof *rows), *kap = malloc(trials * sizeof *kap),
            *berr = malloc(trials * sizeof *berr), *shift = malloc(trials * sizeof *shift),
            *berr0 = malloc(trials * sizeof *berr0), *refl = malloc(trials * sizeof *refl);
@@ -214,14 +219,25 @@ int main(int argc, char **argv)
     cli_progress_state prog;
     cli_progress_start(&prog, quiet || !do_rand, "random sizes");
     for (size_t k = 0; k < points; k++) {
-        double eps = points == 1 ? e1 : exp(log(e0) + (log(e1) - log(e0)) * (double)k / (double)(points - 1));
+        /* log-spaced, the ends exactly as given (exp(log a) is a few ulps off a) */
+        double eps = k + 1 == points ? e1 : k == 0 ? e0
+                     : exp(log(e0) + (log(e1) - log(e0)) * (double)k / (double)(points - 1));
         double *r = rows + k * NCOL;
         r[COL_REL] = eps;
         if (do_rand) {
+            /* the trials in parallel: each is seeded by its index, so the values do not
+             * depend on the threads; their failures are reported in trial order */
+            int *fail = calloc(trials, sizeof *fail);
+            char (*msg)[256] = calloc(trials, sizeof *msg);
+            if (!fail || !msg) cli_fail("out of memory");
+#pragma omp parallel for schedule(dynamic, 1)
             for (size_t t = 0; t < trials; t++) {
                 ptd_ptd *p = NULL;
-                if (ptd_perturb_random(sys->A, sys->B, NULL, eps, seed + t, &p))
-                    cli_fail("%s (size %g)", cli_lib_error("random perturbation"), eps);
+                if (ptd_perturb_random(sys->A, sys->B, NULL, eps, seed + t, &p)) {
+                    fail[t] = 1;
+                    snprintf(msg[t], sizeof msg[t], "%s", cli_lib_error("random perturbation"));
+                    continue;
+                }
                 kap[t] = p->kappa_V;
                 berr[t] = p->backward_error;
                 berr0[t] = p->backward_error_unreflected;
@@ -230,6 +246,10 @@ int main(int argc, char **argv)
                 if (k + 1 == points && t == 0 && !do_opt) keep = p;
                 else ptd_ptd_free(p);
             }
+            for (size_t t = 0; t < trials; t++)
+                if (fail[t]) cli_fail("%s (size %g)", msg[t], eps);
+            free(fail);
+            free(msg);
             qsort(kap, trials, sizeof *kap, cmp_double);
             qsort(berr, trials, sizeof *berr, cmp_double);
             qsort(shift, trials, sizeof *shift, cmp_double);
@@ -292,7 +312,11 @@ int main(int argc, char **argv)
     const char *notes[8];
     size_t nn = 0;
     snprintf(notes_buf[nn++], 160, "matrix: %s, n: %zu, seed: %lu", spec, n, seed);
-    snprintf(notes_buf[nn++], 160, "sizes: %zu from %g to %g (relative to ||A||_2 = %.10g)", points, e0, e1, e0ig->norm2);
+    if (relative)
+        snprintf(notes_buf[nn++], 160, "sizes: %zu from %g to %g relative (times ||A||_2 = %.10g)", points, e0, e1, e0ig->norm2);
+    else
+        snprintf(notes_buf[nn++], 160, "sizes: %zu from %g to %g absolute (%.3g to %.3g relative, ||A||_2 = %.10g)", points,
+                 abs0, abs1, e0, e1, e0ig->norm2);
     if (do_rand) snprintf(notes_buf[nn++], 160, "random: complex Ginibre, %zu trials per size (median, min, max)", trials);
     if (do_opt && optimizer == PTD_OPT_LBFGS)
         snprintf(notes_buf[nn++], 160, "optimised: lbfgs, %s E, margin %s, %zu start(s), %s iterations per size, continued",
@@ -383,6 +407,8 @@ int main(int argc, char **argv)
         if (e0ig->kappa_V_resolved) snprintf(kbuf, sizeof kbuf, "%.3g", e0ig->kappa_V);
         else snprintf(kbuf, sizeof kbuf, ">= 1/u (not resolved in double precision)");
         fprintf(stderr, "ptd-sweep: %s, n = %zu, ||A||_2 = %.6g, kappa_2(V) of A %s\n", spec, n, e0ig->norm2, kbuf);
+        if (!relative)
+            fprintf(stderr, "  eps absolute, as given: ||E||_2 from %g to %g; shown relative, ||E||_2/||A||_2:\n", abs0, abs1);
         fprintf(stderr, "  %-10s", "||E||/||A||");
         if (do_rand) fprintf(stderr, "  %-31s %-10s %-4s", "random kappa: median [min, max]", "backward", "refl");
         if (do_opt) fprintf(stderr, "  %-10s %-10s %-10s %-4s", "optimised", "||E||/||A||", "backward", "refl");
@@ -435,6 +461,5 @@ int main(int argc, char **argv)
     free(xo);
     free(yo);
     free(text.buf);
-    free(cmd);
     return CLI_OK;
 }

@@ -12,6 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void usage(void);
+
+static cli_tool tool = {
+    .name = "ssm-train",
+    .accept = CLI_OPT_SEED | CLI_OPT_THREADS,
+    .usage = usage,
+    .help = {[CLI_H_SEED] = "initialisation, shuffling, noise and ListOps (default 1)",
+             [CLI_H_THREADS] = "threads of training and testing (default: all cores)",
+             [CLI_H_QUIET] = "no log or progress on standard error"},
+};
+
 static void usage(void)
 {
     printf("Usage: ssm-train [options]\n"
@@ -47,14 +58,9 @@ static void usage(void)
            "  --load FILE        start from a checkpoint (its shape and init override the options)\n"
            "  --data-dir DIR     Fashion-MNIST IDX files (default " PTD_FMNIST_DIR ")\n"
            "  --min-len, --max-len, --max-depth, --max-args   ListOps (default 20, 200, 6, 5)\n"
-           "  --seed S           initialisation, shuffling, noise and ListOps (default 1)\n"
-           "  --threads T        threads (default: all)\n"
-           "  -o FILE            .png .svg .pdf .tex (image), .gp (script), .dat/.tsv (data)\n"
-           "  --format F         gnuplot (default) or tsv, for standard output\n"
-           "  --quiet            no log or progress on stderr\n"
-           "  --help, --version\n"
-           "\n"
-           "Example:\n"
+           );
+    cli_help_shared(&tool);
+    printf("\nExample:\n"
            "  ssm-train --task listops --width 16 --epochs 2 --train-subset 256 -o curves.png\n"
            "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
 }
@@ -111,17 +117,16 @@ static void note_strong_error(int quiet, const ptd_train_config *cfg, double wma
 
 int main(int argc, char **argv)
 {
-    cli_init(argv[0]);
-    char *cmd = cli_command_line(argc, argv);
-    int task_listops = 0, freeze = 0, compare = 0, quiet = 0, tsv = 0, threads = 0;
+    cli_args a;
+    cli_args_init(&tool, &a, argc, argv);
+    int task_listops = 0, freeze = 0, compare = 0;
     ptd_train_init init = PTD_INIT_S4D_LEGS;
     size_t layers = 2, width = 32, state = 32, epochs = 1, batch = 32, subset = 0, tsubset = 0, sweep = 0;
     size_t nval = (size_t)-1;
     double lr = 5e-3, ssm_lr = 1e-3, wd = 0.01, clip = 1, amp = 1, freq = NAN;
     ptd_noise_at at = PTD_NOISE_SSM;
-    unsigned long seed = 1;
     double dt_min = 0, dt_max = 0;
-    const char *out = NULL, *save = NULL, *load = NULL, *ddir = NULL, *ptdfile = NULL;
+    const char *save = NULL, *load = NULL, *ddir = NULL, *ptdfile = NULL;
     ptd_listops_opts lo = {.min_len = 20, .max_len = 200, .max_depth = 6, .max_args = 5};
     static const struct option opts[] = {
         {"task", required_argument, NULL, 'T'},       {"init", required_argument, NULL, 'I'},
@@ -138,14 +143,11 @@ int main(int argc, char **argv)
         {"load", required_argument, NULL, 'L'},       {"data-dir", required_argument, NULL, 'd'},
         {"min-len", required_argument, NULL, '1'},    {"max-len", required_argument, NULL, '2'},
         {"max-depth", required_argument, NULL, '3'},  {"max-args", required_argument, NULL, '4'},
-        {"seed", required_argument, NULL, 'z'},       {"threads", required_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'},     {"format", required_argument, NULL, 'f'},
-        {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},          {"dt-range", required_argument, NULL, 'D'},
+        {"dt-range", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0}};
-    opterr = 0;
+    tool.own = opts;
     int c;
-    while ((c = getopt_long_only(argc, argv, "o:hq", opts, NULL)) != -1) {
+    while ((c = cli_next(&tool, &a, argc, argv)) != -1) {
         switch (c) {
         case 'T':
             if (strcmp(optarg, "sfmnist") == 0) task_listops = 0;
@@ -204,25 +206,11 @@ int main(int argc, char **argv)
         case '2': lo.max_len = cli_size("--max-len", optarg, 1, 100000); break;
         case '3': lo.max_depth = (unsigned)cli_size("--max-depth", optarg, 1, 100); break;
         case '4': lo.max_args = (unsigned)cli_size("--max-args", optarg, 2, 64); break;
-        case 'z': seed = cli_ulong("--seed", optarg); break;
-        case 't': threads = (int)cli_size("--threads", optarg, 1, 1024); break;
-        case 'o': out = optarg; break;
-        case 'f':
-            tsv = cli_format(optarg);
-            break;
-        case 'q': quiet = 1; break;
-        case 'h':
-            usage();
-            free(cmd);
-            return CLI_OK;
-        case 'V':
-            printf("ssm-train (ptdkit) %s\n", ptd_version());
-            free(cmd);
-            return CLI_OK;
-        default:
-            cli_bad_option(argv, "o");
         }
     }
+    int quiet = a.quiet, tsv = a.tsv, threads = a.threads;
+    unsigned long seed = a.seed;
+    const char *out = a.out, *cmd = a.cmd;
     if (optind < argc) cli_usage("no positional arguments are taken (got '%s')", argv[optind]);
     if (compare && (save || load)) cli_usage("--compare trains two models: it cannot --save or --load one");
     if (lo.min_len > lo.max_len) cli_usage("--min-len %zu exceeds --max-len %zu", lo.min_len, lo.max_len);
@@ -555,6 +543,5 @@ int main(int argc, char **argv)
     ptd_dataset_free(test);
     free(trloss), free(tracc), free(vacc), free(swf), free(swacc);
     free(text.buf);
-    free(cmd);
     return CLI_OK;
 }

@@ -14,22 +14,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void usage(void);
+
+static const struct option own_opts[] = {
+    {"models", required_argument, NULL, 'm'},      {"steps", required_argument, NULL, 'S'},
+    {"ptd-file", required_argument, NULL, 'p'},    {"C", required_argument, NULL, 'C'},
+    {"normalize", no_argument, NULL, 'N'},         {"input", required_argument, NULL, 'u'},
+    {"omega-range", required_argument, NULL, 'w'}, {"mode", required_argument, NULL, 'M'},
+    {"real", no_argument, NULL, 'R'},              {"grid", required_argument, NULL, 'g'},
+    {NULL, 0, NULL, 0}};
+
+static const cli_tool tool = {
+    .name = "tf-sweep",
+    .accept = CLI_OPT_N | CLI_OPT_SIZES | CLI_OPT_EPS | CLI_OPT_RELATIVE | CLI_OPT_POINTS | CLI_OPT_SEED |
+              CLI_OPT_THREADS,
+    .own = own_opts,
+    .usage = usage,
+    .n_default = 64, .n_min = 2, .n_max = 4096,
+    .sizes_min = 2, .sizes_max = 4096, .sizes_count_max = 64, .sizes_default = {8, 128},
+    .eps_max = 1e150, .eps_one = 1,
+    .points_default = 2000, .points_min = 10, .points_max = 1000000,
+    .help = {[CLI_H_N] = "order for curves (default 64)",
+             [CLI_H_SIZES] = "orders for errors: A, 2A, 4A, ... up to B (A:B:S steps by S,\n"
+                             "A:B:xF multiplies by F; default 8:128)",
+             [CLI_H_EPS] = "ptd's bound on ||E||_2, absolute (default: --relative 0.01)",
+             [CLI_H_RELATIVE] = "-eps is relative: ||E||_2 <= eps ||A||_2",
+             [CLI_H_POINTS] = "log-spaced frequencies per side (default 2000)",
+             [CLI_H_SEED] = "seed of --C random and of the perturbations (default 1)",
+             [CLI_H_THREADS] = "threads for the frequencies (default: all cores)"},
+};
+
 static void usage(void)
 {
     printf("Usage: tf-sweep MATRIX [options]\n"
            "Transfer functions G(s) = C (sI - A)^{-1} B of a HiPPO system (full) and of its diagonal\n"
            "models: s4d (eigen-system of the normal part A + P P^T, rank-one term dropped), ptd\n"
-           "(eigen-system of A + E, E optimised with ||E||_2 <= eps ||A||_2) and random (a complex\n"
+           "(eigen-system of A + E, E optimised with ||E||_2 <= eps) and random (a complex\n"
            "Ginibre E of the same norm as ptd's); strong and weak errors against full.\n"
            "\n"
            "Options (single or double dash):\n"
            "  --mode M           curves (|G(iw)| at one n; default without --sizes) or errors\n"
            "                     (errors against n; default with --sizes)\n"
-           "  -n N               order for curves (default 64)\n"
-           "  --sizes A:B[:S]    orders for errors: A, 2A, 4A, ... up to B, or A, A+S, ..., B\n"
-           "                     (default 8:128)\n"
            "  --models LIST      comma-separated from full, s4d, ptd, random (default all four)\n"
-           "  --eps E            ptd's bound ||E||_2/||A||_2 (default 0.01)\n"
            "  --steps S          L-BFGS iterations for ptd (default 800)\n"
            "  --real             ptd: a real E (the spectrum closed under conjugation)\n"
            "  --ptd-file F       use a saved PTD system (ptd-sweep --save: text or .mat; a MAT file\n"
@@ -38,13 +64,9 @@ static void usage(void)
            "  --normalize        scale B and C to unit 2-norm (as in the theorem)\n"
            "  --input U          exp (e^-t, default), gauss, step (box on [0,1)), impulse\n"
            "  --omega-range A:B  frequency window A <= |w| <= B (default 1e-2 to 4 max(w_max, n))\n"
-           "  --grid K           log-spaced frequencies per side (default 2000)\n"
-           "  --seed S           seed of --C random and of the perturbations (default 1)\n"
-           "  -o FILE            .png .svg .pdf .tex (image), .gp (script), .dat/.tsv (data)\n"
-           "  --format F         gnuplot (default) or tsv, for standard output\n"
-           "  --quiet            no summary or progress on stderr\n"
-           "  --help, --version\n"
-           "\n"
+           );
+    cli_help_shared(&tool);
+    printf("\n"
            "Example:\n"
            "  tf-sweep hippo-legs --mode errors --normalize --sizes 8:128 -o legs-errors.png\n"
            "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
@@ -103,6 +125,7 @@ typedef struct {
     const char *spec;
     unsigned which;
     double eps;
+    int eps_relative; /* 0: eps is an absolute bound on ||E||_2 */
     unsigned steps;
     const ptd_ptd *loaded;
     c_choice cch;
@@ -169,6 +192,13 @@ static void build(const setup *su, size_t n, models *m)
         if (ptd_tf_dense_create(m->sys->A, m->B, m->C, &m->full)) cli_fail("%s", ptd_last_error());
     }
     double rel = su->eps;
+    if (!su->eps_relative) {
+        double nrm;
+        if (ptd_matrix_norm2(m->sys->A, &nrm)) cli_fail("%s", ptd_last_error());
+        rel = su->eps / nrm;
+        if (!(rel < 1))
+            cli_usage("-eps %g is %.3g ||A||_2 at n = %zu: ptd's bound must be below ||A||_2", su->eps, rel, n);
+    }
     if (su->which & M_PTD) {
         ptd_ptd *p = NULL;
         if (su->loaded) {
@@ -182,7 +212,7 @@ static void build(const setup *su, size_t n, models *m)
             /* against this A, whatever the file says (a version-1 file does not say) */
             if (ptd_perturb_backward_error(m->sys->A, su->loaded, &m->ptd_berr)) cli_fail("%s", ptd_last_error());
         } else {
-            ptd_perturb_opts o = {.max_rel = su->eps, .steps = su->steps, .seed = su->seed, .real = su->real};
+            ptd_perturb_opts o = {.max_rel = rel, .steps = su->steps, .seed = su->seed, .real = su->real};
             if (ptd_perturb_optimize(m->sys->A, m->B, NULL, &o, &p))
                 cli_fail("optimised perturbation at n = %zu: %s", n, ptd_last_error());
             m->ptd = diag_of(p, m->B, m->C);
@@ -248,39 +278,17 @@ static unsigned parse_models(const char *s)
 
 int main(int argc, char **argv)
 {
-    cli_init(argv[0]);
-    char *cmd = cli_command_line(argc, argv);
-    size_t n = 64, sa = 8, sb = 128, sstep = 0, grid = 2000;
-    int mode = -1, tsv = 0, quiet = 0, sizes_given = 0;
-    setup su = {.which = M_FULL | M_S4D | M_PTD | M_RANDOM, .eps = 0.01, .steps = 800, .cch = C_ONES, .seed = 1};
+    cli_args a;
+    cli_args_init(&tool, &a, argc, argv);
+    int mode = -1;
+    setup su = {.which = M_FULL | M_S4D | M_PTD | M_RANDOM, .eps = 0.01, .eps_relative = 1, .steps = 800, .cch = C_ONES};
     ptd_tf_input input = PTD_INPUT_EXP;
     double w0 = 1e-2, w1 = 0;
     const char *out = NULL, *ptd_file = NULL;
-    static const struct option opts[] = {
-        {"n", required_argument, NULL, 'n'},          {"sizes", required_argument, NULL, 'z'},
-        {"models", required_argument, NULL, 'm'},     {"eps", required_argument, NULL, 'e'},
-        {"steps", required_argument, NULL, 'S'},      {"ptd-file", required_argument, NULL, 'p'},
-        {"C", required_argument, NULL, 'C'},          {"normalize", no_argument, NULL, 'N'},
-        {"input", required_argument, NULL, 'u'},      {"omega-range", required_argument, NULL, 'w'},
-        {"mode", required_argument, NULL, 'M'},       {"grid", required_argument, NULL, 'g'},
-        {"seed", required_argument, NULL, 's'},       {"output", required_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'},     {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},             {"version", no_argument, NULL, 'V'},
-        {"real", no_argument, NULL, 'R'},             {NULL, 0, NULL, 0}};
-    opterr = 0;
     int c;
-    while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
+    while ((c = cli_next(&tool, &a, argc, argv)) != -1) {
         switch (c) {
-        case 'n': n = cli_size("-n", optarg, 2, 4096); break;
-        case 'z':
-            cli_size_range("--sizes", optarg, 2, 4096, &sa, &sb, &sstep);
-            sizes_given = 1;
-            break;
         case 'm': su.which = parse_models(optarg); break;
-        case 'e':
-            su.eps = cli_positive("--eps", optarg);
-            if (su.eps >= 1) cli_usage("--eps is relative to ||A||_2 and must be below 1 (got '%s')", optarg);
-            break;
         case 'S': su.steps = (unsigned)cli_size("--steps", optarg, 1, 1000000); break;
         case 'p': ptd_file = optarg; break;
         case 'C':
@@ -304,24 +312,18 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "errors") == 0) mode = 1;
             else cli_usage("--mode must be curves or errors (got '%s')", optarg);
             break;
-        case 'g': grid = cli_size("--grid", optarg, 10, 1000000); break;
-        case 's': su.seed = cli_ulong("--seed", optarg); break;
-        case 'o': out = optarg; break;
-        case 'f':
-            tsv = cli_format(optarg);
-            break;
-        case 'q': quiet = 1; break;
-        case 'h':
-            usage();
-            free(cmd);
-            return CLI_OK;
-        case 'V':
-            printf("tf-sweep (ptdkit) %s\n", ptd_version());
-            free(cmd);
-            return CLI_OK;
-        default:
-            cli_bad_option(argv, "no");
+        case 'g': cli_usage("--grid is the two-dimensional grid of pspec; tf-sweep's frequencies are --points K");
         }
+    }
+    size_t n = a.n, grid = a.points;
+    int tsv = a.tsv, quiet = a.quiet, sizes_given = a.sizes_given;
+    const char *cmd = a.cmd;
+    out = a.out;
+    su.seed = a.seed;
+    if (a.eps) {
+        su.eps = a.eps[0];
+        su.eps_relative = a.relative;
+        if (a.relative && !(su.eps < 1)) cli_usage("-eps with --relative must be below 1 (got %g)", su.eps);
     }
     su.spec = cli_one_matrix(argc, argv);
     if (strncmp(su.spec, "hippo-", 6) != 0)
@@ -346,11 +348,11 @@ int main(int argc, char **argv)
         ptd_system_free(fs);
         su.loaded = loaded;
         if (mode == 0) n = loaded->n;
-        else if (!sizes_given) sa = sb = loaded->n;
-        else if (sa != sb)
+        else if (!sizes_given) a.sizes[0] = loaded->n, a.nsizes = 1;
+        else if (a.nsizes != 1)
             cli_usage("--ptd-file holds one system, of order %zu: give --sizes %zu:%zu or no --sizes", loaded->n,
                       loaded->n, loaded->n);
-        else if (sa != loaded->n) cli_usage("--ptd-file holds a system of order %zu, not %zu", loaded->n, sa);
+        else if (a.sizes[0] != loaded->n) cli_usage("--ptd-file holds a system of order %zu, not %zu", loaded->n, a.sizes[0]);
         char what[256];
         ptd_perturb_describe(loaded, what, sizeof what);
         cli_note(quiet, "tf-sweep: --ptd-file %s: %s\n", ptd_file, what);
@@ -360,11 +362,8 @@ int main(int argc, char **argv)
     size_t ns = 0, *ord = malloc(64 * sizeof *ord);
     if (!ord) cli_fail("out of memory");
     if (mode == 0) ord[ns++] = n;
-    else if (sstep) {
-        if ((sb - sa) / sstep + 1 > 64) cli_usage("--sizes gives more than 64 orders");
-        for (size_t k = sa; k <= sb; k += sstep) ord[ns++] = k;
-    } else
-        for (size_t k = sa; k <= sb && ns < 64; k *= 2) ord[ns++] = k;
+    else
+        for (size_t k = 0; k < a.nsizes; k++) ord[ns++] = a.sizes[k];
     for (size_t k = 0; k < ns; k++)
         if (!ptd_zoo_valid_n(su.spec, ord[k])) cli_usage("%s has no order %zu", su.spec, ord[k]);
 
@@ -376,10 +375,17 @@ int main(int argc, char **argv)
              su.normalize ? "yes" : "no", su.seed);
     if (su.which & M_PTD) {
         if (loaded) snprintf(nb[nn++], 200, "ptd: from %s", ptd_file);
-        else snprintf(nb[nn++], 200, "ptd: optimised %s E, ||E||_2 <= %g ||A||_2, %u L-BFGS iterations",
-                      su.real ? "real" : "complex", su.eps, su.steps);
+        else snprintf(nb[nn++], 200, "ptd: optimised %s E, ||E||_2 <= %g%s, %u L-BFGS iterations",
+                      su.real ? "real" : "complex", su.eps, su.eps_relative ? " ||A||_2 (relative eps)" : " (absolute eps)",
+                      su.steps);
     }
     if (su.which & M_RANDOM) snprintf(nb[nn++], 200, "random: complex Ginibre E of ptd's norm (or eps)");
+    /* what the figures and the summary show, said in their titles: which C, which eps */
+    char cfg[120], epsb[64];
+    if (su.eps_relative) snprintf(epsb, sizeof epsb, "%g ||A||_2", su.eps);
+    else snprintf(epsb, sizeof epsb, "%g (absolute)", su.eps);
+    snprintf(cfg, sizeof cfg, "C = %s%s%s%s", cnames[su.cch], su.normalize ? ", unit B and C" : "",
+             (su.which & M_PTD) && !loaded ? ", ptd ||E||_2 <= " : "", (su.which & M_PTD) && !loaded ? epsb : "");
     int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
     cli_membuf text = {0};
     FILE *f = cli_mem_open(&text);
@@ -446,8 +452,7 @@ int main(int argc, char **argv)
         snprintf(nb[nn++], 200, "input for the weak error: %s; frequency window %g <= |w| <= %s", ptd_tf_input_name(input),
                  w0, w1 > 0 ? "given" : "4 max(w_max, n)");
         for (size_t k = 0; k < nn; k++) notes[k] = nb[k];
-        snprintf(title, sizeof title, "%s%s: errors of the diagonal models against the full system", su.spec,
-                 su.normalize ? " (unit B, C)" : "");
+        snprintf(title, sizeof title, "%s: errors of the diagonal models against the full system (%s)", su.spec, cfg);
         ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
         if (want_tsv) {
             static const char *all[NE] = {"n", "strong_s4d", "w_s4d", "weak_s4d", "strong_ptd", "w_ptd", "weak_ptd",
@@ -502,9 +507,8 @@ int main(int argc, char **argv)
         cli_mem_close(&text);
         cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
         if (!quiet) {
-            fprintf(stderr, "tf-sweep: %s, %s, C = %s%s; weak error for the %s input; sup over %g <= |w| <= %s\n",
-                    su.spec, mode ? "errors" : "curves", cnames[su.cch], su.normalize ? ", unit B and C" : "",
-                    ptd_tf_input_name(input), w0, w1 > 0 ? "B" : "4 max(w_max, n)");
+            fprintf(stderr, "tf-sweep: %s, %s, %s; weak error for the %s input; sup over %g <= |w| <= %s\n",
+                    su.spec, mode ? "errors" : "curves", cfg, ptd_tf_input_name(input), w0, w1 > 0 ? "B" : "4 max(w_max, n)");
             fprintf(stderr, "  %5s %9s", "n", "w_max");
             if (su.which & M_S4D) fprintf(stderr, " | %-10s %-10s %-10s", "S4D strong", "at w", "weak");
             if (su.which & M_PTD) fprintf(stderr, " | %-10s %-10s %-10s %-9s %-8s %-10s", "PTD strong", "at w", "weak",
@@ -592,8 +596,8 @@ int main(int argc, char **argv)
                     if (y[q][k] > 0 && isfinite(y[q][k])) ymin = fmin(ymin, y[q][k]), ymax = fmax(ymax, y[q][k]);
         snprintf(nb[nn++], 200, "n: %zu, w_max (largest frequency of A_N): %.10g", m.n, m.wmax);
         for (size_t k = 0; k < nn; k++) notes[k] = nb[k];
-        snprintf(title, sizeof title, "%s, n = %zu%s: |G(iw)| of the full system and its diagonal models", su.spec, m.n,
-                 su.normalize ? " (unit B, C)" : "");
+        snprintf(title, sizeof title, "%s, n = %zu: |G(iw)| of the full system and its diagonal models (%s)", su.spec, m.n,
+                 cfg);
         ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
         const char *names[4] = {"full", "s4d", "ptd", "random"};
         if (want_tsv) {
@@ -639,8 +643,8 @@ int main(int argc, char **argv)
         cli_mem_close(&text);
         cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
         if (!quiet) {
-            fprintf(stderr, "tf-sweep: %s, n = %zu, curves at %zu frequencies over [%g, %g]; largest frequency of A_N %.6g\n",
-                    su.spec, m.n, np, w0, hi, m.wmax);
+            fprintf(stderr, "tf-sweep: %s, n = %zu, %s; curves at %zu frequencies over [%g, %g]; largest frequency of A_N "
+                    "%.6g\n", su.spec, m.n, cfg, np, w0, hi, m.wmax);
             if (m.ptd)
                 fprintf(stderr, "  ptd: ||E||_2/||A||_2 = %.3g, kappa_2(V) = %.4g, %zu eigenvalues reflected: backward error "
                                 "of the system used %.3g\n", m.ptd_rel, m.ptd_kappa, m.ptd_refl, m.ptd_berr);
@@ -657,6 +661,7 @@ int main(int argc, char **argv)
     ptd_ptd_free(loaded);
     free(ord);
     free(text.buf);
-    free(cmd);
+    free(a.sizes);
+    free(a.eps);
     return CLI_OK;
 }

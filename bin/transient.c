@@ -12,6 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void usage(void);
+
+static const struct option own_opts[] = {
+    {"t-range", required_argument, NULL, 'r'}, {"discrete", no_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
+
+static const cli_tool tool = {
+    .name = "transient",
+    .accept = CLI_OPT_N | CLI_OPT_POINTS | CLI_OPT_SEED | CLI_OPT_THREADS,
+    .own = own_opts,
+    .usage = usage,
+    .n_default = 64, .n_min = 1, .n_max = PTD_ZOO_MAX_N,
+    .points_default = 200, .points_min = 2, .points_max = 100000,
+    .help = {[CLI_H_N] = "order of a named matrix (default 64; at most 8192)",
+             [CLI_H_POINTS] = "times, 2..100000 (default 200; with --discrete every integer k)",
+             [CLI_H_SEED] = "seed of the random matrices (default 1)",
+             [CLI_H_THREADS] = "threads of the BLAS in the exponentials and powers (default: all)"},
+};
+
 static void usage(void)
 {
     printf("Usage: transient MATRIX [options]\n"
@@ -22,33 +40,13 @@ static void usage(void)
            "MATRIX is a name (see pspec --help), file:PATH (Matrix Market) or - (standard input).\n"
            "\n"
            "Options (single or double dash):\n"
-           "  -n N               order of a named matrix (default 64; at most %d)\n"
            "  --t-range A:B      times (default 0:10; with --discrete the powers, default 0:50)\n"
-           "  --points K         number of times, 2..100000 (default 200; ignored with --discrete)\n"
-           "  --discrete         ||A^k|| for integer k, with rho(A)^k, ||A||^k and (rho_eps - 1)/eps\n"
-           "  -o FILE            .png .svg .pdf .tex (image), .gp (script), .dat or .tsv (data)\n"
-           "  --format F         gnuplot (default) or tsv, for standard output\n"
-           "  --seed S           seed of the random matrices (default 1)\n"
-           "  --quiet            no summary on stderr\n"
-           "  --help, --version\n"
-           "\nExamples:\n"
+           "  --discrete         ||A^k|| for integer k, with rho(A)^k, ||A||^k and (rho_eps - 1)/eps\n");
+    cli_help_shared(&tool);
+    printf("\nExamples:\n"
            "  transient demmel -n 8 --t-range 0:20 | gnuplot -p\n"
            "  transient grcar -n 32 --discrete --t-range 0:40 -o grcar-powers.png\n"
-           "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n",
-           PTD_ZOO_MAX_N);
-}
-
-typedef struct {
-    char *buf;
-    size_t len;
-    FILE *f;
-} membuf;
-
-static FILE *mem_open(membuf *m)
-{
-    m->f = open_memstream(&m->buf, &m->len);
-    if (!m->f) cli_fail("out of memory");
-    return m->f;
+           "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
 }
 
 static void parse_range(const char *s, double *a, double *b)
@@ -59,50 +57,26 @@ static void parse_range(const char *s, double *a, double *b)
 
 int main(int argc, char **argv)
 {
-    cli_init(argv[0]);
-    char *cmd = cli_command_line(argc, argv);
-    size_t n = 64, points = 200;
-    int quiet = 0, tsv = 0, discrete = 0, have_range = 0;
+    cli_args a;
+    cli_args_init(&tool, &a, argc, argv);
+    int discrete = 0, have_range = 0;
     double t0 = 0, t1 = 10;
-    unsigned long seed = 1;
-    const char *out = NULL, *range_arg = "0:10";
-    static const struct option opts[] = {
-        {"n", required_argument, NULL, 'n'},      {"t-range", required_argument, NULL, 'r'},
-        {"points", required_argument, NULL, 'p'}, {"discrete", no_argument, NULL, 'd'},
-        {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
-        {"seed", required_argument, NULL, 's'},   {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
-    opterr = 0;
+    const char *range_arg = "0:10";
     int c;
-    while ((c = getopt_long_only(argc, argv, "n:o:hq", opts, NULL)) != -1) {
+    while ((c = cli_next(&tool, &a, argc, argv)) != -1) {
         switch (c) {
-        case 'n': n = cli_size("-n", optarg, 1, PTD_ZOO_MAX_N); break;
         case 'r':
             parse_range(optarg, &t0, &t1);
             have_range = 1;
             range_arg = optarg;
             break;
-        case 'p': points = cli_size("--points", optarg, 2, 100000); break;
         case 'd': discrete = 1; break;
-        case 'o': out = optarg; break;
-        case 'f':
-            tsv = cli_format(optarg);
-            break;
-        case 's': seed = cli_ulong("--seed", optarg); break;
-        case 'q': quiet = 1; break;
-        case 'h':
-            usage();
-            free(cmd);
-            return CLI_OK;
-        case 'V':
-            printf("transient (ptdkit) %s\n", ptd_version());
-            free(cmd);
-            return CLI_OK;
-        default:
-            cli_bad_option(argv, "no");
         }
     }
+    size_t n = a.n, points = a.points;
+    int quiet = a.quiet, tsv = a.tsv;
+    unsigned long seed = a.seed;
+    const char *out = a.out, *cmd = a.cmd;
     const char *spec = cli_one_matrix(argc, argv);
     if (discrete) {
         if (!have_range) t1 = 50;
@@ -116,11 +90,8 @@ int main(int argc, char **argv)
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
     int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
 
-    ptd_system *sys = NULL;
-    int st = ptd_zoo_make(spec, n, seed, &sys);
-    if (st == PTD_ENOTFOUND) cli_usage("unknown matrix '%s' (see pspec --help for the names; or file:PATH, or -)", spec);
-    if (st == PTD_EINVAL && strncmp(spec, "file:", 5) != 0 && strcmp(spec, "-") != 0) cli_usage("%s", ptd_last_error());
-    if (st) cli_fail("%s", ptd_last_error());
+    ptd_system *sys = cli_zoo_make(spec, n, seed);
+    int st;
     n = sys->n;
     { /* the plan, 13 criss-crosses for the Kreiss bound, and a power or an exponential per point */
         double norm1 = 0, n3 = (double)n * (double)n * (double)n;
@@ -228,11 +199,11 @@ int main(int argc, char **argv)
         {yw, discrete ? "norm_bound" : "nabs_bound", discrete ? (latex ? "$\\|A\\|^k$" : "||A||^k") : (latex ? "$e^{t\\omega(A)}$" : "exp(t ω(A)) (numerical abscissa)"),
          "lines lw 1.5 dt 3 lc rgb '#c0111f'", 0},
         {yk, "kreiss_bound", kt, "lines lw 1.5 dt 4 lc rgb '#2ca02c'", 1}};
-    membuf script = {0}, data = {0};
-    if (want_tsv) st = ptd_plot_lines_tsv(mem_open(&data), t, points, discrete ? "k" : "t", s, 4, &meta);
-    else st = ptd_plot_lines_gnuplot(mem_open(&script), t, points, s, 4, discrete ? "k" : "t",
+    cli_membuf script = {0}, data = {0};
+    if (want_tsv) st = ptd_plot_lines_tsv(cli_mem_open(&data), t, points, discrete ? "k" : "t", s, 4, &meta);
+    else st = ptd_plot_lines_gnuplot(cli_mem_open(&script), t, points, s, 4, discrete ? "k" : "t",
                                      discrete ? (latex ? "$\\|A^k\\|_2$" : "||A^k||₂") : (latex ? "$\\|e^{tA}\\|_2$" : "||e^{tA}||₂"), 1, &meta);
-    if (fclose(want_tsv ? data.f : script.f) != 0) cli_fail("out of memory");
+    cli_mem_close(want_tsv ? &data : &script);
     if (st) cli_fail("writing the output: %s", ptd_last_error());
     cli_emit(out, want_tsv, script.buf, script.len, data.buf, data.len);
     if (!quiet) {
@@ -256,7 +227,6 @@ int main(int argc, char **argv)
     free(ye);
     free(yw);
     free(yk);
-    free(cmd);
     ptd_pspec_plan_free(plan);
     ptd_system_free(sys);
     return CLI_OK;

@@ -6,7 +6,7 @@
 cd "$TMP"
 
 if command -v groff > /dev/null 2>&1; then
-  for page in "$TOP_SRCDIR"/man/*.[13]; do
+  for page in "$TOP_SRCDIR"/man/*.[137]; do
     name=$(basename "$page")
     groff -man -ww -z "$page" > warn.txt 2>&1
     [ ! -s warn.txt ] && pass "groff -ww: $name" || fail "groff -ww: $name: $(head -3 warn.txt)"

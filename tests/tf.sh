@@ -38,7 +38,7 @@ expect 0 "tf-sweep curves figure" tf-sweep hippo-legs -n 8 --steps 50 -o keep-cu
 grep -q 'largest frequency of A' keep-curves.gp && pass "w_max marked" || fail "w_max not marked"
 
 # a saved PTD system is used as is
-expect 0 "ptd-sweep save" ptd-sweep hippo-legs -n 8 --method optimize --points 1 --eps-range 0.01:0.02 --steps 50 --save keep8.ptd -o keep8.gp --quiet
+expect 0 "ptd-sweep save" ptd-sweep hippo-legs -n 8 --method optimize --points 1 --eps-range 0.01:0.02 --relative --steps 50 --save keep8.ptd -o keep8.gp --quiet
 expect 0 "tf-sweep --ptd-file" tf-sweep hippo-legs --ptd-file keep8.ptd --models full,ptd --format tsv
 grep -q '^# columns: w full ptd$' out.txt && pass "ptd-file curves" || fail "ptd-file columns"
 # its backward error, recomputed against this A: the file's (version 2), and for a version-1
@@ -60,7 +60,9 @@ expect 2 "tf-sweep bad model" tf-sweep hippo-legs --models full,s5
 expect 2 "tf-sweep bad C" tf-sweep hippo-legs --C twos
 expect 2 "tf-sweep bad input" tf-sweep hippo-legs --input ramp
 expect 2 "tf-sweep bad sizes" tf-sweep hippo-legs --sizes 64:8
-expect 2 "tf-sweep eps too large" tf-sweep hippo-legs --eps 2
+expect 2 "tf-sweep relative eps too large" tf-sweep hippo-legs --eps 2 --relative
+expect 2 "tf-sweep absolute eps above ||A||_2" tf-sweep hippo-legs -n 16 --eps 1000 --models full,ptd
+grep -q 'below ||A||_2' err.txt && pass "the absolute bound is measured against ||A||_2" || fail "absolute eps message: $(cat err.txt)"
 expect 2 "tf-sweep eps negative" tf-sweep hippo-legs --eps -0.1
 expect 2 "tf-sweep bad omega range" tf-sweep hippo-legs --omega-range 10:1
 expect 2 "tf-sweep odd fout" tf-sweep hippo-fout -n 7 --models full,s4d

@@ -99,14 +99,14 @@ awk '/^[0-9]/ { if (!($3 <= $2 && $2 <= $4)) bad = 1;
   && pass "ptd-sweep rows are consistent" || fail "ptd-sweep rows: $(grep '^[0-9]' out.txt)"
 # at 5 % on LegS n = 32 eigenvalues are reflected: the backward error of the system returned
 # is then not ||E||/||A|| (recomputed independently in test_perturb), and the summary says so
-expect 0 "ptd-sweep reflected" ptd-sweep hippo-legs -n 32 --method random --points 1 --eps-range 0.01:0.05 --trials 1 --format tsv
+expect 0 "ptd-sweep reflected" ptd-sweep hippo-legs -n 32 --method random --points 1 --eps-range 0.01:0.05 --relative --trials 1 --format tsv
 awk '/^[0-9]/ { n++; d = $5 - $7; if (d < 0) d = -d; if (!($8 > 0) || !(d > 1e-6 * $7)) bad = 1 } END { exit bad || n != 1 }' out.txt \
   && pass "reflected: the returned system's backward error is reported" || fail "reflected: $(grep '^[0-9]' out.txt)"
 grep -q 'of the system returned' err.txt && pass "the summary says which backward error" || fail "summary: $(cat err.txt)"
 expect 0 "ptd-sweep random only" ptd-sweep grcar -n 10 --method random --points 2 --format tsv --quiet
 grep -q '^# columns: rel_E kappa_random_median kappa_random_min kappa_random_max backward_error_random eig_shift_random backward_error_unreflected_random reflected_random$' out.txt \
   && pass "random-only columns" || fail "random-only columns"
-expect 0 "ptd-sweep save" ptd-sweep hippo-legs -n 6 --method optimize --points 1 --eps-range 0.01:0.05 --steps 100 --save keep-legs6.ptd -o keep-legs6.gp
+expect 0 "ptd-sweep save" ptd-sweep hippo-legs -n 6 --method optimize --points 1 --eps-range 0.01:0.05 --relative --steps 100 --save keep-legs6.ptd -o keep-legs6.gp
 head -1 keep-legs6.ptd | grep -q '^ptdkit-ptd 2$' && grep -q '^backward_error_unreflected ' keep-legs6.ptd && grep -q '^end$' keep-legs6.ptd \
   && pass "saved PTD file" || fail "saved PTD file"
 
@@ -122,7 +122,10 @@ expect 2 "ptd-sweep negative weight" ptd-sweep grcar --weight -1
 expect 2 "ptd-sweep n = 1" ptd-sweep grcar -n 1
 expect 1 "ptd-sweep unwritable save" ptd-sweep grcar -n 6 --points 1 --steps 5 --save /nonexistent/x.ptd
 expect 1 "ptd-sweep unwritable output" ptd-sweep grcar -n 6 --points 1 --steps 5 -o /nonexistent/x.png
-usage_error "ptd-sweep size 10 quoted" "1e-8:10" ptd-sweep grcar --eps-range 1e-8:10 -o x.tsv
+usage_error "ptd-sweep size 10 quoted" "1e-8:10" ptd-sweep grcar --eps-range 1e-8:10 --relative -o x.tsv
+# absolute sizes are measured against ||A||_2 (grcar n = 32: about 3.2), the range quoted
+usage_error "ptd-sweep absolute size above 10 ||A||_2" "1e-8:40" ptd-sweep grcar --eps-range 1e-8:40 -o x.tsv
+grep -q '||A||_2 = 3\.' err.txt && pass "the message gives ||A||_2" || fail "absolute range message: $(cat err.txt)"
 usage_error "ptd-sweep size underflowing" "1e-320:1e-1" ptd-sweep grcar --eps-range 1e-320:1e-1 -o x.tsv
 usage_error "ptd-sweep range without its end" "1e-8:" ptd-sweep grcar --eps-range 1e-8: -o x.tsv
 no_leftovers "ptd-sweep errors"
