@@ -366,7 +366,7 @@ int main(int argc, char **argv)
             ptd_plot_series s[3] = {
                 {.title = "double precision (LAPACK)", .x = ns, .y = kd, .n = count, .style = "points"},
                 {.title = "extended precision (MPFR)", .x = ns, .y = km, .n = count, .style = "linespoints"},
-                {.title = "(3 + 2√2)^n", .x = gx, .y = gy, .n = 2, .style = "lines", .colour = "#888888", .dashed = 1}};
+                {.title = "(3 + 2√2)ⁿ", .x = gx, .y = gy, .n = 2, .style = "lines", .colour = "#888888", .dashed = 1}};
             if (!any_mp) s[1] = s[2];
             ptd_plot_axes ax = {.xlabel = "n", .ylabel = latex ? "$\\kappa_2(V)$" : "κ₂(V)", .logy = 1, .key = "top left",
                                 .hline = PTD_KAPPA_UNRESOLVED, .hline_label = "1/u: the limit of double precision"};

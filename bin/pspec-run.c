@@ -296,6 +296,8 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     double floor_x = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
     ptd_pspec_extreme *xa = calloc(neps, sizeof *xa), *xr = calloc(neps, sizeof *xr);
     double complex *za = malloc(neps * sizeof *za), *zr = malloc(neps * sizeof *zr);
+    double *ea = malloc(neps * sizeof *ea), *er = malloc(neps * sizeof *er); /* their eps */
+    if (!ea || !er) cli_fail("out of memory");
     char (*why_a)[200] = calloc(neps, sizeof *why_a), (*why_r)[200] = calloc(neps, sizeof *why_r);
     if (!xa || !xr || !za || !zr || !why_a || !why_r) cli_fail("out of memory");
     size_t nza = 0, nzr = 0;
@@ -316,6 +318,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
                 xa[k].value = NAN;
                 if (!quiet) cli_note(0, "warning: eps %g: %s", eabs[k], ptd_last_error());
             } else {
+                ea[nza] = eabs[k];
                 za[nza++] = xa[k].z;
             }
         }
@@ -325,6 +328,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
                 xr[k].value = NAN;
                 if (!quiet) cli_note(0, "warning: eps %g: %s", eabs[k], ptd_last_error());
             } else {
+                er[nzr] = eabs[k];
                 zr[nzr++] = xr[k].z;
             }
         }
@@ -440,8 +444,8 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         cli_mem_close(&data);
     } else {
         ptd_plot_overlay ov = {.nsets = 0};
-        if (nza) ov.sets[ov.nsets++] = (typeof(ov.sets[0])){za, nza, meta.latex ? "$\\alpha_\\varepsilon$ attained" : "abscissa α_ε attained"};
-        if (nzr) ov.sets[ov.nsets++] = (typeof(ov.sets[0])){zr, nzr, meta.latex ? "$\\rho_\\varepsilon$ attained" : "radius ρ_ε attained"};
+        if (nza) ov.sets[ov.nsets++] = (typeof(ov.sets[0])){za, nza, meta.latex ? "$\\alpha_\\varepsilon$ attained" : "abscissa attained", ea};
+        if (nzr) ov.sets[ov.nsets++] = (typeof(ov.sets[0])){zr, nzr, meta.latex ? "$\\rho_\\varepsilon$ attained" : "radius attained", er};
         if (want_fov) {
             ov.fov = fovpts;
             ov.nfov = NFOV;
@@ -586,6 +590,8 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     free(why_r);
     free(za);
     free(zr);
+    free(ea);
+    free(er);
     free(eabs);
     free(eps);
     ptd_pspec_grid_free(g);

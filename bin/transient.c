@@ -156,7 +156,7 @@ int main(int argc, char **argv)
     {
         const double *col[3] = {y, ye, yw};
         const char *what[3] = {discrete ? "||A^k||" : "||e^{tA}||", discrete ? "rho(A)^k" : "e^{t alpha}",
-                               discrete ? "||A||^k" : "e^{t omega}"};
+                               discrete ? "||A||ᵏ" : "e^{t omega}"};
         size_t len = 0;
         for (int j = 0; j < 3; j++) {
             size_t first = points, count = 0;
@@ -189,20 +189,20 @@ int main(int argc, char **argv)
     int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
     ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
     char kt[128];
-    if (discrete) snprintf(kt, sizeof kt, latex ? "$\\sup_k \\|A^k\\| \\ge (\\rho_\\varepsilon - 1)/\\varepsilon$ = %.4g" : "Kreiss: sup ||A^k|| ≥ (ρ_ε − 1)/ε = %.4g", K);
-    else snprintf(kt, sizeof kt, latex ? "$\\sup_t \\|e^{tA}\\| \\ge \\alpha_\\varepsilon/\\varepsilon$ = %.4g" : "Kreiss: sup ||exp(tA)|| ≥ α_ε/ε = %.4g", K);
+    if (discrete) snprintf(kt, sizeof kt, latex ? "$\\sup_k \\|A^k\\| \\ge (\\rho_\\varepsilon - 1)/\\varepsilon$ = %.4g" : "Kreiss: sup ||Aᵏ|| ≥ (ρ(ε) − 1)/ε = %.4g", K);
+    else snprintf(kt, sizeof kt, latex ? "$\\sup_t \\|e^{tA}\\| \\ge \\alpha_\\varepsilon/\\varepsilon$ = %.4g" : "Kreiss: sup ||exp(tA)|| ≥ α(ε)/ε = %.4g", K);
     ptd_plot_curve s[4] = {
-        {y, discrete ? "norm_Ak" : "norm_etA", discrete ? (latex ? "$\\|A^k\\|_2$" : "||A^k||₂") : (latex ? "$\\|e^{tA}\\|_2$" : "||exp(tA)||₂"),
+        {y, discrete ? "norm_Ak" : "norm_etA", discrete ? (latex ? "$\\|A^k\\|_2$" : "||Aᵏ||₂") : (latex ? "$\\|e^{tA}\\|_2$" : "||exp(tA)||₂"),
          discrete ? "linespoints lw 2 pt 7 ps 0.5 lc rgb '#0060ad'" : "lines lw 2 lc rgb '#0060ad'", 1},
-        {ye, "eig_bound", discrete ? (latex ? "$\\rho(A)^k$" : "ρ(A)^k (eigenvalues)") : (latex ? "$e^{t\\alpha(A)}$" : "exp(t α(A)) (eigenvalues)"),
+        {ye, "eig_bound", discrete ? (latex ? "$\\rho(A)^k$" : "ρ(A)ᵏ (eigenvalues)") : (latex ? "$e^{t\\alpha(A)}$" : "exp(t α(A)) (eigenvalues)"),
          "lines lw 1.5 dt 2 lc rgb 'black'", 1},
-        {yw, discrete ? "norm_bound" : "nabs_bound", discrete ? (latex ? "$\\|A\\|^k$" : "||A||^k") : (latex ? "$e^{t\\omega(A)}$" : "exp(t ω(A)) (numerical abscissa)"),
+        {yw, discrete ? "norm_bound" : "nabs_bound", discrete ? (latex ? "$\\|A\\|^k$" : "||A||ᵏ") : (latex ? "$e^{t\\omega(A)}$" : "exp(t ω(A)) (numerical abscissa)"),
          "lines lw 1.5 dt 3 lc rgb '#c0111f'", 0},
         {yk, "kreiss_bound", kt, "lines lw 1.5 dt 4 lc rgb '#2ca02c'", 1}};
     cli_membuf script = {0}, data = {0};
     if (want_tsv) st = ptd_plot_lines_tsv(cli_mem_open(&data), t, points, discrete ? "k" : "t", s, 4, &meta);
     else st = ptd_plot_lines_gnuplot(cli_mem_open(&script), t, points, s, 4, discrete ? "k" : "t",
-                                     discrete ? (latex ? "$\\|A^k\\|_2$" : "||A^k||₂") : (latex ? "$\\|e^{tA}\\|_2$" : "||e^{tA}||₂"), 1, &meta);
+                                     discrete ? (latex ? "$\\|A^k\\|_2$" : "||Aᵏ||₂") : (latex ? "$\\|e^{tA}\\|_2$" : "||e^{tA}||₂"), 1, &meta);
     cli_mem_close(want_tsv ? &data : &script);
     if (st) cli_fail("writing the output: %s", ptd_last_error());
     cli_emit(out, want_tsv, script.buf, script.len, data.buf, data.len);

@@ -223,9 +223,15 @@ static void put_overlay_data(FILE *f, const ptd_plot_overlay *ov)
 {
     if (!ov) return;
     for (size_t s = 0; s < ov->nsets && s < PTD_PLOT_MAX_MARKS; s++) {
-        fprintf(f, "\n# %s: Re Im\n$mark%zu << EOD\n", ov->sets[s].title ? ov->sets[s].title : "points", s);
-        for (size_t k = 0; k < ov->sets[s].n; k++)
-            if (finite_z(ov->sets[s].z[k])) fprintf(f, "%.17g %.17g\n", creal(ov->sets[s].z[k]), cimag(ov->sets[s].z[k]));
+        const double *pe = ov->sets[s].eps;
+        fprintf(f, "\n# %s: Re Im%s\n$mark%zu << EOD\n", ov->sets[s].title ? ov->sets[s].title : "points",
+                pe ? " log10(eps)" : "", s);
+        for (size_t k = 0; k < ov->sets[s].n; k++) {
+            if (!finite_z(ov->sets[s].z[k])) continue;
+            fprintf(f, "%.17g %.17g", creal(ov->sets[s].z[k]), cimag(ov->sets[s].z[k]));
+            if (pe) fprintf(f, " %.17g", pe[k] > 0 ? log10(pe[k]) : 0.0);
+            fputc('\n', f);
+        }
         fputs("EOD\n", f);
     }
     if (ov->nfov >= 3) {
@@ -295,7 +301,7 @@ static size_t put_traced_data(FILE *f, const ptd_plot_overlay *ov, const ptd_box
 }
 
 /* the overlay's plot clauses, each starting with ", " */
-static void put_overlay_plot(FILE *f, const ptd_plot_overlay *ov, int latex)
+static void put_overlay_plot(FILE *f, const ptd_plot_overlay *ov, int latex, int palette)
 {
     static const int pt[PTD_PLOT_MAX_MARKS] = {9, 5, 13, 11};
     static const char *const col[PTD_PLOT_MAX_MARKS] = {"#c0111f", "#1f3c99", "#2ca02c", "#e6820e"};
@@ -305,7 +311,13 @@ static void put_overlay_plot(FILE *f, const ptd_plot_overlay *ov, int latex)
         put_quoted(f, latex ? "numerical range $W(A)$" : "numerical range W(A)");
     }
     for (size_t s = 0; s < ov->nsets && s < PTD_PLOT_MAX_MARKS; s++) {
-        fprintf(f, ", \\\n         $mark%zu using 1:2 with points pt %d ps 1.6 lc rgb '%s' title ", s, pt[s], col[s]);
+        /* with several levels a point takes its eps's colour from the palette, as its contour
+         * does; the symbol tells the sets apart (the key's sample: black) */
+        if (palette && ov->sets[s].eps) {
+            fprintf(f, ", \\\n         $mark%zu using 1:2:3 with points pt %d ps 1.6 lw 2 lc palette notitle", s, pt[s]);
+            fprintf(f, ", \\\n         NaN with points pt %d ps 1.6 lw 2 lc rgb 'black' title ", pt[s]);
+        } else
+            fprintf(f, ", \\\n         $mark%zu using 1:2 with points pt %d ps 1.6 lc rgb '%s' title ", s, pt[s], col[s]);
         put_quoted(f, ov->sets[s].title ? ov->sets[s].title : "points");
     }
 }
@@ -489,20 +501,35 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
 
     char contour_spec[512];
     if (nlev > 1) {
+        /* levels equally spaced in log10 (a decade ladder): a discrete bar, one band of
+         * colour per level centred on it, as the contours are coloured; else a gradient */
+        double l0 = log10(lev[0]), l1 = log10(lev[nlev - 1]), h = (l1 - l0) / (double)(nlev - 1);
+        int even = h > 0;
+        for (size_t k = 0; k + 1 < nlev && even; k++)
+            even = fabs(log10(lev[k + 1]) - log10(lev[k]) - h) <= 1e-9 * fabs(h) + 1e-12;
         fprintf(f, "set palette defined %s\n", PALETTE);
-        fprintf(f, "set cbrange [%.17g:%.17g]\n", log10(lev[0]), log10(lev[nlev - 1]));
+        if (even) {
+            fprintf(f, "set palette maxcolors %zu\n", nlev);
+            fprintf(f, "set cbrange [%.17g:%.17g]\n", l0 - h / 2, l1 + h / 2);
+        } else
+            fprintf(f, "set cbrange [%.17g:%.17g]\n", l0, l1);
+        /* the tics: the eps values, as the title gives them */
         fputs("set colorbox vertical\nset cbtics out nomirror (", f);
         for (size_t k = 0; k < nlev; k++) {
-            if (latex) snprintf(buf, sizeof buf, "$%.3g$", log10(shown[k]));
-            else snprintf(buf, sizeof buf, "%.3g", log10(shown[k]));
+            char v[128];
+            if (latex) {
+                eps_latex(v, sizeof v, shown[k], fixed, tol);
+                snprintf(buf, sizeof buf, "$%s$", v);
+            } else
+                eps_near(buf, sizeof buf, shown[k], fixed, tol);
             if (k) fputs(", ", f);
             put_quoted(f, buf);
             fprintf(f, " %.17g", log10(lev[k]));
         }
         /* room on the right for the colour box's label */
         fputs(")\nset rmargin 12\nset cblabel ", f);
-        if (unit) put_quoted(f, latex ? "$\\log_{10}(\\varepsilon/\\|A\\|_2)$" : "log₁₀ (ε/||A||₂)");
-        else put_quoted(f, latex ? "$\\log_{10}\\varepsilon$" : "log₁₀ ε");
+        if (unit) put_quoted(f, latex ? "$\\varepsilon/\\|A\\|_2$" : "ε/||A||₂");
+        else put_quoted(f, latex ? "$\\varepsilon$" : "ε");
         fputs("\n", f);
         snprintf(contour_spec, sizeof contour_spec, "%s using 1:2:3 with lines lw 2 lc palette notitle",
                  use_grid ? "$contours" : "$traced");
@@ -540,7 +567,7 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
             put_quoted(f, tiny_title);
         }
         if (nfin > 0) fprintf(f, ", \\\n         %s", eig_spec);
-        put_overlay_plot(f, ov, latex);
+        put_overlay_plot(f, ov, latex, nlev > 1);
         fputs("\n} else {\n", f);
     } else {
         fputs("{\n", f);
@@ -559,13 +586,13 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
             put_quoted(f, tiny_title);
         }
         if (nfin > 0) fprintf(f, ", \\\n         %s", eig_spec);
-        put_overlay_plot(f, ov, latex);
+        put_overlay_plot(f, ov, latex, nlev > 1);
     } else {
         fputs("    set label 1 ", f);
         put_quoted(f, latex ? "no $\\varepsilon$-contour crosses this box" : "no ε-contour crosses this box");
         fputs(" at graph 0.5, graph 0.5 center front\n    plot ", f);
         fputs(nfin > 0 ? eig_spec : "NaN notitle", f);
-        put_overlay_plot(f, ov, latex);
+        put_overlay_plot(f, ov, latex, nlev > 1);
     }
     fputs("\n}\n", f);
 

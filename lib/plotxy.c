@@ -39,6 +39,7 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
     provenance(f, meta);
     ptdi_plot_terminal_fallback(f);
     size_t plotted = 0;
+    double xlo = INFINITY, xhi = -INFINITY; /* of the points drawn */
     for (size_t k = 0; k < ns; k++) {
         fprintf(f, "\n# series %zu: %s\n$s%zu << EOD\n", k + 1, s[k].title ? s[k].title : "", k + 1);
         size_t left = 0;
@@ -53,6 +54,7 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
             if (s[k].ylo) fprintf(f, "%.17g %.17g %.17g %.17g\n", x, y, s[k].ylo[i], s[k].yhi[i]);
             else fprintf(f, "%.17g %.17g\n", x, y);
             plotted++;
+            xlo = fmin(xlo, x), xhi = fmax(xhi, x);
         }
         fputs("EOD\n", f);
         if (left) fprintf(f, "# %zu point(s) left out: not finite%s\n", left, ax->logx || ax->logy ? " or <= 0 on a log axis" : "");
@@ -66,6 +68,34 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
         if (ax->logy) fputs("set format y '$10^{%L}$'\n", f);
     }
     fputs("set grid lc rgb '#dddddd'\nset tics out nomirror\nset border 3\n", f);
+    /* room above and below the data: no point sits on the frame */
+    fputs("set offsets 0, 0, graph 0.05, 0\n", f);
+    /* a log x axis over the data and a little more, not out to the decades around it (8 to
+     * 128 drawn on 1 to 1000); error bars' ends stay inside */
+    if (ax->logx && plotted && xhi > xlo) {
+        fprintf(f, "set xrange [%.17g:%.17g]\n", xlo / pow(xhi / xlo, 0.04), xhi * pow(xhi / xlo, 0.04));
+        /* less than four decades: the decades alone leave the axis bare (8 to 128 has one),
+         * so the tics are the x values themselves when there are few of them */
+        double xs[16];
+        size_t nx = 0;
+        int few = xhi / xlo < 1e4;
+        for (size_t k = 0; k < ns && few; k++)
+            for (size_t i = 0; i < s[k].n && few; i++) {
+                double x = s[k].x[i];
+                if (!drawable(x, 1)) continue;
+                size_t j = 0;
+                while (j < nx && xs[j] != x) j++;
+                if (j < nx) continue;
+                if (nx == 16) few = 0;
+                else xs[nx++] = x;
+            }
+        if (few && nx >= 2) {
+            fputs("set format x '%g'\nset xtics (", f);
+            for (size_t j = 0; j < nx; j++) fprintf(f, "%s%.17g", j ? ", " : "", xs[j]);
+            fputs(")\n", f);
+        }
+    }
+    if (ax->ymax > 0 && isfinite(ax->ymax)) fprintf(f, "set yrange [:%.17g]\n", ax->ymax);
     char buf[512];
     if (ax->xlabel) {
         fputs("set xlabel ", f);
@@ -85,9 +115,11 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
         fputs(latex ? "\n" : " noenhanced\n", f);
     }
     const char *key = ax->key ? ax->key : "top right";
-    if (strcmp(key, "top right") && strcmp(key, "top left") && strcmp(key, "bottom left") && strcmp(key, "bottom right"))
-        return ptd_error(PTD_EINVAL, "%s: key position '%s' (top/bottom left/right)", fn, key);
-    fprintf(f, "set key inside %s vertical samplen 3 box opaque noenhanced\n", key);
+    if (strcmp(key, "top right") && strcmp(key, "top left") && strcmp(key, "bottom left") && strcmp(key, "bottom right") &&
+        strcmp(key, "below"))
+        return ptd_error(PTD_EINVAL, "%s: key position '%s' (top/bottom left/right, below)", fn, key);
+    if (!strcmp(key, "below")) fputs("set key outside below center horizontal samplen 3 noenhanced\n", f);
+    else fprintf(f, "set key inside %s vertical samplen 3 box opaque noenhanced\n", key);
     if (isfinite(ax->hline)) {
         fprintf(f, "set arrow 1 from graph 0, first %.17g to graph 1, first %.17g nohead dt 3 lc rgb '#888888'\n",
                 ax->hline, ax->hline);
@@ -126,8 +158,11 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
         if (s[k].ylo)
             fprintf(f, "$s%zu using 1:2:3:4 with yerrorbars pt 7 ps 0.6 lc rgb '%s' notitle, \\\n     ", k + 1, col);
         /* point specifiers only where points are drawn: gnuplot warns on "lines ... pt" */
+        /* "points" alone are open rings, larger than a line's dots: a point under another
+         * series' dot (double precision under extended, where they agree) stays visible */
         fprintf(f, "$s%zu using 1:2 with %s lw 2%s lc rgb '%s'%s title ", k + 1, style,
-                strcmp(style, "lines") ? " pt 7 ps 0.6" : "", col, s[k].dashed ? " dt 2" : "");
+                !strcmp(style, "lines") ? "" : !strcmp(style, "points") ? " pt 6 ps 1.3" : " pt 7 ps 0.6", col,
+                s[k].dashed ? " dt 2" : "");
         ptdi_put_quoted(f, s[k].title ? s[k].title : "");
     }
     fputc('\n', f);

@@ -668,7 +668,9 @@ typedef struct {
     double hline;             /* a horizontal reference line at y = hline (NAN: none) */
     const char *hline_label;
     const char *key;          /* where the key sits inside the plot: "top right" (NULL),
-                                 "top left", "bottom left", "bottom right" */
+                                 "top left", "bottom left", "bottom right"; or "below" it */
+    double ymax;              /* > 0: the top of the y range (what is above leaves the frame);
+                                 0: automatic */
 } ptd_plot_axes;
 
 int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const ptd_plot_axes *ax,
@@ -816,13 +818,16 @@ int ptd_fov_abscissa(const ptd_matrix *A, double *omega);
 #define PTD_PLOT_MAX_MARKS 4
 
 /* What may be drawn over the contours: up to PTD_PLOT_MAX_MARKS sets of marked points (e.g.
- * where the pseudospectral abscissa is attained), each with a key title, and the boundary of
+ * where the pseudospectral abscissa is attained), each with a key title and a symbol of its
+ * own, in the colour of its eps when given, and the boundary of
  * the numerical range as a closed dashed polygon (nfov points, 0 for none). */
 typedef struct {
     struct {
         const ptd_complex *z;
         size_t n;
         const char *title;
+        const double *eps; /* NULL, or the eps of each point: drawn in its contour's colour
+                              (several levels), each set then told apart by its symbol */
     } sets[PTD_PLOT_MAX_MARKS];
     size_t nsets;
     const ptd_complex *fov;

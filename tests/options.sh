@@ -107,7 +107,7 @@ awk -v n="$nrm" '/^# eps: [0-9]/ { d1 = $3 / (1e-3 * n) - 1; d2 = $4 / (1e-2 * n
   && pass "pspec --relative: levels eps ||A||_2 (||A||_2 = $nrm)" || fail "pspec --relative levels: $(grep '^# eps' keep-rel.gp)"
 grep -q "^set title 'grcar, n = 32: ε = 1e-03, 1e-02 (× ||A||₂)'" keep-rel.gp \
   && pass "pspec --relative: the title shows the eps given" || fail "title: $(grep '^set title' keep-rel.gp)"
-grep -q "^set cblabel 'log₁₀ (ε/||A||₂)'" keep-rel.gp && pass "the colour bar is relative too" || fail "cblabel: $(grep cblabel keep-rel.gp)"
+grep -q "^set cblabel 'ε/||A||₂'" keep-rel.gp && pass "the colour bar is relative too" || fail "cblabel: $(grep cblabel keep-rel.gp)"
 pspec grcar -n 32 -eps 1e-2 --grid 20 -o keep-abs.gp --quiet
 grep -q '^# eps: 0.01$' keep-abs.gp && grep -q "^set title 'grcar, n = 32: ε = 0.01'" keep-abs.gp \
   && pass "pspec: -eps absolute as given" || fail "absolute eps: $(grep -e '^# eps' -e '^set title' keep-abs.gp)"
@@ -134,4 +134,21 @@ awk '/^[0-9]/ { k++; if (!($5 <= 0.01 * (1 + 1e-12))) bad = 1 } END { exit bad |
 usage_error "tf-sweep takes one eps" "0.1,0.2" tf-sweep hippo-legs -eps 0.1,0.2 -o x.tsv
 rm -f keep-*
 no_leftovers "eps"
+# --- progress: a line per step with the elapsed time when stderr is a file ---------------------
+# (PTD_PROGRESS_SECONDS=0 stands in for a long run: the first line at once, then at most one
+# every 10 s, and one at the end)
+PTD_PROGRESS_SECONDS=0 eigcond hippo-legs --sizes 4:32 --precision off -o keep-p.tsv 2>err.txt
+grep -qE '^eigcond: sizes: [1-4]/4 \([0-9]+%\), [0-9]+ s elapsed, about [0-9]+ s left$' err.txt \
+  && grep -qE '^eigcond: sizes: 4/4 done, [0-9]+ s elapsed$' err.txt \
+  && pass "progress lines in a file: step, elapsed, left, done" || fail "progress: $(head -3 err.txt)"
+PTD_PROGRESS_SECONDS=0 eigcond hippo-legs --sizes 4:32 --precision off -o keep-p.tsv --quiet 2>err.txt
+[ ! -s err.txt ] && pass "--quiet: no progress" || fail "--quiet progress: $(cat err.txt)"
+eigcond hippo-legs --sizes 4:32 --precision off -o keep-p.tsv 2>err.txt
+! grep -q 'elapsed' err.txt && pass "no progress for a short run" || fail "progress in a short run: $(cat err.txt)"
+# tf-sweep's moves within a size (the optimiser's steps): percentages, increasing, then done
+PTD_PROGRESS_SECONDS=0 tf-sweep hippo-legs --sizes 8:16 --models full,ptd --steps 30 --points 50 -o keep-p.tsv 2>err.txt
+grep -qE '^tf-sweep: sizes: [0-9]+%, [0-9]+ s elapsed, about [0-9]+ s left$' err.txt \
+  && grep -qE '^tf-sweep: sizes: done, [0-9]+ s elapsed$' err.txt \
+  && pass "tf-sweep progress within the sizes" || fail "tf-sweep progress: $(head -3 err.txt)"
+rm -f keep-p.tsv
 finish

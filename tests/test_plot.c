@@ -394,8 +394,11 @@ START_TEST(test_script_latex_and_levels)
     ck_assert_ptr_nonnull(strstr(s, "set xlabel '$\\mathrm{Re}\\,z$'"));
     ck_assert_ptr_nonnull(strstr(s, "file:a\\_b.mtx: $\\varepsilon = 10^{-3}, 10^{-2}, 10^{-1}$"));
     ck_assert_ptr_nonnull(strstr(s, "set cntrparam levels discrete -3, -2, -1\n"));
-    ck_assert_ptr_nonnull(strstr(s, "set cbrange [-3:-1]\n"));
-    ck_assert_ptr_nonnull(strstr(s, "'$\\log_{10}\\varepsilon$'"));
+    /* a decade ladder: a discrete bar, a band centred on each level, the tics the eps values */
+    ck_assert_ptr_nonnull(strstr(s, "set palette maxcolors 3\n"));
+    ck_assert_ptr_nonnull(strstr(s, "set cbrange [-3.5:-0.5]\n"));
+    ck_assert_ptr_nonnull(strstr(s, "set cbtics out nomirror ('$10^{-3}$' -3, '$10^{-2}$' -2, '$10^{-1}$' -1)"));
+    ck_assert_ptr_nonnull(strstr(s, "set cblabel '$\\varepsilon$'"));
     ck_assert_ptr_nonnull(strstr(s, "lc palette"));
     ck_assert_ptr_null(strstr(s, "ε")); /* LaTeX gets no UTF-8 epsilon */
     free(s);
