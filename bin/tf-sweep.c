@@ -132,7 +132,29 @@ typedef struct {
     int normalize;
     unsigned long seed;
     int real;
+    struct size_progress *prog; /* the optimiser's steps move the bar within a size */
 } setup;
+
+/* The part [base, base + span) of the whole run that one size's optimiser fills. */
+typedef struct size_progress {
+    cli_progress_state *bar;
+    double base, span;
+} size_progress;
+
+static void optimiser_step(void *ctx, unsigned step, unsigned steps, double kappa, double rel_E)
+{
+    (void)kappa, (void)rel_E;
+    size_progress *p = ctx;
+    if (p && p->bar && steps) cli_progress_fraction(p->bar, p->base + p->span * (double)step / (double)steps);
+}
+
+/* a fitted slope to two decimals, never "-0.00" */
+static char *slope_text(char *buf, size_t size, double v)
+{
+    snprintf(buf, size, "%.2f", v);
+    if (strcmp(buf, "-0.00") == 0) snprintf(buf, size, "0.00");
+    return buf;
+}
 
 static void build(const setup *su, size_t n, models *m)
 {
@@ -212,7 +234,8 @@ static void build(const setup *su, size_t n, models *m)
             /* against this A, whatever the file says (a version-1 file does not say) */
             if (ptd_perturb_backward_error(m->sys->A, su->loaded, &m->ptd_berr)) cli_fail("%s", ptd_last_error());
         } else {
-            ptd_perturb_opts o = {.max_rel = rel, .steps = su->steps, .seed = su->seed, .real = su->real};
+            ptd_perturb_opts o = {.max_rel = rel, .steps = su->steps, .seed = su->seed, .real = su->real,
+                                  .progress = optimiser_step, .progress_ctx = su->prog};
             if (ptd_perturb_optimize(m->sys->A, m->B, NULL, &o, &p))
                 cli_fail("optimised perturbation at n = %zu: %s", n, ptd_last_error());
             m->ptd = diag_of(p, m->B, m->C);
@@ -367,7 +390,7 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < ns; k++)
         if (!ptd_zoo_valid_n(su.spec, ord[k])) cli_usage("%s has no order %zu", su.spec, ord[k]);
 
-    char title[200], nb[8][200];
+    char title[320], nb[8][200];
     const char *notes[8];
     size_t nn = 0;
     static const char *cnames[] = {"ones", "bt", "e0", "random"};
@@ -387,6 +410,14 @@ int main(int argc, char **argv)
     snprintf(cfg, sizeof cfg, "C = %s%s%s%s", cnames[su.cch], su.normalize ? ", unit B and C" : "",
              (su.which & M_PTD) && !loaded ? ", ptd ||E||_2 <= " : "", (su.which & M_PTD) && !loaded ? epsb : "");
     int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
+    /* the same for a figure's title: ||E||₂ ≤ 0.01 ||A||₂ (LaTeX gets the ASCII, escaped) */
+    char cfgt[120], epst[64];
+    if (su.eps_relative) snprintf(epst, sizeof epst, "%g ||A||₂", su.eps);
+    else snprintf(epst, sizeof epst, "%g (absolute)", su.eps);
+    if (latex) snprintf(cfgt, sizeof cfgt, "%s", cfg);
+    else
+        snprintf(cfgt, sizeof cfgt, "C = %s%s%s%s", cnames[su.cch], su.normalize ? ", unit B and C" : "",
+                 (su.which & M_PTD) && !loaded ? ", ptd ||E||₂ ≤ " : "", (su.which & M_PTD) && !loaded ? epst : "");
     cli_membuf text = {0};
     FILE *f = cli_mem_open(&text);
     int st;
@@ -401,10 +432,19 @@ int main(int argc, char **argv)
         double *rows = calloc(ns * NE, sizeof *rows);
         double *tm = calloc(ns, sizeof *tm);
         if (!rows || !tm) cli_fail("out of memory");
+        /* the bar's share of each size: its cost grows like n^3, nine tenths of it the
+         * optimiser's (when there is one) */
+        double wsum = 0, wdone = 0;
+        for (size_t k = 0; k < ns; k++) wsum += pow((double)ord[k], 3);
+        size_progress sp = {.bar = &prog};
+        su.prog = &sp;
         for (size_t k = 0; k < ns; k++) {
             double t0 = cli_now();
             models m;
+            double wk = pow((double)ord[k], 3) / wsum;
+            sp.base = wdone, sp.span = 0.9 * wk;
             build(&su, ord[k], &m);
+            wdone += wk;
             double *r = rows + k * NE;
             r[E_N] = (double)m.n;
             r[E_WMAX] = m.wmax;
@@ -437,7 +477,7 @@ int main(int argc, char **argv)
             r[E_RND_REFL] = (double)m.rnd_refl;
             models_free(&m);
             tm[k] = cli_now() - t0;
-            cli_progress(&prog, k + 1, ns);
+            cli_progress_fraction(&prog, k + 1 == ns ? 1 : wdone);
         }
         cli_progress_end(&prog);
         double *xs = malloc(ns * sizeof *xs), *ys[9];
@@ -452,7 +492,7 @@ int main(int argc, char **argv)
         snprintf(nb[nn++], 200, "input for the weak error: %s; frequency window %g <= |w| <= %s", ptd_tf_input_name(input),
                  w0, w1 > 0 ? "given" : "4 max(w_max, n)");
         for (size_t k = 0; k < nn; k++) notes[k] = nb[k];
-        snprintf(title, sizeof title, "%s: errors of the diagonal models against the full system (%s)", su.spec, cfg);
+        snprintf(title, sizeof title, "%s: errors of the diagonal models against the full system (%s)", su.spec, cfgt);
         ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
         if (want_tsv) {
             static const char *all[NE] = {"n", "strong_s4d", "w_s4d", "weak_s4d", "strong_ptd", "w_ptd", "weak_ptd",
@@ -484,23 +524,35 @@ int main(int argc, char **argv)
             const char *names[3] = {"S4D", "PTD", "random PTD"};
             const char *colours[3] = {"#d62728", "#1f77b4", "#2ca02c"};
             unsigned bits[3] = {M_S4D, M_PTD, M_RANDOM};
+            double emax = 0; /* the largest error drawn: a bound far above it is vacuous */
+            for (int q = 0; q < 6; q++)
+                for (size_t k = 0; k < ns; k++)
+                    if (isfinite(ys[q][k])) emax = fmax(emax, ys[q][k]);
             for (int q = 0; q < 3; q++) {
                 if (!(su.which & bits[q])) continue;
-                snprintf(tt[2 * q], 96, "%s strong (slope %.2f)", names[q], sl[2 * q]);
-                snprintf(tt[2 * q + 1], 96, "%s weak, %s input (slope %.2f)", names[q], ptd_tf_input_name(input),
-                         sl[2 * q + 1]);
+                char a1[16], a2[16];
+                snprintf(tt[2 * q], 96, "%s strong (slope %s)", names[q], slope_text(a1, sizeof a1, sl[2 * q]));
+                snprintf(tt[2 * q + 1], 96, "%s weak, %s input (slope %s)", names[q], ptd_tf_input_name(input),
+                         slope_text(a2, sizeof a2, sl[2 * q + 1]));
                 s[nser++] = (ptd_plot_series){.title = tt[2 * q], .x = xs, .y = ys[2 * q], .n = ns,
                                               .style = "linespoints", .colour = colours[q]};
                 s[nser++] = (ptd_plot_series){.title = tt[2 * q + 1], .x = xs, .y = ys[2 * q + 1], .n = ns,
                                               .style = "linespoints", .colour = colours[q], .dashed = 1};
             }
+            /* the y range: a decade above the errors; a bound above that leaves the frame, and
+             * its key says so */
+            double top = emax > 0 ? 10 * emax : 0, bmax = 0;
+            for (size_t k = 0; k < ns; k++)
+                if (isfinite(ys[6][k])) bmax = fmax(bmax, ys[6][k]);
             if (su.which & (M_PTD | M_RANDOM)) {
-                snprintf(tt[6], 96, "theorem's bound (2 ln n + 4) ||VΛV⁻¹ − A||₂");
+                snprintf(tt[6], 96, "theorem's bound (2 ln n + 4) ||VΛV⁻¹ − A||₂%s",
+                         top > 0 && bmax > top ? ", above the frame where vacuous" : "");
                 s[nser++] = (ptd_plot_series){.title = tt[6], .x = xs, .y = ys[6], .n = ns, .style = "lines",
                                               .colour = "#888888", .dashed = 1};
             }
             ptd_plot_axes ax = {.xlabel = "n", .ylabel = latex ? "error" : "error against the full system",
-                                .logx = 1, .logy = 1, .hline = NAN, .key = "top left"};
+                                .logx = 1, .logy = 1, .hline = NAN, .key = "below",
+                                .ymax = bmax > top ? top : 0};
             st = ptd_plot_series_gnuplot(f, s, nser, &ax, &meta);
         }
         if (st) cli_fail("writing the output: %s", ptd_last_error());
@@ -554,6 +606,8 @@ int main(int argc, char **argv)
     } else {
         /* curves at one n */
         models m;
+        size_progress sp = {.bar = &prog, .base = 0, .span = 0.9};
+        su.prog = &sp;
         build(&su, ord[0], &m);
         cli_progress_end(&prog);
         double hi = w1 > 0 ? w1 : 4 * fmax(m.wmax, (double)m.n);
@@ -596,8 +650,8 @@ int main(int argc, char **argv)
                     if (y[q][k] > 0 && isfinite(y[q][k])) ymin = fmin(ymin, y[q][k]), ymax = fmax(ymax, y[q][k]);
         snprintf(nb[nn++], 200, "n: %zu, w_max (largest frequency of A_N): %.10g", m.n, m.wmax);
         for (size_t k = 0; k < nn; k++) notes[k] = nb[k];
-        snprintf(title, sizeof title, "%s, n = %zu: |G(iw)| of the full system and its diagonal models (%s)", su.spec, m.n,
-                 cfg);
+        snprintf(title, sizeof title, "%s, n = %zu: |G(iω)| of the full system and its diagonal models (%s)", su.spec,
+                 m.n, latex ? cfg : cfgt);
         ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
         const char *names[4] = {"full", "s4d", "ptd", "random"};
         if (want_tsv) {
