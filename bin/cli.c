@@ -336,29 +336,63 @@ double cli_now(void)
 void cli_progress_start(cli_progress_state *s, int quiet, const char *what)
 {
     s->t0 = cli_now();
-    s->enabled = !quiet && isatty(STDERR_FILENO);
+    s->last = 0;
+    s->enabled = !quiet;
+    s->tty = isatty(STDERR_FILENO);
     s->shown = 0;
     s->what = what;
 }
 
+/* fraction f of the work done; done/total when total > 0, else a percentage */
+static void progress_show(cli_progress_state *s, double f, size_t done, size_t total)
+{
+    if (!s->enabled || !(f >= 0)) return;
+    if (f > 1) f = 1;
+    double el = cli_now() - s->t0;
+    double eta = f > 0 ? el * (1 - f) / f : 0;
+    char count[64] = "";
+    if (total) snprintf(count, sizeof count, " %zu/%zu", done, total);
+    char where[96];
+    if (total) snprintf(where, sizeof where, "%s (%d%%)", count, (int)(100.0 * f));
+    else snprintf(where, sizeof where, " %d%%", (int)(100.0 * f));
+    if (s->tty) {
+        if (el < 1.0 && !s->shown) return;
+        s->shown = 1;
+        int width = 30, fill = (int)((double)width * f);
+        fprintf(stderr, "\r%s: %s [%.*s%*s] %3d%%%s, %.0f s left ", prog, s->what, fill,
+                "##############################", width - fill, "", (int)(100.0 * f), count, eta);
+        fflush(stderr);
+        return;
+    }
+    static double after = -1;
+    if (after < 0) {
+        const char *e = getenv("PTD_PROGRESS_SECONDS");
+        char *end;
+        double v = e && *e ? strtod(e, &end) : 5;
+        after = e && *e && *end == '\0' && v >= 0 && isfinite(v) ? v : 5;
+    }
+    if (el < after) return;
+    if (s->shown && f < 1 && el - s->last < 10) return;
+    if (s->shown && f >= 1 && s->last >= el) return;
+    s->shown = 1;
+    s->last = el;
+    if (f < 1)
+        fprintf(stderr, "%s: %s:%s, %.0f s elapsed, about %.0f s left\n", prog, s->what, where, el, eta);
+    else
+        fprintf(stderr, "%s: %s:%s done, %.0f s elapsed\n", prog, s->what, count, el);
+}
+
 void cli_progress(void *ctx, size_t done, size_t total)
 {
-    cli_progress_state *s = ctx;
-    if (!s->enabled || total == 0) return;
-    double el = cli_now() - s->t0;
-    if (el < 1.0 && !s->shown) return;
-    s->shown = 1;
-    int width = 30, fill = (int)((double)width * (double)done / (double)total);
-    double eta = done ? el * (double)(total - done) / (double)done : 0;
-    fprintf(stderr, "\r%s: %s [%.*s%*s] %3d%% %zu/%zu, %.0f s left ", prog, s->what, fill,
-            "##############################", width - fill, "", (int)(100.0 * (double)done / (double)total),
-            done, total, eta);
-    fflush(stderr);
+    if (total == 0) return;
+    progress_show(ctx, (double)done / (double)total, done, total);
 }
+
+void cli_progress_fraction(cli_progress_state *s, double fraction) { progress_show(s, fraction, 0, 0); }
 
 void cli_progress_end(cli_progress_state *s)
 {
-    if (s->shown) fprintf(stderr, "\r%*s\r", 79, "");
+    if (s->shown && s->tty) fprintf(stderr, "\r%*s\r", 79, "");
 }
 
 static const char *extension(const char *path)

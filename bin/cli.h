@@ -75,15 +75,19 @@ int cli_notice_work(int quiet, size_t n, double bytes, double seconds);
 /* The command line as one string (for provenance); malloc'd. */
 char *cli_command_line(int argc, char **argv);
 
-/* Progress bar on stderr, shown only on a terminal, unless quiet, and only once the work
- * has run for more than a second.  Use cli_progress as a ptd progress callback. */
+/* Progress on stderr, unless quiet: on a terminal a bar, once the work has run for a
+ * second; otherwise (a file, a pipe) a line "PROG: WHAT: 3/8 (37%), 12 s elapsed, about
+ * 20 s left", or "WHAT: 37%, ...", once it has run for PTD_PROGRESS_SECONDS (default 5), then at most one every
+ * 10 s and one at the end.  Use cli_progress as a ptd progress callback. */
 typedef struct {
-    double t0;
-    int enabled, shown;
+    double t0, last;
+    int enabled, shown, tty;
     const char *what;
 } cli_progress_state;
 void cli_progress_start(cli_progress_state *s, int quiet, const char *what);
 void cli_progress(void *ctx, size_t done, size_t total);
+/* The same for a fraction 0..1 of the work (shown as a percentage). */
+void cli_progress_fraction(cli_progress_state *s, double fraction);
 void cli_progress_end(cli_progress_state *s);
 double cli_now(void);
 
