@@ -1,18 +1,42 @@
 #!/bin/sh
-# figures.sh - the figures of the README, regenerated from the command line (make figures).
-# PSPEC: the pspec program; OUTDIR: where the figures go.
+# figures.sh - every figure the README shows, each drawn by the command the README gives
+# (make figures; make figures-training adds the two training figures, 20 minutes each).
+# BINDIR: where the tools are (default: on the PATH); OUTDIR: where the figures go;
+# TRAINING=1: the training figures too.  Each figure's -o FILE.gp twin (the same command with
+# .gp) is the gnuplot script with its data inline, to restyle by hand.
 set -eu
-PSPEC=${PSPEC:-pspec}
+BINDIR=${BINDIR:-}
 OUTDIR=${OUTDIR:-figures}
+TRAINING=${TRAINING:-0}
+tool() { t=$1; shift; if [ -n "$BINDIR" ]; then "$BINDIR/$t" "$@"; else "$t" "$@"; fi; }
 mkdir -p "$OUTDIR"
-# HiPPO-LegS, n = 64: the 1e-4-pseudospectrum reaches from -268 to -2 around eigenvalues -1..-64
-"$PSPEC" hippo-legs -n 64 -eps 1e-4 -o "$OUTDIR/legs64.png"
+made=""
+draw() { # FILE TOOL ARGS...: the figure FILE by TOOL ARGS -o FILE
+  f=$1; shift
+  echo "figures.sh: $f: $*" >&2
+  tool "$@" --quiet -o "$OUTDIR/$f"
+  made="$made $f"
+}
+# the quick start's figure: HiPPO-LegS, n = 64, the 1e-4-pseudospectrum
+draw legs64.png pspec hippo-legs -n 64 -eps 1e-4
 # the same matrix over eight decades
-"$PSPEC" hippo-legs -n 64 -eps 1e-2,1e-4,1e-6,1e-8,1e-10,1e-12,1e-14,1e-16 -o "$OUTDIR/legs64-decades.png"
+draw legs64-decades.png pspec hippo-legs -n 64 -eps 1e-2,1e-4,1e-6,1e-8,1e-10,1e-12,1e-14,1e-16
 # Grcar's matrix, the classic picture
-"$PSPEC" grcar -n 100 -eps 1e-1,1e-2,1e-3,1e-4 -o "$OUTDIR/grcar100.png"
-# Kahan's matrix: every component drawn (the grid's contours, and the components it misses traced)
-"$PSPEC" kahan -n 40 -eps 1e-2,1e-4,1e-6,1e-8 -o "$OUTDIR/kahan40.png"
-# its normal part: discs of radius eps around -1/2 + i w_k (w_max = 19.857 at n = 8)
-"$PSPEC" hippo-legs-normal -n 8 -eps 3,1,0.3 -o "$OUTDIR/legs8-normal.png"
-echo "figures.sh: wrote $OUTDIR/legs64.png legs64-decades.png grcar100.png kahan40.png legs8-normal.png"
+draw grcar100.png pspec grcar -n 100 -eps 1e-1,1e-2,1e-3,1e-4
+# Kahan's matrix: every component drawn (the grid's contours, the components it misses traced)
+draw kahan40.png pspec kahan -n 40 -eps 1e-2,1e-4,1e-6,1e-8
+# kappa_2(V) of LegS against n, double and extended precision
+draw legs-kappa.png eigcond hippo-legs --sizes 4:128:4
+# kappa_2(V) of LegS + E against ||E||_2/||A||_2, random and optimised
+draw legs32-ptd.png ptd-sweep hippo-legs -n 32 --points 6 --eps-range 1e-6:1e-1 --relative
+# the strong and weak errors of S4D and PTD against n
+draw legs-tf.png tf-sweep hippo-legs --mode errors --normalize --sizes 8:128
+if [ "$TRAINING" = 1 ]; then
+  # test accuracy against the noise frequency, S4D against S4-PTD (sequential Fashion-MNIST)
+  draw sfmnist-noise-sweep.png ssm-train --task sfmnist --compare --freeze-ssm --state 32 --width 64 --layers 4 \
+    --epochs 3 --train-subset 20000 --lr 1e-2 --dt-range 1e-3:9.6e-3 --threads 2 --seed 1 --noise-sweep 7
+  # the same with the usual steps dt up to 1e-1: aliasing
+  draw sfmnist-noise-sweep-aliased.png ssm-train --task sfmnist --compare --freeze-ssm --state 32 --width 64 \
+    --layers 4 --epochs 3 --train-subset 20000 --lr 1e-2 --threads 2 --seed 1 --noise-sweep 7
+fi
+echo "figures.sh: wrote into $OUTDIR/:$made"
