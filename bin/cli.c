@@ -749,8 +749,10 @@ size_t *cli_sizes(const char *opt, const char *s, size_t min, size_t max, size_t
     if (!v) cli_fail("out of memory");
     double x = (double)a;
     for (size_t m = a; m <= b;) {
-        if (k == count_max)
+        if (k == count_max) {
+            free(v); /* nothing leaks, not even into a usage error */
             cli_usage("%s '%s' gives more than %zu sizes (a larger step or factor, or a narrower range)", opt, s, count_max);
+        }
         v[k++] = m;
         if (step) {
             if (m > b - step) break;
