@@ -410,6 +410,70 @@ END_TEST
 /* files                                                                                  */
 /* ------------------------------------------------------------------------------------ */
 
+/* Relative eps: the contours at eps ||A||, what the reader sees the eps given; unevenly
+ * spaced levels keep a gradient bar; markers in their level's colour. */
+START_TEST(test_script_relative_and_markers)
+{
+    ptd_pspec_grid *g = circle_grid(5, 5, unit_box, 0);
+    double unit = 3.2223, eps[] = {1e-3 * unit, 3e-2 * unit, 1e-1 * unit};
+    ptd_plot_meta meta = {.title = "t", .command = "cmd", .eps_unit = unit};
+    double complex z[2] = {0.5, 0.25 * I};
+    double ze[2] = {eps[0], eps[2]};
+    ptd_plot_overlay ov = {.nsets = 1};
+    ov.sets[0].z = z, ov.sets[0].n = 2, ov.sets[0].title = "abscissa attained", ov.sets[0].eps = ze;
+    membuf m;
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_pspec_gnuplot_overlay(m.f, g, eps, 3, NULL, 0, &ov, &meta), PTD_OK);
+    char *s = mem_close(&m);
+    /* the title: 1e-03, not 3.2223e-03 nor 1.0000000000000002e-03 */
+    ck_assert_msg(strstr(s, "set title 't: ε = 1e-03, 3e-02, 1e-01 (× ||A||₂)'") != NULL, "%s", strstr(s, "set title"));
+    ck_assert_ptr_nonnull(strstr(s, "set cblabel 'ε/||A||₂'"));
+    /* uneven levels: a gradient over the levels, no bands */
+    ck_assert_ptr_null(strstr(s, "maxcolors"));
+    char want[128];
+    snprintf(want, sizeof want, "set cbrange [%.17g:%.17g]\n", log10(eps[0]), log10(eps[2]));
+    ck_assert_msg(strstr(s, want) != NULL, "want %s", want);
+    /* the contour levels are the absolute ones */
+    snprintf(want, sizeof want, "set cntrparam levels discrete %.17g,", log10(eps[0]));
+    ck_assert_msg(strstr(s, want) != NULL, "want %s", want);
+    /* the markers: log10 of their eps in a third column, drawn with the palette */
+    snprintf(want, sizeof want, "0.5 0 %.17g\n", log10(eps[0]));
+    ck_assert_msg(strstr(s, want) != NULL, "want %s", want);
+    ck_assert_ptr_nonnull(strstr(s, "$mark0 using 1:2:3 with points pt 9 ps 1.6 lw 2 lc palette notitle"));
+    free(s);
+    free_grid(g);
+}
+END_TEST
+
+/* x-y figures: a log x axis over the data, its values as tics; rings for points; the key
+ * below; ymax */
+START_TEST(test_series_axes)
+{
+    double x[3] = {8, 16, 128}, y[3] = {1, 0.1, 0.01}, yb[3] = {10, 100, 1000};
+    ptd_plot_series s[2] = {{.title = "a", .x = x, .y = y, .n = 3, .style = "points"},
+                            {.title = "b", .x = x, .y = yb, .n = 3, .style = "lines"}};
+    ptd_plot_axes ax = {.xlabel = "n", .logx = 1, .logy = 1, .hline = NAN, .key = "below", .ymax = 20};
+    membuf m;
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_series_gnuplot(m.f, s, 2, &ax, NULL), PTD_OK);
+    char *t = mem_close(&m);
+    double r = pow(128.0 / 8.0, 0.04);
+    char want[128];
+    snprintf(want, sizeof want, "set xrange [%.17g:%.17g]\n", 8 / r, 128 * r);
+    ck_assert_msg(strstr(t, want) != NULL, "want %s", want);
+    ck_assert_ptr_nonnull(strstr(t, "set xtics (8, 16, 128)\n"));
+    ck_assert_ptr_nonnull(strstr(t, "set yrange [:20]\n"));
+    ck_assert_ptr_nonnull(strstr(t, "set key outside below"));
+    ck_assert_ptr_nonnull(strstr(t, "$s1 using 1:2 with points lw 2 pt 6 ps 1.3"));
+    ck_assert_ptr_nonnull(strstr(t, "$s2 using 1:2 with lines lw 2 lc"));
+    free(t);
+    ax.key = "outside left";
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_series_gnuplot(m.f, s, 2, &ax, NULL), PTD_EINVAL);
+    free(mem_close(&m));
+}
+END_TEST
+
 START_TEST(test_is_image)
 {
     ck_assert_int_eq(ptd_plot_is_image("a.png"), 1);
@@ -1132,6 +1196,8 @@ int main(void)
     tcase_add_test(tc, test_script_text);
     tcase_add_test(tc, test_script_newline_in_meta);
     tcase_add_test(tc, test_script_latex_and_levels);
+    tcase_add_test(tc, test_script_relative_and_markers);
+    tcase_add_test(tc, test_series_axes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("files");
