@@ -191,12 +191,28 @@ int main(int argc, char **argv)
     char kt[128];
     if (discrete) snprintf(kt, sizeof kt, latex ? "$\\sup_k \\|A^k\\| \\ge (\\rho_\\varepsilon - 1)/\\varepsilon$ = %.4g" : "Kreiss: sup ||Aᵏ|| ≥ (ρ(ε) − 1)/ε = %.4g", K);
     else snprintf(kt, sizeof kt, latex ? "$\\sup_t \\|e^{tA}\\| \\ge \\alpha_\\varepsilon/\\varepsilon$ = %.4g" : "Kreiss: sup ||exp(tA)|| ≥ α(ε)/ε = %.4g", K);
+    /* the numerical-abscissa bound does not set the y range (it may grow beyond the double
+     * range while ||e^{tA}|| decays): where it leaves the frame, its key says so */
+    double top = 0;
+    for (size_t k = 0; k < points; k++) {
+        if (isfinite(y[k])) top = fmax(top, y[k]);
+        if (isfinite(ye[k])) top = fmax(top, ye[k]);
+    }
+    if (isfinite(K)) top = fmax(top, K);
+    size_t off = points;
+    for (size_t k = 0; k < points && off == points; k++)
+        if (top > 0 && !(yw[k] <= 10 * top)) off = k;
+    char wt[160];
+    snprintf(wt, sizeof wt, "%s", discrete ? (latex ? "$\\|A\\|^k$" : "||A||ᵏ") : (latex ? "$e^{t\\omega(A)}$" : "exp(t ω(A)) (numerical abscissa)"));
+    if (off < points)
+        snprintf(wt + strlen(wt), sizeof wt - strlen(wt), latex ? ", off the scale from $%s = %.3g$" : ", off the scale from %s = %.3g",
+                 discrete ? "k" : "t", t[off]);
     ptd_plot_curve s[4] = {
         {y, discrete ? "norm_Ak" : "norm_etA", discrete ? (latex ? "$\\|A^k\\|_2$" : "||Aᵏ||₂") : (latex ? "$\\|e^{tA}\\|_2$" : "||exp(tA)||₂"),
          discrete ? "linespoints lw 2 pt 7 ps 0.5 lc rgb '#0060ad'" : "lines lw 2 lc rgb '#0060ad'", 1},
         {ye, "eig_bound", discrete ? (latex ? "$\\rho(A)^k$" : "ρ(A)ᵏ (eigenvalues)") : (latex ? "$e^{t\\alpha(A)}$" : "exp(t α(A)) (eigenvalues)"),
          "lines lw 1.5 dt 2 lc rgb 'black'", 1},
-        {yw, discrete ? "norm_bound" : "nabs_bound", discrete ? (latex ? "$\\|A\\|^k$" : "||A||ᵏ") : (latex ? "$e^{t\\omega(A)}$" : "exp(t ω(A)) (numerical abscissa)"),
+        {yw, discrete ? "norm_bound" : "nabs_bound", wt,
          "lines lw 1.5 dt 3 lc rgb '#c0111f'", 0},
         {yk, "kreiss_bound", kt, "lines lw 1.5 dt 4 lc rgb '#2ca02c'", 1}};
     cli_membuf script = {0}, data = {0};

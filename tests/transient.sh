@@ -53,6 +53,16 @@ expect 2 "discrete fractional range" transient grcar --discrete --t-range 0:2.5
 expect 2 "points 1" transient grcar --points 1
 expect 2 "unknown matrix" transient nosuch
 expect 2 "unknown option" transient grcar --frob
+# a bound that does not set the y range says in the key where it leaves the frame: Demmel's
+# exp(t omega(A)) overflows from t = 0.2 on while ||e^{tA}|| stays below 1e3; for a normal
+# matrix omega = alpha and nothing leaves
+transient demmel -n 8 --t-range 0:20 --quiet > keep-dm.gp
+grep -q "title 'exp(t ω(A)) (numerical abscissa), off the scale from t = 0.1" keep-dm.gp \
+  && pass "the key says where a bound leaves the frame" || fail "off-scale key: $(grep 'numerical abscissa' keep-dm.gp)"
+transient hippo-legs-normal -n 8 --t-range 0:20 --quiet > keep-dm.gp
+grep -q "title 'exp(t ω(A)) (numerical abscissa)'" keep-dm.gp && pass "and says nothing when it stays" \
+  || fail "normal matrix key: $(grep 'numerical abscissa' keep-dm.gp)"
+rm -f keep-dm.gp
 expect 2 "tsv as image" transient grcar --format tsv -o x.png
 expect 1 "unwritable" transient grcar -n 4 -o /nonexistent/x.png
 left=$(ls -A | grep -v -e '^out.txt$' -e '^err.txt$' || true)
