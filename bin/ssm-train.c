@@ -411,8 +411,8 @@ int main(int argc, char **argv)
     int st;
     size_t E = epochs;
     if (sweep) {
-        snprintf(title, sizeof title, "%s, N = %zu: test accuracy under noise %g U[0,1) cos(w t) at %s", task_listops ? "ListOps" : "sFMNIST",
-                 state, amp, noise_at_name(at, 1));
+        snprintf(title, sizeof title, "%s, N = %zu: test accuracy under noise a U[0,1) cos(w t), a = %g, at %s",
+                 task_listops ? "ListOps" : "sFMNIST", state, amp, noise_at_name(at, 1));
         double *y = malloc(2 * nsw * sizeof *y);
         if (!y) cli_fail("out of memory");
         for (size_t k = 0; k < nm; k++)
@@ -451,7 +451,7 @@ int main(int argc, char **argv)
             s[ns++] = (ptd_plot_series){.title = "w_max", .x = wx, .y = wy, .n = 2, .style = "lines",
                                         .colour = "#888888", .dashed = 1};
             ptd_plot_axes ax = {.xlabel = "noise frequency w (per unit of each channel's time)",
-                                .ylabel = "test accuracy (%)", .hline = NAN, .key = "bottom left"};
+                                .ylabel = "test accuracy (%)", .hline = NAN, .key = "below", .ymax = 100};
             st = ptd_plot_series_gnuplot(f, s, ns, &ax, &meta);
         }
         free(y);
@@ -503,7 +503,7 @@ int main(int argc, char **argv)
                     s[ns++] = (ptd_plot_series){.title = tt[2 * k + 1], .x = x, .y = yv + k * (E + 1), .n = E,
                                                 .style = "linespoints", .colour = col};
             }
-            ptd_plot_axes ax = {.xlabel = "epoch", .ylabel = "accuracy (%)", .hline = NAN, .key = "bottom right"};
+            ptd_plot_axes ax = {.xlabel = "epoch", .ylabel = "accuracy (%)", .hline = NAN, .key = "below", .ymax = 100};
             st = ptd_plot_series_gnuplot(f, s, ns, &ax, &meta);
             free(ya), free(yv);
         }
