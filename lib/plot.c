@@ -216,6 +216,25 @@ static int cmp_double(const void *a, const void *b)
 #define PALETTE \
     "(0 '#1f3c99', 0.25 '#0a8fb5', 0.5 '#2ca02c', 0.75 '#e6820e', 1 '#c0111f')"
 
+/* The palette's colour at f in [0, 1], interpolated in RGB between its stops (as gnuplot
+ * does), as "#rrggbb". */
+static void palette_at(double f, char out[8])
+{
+    static const double at[5] = {0, 0.25, 0.5, 0.75, 1};
+    static const unsigned rgb[5] = {0x1f3c99, 0x0a8fb5, 0x2ca02c, 0xe6820e, 0xc0111f};
+    if (!(f > 0)) f = 0;
+    if (f > 1) f = 1;
+    int i = 0;
+    while (i < 3 && f > at[i + 1]) i++;
+    double w = (f - at[i]) / (at[i + 1] - at[i]);
+    unsigned c = 0;
+    for (int sh = 16; sh >= 0; sh -= 8) {
+        double a = (rgb[i] >> sh) & 0xff, b = (rgb[i + 1] >> sh) & 0xff;
+        c |= (unsigned)lround(a + w * (b - a)) << sh;
+    }
+    snprintf(out, 8, "#%06x", c);
+}
+
 static int finite_z(double complex z) { return isfinite(creal(z)) && isfinite(cimag(z)); }
 
 /* the overlay's datablocks: marked points (one block per set) and the W(A) polygon */
@@ -507,12 +526,23 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
         int even = h > 0;
         for (size_t k = 0; k + 1 < nlev && even; k++)
             even = fabs(log10(lev[k + 1]) - log10(lev[k]) - h) <= 1e-9 * fabs(h) + 1e-12;
-        fprintf(f, "set palette defined %s\n", PALETTE);
         if (even) {
-            fprintf(f, "set palette maxcolors %zu\n", nlev);
+            /* the bands are the palette itself, a step per level (gnuplot's maxcolors is not
+             * honoured by every terminal's colour box): band k spans [k, k + 1) / nlev and has
+             * the continuous palette's colour at k / (nlev - 1) */
+            fputs("set palette defined (", f);
+            for (size_t k = 0; k < nlev; k++) {
+                char c[8];
+                palette_at((double)k / (double)(nlev - 1), c);
+                fprintf(f, "%s%.17g '%s', %.17g '%s'", k ? ", " : "", (double)k / (double)nlev, c,
+                        (double)(k + 1) / (double)nlev, c);
+            }
+            fputs(")\n", f);
             fprintf(f, "set cbrange [%.17g:%.17g]\n", l0 - h / 2, l1 + h / 2);
-        } else
+        } else {
+            fprintf(f, "set palette defined %s\n", PALETTE);
             fprintf(f, "set cbrange [%.17g:%.17g]\n", l0, l1);
+        }
         /* the tics: the eps values, as the title gives them */
         fputs("set colorbox vertical\nset cbtics out nomirror (", f);
         for (size_t k = 0; k < nlev; k++) {
@@ -686,8 +716,8 @@ typedef struct {
 static const term_spec terms[] = {
     {".png", "pngcairo size 1000,800 enhanced font 'sans,12' linewidth 1.2"},
     {".svg", "svg size 1000,800 dynamic enhanced font 'sans,12' background '#ffffff'"},
-    {".pdf", "pdfcairo size 6in,4.8in enhanced font 'sans,10'"},
-    {".tex", "cairolatex pdf size 5in,4in"},
+    {".pdf", "pdfcairo size 6in,4.8in enhanced font 'sans,10' pointscale 0.5"},
+    {".tex", "cairolatex pdf size 5in,4in pointscale 0.5"},
 };
 
 static const term_spec *term_for(const char *path)
