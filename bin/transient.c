@@ -131,7 +131,11 @@ int main(int argc, char **argv)
     if (discrete) {
         double *all = malloc(((size_t)t1 + 1) * sizeof *all);
         if (!all) cli_fail("out of memory");
-        if ((st = ptd_transient_power_norms(sys->A, (size_t)t1, all))) cli_fail("%s", ptd_last_error());
+        cli_progress_state prog;
+        cli_progress_start(&prog, quiet, "powers");
+        if ((st = ptd_transient_power_norms_progress(sys->A, (size_t)t1, all, cli_progress, &prog)))
+            cli_fail("%s", ptd_last_error());
+        cli_progress_end(&prog);
         for (size_t k = 0; k < points; k++) {
             y[k] = all[(size_t)t[k]];
             ye[k] = pow(rho, t[k]);
@@ -140,7 +144,10 @@ int main(int argc, char **argv)
         }
         free(all);
     } else {
-        if ((st = ptd_transient_norms(sys->A, t, points, y))) cli_fail("%s", ptd_last_error());
+        cli_progress_state prog;
+        cli_progress_start(&prog, quiet, "times");
+        if ((st = ptd_transient_norms_progress(sys->A, t, points, y, cli_progress, &prog))) cli_fail("%s", ptd_last_error());
+        cli_progress_end(&prog);
         for (size_t k = 0; k < points; k++) {
             ye[k] = exp(t[k] * alpha);
             yw[k] = exp(t[k] * omega);

@@ -861,11 +861,18 @@ int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E);
  * far outside it e^{tA} itself is; a norm beyond the range is +INFINITY, one below it 0 (or
  * subnormal).  PTD_EINVAL for a non-finite A or t[k]. */
 int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double *out);
+/* The same, calling progress(ctx, done, nt) now and then from the calling thread (progress
+ * may be NULL). */
+int ptd_transient_norms_progress(const ptd_matrix *A, const double *t, size_t nt, double *out,
+                                 void (*progress)(void *ctx, size_t done, size_t total), void *ctx);
 /* out[k] = ||A^k||_2 for k = 0..kmax (out holds kmax + 1), by repeated products kept scaled
  * by powers of two (exact), so the powers never overflow: a norm beyond the double range is
  * +INFINITY, one below it 0 (or subnormal), every other is computed.  PTD_EINVAL for a
  * non-finite A.  O(kmax n^3). */
 int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out);
+/* The same, calling progress(ctx, k, kmax) after each power (progress may be NULL). */
+int ptd_transient_power_norms_progress(const ptd_matrix *A, size_t kmax, double *out,
+                                       void (*progress)(void *ctx, size_t done, size_t total), void *ctx);
 /* Lower bounds from the pseudospectra (Trefethen and Embree, ch. 15-16): continuous,
  * sup_{t >= 0} ||e^{tA}|| >= alpha_eps / eps; discrete (discrete = 1),
  * sup_{k >= 0} ||A^k|| >= (rho_eps - 1) / eps; the best over eps[] (values at or below the

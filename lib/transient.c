@@ -12,6 +12,9 @@
 
 #include <gsl/gsl_cblas.h>
 #include <lapacke.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +171,12 @@ int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E)
 
 int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double *out)
 {
+    return ptd_transient_norms_progress(A, t, nt, out, NULL, NULL);
+}
+
+int ptd_transient_norms_progress(const ptd_matrix *A, const double *t, size_t nt, double *out,
+                                 void (*progress)(void *ctx, size_t done, size_t total), void *ctx)
+{
     ptd_clear_error();
     if (!A || A->rows != A->cols || A->rows == 0 || (nt && (!t || !out)))
         return ptd_error(PTD_EINVAL, "transient norms: a square matrix and arrays are needed");
@@ -180,6 +189,7 @@ int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double 
     if (!sts) return ptd_error(PTD_ENOMEM, "transient norms: out of memory");
     int blas_old = ptd_blas_threads_single();
     int oom = 0;
+    size_t done = 0;
 #ifdef _OPENMP
 #pragma omp parallel
 #endif
@@ -210,10 +220,21 @@ int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double 
             if (!st) st = ptd_matrix_norm2(E, &v);
             if (!st) out[k] = ldexp(v, scale_exponent(e2));
             sts[k] = st;
+            size_t now;
+#ifdef _OPENMP
+#pragma omp atomic capture
+#endif
+            now = ++done;
+            int master = 1;
+#ifdef _OPENMP
+            master = omp_get_thread_num() == 0;
+#endif
+            if (progress && master && now < nt) progress(ctx, now, nt); /* the calling thread only */
         }
         ptd_matrix_free(E);
     }
     ptd_blas_threads_restore(blas_old);
+    if (progress && nt) progress(ctx, nt, nt);
     int st = PTD_OK;
     size_t bad = 0;
     for (size_t k = 0; k < nt && !st; k++)
@@ -236,6 +257,12 @@ int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double 
 }
 
 int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out)
+{
+    return ptd_transient_power_norms_progress(A, kmax, out, NULL, NULL);
+}
+
+int ptd_transient_power_norms_progress(const ptd_matrix *A, size_t kmax, double *out,
+                                       void (*progress)(void *ctx, size_t done, size_t total), void *ctx)
 {
     ptd_clear_error();
     if (!A || A->rows != A->cols || A->rows == 0 || !out)
@@ -271,6 +298,7 @@ int ptd_transient_power_norms(const ptd_matrix *A, size_t kmax, double *out)
         double v;
         st = ptd_matrix_norm2(P, &v);
         if (!st) out[k] = ldexp(v, scale_exponent(e2));
+        if (progress) progress(ctx, k, kmax);
     }
     ptd_blas_threads_restore(blas_old);
     ptd_matrix_free(Ah);
