@@ -676,7 +676,6 @@ int cli_next(const cli_tool *t, cli_args *a, int argc, char **argv)
             return -1;
         case 'n':
             a->n = cli_size("-n", optarg, t->n_min, t->n_max);
-            a->n_given = 1;
             break;
         case C_SIZES:
             free(a->sizes);
@@ -691,12 +690,8 @@ int cli_next(const cli_tool *t, cli_args *a, int argc, char **argv)
         case C_RELATIVE: a->relative = 1; break;
         case C_POINTS:
             a->points = cli_size("--points", optarg, t->points_min, t->points_max);
-            a->points_given = 1;
             break;
-        case C_GRID:
-            cli_grid("--grid", optarg, t->grid_max, &a->nx, &a->ny);
-            a->grid_given = 1;
-            break;
+        case C_GRID: cli_grid("--grid", optarg, t->grid_max, &a->nx, &a->ny); break;
         case C_SEED: a->seed = cli_ulong("--seed", optarg); break;
         case C_THREADS: a->threads = (int)cli_size("--threads", optarg, 1, 1024); break;
         case 'o': a->out = optarg; break;

@@ -189,14 +189,12 @@ typedef struct {
     unsigned long seed;       /* default 1 */
     int threads;              /* 0: all */
     size_t n;
-    int n_given;
     size_t *sizes, nsizes;    /* malloc'd; the default range when not given */
     int sizes_given;
     double *eps;              /* malloc'd, as given (NULL: none given) */
     size_t neps;
     int relative;
     size_t points, nx, ny;
-    int points_given, grid_given;
     char *cmd;                /* the command line, for provenance */
 } cli_args;
 

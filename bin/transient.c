@@ -163,7 +163,7 @@ int main(int argc, char **argv)
     {
         const double *col[3] = {y, ye, yw};
         const char *what[3] = {discrete ? "||A^k||" : "||e^{tA}||", discrete ? "rho(A)^k" : "e^{t alpha}",
-                               discrete ? "||A||ᵏ" : "e^{t omega}"};
+                               discrete ? "||A||^k" : "e^{t omega}"};
         size_t len = 0;
         for (int j = 0; j < 3; j++) {
             size_t first = points, count = 0;
