@@ -566,10 +566,11 @@ char *cli_complex(char *buf, size_t size, double complex z, double err)
     return buf;
 }
 
-const char *cli_lib_error(const char *context)
+const char *cli_lib_error(const char *context) { return cli_lib_error_of(context, ptd_last_error()); }
+
+const char *cli_lib_error_of(const char *context, const char *msg)
 {
     static char buf[640];
-    const char *msg = ptd_last_error();
     size_t k = strlen(context);
     if (strncmp(msg, context, k) == 0 && (msg[k] == ':' || msg[k] == ' ' || msg[k] == '\0')) return msg;
     snprintf(buf, sizeof buf, "%s: %s", context, msg);

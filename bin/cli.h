@@ -135,6 +135,9 @@ char *cli_complex(char *buf, size_t size, double complex z, double err);
  * when the message begins with it already: the library names what failed in most messages,
  * and a tool repeating it would print "x: x: ...". */
 const char *cli_lib_error(const char *context);
+/* The same for a message kept from another thread (ptd_last_error is per thread, and the
+ * result of both is a static buffer: call them from one thread). */
+const char *cli_lib_error_of(const char *context, const char *msg);
 
 /* ---- The options the tools share: one table (cli.c), one meaning, one parser ----
  *

@@ -216,6 +216,10 @@ int main(int argc, char **argv)
            *berr0 = malloc(trials * sizeof *berr0), *refl = malloc(trials * sizeof *refl);
     if (!rows || !kap || !berr || !shift || !berr0 || !refl) cli_fail("out of memory");
     ptd_ptd *keep = NULL;
+    /* a trial's failure, kept by the thread that ran it and reported by this one */
+    int *fail = calloc(trials, sizeof *fail);
+    char (*msg)[256] = calloc(trials, sizeof *msg);
+    if (!fail || !msg) cli_fail("out of memory");
     cli_progress_state prog;
     cli_progress_start(&prog, quiet || !do_rand, "random sizes");
     for (size_t k = 0; k < points; k++) {
@@ -227,15 +231,12 @@ int main(int argc, char **argv)
         if (do_rand) {
             /* the trials in parallel: each is seeded by its index, so the values do not
              * depend on the threads; their failures are reported in trial order */
-            int *fail = calloc(trials, sizeof *fail);
-            char (*msg)[256] = calloc(trials, sizeof *msg);
-            if (!fail || !msg) cli_fail("out of memory");
 #pragma omp parallel for schedule(dynamic, 1)
             for (size_t t = 0; t < trials; t++) {
                 ptd_ptd *p = NULL;
                 if (ptd_perturb_random(sys->A, sys->B, NULL, eps, seed + t, &p)) {
                     fail[t] = 1;
-                    snprintf(msg[t], sizeof msg[t], "%s", cli_lib_error("random perturbation"));
+                    snprintf(msg[t], sizeof msg[t], "%s", ptd_last_error());
                     continue;
                 }
                 kap[t] = p->kappa_V;
@@ -247,9 +248,7 @@ int main(int argc, char **argv)
                 else ptd_ptd_free(p);
             }
             for (size_t t = 0; t < trials; t++)
-                if (fail[t]) cli_fail("%s (size %g)", msg[t], eps);
-            free(fail);
-            free(msg);
+                if (fail[t]) cli_fail("%s (size %g)", cli_lib_error_of("random perturbation", msg[t]), eps);
             qsort(kap, trials, sizeof *kap, cmp_double);
             qsort(berr, trials, sizeof *berr, cmp_double);
             qsort(shift, trials, sizeof *shift, cmp_double);
@@ -449,6 +448,8 @@ int main(int argc, char **argv)
     ptd_eig_free(e0ig);
     ptd_system_free(sys);
     free(rows);
+    free(fail);
+    free(msg);
     free(kap);
     free(berr);
     free(shift);
