@@ -148,6 +148,18 @@ static void optimiser_step(void *ctx, unsigned step, unsigned steps, double kapp
     if (p && p->bar && steps) cli_progress_fraction(p->bar, p->base + p->span * (double)step / (double)steps);
 }
 
+/* "C = ones, unit B and C, ptd ||E||_2 <= 0.01 ||A||_2" (unicode: ||E||₂ ≤ ... ||A||₂) */
+static void config_text(char *buf, size_t size, const setup *su, const char *cname, int loaded, int unicode)
+{
+    int len = snprintf(buf, size, "C = %s%s", cname, su->normalize ? ", unit B and C" : "");
+    if (!(su->which & M_PTD) || loaded || len < 0 || (size_t)len >= size) return;
+    if (su->eps_relative)
+        snprintf(buf + len, size - (size_t)len, unicode ? ", ptd ||E||₂ ≤ %g ||A||₂" : ", ptd ||E||_2 <= %g ||A||_2", su->eps);
+    else
+        snprintf(buf + len, size - (size_t)len, unicode ? ", ptd ||E||₂ ≤ %g (absolute)" : ", ptd ||E||_2 <= %g (absolute)",
+                 su->eps);
+}
+
 /* a fitted slope to two decimals, never "-0.00" */
 static char *slope_text(char *buf, size_t size, double v)
 {
@@ -215,9 +227,7 @@ static void build(const setup *su, size_t n, models *m)
     }
     double rel = su->eps;
     if (!su->eps_relative) {
-        double nrm;
-        if (ptd_matrix_norm2(m->sys->A, &nrm)) cli_fail("%s", ptd_last_error());
-        rel = su->eps / nrm;
+        rel = su->eps / m->norm_A;
         if (!(rel < 1))
             cli_usage("-eps %g is %.3g ||A||_2 at n = %zu: ptd's bound must be below ||A||_2", su->eps, rel, n);
     }
@@ -403,21 +413,13 @@ int main(int argc, char **argv)
                       su.steps);
     }
     if (su.which & M_RANDOM) snprintf(nb[nn++], 200, "random: complex Ginibre E of ptd's norm (or eps)");
-    /* what the figures and the summary show, said in their titles: which C, which eps */
-    char cfg[120], epsb[64];
-    if (su.eps_relative) snprintf(epsb, sizeof epsb, "%g ||A||_2", su.eps);
-    else snprintf(epsb, sizeof epsb, "%g (absolute)", su.eps);
-    snprintf(cfg, sizeof cfg, "C = %s%s%s%s", cnames[su.cch], su.normalize ? ", unit B and C" : "",
-             (su.which & M_PTD) && !loaded ? ", ptd ||E||_2 <= " : "", (su.which & M_PTD) && !loaded ? epsb : "");
+    /* what the figures and the summary show, said in their titles: which C, which eps; the
+     * summary in ASCII, a figure's title with ||E||₂ ≤ 0.01 ||A||₂ (LaTeX gets the ASCII,
+     * escaped) */
     int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
-    /* the same for a figure's title: ||E||₂ ≤ 0.01 ||A||₂ (LaTeX gets the ASCII, escaped) */
-    char cfgt[120], epst[64];
-    if (su.eps_relative) snprintf(epst, sizeof epst, "%g ||A||₂", su.eps);
-    else snprintf(epst, sizeof epst, "%g (absolute)", su.eps);
-    if (latex) snprintf(cfgt, sizeof cfgt, "%s", cfg);
-    else
-        snprintf(cfgt, sizeof cfgt, "C = %s%s%s%s", cnames[su.cch], su.normalize ? ", unit B and C" : "",
-                 (su.which & M_PTD) && !loaded ? ", ptd ||E||₂ ≤ " : "", (su.which & M_PTD) && !loaded ? epst : "");
+    char cfg[120], cfgt[120];
+    config_text(cfg, sizeof cfg, &su, cnames[su.cch], loaded != NULL, 0);
+    config_text(cfgt, sizeof cfgt, &su, cnames[su.cch], loaded != NULL, !latex);
     cli_membuf text = {0};
     FILE *f = cli_mem_open(&text);
     int st;
@@ -650,8 +652,9 @@ int main(int argc, char **argv)
                     if (y[q][k] > 0 && isfinite(y[q][k])) ymin = fmin(ymin, y[q][k]), ymax = fmax(ymax, y[q][k]);
         snprintf(nb[nn++], 200, "n: %zu, w_max (largest frequency of A_N): %.10g", m.n, m.wmax);
         for (size_t k = 0; k < nn; k++) notes[k] = nb[k];
-        snprintf(title, sizeof title, "%s, n = %zu: |G(iω)| of the full system and its diagonal models (%s)", su.spec,
-                 m.n, latex ? cfg : cfgt);
+        /* (a LaTeX title is escaped text: ASCII there) */
+        snprintf(title, sizeof title, "%s, n = %zu: |G(%s)| of the full system and its diagonal models (%s)", su.spec,
+                 m.n, latex ? "iw" : "iω", cfgt);
         ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn, .latex = latex};
         const char *names[4] = {"full", "s4d", "ptd", "random"};
         if (want_tsv) {
