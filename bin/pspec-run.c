@@ -17,7 +17,7 @@
 
 /* The largest eps: eps^2, the 2n x 2n matrices of the criss-cross and the arithmetic of the
  * region stay finite below it (1e155 already overflows in zgeev). */
-static const double EPS_MAX = 1e150;
+#define EPS_MAX 1e150
 
 static void usage(void);
 
@@ -33,7 +33,7 @@ static cli_tool tool = {
     .own = own_opts,
     .usage = usage,
     .n_default = 64, .n_min = 1, .n_max = PTD_ZOO_MAX_N,
-    .eps_max = 1e150,
+    .eps_max = EPS_MAX,
     .grid_default = 200, .grid_max = 4000,
     .help = {[CLI_H_N] = "order of a named matrix (default 64; at most 8192)",
              [CLI_H_EPS] = "comma-separated eps levels, absolute, at most 1e150 (default\n"
