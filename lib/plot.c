@@ -213,15 +213,15 @@ static int cmp_double(const void *a, const void *b)
  * blue (smallest eps, innermost) to dark red, EigTool's order, with every colour dark
  * enough to read as a thin line on white (no yellow end). */
 #define ONE_LEVEL_COLOUR "#0060ad"
-#define PALETTE \
-    "(0 '#1f3c99', 0.25 '#0a8fb5', 0.5 '#2ca02c', 0.75 '#e6820e', 1 '#c0111f')"
+static const double palette_stop[5] = {0, 0.25, 0.5, 0.75, 1};
+static const unsigned palette_rgb[5] = {0x1f3c99, 0x0a8fb5, 0x2ca02c, 0xe6820e, 0xc0111f};
 
 /* The palette's colour at f in [0, 1], interpolated in RGB between its stops (as gnuplot
  * does), as "#rrggbb". */
 static void palette_at(double f, char out[8])
 {
-    static const double at[5] = {0, 0.25, 0.5, 0.75, 1};
-    static const unsigned rgb[5] = {0x1f3c99, 0x0a8fb5, 0x2ca02c, 0xe6820e, 0xc0111f};
+    const double *at = palette_stop;
+    const unsigned *rgb = palette_rgb;
     if (!(f > 0)) f = 0;
     if (f > 1) f = 1;
     int i = 0;
@@ -540,7 +540,9 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
             fputs(")\n", f);
             fprintf(f, "set cbrange [%.17g:%.17g]\n", l0 - h / 2, l1 + h / 2);
         } else {
-            fprintf(f, "set palette defined %s\n", PALETTE);
+            fputs("set palette defined (", f);
+            for (int k = 0; k < 5; k++) fprintf(f, "%s%g '#%06x'", k ? ", " : "", palette_stop[k], palette_rgb[k]);
+            fputs(")\n", f);
             fprintf(f, "set cbrange [%.17g:%.17g]\n", l0, l1);
         }
         /* the tics: the eps values, as the title gives them */
