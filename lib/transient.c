@@ -169,6 +169,17 @@ int ptd_transient_expm(const ptd_matrix *A, double t, ptd_matrix *E)
     return PTD_OK;
 }
 
+/* ||e^{tA}||_2 into *out, E the exponential's workspace */
+static int norm_at(const ptd_matrix *A, double t, ptd_matrix *E, double *out)
+{
+    long long e2;
+    double v;
+    int st = expm_scaled(A, t, E, &e2);
+    if (!st) st = ptd_matrix_norm2(E, &v);
+    if (!st) *out = ldexp(v, scale_exponent(e2));
+    return st;
+}
+
 int ptd_transient_norms(const ptd_matrix *A, const double *t, size_t nt, double *out)
 {
     return ptd_transient_norms_progress(A, t, nt, out, NULL, NULL);
@@ -214,12 +225,7 @@ int ptd_transient_norms_progress(const ptd_matrix *A, const double *t, size_t nt
                 sts[k] = PTD_ENOMEM;
                 continue;
             }
-            long long e2;
-            double v;
-            int st = expm_scaled(A, t[k], E, &e2);
-            if (!st) st = ptd_matrix_norm2(E, &v);
-            if (!st) out[k] = ldexp(v, scale_exponent(e2));
-            sts[k] = st;
+            sts[k] = norm_at(A, t[k], E, &out[k]);
             size_t now;
 #ifdef _OPENMP
 #pragma omp atomic capture
@@ -246,10 +252,8 @@ int ptd_transient_norms_progress(const ptd_matrix *A, const double *t, size_t nt
          * again, here, for the caller's */
         ptd_matrix *E = ptd_matrix_alloc(A->rows, A->cols);
         if (!E) return ptd_error(PTD_ENOMEM, "transient norms: out of memory");
-        long long e2;
         double v;
-        st = expm_scaled(A, t[bad], E, &e2);
-        if (!st) st = ptd_matrix_norm2(E, &v);
+        st = norm_at(A, t[bad], E, &v);
         ptd_matrix_free(E);
         if (!st) st = ptd_error(PTD_ERANGE, "transient norms: t = %g failed on a worker thread only", t[bad]);
     }
