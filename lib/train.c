@@ -46,8 +46,11 @@ typedef struct {
  * transform that carries two real channels (ks = nf). */
 typedef struct {
     gsl_fft_complex_workspace *fw;
-    double *u, *z, *y, *g, *r, *mu, *rs, *d1, *d2, *d3, *xin, *grad, *pool, *prob;
-    double complex *Zf, *dKf, *buf, *ya, *yb; /* fftw_malloc'd */
+    double *u, *z, *y, *g, *r, *mu, *rs, *d1, *d2, *d3, *xin, *pool, *prob;
+    double complex *Zf, *buf, *ya, *yb;       /* fftw_malloc'd */
+    double *grad;                             /* the batch part this thread sums into: the */
+    double complex *dKf;                      /* model's sgrad[s], sdkf[s], borrowed (NULL
+                                                 between parts) */
     double *rin_h, *rout_h;                   /* H x nf, channel-major, for the H-channel plans
                                                  (row 0 for the one-channel ones); rin_h's
                                                  tails past L stay 0 */
@@ -167,8 +170,8 @@ static void work_free(work *w)
     if (!w) return;
     gsl_fft_complex_workspace_free(w->fw);
     free(w->u), free(w->z), free(w->y), free(w->g), free(w->r), free(w->mu), free(w->rs);
-    free(w->d1), free(w->d2), free(w->d3), free(w->xin), free(w->grad), free(w->pool), free(w->prob);
-    fftw_free(w->Zf), fftw_free(w->dKf), fftw_free(w->buf), fftw_free(w->ya), fftw_free(w->yb);
+    free(w->d1), free(w->d2), free(w->d3), free(w->xin), free(w->pool), free(w->prob);
+    fftw_free(w->Zf), fftw_free(w->buf), fftw_free(w->ya), fftw_free(w->yb);
     fftw_free(w->rin_h), fftw_free(w->rout_h), fftw_free(w->cb_h);
     fftw_free(w->Y_h), free(w->gd);
     free(w);
@@ -191,11 +194,9 @@ static work *work_alloc(const ptd_train_model *m)
     w->d2 = malloc(LH * sizeof *w->d2);
     w->d3 = malloc(LH * sizeof *w->d3);
     w->xin = malloc(L * m->cfg.din * sizeof *w->xin);
-    w->grad = malloc(m->np * sizeof *w->grad);
     w->pool = malloc(H * sizeof *w->pool);
     w->prob = malloc(m->cfg.nclass * sizeof *w->prob);
     w->Zf = fftw_malloc(nl * H * m->ks * sizeof *w->Zf);
-    w->dKf = fftw_malloc(nl * H * m->ks * sizeof *w->dKf);
     w->buf = fftw_malloc(m->nfft * sizeof *w->buf);
     w->ya = fftw_malloc(m->nfft * sizeof *w->ya);
     w->yb = fftw_malloc(m->nfft * sizeof *w->yb);
@@ -205,7 +206,7 @@ static work *work_alloc(const ptd_train_model *m)
     w->Y_h = fftw_malloc(H * m->ks * sizeof *w->Y_h);
     w->gd = malloc(nl * LH * sizeof *w->gd);
     if (!w->fw || !w->u || !w->z || !w->y || !w->g || !w->r || !w->mu || !w->rs || !w->d1 || !w->d2 || !w->d3 ||
-        !w->xin || !w->grad || !w->pool || !w->prob || !w->Zf || !w->dKf || !w->buf || !w->ya || !w->yb ||
+        !w->xin || !w->pool || !w->prob || !w->Zf || !w->buf || !w->ya || !w->yb ||
         !w->rin_h || !w->rout_h || !w->cb_h || !w->Y_h || !w->gd) {
         work_free(w);
         return NULL;
@@ -1101,8 +1102,6 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
         tid = omp_get_thread_num();
 #endif
         work *w = m->ws[tid];
-        double *own_grad = w->grad;
-        double complex *own_dkf = w->dKf;
         w->loss = 0, w->correct = 0;
         if (grad) {
             w->grad = m->sgrad[s], w->dKf = m->sdkf[s];
@@ -1112,7 +1111,7 @@ int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *
         for (size_t i = s; i < nb; i += S)
             sample_run(m, w, d, idx ? idx[i] : i, noise, 1.0 / (double)nb, grad != NULL);
         sloss[s] = w->loss, scorrect[s] = w->correct;
-        w->grad = own_grad, w->dKf = own_dkf;
+        w->grad = NULL, w->dKf = NULL;
     }
     ptd_blas_threads_restore(oldblas);
     double ls = 0;
