@@ -23,19 +23,17 @@ int ptd_cond_kappa(const ptd_matrix *V, double *kappa)
     if (!V || V->rows != V->cols) return ptd_error(PTD_EINVAL, "kappa: a square matrix is needed");
     size_t n = V->rows;
     ptd_matrix *c = ptd_matrix_copy(V);
-    double *s = malloc(n * sizeof *s), *sb = malloc(n * sizeof *sb);
+    double *s = malloc(n * sizeof *s);
     int st = PTD_OK;
-    if (!c || !s || !sb) st = ptd_error(PTD_ENOMEM, "out of memory");
+    if (!c || !s) st = ptd_error(PTD_ENOMEM, "out of memory");
     else if (!ptd_matrix_is_finite(V)) st = ptd_error(PTD_EINVAL, "kappa: the matrix has NaN or infinite entries");
     else {
-        lapack_int info = LAPACKE_zgesvd(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, (lapack_int)n, c->data,
-                                         (lapack_int)n, s, NULL, 1, NULL, 1, sb);
+        lapack_int info = ptdi_zgesvd('N', 'N', n, n, c->data, n, s, NULL, 1, NULL, 1);
         st = ptd_lapack_status("zgesvd", (int)info);
         if (!st) *kappa = s[n - 1] > 0 ? s[0] / s[n - 1] : INFINITY;
     }
     ptd_matrix_free(c);
     free(s);
-    free(sb);
     return st;
 }
 
@@ -44,14 +42,14 @@ int ptd_cond_numerical_abscissa(const ptd_matrix *A, double *omega)
     ptd_clear_error();
     if (!A || A->rows != A->cols) return ptd_error(PTD_EINVAL, "numerical abscissa: a square matrix is needed");
     size_t n = A->rows;
-    double complex *H = malloc(n * n * sizeof *H);
+    double complex *H = ptdi_lapack_alloc(n, n, sizeof *H);
     double *w = malloc(n * sizeof *w);
     int st = PTD_OK;
     if (!H || !w) st = ptd_error(PTD_ENOMEM, "out of memory");
     else {
         for (size_t j = 0; j < n; j++)
             for (size_t i = 0; i < n; i++) H[i + j * n] = (PTD_AT(A, i, j) + conj(PTD_AT(A, j, i))) / 2;
-        lapack_int info = LAPACKE_zheev(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)n, H, (lapack_int)n, w);
+        lapack_int info = ptdi_zheev('N', 'U', n, H, n, w);
         st = ptd_lapack_status("zheev", (int)info);
         if (!st) *omega = w[n - 1];
     }

@@ -38,7 +38,7 @@ static int fw_init(fov_work *w, size_t n)
 {
     memset(w, 0, sizeof *w);
     w->n = n;
-    w->H = malloc(n * n * sizeof *w->H);
+    w->H = ptdi_lapack_alloc(n, n, sizeof *w->H);
     w->x = malloc(n * sizeof *w->x);
     w->Ax = malloc(n * sizeof *w->Ax);
     w->ev = malloc(n * sizeof *w->ev);
@@ -56,9 +56,10 @@ static int fw_init(fov_work *w, size_t n)
     w->lwork = info == 0 ? (lapack_int)creal(q) : (lapack_int)(2 * n);
     w->lrwork = info == 0 ? (lapack_int)rq : (lapack_int)(24 * n);
     w->liwork = info == 0 ? iq : (lapack_int)(10 * n);
-    w->work = malloc((size_t)w->lwork * sizeof *w->work);
-    w->rwork = malloc((size_t)w->lrwork * sizeof *w->rwork);
-    w->iwork = malloc((size_t)w->liwork * sizeof *w->iwork);
+    /* padded as lib/lapack.c explains (zhetrd's panel inside work) */
+    w->work = ptdi_lapack_alloc(n, (size_t)w->lwork / n + 2, sizeof *w->work);
+    w->rwork = ptdi_lapack_alloc(n, (size_t)w->lrwork / n + 2, sizeof *w->rwork);
+    w->iwork = ptdi_lapack_alloc(n, (size_t)w->liwork / n + 2, sizeof *w->iwork);
     if (!w->work || !w->rwork || !w->iwork) {
         fw_free(w);
         return ptd_error(PTD_ENOMEM, "numerical range: out of memory (n = %zu)", n);

@@ -28,6 +28,21 @@ PTD_HIDDEN void ptdi_plot_terminal_fallback(FILE *f);
  * eigenvalue and SVD drivers. */
 PTD_HIDDEN int ptd_lapack_status(const char *routine, int info);
 
+/* A zeroed rows x cols buffer of elements of `size` bytes with one spare column after it
+ * (NULL when out of memory or the size overflows): every matrix handed to LAPACK's SVD and
+ * Hermitian eigenvalue drivers comes from here or ptd_matrix_alloc (lib/lapack.c says why:
+ * Debian 12's OpenBLAS reads up to a column past the end of those).  Free with free(). */
+PTD_HIDDEN void *ptdi_lapack_alloc(size_t rows, size_t cols, size_t size);
+/* zgesvd, zgesdd, zheev and zheevd with their workspaces padded likewise (lib/lapack.c):
+ * LAPACK's info, or PTDI_LAPACK_NOMEM when a workspace could not be allocated. */
+#define PTDI_LAPACK_NOMEM (-1010)
+PTD_HIDDEN int ptdi_zgesvd(char jobu, char jobvt, size_t m, size_t n, double complex *a, size_t lda, double *s,
+                           double complex *u, size_t ldu, double complex *vt, size_t ldvt);
+PTD_HIDDEN int ptdi_zgesdd(char jobz, size_t m, size_t n, double complex *a, size_t lda, double *s, double complex *u,
+                           size_t ldu, double complex *vt, size_t ldvt);
+PTD_HIDDEN int ptdi_zheev(char jobz, char uplo, size_t n, double complex *a, size_t lda, double *w);
+PTD_HIDDEN int ptdi_zheevd(char jobz, char uplo, size_t n, double complex *a, size_t lda, double *w);
+
 /* Set OpenBLAS to one thread while OpenMP threads call it; returns the old count. */
 PTD_HIDDEN int ptd_blas_threads_single(void);
 PTD_HIDDEN void ptd_blas_threads_restore(int old);

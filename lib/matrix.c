@@ -16,7 +16,8 @@ ptd_matrix *ptd_matrix_alloc(size_t rows, size_t cols)
     if (!m) return NULL;
     m->rows = rows;
     m->cols = cols;
-    m->data = calloc(rows * cols, sizeof(double complex));
+    /* one spare column: see ptdi_lapack_alloc */
+    m->data = ptdi_lapack_alloc(rows, cols, sizeof(double complex));
     if (!m->data) {
         free(m);
         return NULL;
@@ -46,18 +47,14 @@ int ptd_matrix_norm2(const ptd_matrix *m, double *norm)
     size_t k = m->rows < m->cols ? m->rows : m->cols;
     ptd_matrix *c = ptd_matrix_copy(m);
     double *s = malloc(k * sizeof *s);
-    double *superb = malloc(k * sizeof *superb);
     int status = PTD_OK;
-    if (!c || !s || !superb) {
+    if (!c || !s) {
         status = ptd_error(PTD_ENOMEM, "ptd_matrix_norm2: out of memory (n = %zu)", k);
     } else {
-        lapack_int info = LAPACKE_zgesvd(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)m->rows,
-                                         (lapack_int)m->cols, c->data, (lapack_int)m->rows,
-                                         s, NULL, 1, NULL, 1, superb);
+        lapack_int info = ptdi_zgesvd('N', 'N', m->rows, m->cols, c->data, m->rows, s, NULL, 1, NULL, 1);
         status = ptd_lapack_status("zgesvd", (int)info);
         if (status == PTD_OK) *norm = s[0];
     }
-    free(superb);
     free(s);
     ptd_matrix_free(c);
     return status;

@@ -43,9 +43,11 @@ static objws *objws_alloc(size_t n)
     if (!w) return NULL;
     size_t nn = n * n * sizeof(double complex);
     w->n = n;
-    double complex **cs[] = {&w->M, &w->V, &w->Vinv, &w->U, &w->WT, &w->G, &w->H, &w->T, &w->SE_U, &w->SE_VT};
+    double complex **cs[] = {&w->V, &w->Vinv, &w->U, &w->WT, &w->G, &w->H, &w->T, &w->SE_U, &w->SE_VT};
     int ok = 1;
     for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) ok &= (*cs[k] = malloc(nn)) != NULL;
+    /* M is zgesdd's matrix: one spare column (ptdi_lapack_alloc) */
+    ok &= (w->M = ptdi_lapack_alloc(n, n, sizeof *w->M)) != NULL;
     w->lambda = malloc(n * sizeof(double complex));
     w->s = malloc(n * sizeof(double));
     w->se = malloc(n * sizeof(double));
@@ -64,8 +66,7 @@ static int svd_full(objws *w, const double complex *X, double *s, double complex
 {
     size_t n = w->n;
     memcpy(w->M, X, n * n * sizeof *w->M);
-    lapack_int info = LAPACKE_zgesdd(LAPACK_COL_MAJOR, 'A', (lapack_int)n, (lapack_int)n, w->M, (lapack_int)n, s, U,
-                                     (lapack_int)n, VT, (lapack_int)n);
+    lapack_int info = ptdi_zgesdd('A', n, n, w->M, n, s, U, n, VT, n);
     return ptd_lapack_status("zgesdd", (int)info);
 }
 

@@ -119,19 +119,12 @@ int ptdi_inverse(size_t n, const double complex *V, double complex *Vinv)
  * vectors of the n x n X (copied). */
 int ptdi_svd(size_t n, const double complex *X, double *s, double complex *U, double complex *VT)
 {
-    double complex *c = malloc(n * n * sizeof *c);
-    double *sb = malloc(n * sizeof *sb);
-    if (!c || !sb) {
-        free(c);
-        free(sb);
-        return ptd_error(PTD_ENOMEM, "out of memory");
-    }
+    double complex *c = ptdi_lapack_alloc(n, n, sizeof *c);
+    if (!c) return ptd_error(PTD_ENOMEM, "out of memory");
     memcpy(c, X, n * n * sizeof *c);
     char job = U ? 'A' : 'N';
-    lapack_int info = LAPACKE_zgesvd(LAPACK_COL_MAJOR, job, job, (lapack_int)n, (lapack_int)n, c, (lapack_int)n, s,
-                                     U, (lapack_int)n, VT, (lapack_int)n, sb);
+    int info = ptdi_zgesvd(job, job, n, n, c, n, s, U, n, VT, n);
     free(c);
-    free(sb);
     return ptd_lapack_status("zgesvd", (int)info);
 }
 

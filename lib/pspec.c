@@ -537,13 +537,13 @@ ptd_pspec_work *ptd_pspec_work_alloc(const ptd_pspec_plan *p)
     /* capacity for any maxit a caller may ask: n steps span the whole space */
     w->kmax = (unsigned)(n < 1000 ? n : 1000);
     size_t k = w->kmax + 1;
-    w->M = malloc(n * n * sizeof *w->M);
+    w->M = ptdi_lapack_alloc(n, n, sizeof *w->M); /* zgesvd's matrix */
     w->Q = malloc(k * n * sizeof *w->Q);
     w->y = malloc(n * sizeof *w->y);
     w->alpha = malloc(k * sizeof *w->alpha);
     w->beta = malloc(k * sizeof *w->beta);
     w->s = malloc(n * sizeof *w->s);
-    w->svd_rwork = malloc(5 * n * sizeof *w->svd_rwork);
+    w->svd_rwork = ptdi_lapack_alloc(n, 6, sizeof *w->svd_rwork);
     if (!tri_work_alloc(&w->tw, k) || !rf_work_alloc(&w->rf, n) || !w->M || !w->Q || !w->y || !w->alpha ||
         !w->beta || !w->s || !w->svd_rwork) {
         ptd_pspec_work_free(w);
@@ -556,7 +556,8 @@ ptd_pspec_work *ptd_pspec_work_alloc(const ptd_pspec_plan *p)
                                           w->svd_rwork);
     w->svd_lwork = info == 0 ? (lapack_int)creal(q) : (lapack_int)(3 * n);
     if (w->svd_lwork < (lapack_int)(3 * n)) w->svd_lwork = (lapack_int)(3 * n);
-    w->svd_work = malloc((size_t)w->svd_lwork * sizeof *w->svd_work);
+    /* padded as lib/lapack.c explains: OpenBLAS reads past the panel inside it */
+    w->svd_work = ptdi_lapack_alloc(n, (size_t)w->svd_lwork / n + 2, sizeof *w->svd_work);
     if (!w->svd_work) {
         ptd_pspec_work_free(w);
         return NULL;
@@ -1911,7 +1912,7 @@ int ptd_pspec_grid_bound(const ptd_pspec_grid *g, double eps, const double compl
 static int hermitian_extremes(const ptd_matrix *A, int which, double *lo, double *hi)
 {
     size_t n = A->rows;
-    double complex *H = malloc(n * n * sizeof *H);
+    double complex *H = ptdi_lapack_alloc(n, n, sizeof *H);
     double *ev = malloc(n * sizeof *ev);
     if (!H || !ev) {
         free(H);
@@ -1923,7 +1924,7 @@ static int hermitian_extremes(const ptd_matrix *A, int which, double *lo, double
             double complex a = PTD_AT(A, i, j), b = conj(PTD_AT(A, j, i));
             H[i + j * n] = which == 0 ? (a + b) / 2 : (a - b) / (2 * I);
         }
-    lapack_int info = LAPACKE_zheev(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)n, H, (lapack_int)n, ev);
+    lapack_int info = ptdi_zheev('N', 'U', n, H, n, ev);
     int st = ptd_lapack_status("zheev", (int)info);
     if (!st) {
         *lo = ev[0];

@@ -62,6 +62,7 @@ int ptd_error(int status, const char *fmt, ...)
 int ptd_lapack_status(const char *routine, int info)
 {
     if (info == 0) return PTD_OK;
+    if (info == PTDI_LAPACK_NOMEM) return ptd_error(PTD_ENOMEM, "%s: out of memory for the workspace", routine);
     if (info < 0)
         return ptd_error(PTD_ELAPACK, "%s: illegal value in argument %d", routine, -info);
     /* A positive info means different things: for the LU and triangular routines an exactly

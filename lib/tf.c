@@ -202,7 +202,7 @@ int ptd_tf_nplr_create(const ptd_matrix *A, const ptd_matrix *P, const ptd_matri
         return ptd_error(PTD_EINVAL, "ptd_tf_nplr_create: P must be %zu x r with 1 <= r <= %d", n, NPLR_MAX_RANK);
     size_t r = P->cols;
     ptd_tf *t = tf_new(PTD_TF_NPLR, n);
-    double complex *AN = malloc(n * n * sizeof *AN), *W = malloc(n * n * sizeof *W),
+    double complex *AN = malloc(n * n * sizeof *AN), *W = ptdi_lapack_alloc(n, n, sizeof *W),
                    *Wi = malloc(n * n * sizeof *Wi);
     double *ev = malloc(n * sizeof *ev);
     lapack_int *ipiv = malloc(n * sizeof *ipiv);
@@ -268,7 +268,7 @@ int ptd_tf_nplr_create(const ptd_matrix *A, const ptd_matrix *P, const ptd_matri
                 double complex kh = -I * 0.5 * (k - conj(AN[j + i * n] - (i == j ? cmean : 0)));
                 W[i + j * n] = kh;
             }
-        info = LAPACKE_zheevd(LAPACK_COL_MAJOR, 'V', 'L', ln, W, ln, ev);
+        info = ptdi_zheevd('V', 'L', n, W, n, ev);
         if ((st = ptd_lapack_status("zheevd", (int)info))) goto done;
         for (size_t k = 0; k < n; k++) t->lambda[k] = CMPLX(cmean, ev[k]);
         for (size_t j = 0; j < n; j++)
