@@ -788,3 +788,22 @@ char *cli_eps_text(char *buf, size_t size, double eps, int relative, double norm
     else snprintf(buf, size, "%.6g", eps);
     return buf;
 }
+
+void cli_print_instability(const ptd_pspec_instability *r, int discrete, double floor_)
+{
+    const char *what = discrete ? "distance to instability (discrete, unit circle)"
+                                : "distance to instability (continuous, imaginary axis)";
+    if (!r->stable) {
+        fprintf(stderr, "  %s: 0 (%s)\n", what, r->method);
+    } else if (r->below_floor) {
+        fprintf(stderr, "  %s: below the rounding floor %.3g (%s)\n", what, floor_, r->method);
+    } else if (r->certified) {
+        /* the digits the bracket [lower, value + err] supports */
+        int dg = ptd_digits(r->value, fmax(r->value - r->lower, r->sigma_err));
+        fprintf(stderr, "  %s: %.*g at %s = %.6g, certified: >= %.*g (%s)\n", what, dg, r->value,
+                discrete ? "angle" : "w", r->w, dg + 1, r->lower, r->method);
+    } else {
+        fprintf(stderr, "  %s: %.*g at %s = %.6g, not certified: the smallest minimum found (%s; proven >= %.3g)\n",
+                what, ptd_digits(r->value, r->sigma_err), r->value, discrete ? "angle" : "w", r->w, r->method, r->lower);
+    }
+}

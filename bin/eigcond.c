@@ -281,6 +281,14 @@ int main(int argc, char **argv)
                     e->norm_fro > 0 ? e->henrici / e->norm_fro : 0.0);
             fprintf(stderr, "  numerical abscissa %.6g, spectral abscissa %.6g\n", e->numerical_abscissa,
                     e->spectral_abscissa);
+            /* the distance to instability min_w sigma_min(iwI - A) (0 when A is not stable) */
+            ptd_pspec_plan *sp = NULL;
+            ptd_pspec_instability si;
+            if (ptd_pspec_plan_create(sys->A, &sp) || ptd_pspec_stability_radius(sp, 0, &si))
+                fprintf(stderr, "  distance to instability: not computed: %s\n", ptd_last_error());
+            else
+                cli_print_instability(&si, 0, ptd_pspec_plan_floor(sp));
+            ptd_pspec_plan_free(sp);
             if (!m && !e->kappa_V_resolved) {
                 if (ptd_matrix_is_upper(sys->A) || ptd_matrix_is_lower(sys->A))
                     fprintf(stderr, "  (extended precision is off: --precision auto computes it for this triangular "

@@ -25,6 +25,7 @@ static const struct option own_opts[] = {
     {"box", required_argument, NULL, 'b'},  {"method", required_argument, NULL, 'm'},
     {"abscissa", no_argument, NULL, 'A'},   {"radius", no_argument, NULL, 'R'},
     {"fov", no_argument, NULL, 'F'},        {"trace", no_argument, NULL, 'T'},
+    {"stability-radius", no_argument, NULL, 'S'},
     {NULL, 0, NULL, 0}};
 
 static cli_tool tool = {
@@ -62,6 +63,9 @@ static void usage(void)
            "                     to full precision), marked where attained and in the summary\n"
            "  --radius           the pseudospectral radius max |z| likewise\n"
            "  --fov              overlay the boundary of the numerical range W(A)\n"
+           "  --stability-radius the distance to instability min_w sigma_min(iwI - A) and its\n"
+           "                     discrete-time analogue on the unit circle, certified by level\n"
+           "                     sets (2n eigenproblems), in the summary\n"
            "  --trace            draw the eps-level curves traced from every eigenvalue instead\n"
            "                     of grid contours (no grid; every component, however small)\n"
            , cli_prog());
@@ -174,7 +178,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     cli_args_init(&tool, &a, argc, argv);
     tool.name = cli_prog(); /* pspec or pspec-mpi */
     int have_box = 0;
-    int want_abscissa = 0, want_radius = 0, want_fov = 0, trace_only = 0;
+    int want_abscissa = 0, want_radius = 0, want_fov = 0, trace_only = 0, want_stab = 0;
     const char *box_arg = NULL;
     double boxv[4];
     ptd_pspec_method method = PTD_PSPEC_LANCZOS;
@@ -195,6 +199,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         case 'A': want_abscissa = 1; break;
         case 'R': want_radius = 1; break;
         case 'F': want_fov = 1; break;
+        case 'S': want_stab = 1; break;
         case 'T': trace_only = 1; break;
         }
     }
@@ -223,7 +228,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         if (nth < 1) nth = 1;
         int svd = method == PTD_PSPEC_SVD;
         double points = (double)nx * (double)ny * (have_box ? 1.0 : 1.2); /* the region's search: ~20% more */
-        double flops = cli_flops_plan(sys->A) + (double)(eps ? neps : 8) * (want_abscissa + want_radius) * cli_flops_crisscross(n) +
+        double flops = cli_flops_plan(sys->A) + ((double)(eps ? neps : 8) * (want_abscissa + want_radius) + 4.0 * want_stab) * cli_flops_crisscross(n) +
                        points * cli_flops_point(n, svd) / nth;
         cli_notice_work(quiet, n, cli_bytes_matrices(n, 5 + (svd ? nth : 0)) + 24 * (double)nx * (double)ny,
                         flops / CLI_FLOP_RATE);
@@ -232,6 +237,10 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     ptd_pspec_plan *plan = NULL;
     if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());
     double nrm = ptd_pspec_plan_norm2(plan), floor_ = ptd_pspec_plan_floor(plan);
+    /* the distance to instability, continuous (imaginary axis) and discrete (unit circle) */
+    ptd_pspec_instability stab[2];
+    for (int d = 0; d < 2 && want_stab; d++)
+        if ((st = ptd_pspec_stability_radius(plan, d, &stab[d]))) cli_fail("distance to instability: %s", ptd_last_error());
     double unit = relative ? nrm : 1.0;
     if (!eps) {
         /* the decade ladder 1e-1 .. 1e-8, clipped at the rounding floor */
@@ -473,6 +482,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         fprintf(stderr, "pspec: %s, n = %zu, ||A||_2 = %.6g, Schur form %s\n", spec, n, nrm,
                 ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "by zgees");
         fprintf(stderr, "  spectral abscissa %.6g, spectral radius %.6g\n", alpha, rho);
+        for (int d = 0; d < 2 && want_stab; d++) cli_print_instability(&stab[d], d, floor_);
         double fl = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
         double hmax = fmax(hx, hy);
         for (size_t k = 0; k < neps; k++) {

@@ -54,6 +54,7 @@
 #include "internal.h"
 
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_min.h>
 #include <gsl/gsl_roots.h>
 #include <lapacke.h>
 #include <math.h>
@@ -847,6 +848,209 @@ int ptd_pspec_radius(const ptd_pspec_plan *p, double eps, const ptd_pspec_extrem
                      ptd_pspec_extreme *res)
 {
     return extreme(p, eps, opts, 1, res);
+}
+
+/* --- the distance to instability (ptd_pspec_stability_radius) ----------------------------
+ * On the line Re z = 0 (a = 0) or the circle |z| = 1 (a = 1, polar), as the searches above;
+ * c->eps is the level of each crossings() call. */
+
+static double axis_f(double w, void *ctx)
+{
+    cc *c = ctx;
+    double s = sig(c, c->polar ? 1.0 : 0.0, w, NULL);
+    return isnan(s) ? GSL_NAN : s;
+}
+
+/* The smallest sigma_min in [lo, hi] near mid (f(mid) below both ends, or the best of the
+ * three is kept) by Brent's minimisation; *w and *s get the point and its value. */
+static void axis_min(cc *c, gsl_min_fminimizer *m, double lo, double mid, double hi, double *w, double *s)
+{
+    double flo = axis_f(lo, c), fmid = axis_f(mid, c), fhi = axis_f(hi, c);
+    *w = mid;
+    *s = fmid;
+    if (flo < *s) { *w = lo; *s = flo; }
+    if (fhi < *s) { *w = hi; *s = fhi; }
+    if (!(fmid < flo && fmid < fhi) || c->st) return;
+    gsl_function F = {axis_f, c};
+    if (gsl_min_fminimizer_set_with_values(m, &F, mid, fmid, lo, flo, hi, fhi) != GSL_SUCCESS) return;
+    double scale = c->polar ? 1.0 : fabs(mid) + 1.0;
+    for (int it = 0; it < 200 && !c->st; it++) {
+        if (gsl_min_fminimizer_iterate(m) != GSL_SUCCESS) break;
+        double a = gsl_min_fminimizer_x_lower(m), b = gsl_min_fminimizer_x_upper(m);
+        if (gsl_min_test_interval(a, b, 4 * PTD_U * scale, 4 * PTD_U) == GSL_SUCCESS) break;
+    }
+    double fm = gsl_min_fminimizer_f_minimum(m);
+    if (fm < *s) {
+        *s = fm;
+        *w = gsl_min_fminimizer_x_minimum(m);
+    }
+}
+
+/* Below the 2n eigenproblems' floor, on an exact plan: a scan of the axis (circle) and
+ * Brent's method from its lowest local minima. */
+enum { SCAN_POINTS = 4096, SCAN_REFINE = 8 };
+
+static void axis_scan(cc *c, gsl_min_fminimizer *m, double wmax, ptd_pspec_instability *res)
+{
+    double lo = c->polar ? -M_PI : -wmax, hi = c->polar ? M_PI : wmax;
+    size_t np = SCAN_POINTS;
+    double h = (hi - lo) / (double)(np - 1);
+    double *sv = malloc(np * sizeof *sv);
+    if (!sv) {
+        c->st = ptd_error(PTD_ENOMEM, "distance to instability: out of memory");
+        return;
+    }
+    double bound = INFINITY;
+    for (size_t j = 0; j < np && !c->st; j++) {
+        double e = 0;
+        sv[j] = sig(c, c->polar ? 1.0 : 0.0, lo + (double)j * h, &e);
+        bound = fmin(bound, sv[j] - e);
+    }
+    /* the SCAN_REFINE lowest local minima (the ends count on the line; the circle wraps) */
+    size_t pick[SCAN_REFINE];
+    size_t npick = 0;
+    for (size_t j = 0; j < np && !c->st; j++) {
+        double l = j ? sv[j - 1] : (c->polar ? sv[np - 2] : INFINITY);
+        double r = j + 1 < np ? sv[j + 1] : (c->polar ? sv[1] : INFINITY);
+        if (!(sv[j] <= l && sv[j] <= r)) continue;
+        size_t k = npick < SCAN_REFINE ? npick++ : SCAN_REFINE;
+        if (k == SCAN_REFINE && !(sv[j] < sv[pick[SCAN_REFINE - 1]])) continue;
+        if (k == SCAN_REFINE) k = SCAN_REFINE - 1;
+        while (k > 0 && sv[pick[k - 1]] > sv[j]) {
+            pick[k] = pick[k - 1];
+            k--;
+        }
+        pick[k] = j;
+    }
+    for (size_t t = 0; t < npick && !c->st; t++) {
+        double wj = lo + (double)pick[t] * h, w, s;
+        axis_min(c, m, wj - h, wj, wj + h, &w, &s);
+        if (s < res->value) {
+            res->value = s;
+            res->w = w;
+        }
+    }
+    free(sv);
+    /* sigma_min is 1-Lipschitz in z and |dz/dw| = 1 on both curves */
+    res->lower = fmax(0.0, bound - 0.5 * h);
+    res->certified = 0;
+    res->method = c->polar ? "circle scan of the exact Schur form (4096 angles, Brent's method)"
+                           : "axis scan of the exact Schur form (4096 points, Brent's method)";
+}
+
+int ptd_pspec_stability_radius(const ptd_pspec_plan *p, int discrete, ptd_pspec_instability *res)
+{
+    ptd_clear_error();
+    if (!p || !res) return ptd_error(PTD_EINVAL, "distance to instability: plan or result is NULL");
+    memset(res, 0, sizeof *res);
+    res->value = res->lower = res->sigma_err = NAN;
+    size_t n = ptd_pspec_plan_order(p);
+    const double complex *ev = ptd_pspec_plan_eigenvalues(p);
+    double top = -INFINITY;
+    for (size_t i = 0; i < n; i++) top = fmax(top, discrete ? cabs(ev[i]) : creal(ev[i]));
+    if (discrete ? top >= 1 : top >= 0) {
+        res->stable = 0;
+        res->value = res->lower = res->sigma_err = 0;
+        res->certified = 1;
+        res->method = discrete ? "unstable: an eigenvalue has |lambda| >= 1" : "unstable: an eigenvalue has Re lambda >= 0";
+        return PTD_OK;
+    }
+    res->stable = 1;
+    cc c;
+    int st = cc_init(&c, p, 1.0, discrete);
+    if (st) return st;
+    gsl_min_fminimizer *m = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
+    if (!m) {
+        cc_free(&c);
+        return ptd_error(PTD_ENOMEM, "distance to instability: out of memory");
+    }
+    double a = discrete ? 1.0 : 0.0;
+    /* the start: sigma_min at 0 (and pi) and at every eigenvalue's frequency (angle) */
+    double best = INFINITY, wbest = 0;
+    for (size_t i = 0; i <= n + 1 && !c.st; i++) {
+        double w = i == n ? 0.0 : i == n + 1 ? (discrete ? M_PI : 0.0) : (discrete ? carg(ev[i]) : cimag(ev[i]));
+        int seen = 0; /* a frequency already tried (LegS: every eigenvalue is real) */
+        for (size_t j = 0; j < i && j < n && !seen; j++) seen = (discrete ? carg(ev[j]) : cimag(ev[j])) == w;
+        if (seen || (i == n + 1 && !discrete)) continue;
+        double s = sig(&c, a, w, NULL);
+        if (s < best) {
+            best = s;
+            wbest = w;
+        }
+    }
+    double cc_floor = ptd_pspec_extreme_floor(p);
+    res->value = best;
+    res->w = wbest;
+    int done = 0, low = !(res->value > cc_floor);
+    unsigned maxit = 30;
+    for (unsigned round = 0; round < maxit && !st && !c.st && !low && !done; round++) {
+        double e = 0;
+        res->value = sig(&c, a, res->w, &e);
+        double L = res->value - (4 * e + 64 * PTD_U * res->value);
+        if (!(L > cc_floor)) {
+            low = 1; /* the eigenproblems cannot see this level */
+            break;
+        }
+        c.eps = L;
+        size_t mcross = 0;
+        if ((st = crossings(&c, a, &mcross))) break;
+        /* between consecutive crossings sigma_min - L keeps its sign: an interval is below L
+         * exactly when its midpoint is (beyond the outermost crossings of the line sigma_min
+         * grows like |w|; a circle with no crossing has no interval below L, as the point
+         * found is above it) */
+        size_t nint = discrete ? mcross : (mcross ? mcross - 1 : 0);
+        double nbest = res->value, nw = res->w;
+        for (size_t k = 0; k < nint && !c.st; k++) {
+            double lo = c.cand[k], hi = k + 1 < mcross ? c.cand[k + 1] : c.cand[0] + 2 * M_PI;
+            if (!(hi > lo)) continue;
+            double mid = 0.5 * (lo + hi), smid = axis_f(mid, &c);
+            if (!(smid < L)) continue;
+            double w, s;
+            axis_min(&c, m, lo, mid, hi, &w, &s);
+            if (s < nbest) {
+                nbest = s;
+                nw = discrete ? remainder(w, 2 * M_PI) : w;
+            }
+        }
+        if (nbest < L) {
+            res->value = nbest;
+            res->w = nw;
+            continue;
+        }
+        /* no interval below L: the distance is at least L */
+        res->lower = L;
+        res->certified = 1;
+        res->method = discrete ? "level sets (symplectic pencil on the unit circle)"
+                               : "level sets (Hamiltonian eigenvalues on the imaginary axis)";
+        done = 1;
+    }
+    if (!st && !c.st && !done) {
+        if (!low) {
+            st = ptd_error(PTD_ENOCONV, "distance to instability: no certificate in %u level sets", maxit);
+        } else if (ptd_pspec_plan_exact(p)) {
+            /* sigma_min >= |w| - ||A|| on the line: the minimum lies within |w| <= ||A|| + best */
+            axis_scan(&c, m, c.nrm + res->value + 1.0, res);
+        } else {
+            res->lower = 0;
+            res->below_floor = 1;
+            res->certified = 0;
+            res->method = "below the rounding floor n u ||A|| of the computed Schur form";
+        }
+    }
+    if (!st && c.st) st = c.st;
+    if (!st) {
+        double e = 0;
+        res->value = sig(&c, a, res->w, &e);
+        res->sigma_err = e;
+        if (!ptd_pspec_plan_exact(p) && res->value <= ptd_pspec_plan_floor(p)) res->below_floor = 1;
+        if (c.st) st = c.st;
+    }
+    res->evaluations = c.evals;
+    res->eigensolves = c.eigs;
+    gsl_min_fminimizer_free(m);
+    cc_free(&c);
+    if (!st) ptd_clear_error();
+    return st;
 }
 
 int ptd_pspec_level_crossings(const ptd_pspec_plan *p, double eps, int which, double x, double *out,

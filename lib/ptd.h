@@ -783,6 +783,44 @@ double ptd_pspec_extreme_floor(const ptd_pspec_plan *p);
 int ptd_pspec_radius(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_opts *opts,
                      ptd_pspec_extreme *res);
 
+/* The distance to instability of a stable A (the complex stability radius): the smallest
+ * ||E||_2 with A + E unstable, which is d = min over real w of sigma_min(iwI - A), the eps at
+ * which alpha_eps(A) = 0.  discrete = 1: the discrete-time analogue for rho(A) < 1,
+ * d = min over angles w of sigma_min(e^{iw} I - A), the eps at which rho_eps(A) = 1.
+ * An A with an eigenvalue on or beyond the axis (circle) gets d = 0 and stable = 0. */
+typedef struct {
+    int stable;            /* 0: alpha(A) >= 0 (rho(A) >= 1): value 0, nothing computed */
+    double value;          /* sigma_min at the point found: the distance, attained (so an upper
+                              bound on it, within sigma_err) */
+    double sigma_err;      /* the error estimate of value (as ptd_pspec_point.err) */
+    double lower;          /* a proven lower bound on the distance (0 when none is proven) */
+    double w;              /* where: z = i w, or z = e^{i w} (w in [-pi, pi]) */
+    int certified;         /* 1: lower comes from a level-set test by a 2n eigenproblem, value
+                              within a few units of rounding of it; 0: see method */
+    int below_floor;       /* 1: value is at or below the plan's rounding floor n u ||A||: only
+                              an upper bound, its digits unresolved */
+    const char *method;    /* what certified the value, a static string */
+    unsigned evaluations;  /* sigma_min evaluations */
+    unsigned eigensolves;  /* 2n eigenproblems (level-set tests) */
+} ptd_pspec_instability;
+
+/* The distance to instability by a level-set method (Byers 1988; Boyd and Balakrishnan
+ * 1990, for the minimum instead of the H-infinity maximum): from the best of sigma_min at
+ * the eigenvalues' frequencies (angles) and 0, one 2n eigenproblem finds every w where
+ * sigma_min(iwI - A) equals a level L just below the best value so far (the imaginary
+ * eigenvalues of [[A, L I], [-L I, -A^*]]; on the circle the symplectic pencil of
+ * ptd_pspec_radius), each interval below L is minimised by Brent's method on sigma_min
+ * (O(n^2) a step), and this repeats until an eigenproblem shows no interval below L:
+ * then lower = L, within 4 sigma_err + 64 u value of value (certified = 1, method
+ * "level sets").  The 2n eigenproblems resolve levels above ptd_pspec_extreme_floor only.
+ * Below it an exact (triangular) plan scans the axis (circle) at 4096 points and refines
+ * the 8 lowest local minima by Brent's method, each value accurate as the exact plan's
+ * values are; lower is then the 1-Lipschitz bound min (s_j - err_j) - h/2 of the scan
+ * (spacing h), usually 0 (certified = 0, method "axis scan of the exact Schur form"); a
+ * computed Schur form gives value <= floor with below_floor = 1.  O(n^3) per eigenproblem,
+ * usually two to four; allocates. */
+int ptd_pspec_stability_radius(const ptd_pspec_plan *p, int discrete, ptd_pspec_instability *res);
+
 /* The intersections of the eps-level set with the vertical line Re z = x (which = 0: y
  * values, sorted) or with the circle |z| = x (which = 1: angles in [-pi, pi), sorted): the
  * eigenvalues of the 2n matrix that lie on the line or circle within a relative 1e-6, so it

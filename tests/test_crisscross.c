@@ -644,6 +644,156 @@ START_TEST(test_fov_jordan)
 }
 END_TEST
 
+
+/* --- the distance to instability ----------------------------------------------------------- */
+
+static ptd_pspec_instability stab(const ptd_matrix *A, int discrete)
+{
+    ptd_pspec_plan *p = NULL;
+    ck_assert_int_eq(ptd_pspec_plan_create(A, &p), PTD_OK);
+    ptd_pspec_instability r;
+    ck_assert_msg(ptd_pspec_stability_radius(p, discrete, &r) == PTD_OK, "%s", ptd_last_error());
+    ptd_pspec_plan_free(p);
+    return r;
+}
+
+/* 2 x 2 closed forms.  A = [[l, c], [0, l]]: with p = |z - l|, the singular values of zI - A
+ * satisfy s^2 = (2p^2 + c^2 -+ c sqrt(c^2 + 4p^2)) / 2, so sigma_min = (sqrt(c^2 + 4p^2) - c)/2
+ * = 2p^2 / (sqrt(c^2 + 4p^2) + c), increasing in p: the minimum is where p is, at the point
+ * of the axis (circle) nearest l: p = -l (continuous, l < 0), p = 1 - l (discrete, 0 < l < 1).
+ * A full-rank non-normal c and a normal c = 0 (the distance is then |alpha(A)|, 1 - rho(A)). */
+START_TEST(test_stability_closed_forms)
+{
+    const double cs[] = {0, 0.1, 1, 10, 100, 1e4};
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++)
+        for (int d = 0; d < 2; d++) {
+            double l = d ? 0.5 : -1.0, c = cs[k], pm = d ? 1 - l : -l;
+            ptd_matrix *A = ptd_matrix_alloc(2, 2);
+            A->data[0] = A->data[3] = l;
+            A->data[2] = c; /* A(0, 1) */
+            double want = 2 * pm * pm / (sqrt(c * c + 4 * pm * pm) + c);
+            ptd_pspec_instability r = stab(A, d);
+            double na = fabs(l) + c; /* ||A||_2 <= |l| + c */
+            ck_assert(r.stable && r.certified && !r.below_floor);
+            /* sigma_min of a 2 x 2 exact (triangular) plan: a few u relative, plus the
+             * bracket's 64 u; the true value lies in [lower, value + err] */
+            assert_close(r.value, want, 0, 16 * U_ROUND + 4 * r.sigma_err / want);
+            ck_assert_msg(r.lower <= want * (1 + 4 * U_ROUND) && want <= r.value + r.sigma_err + 4 * U_ROUND * want,
+                          "c = %g discrete %d: %.17g not in [%.17g, %.17g + %.3g]", c, d, want, r.lower, r.value, r.sigma_err);
+            ck_assert_msg(fabs(remainder(r.w, 2 * M_PI)) <= 1e-6 * (1 + na), "attained at w = %g, not 0", r.w);
+            ptd_matrix_free(A);
+        }
+}
+END_TEST
+
+/* Normal matrices (a unitary similarity of a diagonal one): the distance is the distance
+ * of the spectrum to the axis, |alpha(A)|, or to the circle, 1 - rho(A).  The Schur form is
+ * computed (zgees): the values carry n u ||A||. */
+START_TEST(test_stability_normal)
+{
+    size_t n = 24;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 5);
+    ptd_matrix *Q = ptd_matrix_alloc(n, n), *D = ptd_matrix_alloc(n, n);
+    for (size_t k = 0; k < n * n; k++) Q->data[k] = gsl_ran_gaussian(rng, 1) + I * gsl_ran_gaussian(rng, 1);
+    double complex *tau = malloc(n * sizeof *tau);
+    ck_assert_int_eq(LAPACKE_zgeqrf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, Q->data, (lapack_int)n, tau), 0);
+    ck_assert_int_eq(LAPACKE_zungqr(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, (lapack_int)n, Q->data, (lapack_int)n, tau), 0);
+    for (int d = 0; d < 2; d++) {
+        double want = INFINITY;
+        memset(D->data, 0, n * n * sizeof *D->data);
+        for (size_t i = 0; i < n; i++) {
+            double complex l = d ? 0.9 * gsl_rng_uniform(rng) * cexp(I * 2 * M_PI * gsl_rng_uniform(rng))
+                                 : -0.05 - 2 * gsl_rng_uniform(rng) + I * (4 * gsl_rng_uniform(rng) - 2);
+            D->data[i + i * n] = l;
+            want = fmin(want, d ? 1 - cabs(l) : -creal(l));
+        }
+        /* A = Q D Q^* */
+        ptd_matrix *A = ptd_matrix_alloc(n, n);
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) {
+                double complex sum = 0;
+                for (size_t k = 0; k < n; k++) sum += Q->data[i + k * n] * D->data[k + k * n] * conj(Q->data[j + k * n]);
+                A->data[i + j * n] = sum;
+            }
+        ptd_pspec_instability r = stab(A, d);
+        ck_assert(r.stable && r.certified);
+        assert_close(r.value, want, 64 * (double)n * U_ROUND * 3, 0);
+        ck_assert(r.lower <= want + 64 * (double)n * U_ROUND * 3);
+        ptd_matrix_free(A);
+    }
+    free(tau);
+    ptd_matrix_free(Q);
+    ptd_matrix_free(D);
+    gsl_rng_free(rng);
+}
+END_TEST
+
+/* HiPPO-LegS and a shifted Grcar matrix against two independent methods: a dense-SVD scan of
+ * the axis (no value of the scan lies below the distance beyond the errors, and the scan's
+ * minimum is within its spacing's reach of it, sigma_min being 1-Lipschitz), and the
+ * criss-cross abscissa, which crosses 0 at eps = the distance. */
+START_TEST(test_stability_independent)
+{
+    const char *specs[] = {"hippo-legs", "grcar"};
+    for (int k = 0; k < 2; k++) {
+        ptd_system *s = NULL;
+        ck_assert_int_eq(ptd_zoo_make(specs[k], 24, 1, &s), PTD_OK);
+        size_t n = s->n;
+        if (k == 1)
+            for (size_t i = 0; i < n; i++) s->A->data[i + i * n] -= 3.0; /* Grcar's spectrum has Re < 2 */
+        ptd_pspec_plan *p = NULL;
+        ck_assert_int_eq(ptd_pspec_plan_create(s->A, &p), PTD_OK);
+        ptd_pspec_instability r;
+        ck_assert_int_eq(ptd_pspec_stability_radius(p, 0, &r), PTD_OK);
+        ck_assert(r.stable && r.certified);
+        indep in = {.p = p, .w = ptd_pspec_work_alloc(p)};
+        double nrm = ptd_pspec_plan_norm2(p), wmax = nrm + r.value + 1, h = wmax / 1000, smin = INFINITY;
+        for (int j = -1000; j <= 1000; j++) {
+            double e = 0, sv = svd_at(&in, 0, j * h, &e);
+            ck_assert_msg(sv + e >= r.lower, "%s: scan value %.17g at w = %g below the lower bound %.17g", specs[k], sv,
+                          j * h, r.lower);
+            smin = fmin(smin, sv);
+        }
+        ck_assert_msg(r.value <= smin + 8 * (double)n * U_ROUND * nrm, "%s: %.17g above the scan's %.17g", specs[k], r.value, smin);
+        ck_assert(smin - r.value <= 0.5 * h + r.sigma_err);
+        double tol = fmax(1e-7, 4 * (r.value - r.lower) / r.value);
+        ptd_pspec_extreme lo = extreme(p, r.value * (1 - tol), 0, 0), hi = extreme(p, r.value * (1 + tol), 0, 0);
+        ck_assert_msg(lo.value < 0 && hi.value > 0, "%s: alpha_eps %.3g, %.3g at eps = d (1 -+ %.0e): not through 0",
+                      specs[k], lo.value, hi.value, tol);
+        ptd_pspec_work_free(in.w);
+        ptd_pspec_plan_free(p);
+        ptd_system_free(s);
+    }
+}
+END_TEST
+
+/* Unstable: the distance is 0.  Below the 2n eigenproblems' floor on an exact plan (diag(-d,
+ * -1) with d = 1e-20): the axis scan, uncertified, still gives d to the exact plan's accuracy. */
+START_TEST(test_stability_unstable_and_tiny)
+{
+    ptd_system *s = NULL;
+    ck_assert_int_eq(ptd_zoo_make("grcar", 16, 1, &s), PTD_OK);
+    ptd_pspec_instability r = stab(s->A, 0);
+    ck_assert(!r.stable && r.value == 0);
+    ptd_system_free(s);
+    ptd_matrix *A = ptd_matrix_alloc(2, 2);
+    A->data[0] = -1e-20;
+    A->data[3] = -1;
+    A->data[2] = 0.5;
+    /* sigma_min(iwI - A) = |det(iwI - A)| / sigma_max(iwI - A) = |iw + d| |iw + 1| / sigma_max,
+     * smallest at w = 0: d / ||A||_2 (to a relative d) */
+    r = stab(A, 0);
+    ck_assert(r.stable && !r.certified && !r.below_floor);
+    ck_assert_msg(strstr(r.method, "scan") != NULL, "%s", r.method);
+    double smax = sqrt(1.25); /* ||A||_2 to 1e-20: [[0, 0.5], [0, -1]] has rank one */
+    double want = 1e-20 / smax;
+    assert_close(r.value, want, 0, 1e-12);
+    ck_assert(r.lower >= 0 && r.lower <= want);
+    ptd_matrix_free(A);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("crisscross");
@@ -657,6 +807,10 @@ int main(void)
     tcase_add_test(tc, test_below_extreme_floor);
     tcase_add_test(tc, test_grid_bounds);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_stability_closed_forms);
+    tcase_add_test(tc, test_stability_normal);
+    tcase_add_test(tc, test_stability_independent);
+    tcase_add_test(tc, test_stability_unstable_and_tiny);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("numerical range");
     tcase_add_test(tf, test_fov_normal);
