@@ -807,3 +807,24 @@ void cli_print_instability(const ptd_pspec_instability *r, int discrete, double 
                 what, ptd_digits(r->value, r->sigma_err), r->value, discrete ? "angle" : "w", r->w, r->method, r->lower);
     }
 }
+
+int cli_parse_complex(const char *s, double complex *z)
+{
+    char *end;
+    errno = 0;
+    double re = strtod(s, &end), im = 0;
+    if (end == s || errno) return 0;
+    if (*end == 'i' && end[1] == 0) { /* "yi" */
+        *z = CMPLX(0, re);
+        return isfinite(re);
+    }
+    if (*end == '+' || *end == '-') {
+        const char *p = end;
+        im = strtod(p, &end);
+        if (end == p || errno || *end != 'i' || end[1] != 0) return 0;
+    } else if (*end != 0) {
+        return 0;
+    }
+    *z = CMPLX(re, im);
+    return isfinite(re) && isfinite(im);
+}

@@ -63,6 +63,8 @@ const char *cli_one_matrix(int argc, char **argv);
 #define CLI_FLOP_RATE 1e10
 double cli_flops_plan(const ptd_matrix *A); /* ptd_pspec_plan_create: zgees (or norm2 only, triangular) */
 double cli_flops_eig(size_t n);             /* ptd_cond_eig: zgeev with vectors, kappa(V) */
+/* A complex number written x, x+yi, x-yi or yi: 1, or 0 when s is not one (finite). */
+int cli_parse_complex(const char *s, double complex *z);
 /* The summary line of a distance to instability (ptd_pspec_stability_radius), on stderr. */
 void cli_print_instability(const ptd_pspec_instability *r, int discrete, double floor_);
 double cli_flops_crisscross(size_t n);      /* one pseudospectral abscissa or radius */

@@ -25,7 +25,7 @@ static const struct option own_opts[] = {
     {"box", required_argument, NULL, 'b'},  {"method", required_argument, NULL, 'm'},
     {"abscissa", no_argument, NULL, 'A'},   {"radius", no_argument, NULL, 'R'},
     {"fov", no_argument, NULL, 'F'},        {"trace", no_argument, NULL, 'T'},
-    {"stability-radius", no_argument, NULL, 'S'},
+    {"stability-radius", no_argument, NULL, 'S'}, {"mode", required_argument, NULL, 'P'},
     {NULL, 0, NULL, 0}};
 
 static cli_tool tool = {
@@ -63,6 +63,10 @@ static void usage(void)
            "                     to full precision), marked where attained and in the summary\n"
            "  --radius           the pseudospectral radius max |z| likewise\n"
            "  --fov              overlay the boundary of the numerical range W(A)\n"
+           "  --mode Z           the pseudomode at Z (x, x+yi or x-yi): the unit v with\n"
+           "                     ||(A - ZI) v|| = sigma_min(ZI - A); draws |v_k| against k (log\n"
+           "                     scale) beside the eigenvector of the eigenvalue nearest Z\n"
+           "                     instead of the pseudospectra; tsv: k, |v_k|, Re v_k, Im v_k\n"
            "  --stability-radius the distance to instability min_w sigma_min(iwI - A) and its\n"
            "                     discrete-time analogue on the unit circle, certified by level\n"
            "                     sets (2n eigenproblems), in the summary\n"
@@ -172,13 +176,110 @@ static ptd_box trace_box(ptd_pspec_trace_result *const *tr, size_t ntr, const do
     return b;
 }
 
+/* --mode Z: the pseudomode, its summary, and |v_k| beside the nearest eigenvector. */
+static void pspec_mode_write(const ptd_pspec_plan *plan, const ptd_matrix *A, const char *spec, double complex z,
+                             const char *out, int want_tsv, int quiet, const char *cmd)
+{
+    size_t n = ptd_pspec_plan_order(plan);
+    double complex *v = malloc(n * sizeof *v), *u = malloc(n * sizeof *u);
+    double *k = malloc(n * sizeof *k), *av = malloc(n * sizeof *av), *ae = malloc(n * sizeof *ae);
+    if (!v || !u || !k || !av || !ae) cli_fail("out of memory");
+    ptd_pspec_mode_info mi;
+    int st = ptd_pspec_mode(plan, z, v, u, &mi);
+    if (st && st != PTD_ENOCONV) cli_fail("--mode: %s", ptd_last_error());
+    const char *warn = st ? ptd_last_error() : NULL;
+    /* the eigenvector of the eigenvalue nearest z (LAPACK, unit norm) */
+    ptd_eig *e = NULL;
+    if (ptd_cond_eig(A, &e)) cli_fail("eigenvectors: %s", ptd_last_error());
+    size_t near = 0;
+    for (size_t i = 1; i < n; i++)
+        if (cabs(e->lambda[i] - z) < cabs(e->lambda[near] - z)) near = i;
+    for (size_t i = 0; i < n; i++) {
+        k[i] = (double)(i + 1);
+        av[i] = cabs(v[i]);
+        ae[i] = cabs(PTD_AT(e->V, i, near));
+    }
+    double amin = INFINITY;
+    for (size_t i = 0; i < n; i++) amin = fmin(amin, av[i]);
+    char zs[96], ls[96], notes_buf[2][320];
+    cli_complex(zs, sizeof zs, z, 0);
+    /* LAPACK's eigenvalue to first order: kappa(lambda) n u ||A|| */
+    double lerr = e->eig_cond[near] * (double)n * 1.1102230246251565e-16 * ptd_pspec_plan_norm2(plan);
+    cli_complex(ls, sizeof ls, e->lambda[near], fmin(isfinite(lerr) ? lerr : 1e300, 1e-3 * cabs(e->lambda[near])));
+    /* the residual is a rounding measurement below n u (||A|| + |z|): its digits would move with
+     * the BLAS kernel, so only its being below that floor is said */
+    double rfloor = (double)n * 1.1102230246251565e-16 * (ptd_pspec_plan_norm2(plan) + cabs(z));
+    char rs[64];
+    if (mi.residual <= rfloor) snprintf(rs, sizeof rs, "residual below n u (||A|| + |z|) = %.2g", rfloor);
+    else snprintf(rs, sizeof rs, "residual %.2g (above n u (||A|| + |z|) = %.2g)", mi.residual, rfloor);
+    snprintf(notes_buf[0], sizeof notes_buf[0], "pseudomode at z = %s: sigma_min = %.*g (error %.2g), %s, %s", zs,
+             ptd_digits(mi.sigma, mi.sigma_err), mi.sigma, mi.sigma_err, rs,
+             mi.exact ? "inverse iteration on the exact triangular Schur form" : "dense SVD of zI - A (zgesvd)");
+    snprintf(notes_buf[1], sizeof notes_buf[1], "eigenvector of the eigenvalue nearest z: lambda = %s (LAPACK zgeevx; kappa(lambda) = %.2g)", ls, e->eig_cond[near]);
+    const char *notes[2] = {notes_buf[0], notes_buf[1]};
+    char title[160];
+    snprintf(title, sizeof title, "%s, n = %zu: pseudomode at z = %s", spec, n, zs);
+    int latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0;
+    ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = 2, .latex = latex};
+    cli_membuf text = {0};
+    FILE *f = cli_mem_open(&text);
+    if (want_tsv) {
+        double *rows = malloc(n * 4 * sizeof *rows);
+        if (!rows) cli_fail("out of memory");
+        for (size_t i = 0; i < n; i++) {
+            rows[4 * i] = k[i];
+            rows[4 * i + 1] = av[i];
+            rows[4 * i + 2] = creal(v[i]);
+            rows[4 * i + 3] = cimag(v[i]);
+        }
+        const char *cols[] = {"k", "abs_v", "re_v", "im_v"};
+        st = ptd_plot_table_tsv(f, cols, 4, rows, n, &meta);
+        free(rows);
+    } else {
+        char t0[160], t1[160];
+        snprintf(t0, sizeof t0, "pseudomode |v_k| at z = %s (sigma_min %.3g)", zs, mi.sigma);
+        size_t zeros = 0;
+        for (size_t i = 0; i < n; i++) zeros += ae[i] == 0;
+        snprintf(t1, sizeof t1, "eigenvector |x_k| of lambda = %s", ls);
+        if (zeros) snprintf(t1 + strlen(t1), sizeof t1 - strlen(t1), " (%zu exact zeros, not drawn)", zeros);
+        ptd_plot_series s[2] = {{.title = t0, .x = k, .y = av, .n = n, .style = "linespoints"},
+                                {.title = t1, .x = k, .y = ae, .n = n, .style = "lines", .dashed = 1}};
+        ptd_plot_axes ax = {.xlabel = "k", .ylabel = latex ? "$|v_k|$" : "|v_k|", .logy = 1, .hline = NAN,
+                            .key = "below"};
+        st = ptd_plot_series_gnuplot(f, s, 2, &ax, &meta);
+    }
+    if (st) cli_fail("writing the output: %s", ptd_last_error());
+    cli_mem_close(&text);
+    cli_emit(out, want_tsv, text.buf, text.len, text.buf, text.len);
+    if (!quiet) {
+        fprintf(stderr, "pspec: %s, n = %zu, ||A||_2 = %.6g\n", spec, n, ptd_pspec_plan_norm2(plan));
+        fprintf(stderr, "  %s\n", notes_buf[0]);
+        fprintf(stderr, "  (the residual ||(zI - A) v - sigma u|| is computed in double from A: the rounding of "
+                        "the product is its floor)\n");
+        if (mi.exact)
+            fprintf(stderr, "  inverse iteration: %u step%s; the components of v are accurate to a few n u relative "
+                            "each, down to the smallest (%.3g)\n",
+                    mi.iterations, mi.iterations == 1 ? "" : "s", amin);
+        fprintf(stderr, "  %s\n", notes_buf[1]);
+        if (warn) fprintf(stderr, "  warning: %s\n", warn);
+    }
+    free(text.buf);
+    ptd_eig_free(e);
+    free(v);
+    free(u);
+    free(k);
+    free(av);
+    free(ae);
+}
+
 int pspec_run(int argc, char **argv, const pspec_driver *drv)
 {
     cli_args a;
     cli_args_init(&tool, &a, argc, argv);
     tool.name = cli_prog(); /* pspec or pspec-mpi */
     int have_box = 0;
-    int want_abscissa = 0, want_radius = 0, want_fov = 0, trace_only = 0, want_stab = 0;
+    int want_abscissa = 0, want_radius = 0, want_fov = 0, trace_only = 0, want_stab = 0, want_mode = 0;
+    double complex zmode = 0;
     const char *box_arg = NULL;
     double boxv[4];
     ptd_pspec_method method = PTD_PSPEC_LANCZOS;
@@ -200,6 +301,10 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         case 'R': want_radius = 1; break;
         case 'F': want_fov = 1; break;
         case 'S': want_stab = 1; break;
+        case 'P':
+            if (!cli_parse_complex(optarg, &zmode)) cli_usage("--mode takes a point x, x+yi or x-yi (got '%s')", optarg);
+            want_mode = 1;
+            break;
         case 'T': trace_only = 1; break;
         }
     }
@@ -237,6 +342,13 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     ptd_pspec_plan *plan = NULL;
     if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());
     double nrm = ptd_pspec_plan_norm2(plan), floor_ = ptd_pspec_plan_floor(plan);
+    if (want_mode) {
+        pspec_mode_write(plan, sys->A, spec, zmode, out, want_tsv, quiet, cmd);
+        free(a.eps);
+        ptd_pspec_plan_free(plan);
+        ptd_system_free(sys);
+        return CLI_OK;
+    }
     /* the distance to instability, continuous (imaginary axis) and discrete (unit circle) */
     ptd_pspec_instability stab[2];
     for (int d = 0; d < 2 && want_stab; d++)

@@ -867,6 +867,158 @@ int ptd_pspec_sigma_grad(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
     return st;
 }
 
+/* --- the pseudomode at a point (ptd_pspec_mode) ------------------------------------------ */
+
+/* ||(zI - A) v - sigma u||_2 from A itself. */
+static double mode_residual(const ptd_pspec_plan *p, double complex z, const double complex *v, const double complex *u,
+                            double sigma, double complex *r)
+{
+    size_t n = p->n;
+    double complex mone = -1, zero = 0;
+    cblas_zgemv(CblasColMajor, CblasNoTrans, (int)n, (int)n, &mone, p->A->data, (int)n, v, 1, &zero, r, 1);
+    for (size_t i = 0; i < n; i++) r[i] += z * v[i] - sigma * u[i];
+    return cblas_dznrm2((int)n, r, 1);
+}
+
+/* The SVD path: zI - A in a padded buffer, zgesvd with vectors. */
+static int mode_svd(const ptd_pspec_plan *p, double complex z, double complex *v, double complex *u,
+                    ptd_pspec_mode_info *info)
+{
+    size_t n = p->n;
+    double complex *M = ptdi_lapack_alloc(n, n, sizeof *M), *U = ptdi_lapack_alloc(n, n, sizeof *U),
+                   *VT = ptdi_lapack_alloc(n, n, sizeof *VT);
+    double *s = malloc(n * sizeof *s);
+    int st = PTD_OK;
+    if (!M || !U || !VT || !s) st = ptd_error(PTD_ENOMEM, "pseudomode: out of memory (n = %zu)", n);
+    if (!st) {
+        for (size_t k = 0; k < n * n; k++) M[k] = -p->A->data[k];
+        for (size_t i = 0; i < n; i++) M[i + i * n] += z;
+        st = ptd_lapack_status("zgesvd", ptdi_zgesvd('S', 'S', n, n, M, n, s, U, n, VT, n));
+    }
+    if (!st) {
+        for (size_t i = 0; i < n; i++) {
+            u[i] = U[i + (n - 1) * n];
+            v[i] = conj(VT[(n - 1) + i * n]);
+        }
+        info->sigma = s[n - 1];
+        info->sigma_err = (double)n * PTD_U * (p->norm2 + cabs(z));
+        info->gap = n > 1 ? s[n - 2] : 0;
+        info->iterations = 0;
+        info->exact = 0;
+    }
+    free(M);
+    free(U);
+    free(VT);
+    free(s);
+    return st;
+}
+
+int ptd_pspec_mode(const ptd_pspec_plan *p, double complex z, double complex *v, double complex *u,
+                   ptd_pspec_mode_info *info)
+{
+    ptd_clear_error();
+    if (!p || !v || !u || !info) return ptd_error(PTD_EINVAL, "pseudomode: NULL argument");
+    memset(info, 0, sizeof *info);
+    if (!isfinite(creal(z)) || !isfinite(cimag(z))) return ptd_error(PTD_EINVAL, "pseudomode: z is not finite");
+    size_t n = p->n;
+    double complex *r = malloc(n * sizeof *r);
+    if (!r) return ptd_error(PTD_ENOMEM, "pseudomode: out of memory (n = %zu)", n);
+    int st;
+    if (!p->exact) {
+        st = mode_svd(p, z, v, u, info);
+        if (!st) info->residual = mode_residual(p, z, v, u, info->sigma, r);
+        free(r);
+        return st;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (p->T[i + i * n] == z) {
+            free(r);
+            return ptd_error(PTD_EINVAL, "pseudomode: z = %g%+gi is an eigenvalue (zI - A is exactly singular)",
+                             creal(z), cimag(z));
+        }
+    ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+    double complex *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    if (!w || !x || !y) {
+        ptd_pspec_work_free(w);
+        free(x);
+        free(y);
+        free(r);
+        return ptd_error(PTD_ENOMEM, "pseudomode: out of memory (n = %zu)", n);
+    }
+    ptd_pspec_point pt;
+    st = ptd_pspec_sigma_min(p, w, z, NULL, &pt);
+    if (st && st != PTD_ENOCONV) goto done;
+    st = PTD_OK;
+    info->sigma = pt.sigma;
+    info->sigma_err = pt.err;
+    /* the start: the Ritz vector of the last Lanczos step (in the basis of T) */
+    memset(x, 0, n * sizeof *x);
+    for (unsigned j = 0; j < w->ritz_k; j++) {
+        double complex c = w->tw.z1[j];
+        cblas_zaxpy((int)n, &c, w->Q + (size_t)j * n, 1, x, 1);
+    }
+    if (w->ritz_k == 0) memcpy(x, p->start, n * sizeof *x);
+    double nx0 = cblas_dznrm2((int)n, x, 1);
+    for (size_t i = 0; i < n; i++) x[i] /= nx0;
+    /* w->M holds T - zI after the one-point path */
+    shifted_copy(p, w->M, &w->m_holds, z);
+    unsigned it;
+    double last_move = INFINITY, move = INFINITY;
+    const unsigned maxit = 50;
+    for (it = 1; it <= maxit; it++) {
+        memcpy(y, x, n * sizeof *y);
+        cblas_ztrsv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, w->M, (int)n, y, 1);
+        double ny = cblas_dznrm2((int)n, y, 1);
+        if (!(ny > 0) || !isfinite(ny)) break;
+        for (size_t i = 0; i < n; i++) y[i] /= ny; /* u (of T - zI, up to sign: see below) */
+        double complex *xn = r;
+        memcpy(xn, y, n * sizeof *xn);
+        cblas_ztrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, w->M, (int)n, xn, 1);
+        double nxn = cblas_dznrm2((int)n, xn, 1);
+        if (!(nxn > 0) || !isfinite(nxn)) break;
+        for (size_t i = 0; i < n; i++) xn[i] /= nxn;
+        /* the move of v up to a unimodular factor */
+        double complex c;
+        cblas_zdotc_sub((int)n, x, 1, xn, 1, &c);
+        double complex ph = cabs(c) > 0 ? c / cabs(c) : 1;
+        move = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = cabs(xn[i] - ph * x[i]);
+            move += d * d;
+        }
+        move = sqrt(move);
+        memcpy(x, xn, n * sizeof *x);
+        memcpy(u, y, n * sizeof *u);
+        /* the convergence factor sigma_n^2 / sigma_{n-1}^2 per step, from two moves */
+        if (isfinite(last_move) && last_move > 0 && move < last_move && move > 0)
+            info->gap = pt.sigma / sqrt(move / last_move);
+        if (move <= 4 * (double)n * PTD_U) break;
+        last_move = move;
+    }
+    info->iterations = it > maxit ? maxit : it;
+    if (!(move <= 4 * (double)n * PTD_U))
+        st = ptd_error(PTD_ENOCONV, "pseudomode: inverse iteration moved v by %.3g after %u steps at z = %g%+gi", move,
+                       info->iterations, creal(z), cimag(z));
+    /* (T - zI) x = u / ||..||: so (zI - T) x = -sigma u; u <- -u makes (zI - T) v = sigma u,
+     * and (zI - T)^* u = sigma v to the iteration's accuracy.  Back to A's indices: T is A, or
+     * J A J with J the reversal (a lower triangular A) */
+    int lower = !ptd_matrix_is_upper(p->A);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = lower ? n - 1 - i : i;
+        v[k] = x[i];
+        y[k] = -u[i];
+    }
+    memcpy(u, y, n * sizeof *u);
+    info->exact = 1;
+    info->residual = mode_residual(p, z, v, u, info->sigma, r);
+done:
+    ptd_pspec_work_free(w);
+    free(x);
+    free(y);
+    free(r);
+    return st;
+}
+
 /* --- many shifts at once ------------------------------------------------------------------ */
 
 /* The block solver's diagonal blocks: nb rows of lanes x (re xr, im xi, row i at i * ldx),

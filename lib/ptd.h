@@ -238,6 +238,31 @@ int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, ptd_complex 
 int ptd_pspec_sigma_grad(const ptd_pspec_plan *p, ptd_pspec_work *w, ptd_complex z,
                          const ptd_pspec_opts *opts, ptd_pspec_point *res, ptd_complex *grad);
 
+/* What ptd_pspec_mode found besides the vectors. */
+typedef struct {
+    double sigma;          /* sigma_min(zI - A) (the one-point value, as ptd_pspec_sigma_min) */
+    double sigma_err;      /* its error estimate */
+    double residual;       /* ||(zI - A) v - sigma u||_2, computed in double from A: at least
+                              the rounding of the product, about n u ||A|| */
+    double gap;            /* exact plans: sigma over the inverse iteration's convergence factor's
+                              estimate of the next singular value (0: not estimated); SVD: the
+                              second smallest singular value */
+    unsigned iterations;   /* inverse iterations (0 for the SVD) */
+    int exact;             /* 1: by inverse iteration on the exact triangular Schur form, the
+                              vector's components accurate to a few n u relative each, however
+                              small sigma is; 0: by a dense SVD of zI - A (zgesvd), accurate to
+                              about n u ||A|| / gap in angle */
+} ptd_pspec_mode_info;
+
+/* The pseudomode at z (EigTool's button): unit vectors v, u (n each, the caller's) with
+ * (zI - A) v = sigma u and (zI - A)^* u = sigma v, sigma = sigma_min(zI - A): v is the
+ * pseudoeigenvector, ||(A - zI) v|| = sigma.  On an exact plan, inverse iteration with the
+ * two triangular solves (started from the one-point Lanczos Ritz vector, until v moves by
+ * less than 4 n u; at most 50 steps); else the SVD of zI - A, O(n^3).  PTD_EINVAL for a
+ * non-finite z, or a z where zI - T is exactly singular (an eigenvalue of the exact plan);
+ * PTD_ENOCONV when inverse iteration did not settle (then v, u hold the last step). */
+int ptd_pspec_mode(const ptd_pspec_plan *p, ptd_complex z, ptd_complex *v, ptd_complex *u, ptd_pspec_mode_info *info);
+
 typedef struct {
     double xmin, xmax, ymin, ymax;
 } ptd_box;

@@ -25,6 +25,8 @@ draw legs64-decades.png pspec hippo-legs -n 64 -eps 1e-2,1e-4,1e-6,1e-8,1e-10,1e
 draw grcar100.png pspec grcar -n 100 -eps 1e-1,1e-2,1e-3,1e-4
 # Kahan's matrix: every component drawn (the grid's contours, the components it misses traced)
 draw kahan40.png pspec kahan -n 40 -eps 1e-2,1e-4,1e-6,1e-8
+# the pseudomode of LegS at a point where sigma_min is 2e-37, beside the nearest eigenvector
+draw legs64-mode.png pspec hippo-legs -n 64 --mode -30.5+5i
 # kappa_2(V) of LegS against n, double and extended precision
 draw legs-kappa.png eigcond hippo-legs --sizes 4:128:4
 # kappa_2(V) of LegS + E against ||E||_2/||A||_2, random and optimised

@@ -989,11 +989,185 @@ START_TEST(test_plan_errors)
 }
 END_TEST
 
+
+/* --- the pseudomode (ptd_pspec_mode) ------------------------------------------------------- */
+
+/* HiPPO-LegS (lower triangular: an exact plan) at a point where sigma_min is 1e-21, far below
+ * the rounding floor: every component of v, down to the smallest (1e-23), against inverse
+ * iteration run independently in long double (64-bit significand) on A itself, from a
+ * different start; sigma likewise. */
+START_TEST(test_mode_exact_below_floor)
+{
+    size_t n = 32;
+    ptd_system *s = NULL;
+    ck_assert_int_eq(ptd_zoo_make("hippo-legs", n, 1, &s), PTD_OK);
+    ptd_pspec_plan *p = NULL;
+    ck_assert_int_eq(ptd_pspec_plan_create(s->A, &p), PTD_OK);
+    double complex z = CMPLX(-16.5, 0.5), *v = malloc(n * sizeof *v), *u = malloc(n * sizeof *u);
+    ptd_pspec_mode_info mi;
+    ck_assert_msg(ptd_pspec_mode(p, z, v, u, &mi) == PTD_OK, "%s", ptd_last_error());
+    ck_assert(mi.exact);
+    ck_assert(mi.sigma < 1e-18 && mi.sigma < ptd_pspec_plan_norm2(p) * (double)n * U_ROUND);
+    /* the oracle: M = zI - A, lower triangular; x <- M^{-1} M^{-*} x, normalised */
+    long double complex *M = malloc(n * n * sizeof *M), *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    for (size_t k = 0; k < n * n; k++) M[k] = -(long double complex)s->A->data[k];
+    for (size_t i = 0; i < n; i++) M[i + i * n] += z;
+    for (size_t i = 0; i < n; i++) x[i] = 1.0L / (long double)(i + 1);
+    long double sig = 0;
+    for (int it = 0; it < 8; it++) {
+        /* y = M^{-*} x: M^* is upper triangular, back substitution */
+        for (size_t ii = n; ii-- > 0;) {
+            long double complex t = x[ii];
+            for (size_t j = ii + 1; j < n; j++) t -= conjl(M[j + ii * n]) * y[j];
+            y[ii] = t / conjl(M[ii + ii * n]);
+        }
+        long double ny = 0;
+        for (size_t i = 0; i < n; i++) ny += cabsl(y[i]) * cabsl(y[i]);
+        ny = sqrtl(ny);
+        for (size_t i = 0; i < n; i++) y[i] /= ny;
+        /* x = M^{-1} y: forward substitution */
+        for (size_t i = 0; i < n; i++) {
+            long double complex t = y[i];
+            for (size_t j = 0; j < i; j++) t -= M[i + j * n] * x[j];
+            x[i] = t / M[i + i * n];
+        }
+        long double nx = 0;
+        for (size_t i = 0; i < n; i++) nx += cabsl(x[i]) * cabsl(x[i]);
+        nx = sqrtl(nx);
+        for (size_t i = 0; i < n; i++) x[i] /= nx;
+        sig = 1.0L / nx;
+    }
+    /* align the phase on the largest component, then compare each component relatively */
+    size_t big = 0;
+    for (size_t i = 1; i < n; i++)
+        if (cabsl(x[i]) > cabsl(x[big])) big = i;
+    long double complex ph = (long double complex)v[big] / x[big];
+    ph /= cabsl(ph);
+    double tol = 64 * (double)n * U_ROUND, smallest = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        long double complex want = ph * x[i];
+        double rel = (double)(cabsl((long double complex)v[i] - want) / cabsl(want));
+        ck_assert_msg(rel <= tol, "v[%zu] = %.17g%+.17gi, long double %.17Lg%+.17Lgi: relative error %.3g > %.3g", i,
+                      creal(v[i]), cimag(v[i]), creall(want), cimagl(want), rel, tol);
+        smallest = fmin(smallest, cabs(v[i]));
+    }
+    ck_assert_msg(smallest < 1e-20, "the smallest component %.3g: the test is meant to reach far below the floor", smallest);
+    assert_close(mi.sigma, (double)sig, 0, 8 * (double)n * U_ROUND);
+    /* (No residual is checked against sigma: ||(zI - A) v|| for a vector stored in any fixed
+     * precision p is at least about u_p || |zI - A| |v| ||, the rounding of its components,
+     * 5e-15 in double and 3e-18 in long double here, against sigma = 2e-21.  The components
+     * themselves are what is accurate, as checked above.) */
+    free(M);
+    free(x);
+    free(y);
+    free(v);
+    free(u);
+    ptd_pspec_plan_free(p);
+    ptd_system_free(s);
+}
+END_TEST
+
+/* A computed plan (Grcar): the SVD's pair satisfies both singular-vector equations to
+ * rounding, and sigma is the Lanczos value within the two errors.  The same LegS point by
+ * the exact plan and by the SVD of a permuted copy (no longer triangular, so a computed plan:
+ * two independent methods): the vectors agree in angle to n u ||A|| / gap. */
+START_TEST(test_mode_svd)
+{
+    size_t n = 40;
+    ptd_system *s = NULL;
+    ck_assert_int_eq(ptd_zoo_make("grcar", n, 1, &s), PTD_OK);
+    ptd_pspec_plan *p = NULL;
+    ck_assert_int_eq(ptd_pspec_plan_create(s->A, &p), PTD_OK);
+    double complex z = CMPLX(0.5, 1.0), *v = malloc(n * sizeof *v), *u = malloc(n * sizeof *u), *r = malloc(n * sizeof *r);
+    ptd_pspec_mode_info mi;
+    ck_assert_int_eq(ptd_pspec_mode(p, z, v, u, &mi), PTD_OK);
+    ck_assert(!mi.exact);
+    double na = ptd_pspec_plan_norm2(p), tol = 16 * (double)n * U_ROUND * (na + cabs(z));
+    ck_assert_msg(mi.residual <= tol, "residual %.3g > %.3g", mi.residual, tol);
+    /* (zI - A)^* u = sigma v */
+    for (size_t j = 0; j < n; j++) {
+        double complex t = conj(z) * u[j];
+        for (size_t i = 0; i < n; i++) t -= conj(s->A->data[i + j * n]) * u[i];
+        r[j] = t - mi.sigma * v[j];
+    }
+    double rn = 0;
+    for (size_t j = 0; j < n; j++) rn += cabs(r[j]) * cabs(r[j]);
+    ck_assert_msg(sqrt(rn) <= tol, "adjoint residual %.3g > %.3g", sqrt(rn), tol);
+    ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+    ptd_pspec_point pt;
+    ck_assert_int_eq(ptd_pspec_sigma_min(p, w, z, NULL, &pt), PTD_OK);
+    ck_assert(fabs(pt.sigma - mi.sigma) <= pt.err + mi.sigma_err);
+    ptd_pspec_work_free(w);
+    ptd_pspec_plan_free(p);
+    ptd_system_free(s);
+    free(v);
+    free(u);
+    free(r);
+
+    n = 16;
+    ck_assert_int_eq(ptd_zoo_make("hippo-legs", n, 1, &s), PTD_OK);
+    ptd_matrix *B = ptd_matrix_alloc(n, n);
+    /* B = P A P^T with P swapping 0 and n - 1 */
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) {
+            size_t pi = i == 0 ? n - 1 : i == n - 1 ? 0 : i, pj = j == 0 ? n - 1 : j == n - 1 ? 0 : j;
+            B->data[pi + pj * n] = s->A->data[i + j * n];
+        }
+    ptd_pspec_plan *pa = NULL, *pb = NULL;
+    ck_assert_int_eq(ptd_pspec_plan_create(s->A, &pa), PTD_OK);
+    ck_assert_int_eq(ptd_pspec_plan_create(B, &pb), PTD_OK);
+    ck_assert(ptd_pspec_plan_exact(pa) && !ptd_pspec_plan_exact(pb));
+    double complex *va = malloc(n * sizeof *va), *ua = malloc(n * sizeof *ua), *vb = malloc(n * sizeof *vb),
+                   *ub = malloc(n * sizeof *ub);
+    ptd_pspec_mode_info ia, ib;
+    z = CMPLX(0.5, 2.0);
+    ck_assert_int_eq(ptd_pspec_mode(pa, z, va, ua, &ia), PTD_OK);
+    ck_assert_int_eq(ptd_pspec_mode(pb, z, vb, ub, &ib), PTD_OK);
+    ck_assert(ia.exact && !ib.exact);
+    double complex d = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t pi = i == 0 ? n - 1 : i == n - 1 ? 0 : i;
+        d += conj(vb[pi]) * va[i];
+    }
+    double na2 = ptd_pspec_plan_norm2(pa), gap = ib.gap - ib.sigma;
+    ck_assert(gap > 0);
+    /* the angle as ||va - ph P vb|| (sqrt(1 - |d|^2) cancels down to sqrt(u)) */
+    double complex ph = cabs(d) > 0 ? d / cabs(d) : 1;
+    double angle = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t pi = i == 0 ? n - 1 : i == n - 1 ? 0 : i;
+        angle += cabs(va[i] - ph * vb[pi]) * cabs(va[i] - ph * vb[pi]);
+    }
+    angle = sqrt(angle);
+    ck_assert_msg(angle <= 16 * (double)n * U_ROUND * (na2 + cabs(z)) / gap + 1e-14, "angle %.3g", angle);
+    assert_close(ia.sigma, ib.sigma, ia.sigma_err + ib.sigma_err, 0);
+    free(va);
+    free(ua);
+    free(vb);
+    free(ub);
+    ptd_matrix_free(B);
+    ptd_pspec_plan_free(pa);
+    ptd_pspec_plan_free(pb);
+    /* at an eigenvalue of the exact plan, and a non-finite z: errors */
+    ck_assert_int_eq(ptd_pspec_plan_create(s->A, &pa), PTD_OK);
+    va = malloc(n * sizeof *va);
+    ua = malloc(n * sizeof *ua);
+    ck_assert_int_eq(ptd_pspec_mode(pa, -1.0, va, ua, &ia), PTD_EINVAL);
+    ck_assert_int_eq(ptd_pspec_mode(pa, CMPLX(NAN, 0), va, ua, &ia), PTD_EINVAL);
+    free(va);
+    free(ua);
+    ptd_pspec_plan_free(pa);
+    ptd_system_free(s);
+}
+END_TEST
+
 int main(void)
 {
     ptd_init();
     Suite *s = suite_create("pspec");
     TCase *tc = tcase_create("points");
+    tcase_add_test(tc, test_mode_exact_below_floor);
+    tcase_add_test(tc, test_mode_svd);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_lanczos_vs_svd);
     tcase_add_test(tc, test_digits_against_extended);

@@ -129,4 +129,23 @@ grep -q '||A||_2 = 3\.' err.txt && pass "the message gives ||A||_2" || fail "abs
 usage_error "ptd-sweep size underflowing" "1e-320:1e-1" ptd-sweep grcar --eps-range 1e-320:1e-1 -o x.tsv
 usage_error "ptd-sweep range without its end" "1e-8:" ptd-sweep grcar --eps-range 1e-8: -o x.tsv
 no_leftovers "ptd-sweep errors"
+# --- pspec --mode and --stability-radius (the library's tests check the numbers; here the tool) --
+expect 0 "pspec mode tsv" pspec hippo-legs -n 32 --mode -16.5+0.5i -o keep-mode.tsv
+awk '/^[0-9]/ { n++; s += $2 * $2; d = $2 - sqrt($3 * $3 + $4 * $4); if (d < 0) d = -d; if (d > 1e-15 * $2) bad = 1 }
+     END { exit !(n == 32 && !bad && s > 1 - 1e-13 && s < 1 + 1e-13) }' keep-mode.tsv \
+  && pass "pspec mode: 32 rows, |v_k| = hypot(Re, Im), unit norm" || fail "pspec mode tsv: $(grep -v '^#' keep-mode.tsv | head -3)"
+grep -q 'pseudomode at z = -16.5+0.5i: sigma_min = 1.958092611793[0-9]*e-21 .*inverse iteration on the exact triangular Schur form' err.txt \
+  && pass "pspec mode: the summary gives sigma_min and the method" || fail "pspec mode summary: $(sed -n 2p err.txt)"
+expect 2 "pspec mode not a point" pspec grcar --mode 1+2 -o x.tsv
+expect 2 "pspec mode not finite" pspec grcar --mode nan -o x.tsv
+expect 1 "pspec mode at an eigenvalue" pspec hippo-legs -n 8 --mode -3 -o x.tsv
+grep -q 'is an eigenvalue' err.txt && pass "pspec mode at an eigenvalue: says so" || fail "pspec mode eigenvalue: $(cat err.txt)"
+expect 0 "pspec stability radius" pspec hippo-legs -n 16 --stability-radius --grid 20 -o keep-stab.tsv
+grep -q '^  distance to instability (continuous, imaginary axis): 0\.5772249623.* at w = 0, certified: >= ' err.txt \
+  && grep -q '^  distance to instability (discrete, unit circle): 0 (unstable' err.txt \
+  && pass "pspec stability radius: LegS 16 certified, discrete unstable" || fail "pspec stability radius: $(grep instab err.txt)"
+expect 0 "eigcond distance to instability" eigcond hippo-legs -n 16 --precision off -o keep-e.tsv
+grep -q '^  distance to instability (continuous, imaginary axis): 0\.5772249623' err.txt \
+  && pass "eigcond gives the distance to instability" || fail "eigcond instability: $(grep instab err.txt)"
+no_leftovers "pspec mode errors"
 finish
