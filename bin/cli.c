@@ -268,11 +268,15 @@ double cli_flops_plan(const ptd_matrix *A)
 
 double cli_flops_eig(size_t n) { return 150 * (double)n * (double)n * (double)n; }
 
-/* two or three eigenproblems of order 2n at about 100 (2n)^3 each, and the verification */
-double cli_flops_crisscross(size_t n) { return 1600 * (double)n * (double)n * (double)n; }
+/* two or three eigenproblems of order 2n (real ones for a real A), and the verification grid
+ * (measured 2026-12-02, pspec grcar -eps 1e-2 --abscissa --radius, n = 150 and 300, at
+ * CLI_FLOP_RATE: 285 to 340 n^3 each; 1600 n^3 made transient's notice five times too long) */
+double cli_flops_crisscross(size_t n) { return 400 * (double)n * (double)n * (double)n; }
 
-/* inverse Lanczos: about 6.5 steps of two triangular solves; a dense SVD otherwise */
-double cli_flops_point(size_t n, int svd) { return svd ? 40 * (double)n * (double)n * (double)n : 200 * (double)n * (double)n; }
+/* inverse Lanczos: about 6.5 steps of two triangular solves, done for blocks of points at once
+ * (measured 2026-12-02, pspec grcar --grid 150 --threads 1, n = 100 to 400, at CLI_FLOP_RATE: 28 to 42
+ * n^2 a point, plan included; 200 n^2 made the notice six times too long); a dense SVD otherwise */
+double cli_flops_point(size_t n, int svd) { return svd ? 40 * (double)n * (double)n * (double)n : 45 * (double)n * (double)n; }
 
 double cli_flops_expm(size_t n, double tnorm1)
 {
