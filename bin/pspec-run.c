@@ -208,10 +208,10 @@ static void pspec_mode_write(const ptd_pspec_plan *plan, const ptd_matrix *A, co
     cli_complex(ls, sizeof ls, e->lambda[near], fmin(isfinite(lerr) ? lerr : 1e300, 1e-3 * cabs(e->lambda[near])));
     /* the residual is a rounding measurement below n u (||A|| + |z|): its digits would move with
      * the BLAS kernel, so only its being below that floor is said */
-    double rfloor = (double)n * 1.1102230246251565e-16 * (ptd_pspec_plan_norm2(plan) + cabs(z));
-    char rs[64];
-    if (mi.residual <= rfloor) snprintf(rs, sizeof rs, "residual below n u (||A|| + |z|) = %.2g", rfloor);
-    else snprintf(rs, sizeof rs, "residual %.2g (above n u (||A|| + |z|) = %.2g)", mi.residual, rfloor);
+    double rfloor = 2 * (double)(n + 2) * 1.1102230246251565e-16 * (ptd_pspec_plan_norm2(plan) + cabs(z));
+    char rs[80];
+    if (mi.residual <= rfloor) snprintf(rs, sizeof rs, "residual at rounding level (below 2 (n+2) u (||A|| + |z|) = %.2g)", rfloor);
+    else snprintf(rs, sizeof rs, "residual %.2g (above 2 (n+2) u (||A|| + |z|) = %.2g)", mi.residual, rfloor);
     snprintf(notes_buf[0], sizeof notes_buf[0], "pseudomode at z = %s: sigma_min = %.*g (error %.2g), %s, %s", zs,
              ptd_digits(mi.sigma, mi.sigma_err), mi.sigma, mi.sigma_err, rs,
              mi.exact ? "inverse iteration on the exact triangular Schur form" : "dense SVD of zI - A (zgesvd)");
