@@ -57,9 +57,9 @@ static int fw_init(fov_work *w, size_t n)
     w->lrwork = info == 0 ? (lapack_int)rq : (lapack_int)(24 * n);
     w->liwork = info == 0 ? iq : (lapack_int)(10 * n);
     /* padded as lib/lapack.c explains (zhetrd's panel inside work) */
-    w->work = ptdi_lapack_alloc(n, (size_t)w->lwork / n + 2, sizeof *w->work);
-    w->rwork = ptdi_lapack_alloc(n, (size_t)w->lrwork / n + 2, sizeof *w->rwork);
-    w->iwork = ptdi_lapack_alloc(n, (size_t)w->liwork / n + 2, sizeof *w->iwork);
+    w->work = ptdi_lapack_work((size_t)w->lwork, n, sizeof *w->work);
+    w->rwork = ptdi_lapack_work((size_t)w->lrwork, n, sizeof *w->rwork);
+    w->iwork = ptdi_lapack_work((size_t)w->liwork, n, sizeof *w->iwork);
     if (!w->work || !w->rwork || !w->iwork) {
         fw_free(w);
         return ptd_error(PTD_ENOMEM, "numerical range: out of memory (n = %zu)", n);

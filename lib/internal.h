@@ -33,6 +33,9 @@ PTD_HIDDEN int ptd_lapack_status(const char *routine, int info);
  * Hermitian eigenvalue drivers comes from here or ptd_matrix_alloc (lib/lapack.c says why:
  * Debian 12's OpenBLAS reads up to a column past the end of those).  Free with free(). */
 PTD_HIDDEN void *ptdi_lapack_alloc(size_t rows, size_t cols, size_t size);
+/* A zeroed LAPACK workspace of len elements with a spare column of ld elements (the matrix's
+ * leading dimension) and 64 more after it, for the same reason; NULL on overflow or no memory. */
+PTD_HIDDEN void *ptdi_lapack_work(size_t len, size_t ld, size_t size);
 /* zgesvd, zgesdd, zheev and zheevd with their workspaces padded likewise (lib/lapack.c):
  * LAPACK's info, or PTDI_LAPACK_NOMEM when a workspace could not be allocated. */
 #define PTDI_LAPACK_NOMEM (-1010)

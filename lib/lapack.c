@@ -21,9 +21,9 @@ void *ptdi_lapack_alloc(size_t rows, size_t cols, size_t size)
     return calloc(rows * (cols + 1), size);
 }
 
-/* A workspace of `len` elements with a spare column of `ld` elements and 64 more. */
-static void *work_alloc(size_t len, size_t ld, size_t size)
+void *ptdi_lapack_work(size_t len, size_t ld, size_t size)
 {
+    if (len > SIZE_MAX - ld - 64) return NULL;
     return ptdi_lapack_alloc(len + ld + 64, 1, size);
 }
 
@@ -34,13 +34,13 @@ int ptdi_zgesvd(char jobu, char jobvt, size_t m, size_t n, double complex *a, si
 {
     size_t mn = m < n ? m : n, mx = umax(m, n);
     double complex q = 0;
-    double *rwork = work_alloc(5 * mn, mx, sizeof *rwork);
+    double *rwork = ptdi_lapack_work(5 * mn, mx, sizeof *rwork);
     if (!rwork) return PTDI_LAPACK_NOMEM;
     lapack_int info = LAPACKE_zgesvd_work(LAPACK_COL_MAJOR, jobu, jobvt, (lapack_int)m, (lapack_int)n, a,
                                           (lapack_int)lda, s, u, (lapack_int)ldu, vt, (lapack_int)ldvt, &q, -1, rwork);
     size_t lwork = info == 0 ? (size_t)creal(q) : 0;
     if (lwork < 2 * mn + mx) lwork = 2 * mn + mx;
-    double complex *work = work_alloc(lwork, mx, sizeof *work);
+    double complex *work = ptdi_lapack_work(lwork, mx, sizeof *work);
     if (!work) {
         free(rwork);
         return PTDI_LAPACK_NOMEM;
@@ -58,8 +58,8 @@ int ptdi_zgesdd(char jobz, size_t m, size_t n, double complex *a, size_t lda, do
     size_t mn = m < n ? m : n, mx = umax(m, n);
     /* LAPACK's bound on lrwork for jobz != 'N' */
     size_t lrwork = jobz == 'N' ? 7 * mn : umax(5 * mn * mn + 5 * mn, 2 * mx * mn + 2 * mn * mn + mn);
-    double *rwork = work_alloc(lrwork, mx, sizeof *rwork);
-    lapack_int *iwork = work_alloc(8 * mn, 0, sizeof *iwork);
+    double *rwork = ptdi_lapack_work(lrwork, mx, sizeof *rwork);
+    lapack_int *iwork = ptdi_lapack_work(8 * mn, 0, sizeof *iwork);
     double complex q = 0;
     lapack_int info = -1;
     if (rwork && iwork)
@@ -67,7 +67,7 @@ int ptdi_zgesdd(char jobz, size_t m, size_t n, double complex *a, size_t lda, do
                                    (lapack_int)ldu, vt, (lapack_int)ldvt, &q, -1, rwork, iwork);
     size_t lwork = info == 0 ? (size_t)creal(q) : 0;
     if (lwork < 2 * mn * mn + 2 * mn + mx) lwork = 2 * mn * mn + 2 * mn + mx;
-    double complex *work = rwork && iwork ? work_alloc(lwork, mx, sizeof *work) : NULL;
+    double complex *work = rwork && iwork ? ptdi_lapack_work(lwork, mx, sizeof *work) : NULL;
     if (!work) {
         free(rwork);
         free(iwork);
@@ -83,13 +83,13 @@ int ptdi_zgesdd(char jobz, size_t m, size_t n, double complex *a, size_t lda, do
 
 int ptdi_zheev(char jobz, char uplo, size_t n, double complex *a, size_t lda, double *w)
 {
-    double *rwork = work_alloc(3 * n, n, sizeof *rwork);
+    double *rwork = ptdi_lapack_work(3 * n, n, sizeof *rwork);
     if (!rwork) return PTDI_LAPACK_NOMEM;
     double complex q = 0;
     lapack_int info = LAPACKE_zheev_work(LAPACK_COL_MAJOR, jobz, uplo, (lapack_int)n, a, (lapack_int)lda, w, &q, -1, rwork);
     size_t lwork = info == 0 ? (size_t)creal(q) : 0;
     if (lwork < 2 * n) lwork = 2 * n;
-    double complex *work = work_alloc(lwork, n, sizeof *work);
+    double complex *work = ptdi_lapack_work(lwork, n, sizeof *work);
     if (!work) {
         free(rwork);
         return PTDI_LAPACK_NOMEM;
@@ -111,9 +111,9 @@ int ptdi_zheevd(char jobz, char uplo, size_t n, double complex *a, size_t lda, d
     size_t lwork = info == 0 ? (size_t)creal(q) : 2 * n + n * n;
     size_t lrwork = info == 0 ? (size_t)rq : 1 + 5 * n + 2 * n * n;
     size_t liwork = info == 0 ? (size_t)iq : 3 + 5 * n;
-    double complex *work = work_alloc(lwork, n, sizeof *work);
-    double *rwork = work_alloc(lrwork, n, sizeof *rwork);
-    lapack_int *iwork = work_alloc(liwork, 0, sizeof *iwork);
+    double complex *work = ptdi_lapack_work(lwork, n, sizeof *work);
+    double *rwork = ptdi_lapack_work(lrwork, n, sizeof *rwork);
+    lapack_int *iwork = ptdi_lapack_work(liwork, 0, sizeof *iwork);
     info = PTDI_LAPACK_NOMEM;
     if (work && rwork && iwork)
         info = LAPACKE_zheevd_work(LAPACK_COL_MAJOR, jobz, uplo, (lapack_int)n, a, (lapack_int)lda, w, work,

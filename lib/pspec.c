@@ -543,7 +543,7 @@ ptd_pspec_work *ptd_pspec_work_alloc(const ptd_pspec_plan *p)
     w->alpha = malloc(k * sizeof *w->alpha);
     w->beta = malloc(k * sizeof *w->beta);
     w->s = malloc(n * sizeof *w->s);
-    w->svd_rwork = ptdi_lapack_alloc(n, 6, sizeof *w->svd_rwork);
+    w->svd_rwork = ptdi_lapack_work(5 * n, n, sizeof *w->svd_rwork);
     if (!tri_work_alloc(&w->tw, k) || !rf_work_alloc(&w->rf, n) || !w->M || !w->Q || !w->y || !w->alpha ||
         !w->beta || !w->s || !w->svd_rwork) {
         ptd_pspec_work_free(w);
@@ -557,7 +557,7 @@ ptd_pspec_work *ptd_pspec_work_alloc(const ptd_pspec_plan *p)
     w->svd_lwork = info == 0 ? (lapack_int)creal(q) : (lapack_int)(3 * n);
     if (w->svd_lwork < (lapack_int)(3 * n)) w->svd_lwork = (lapack_int)(3 * n);
     /* padded as lib/lapack.c explains: OpenBLAS reads past the panel inside it */
-    w->svd_work = ptdi_lapack_alloc(n, (size_t)w->svd_lwork / n + 2, sizeof *w->svd_work);
+    w->svd_work = ptdi_lapack_work((size_t)w->svd_lwork, n, sizeof *w->svd_work);
     if (!w->svd_work) {
         ptd_pspec_work_free(w);
         return NULL;
@@ -816,6 +816,34 @@ int ptd_pspec_sigma_min(const ptd_pspec_plan *p, ptd_pspec_work *w, double compl
     return sigma_lanczos(p, w, z, opts, res);
 }
 
+/* The Ritz vector of the one-point path's last Lanczos step, sum_j z1_j q_j, into v (in the
+ * basis of T; zero when there is none, w->ritz_k = 0). */
+static void ritz_vector(const ptd_pspec_work *w, size_t n, double complex *v)
+{
+    memset(v, 0, n * sizeof *v);
+    for (unsigned j = 0; j < w->ritz_k; j++) {
+        double complex c = w->tw.z1[j];
+        cblas_zaxpy((int)n, &c, w->Q + (size_t)j * n, 1, v, 1);
+    }
+}
+
+/* One step of inverse iteration with M = T - zI (upper triangular, in M): u = M^{-*} v / ||.||,
+ * then v <- M^{-1} u / ||.||.  0 when a solve leaves the double range (v, u then undefined). */
+static int inverse_step(const double complex *M, size_t n, double complex *v, double complex *u)
+{
+    memcpy(u, v, n * sizeof *u);
+    cblas_ztrsv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, M, (int)n, u, 1);
+    double nu = cblas_dznrm2((int)n, u, 1);
+    if (!(nu > 0) || !isfinite(nu)) return 0;
+    for (size_t i = 0; i < n; i++) u[i] /= nu;
+    memcpy(v, u, n * sizeof *v);
+    cblas_ztrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, M, (int)n, v, 1);
+    double nv = cblas_dznrm2((int)n, v, 1);
+    if (!(nv > 0) || !isfinite(nv)) return 0;
+    for (size_t i = 0; i < n; i++) v[i] /= nv;
+    return 1;
+}
+
 /* The one-point value and the gradient of sigma_min(zI - A) in z (ptd_pspec_sigma_grad, for
  * lib/trace.c).  With M = T - zI, the Ritz vector v0 of the last Lanczos step is refined by
  * one inverse iteration, u = M^{-*} v0 / ||.||, v = M^{-1} u / ||.|| (two triangular solves:
@@ -846,21 +874,8 @@ int ptd_pspec_sigma_grad(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
         if (res->err < 0) res->err = 0;
     }
     double complex *v = w->y, *u = w->rf.x;
-    memset(v, 0, n * sizeof *v);
-    for (unsigned j = 0; j < k; j++) {
-        double complex c = w->tw.z1[j];
-        cblas_zaxpy((int)n, &c, w->Q + (size_t)j * n, 1, v, 1);
-    }
-    memcpy(u, v, n * sizeof *u);
-    cblas_ztrsv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, w->M, (int)n, u, 1);
-    double nu = cblas_dznrm2((int)n, u, 1);
-    if (!(nu > 0) || !isfinite(nu)) return st;
-    for (size_t i = 0; i < n; i++) u[i] /= nu;
-    memcpy(v, u, n * sizeof *v);
-    cblas_ztrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, w->M, (int)n, v, 1);
-    double nv = cblas_dznrm2((int)n, v, 1);
-    if (!(nv > 0) || !isfinite(nv)) return st;
-    for (size_t i = 0; i < n; i++) v[i] /= nv;
+    ritz_vector(w, n, v);
+    if (!inverse_step(w->M, n, v, u)) return st;
     double complex d;
     cblas_zdotc_sub((int)n, v, 1, u, 1, &d);
     *grad = -d;
@@ -952,11 +967,7 @@ int ptd_pspec_mode(const ptd_pspec_plan *p, double complex z, double complex *v,
     info->sigma = pt.sigma;
     info->sigma_err = pt.err;
     /* the start: the Ritz vector of the last Lanczos step (in the basis of T) */
-    memset(x, 0, n * sizeof *x);
-    for (unsigned j = 0; j < w->ritz_k; j++) {
-        double complex c = w->tw.z1[j];
-        cblas_zaxpy((int)n, &c, w->Q + (size_t)j * n, 1, x, 1);
-    }
+    ritz_vector(w, n, x);
     if (w->ritz_k == 0) memcpy(x, p->start, n * sizeof *x);
     double nx0 = cblas_dznrm2((int)n, x, 1);
     for (size_t i = 0; i < n; i++) x[i] /= nx0;
@@ -966,17 +977,10 @@ int ptd_pspec_mode(const ptd_pspec_plan *p, double complex z, double complex *v,
     double last_move = INFINITY, move = INFINITY;
     const unsigned maxit = 50;
     for (it = 1; it <= maxit; it++) {
-        memcpy(y, x, n * sizeof *y);
-        cblas_ztrsv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, w->M, (int)n, y, 1);
-        double ny = cblas_dznrm2((int)n, y, 1);
-        if (!(ny > 0) || !isfinite(ny)) break;
-        for (size_t i = 0; i < n; i++) y[i] /= ny; /* u (of T - zI, up to sign: see below) */
+        /* xn <- the next v, y <- u (of T - zI, up to sign: see below) */
         double complex *xn = r;
-        memcpy(xn, y, n * sizeof *xn);
-        cblas_ztrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, w->M, (int)n, xn, 1);
-        double nxn = cblas_dznrm2((int)n, xn, 1);
-        if (!(nxn > 0) || !isfinite(nxn)) break;
-        for (size_t i = 0; i < n; i++) xn[i] /= nxn;
+        memcpy(xn, x, n * sizeof *xn);
+        if (!inverse_step(w->M, n, xn, y)) break;
         /* the move of v up to a unimodular factor */
         double complex c;
         cblas_zdotc_sub((int)n, x, 1, xn, 1, &c);
