@@ -861,11 +861,12 @@ static double axis_f(double w, void *ctx)
     return isnan(s) ? GSL_NAN : s;
 }
 
-/* The smallest sigma_min in [lo, hi] near mid (f(mid) below both ends, or the best of the
- * three is kept) by Brent's minimisation; *w and *s get the point and its value. */
-static void axis_min(cc *c, gsl_min_fminimizer *m, double lo, double mid, double hi, double *w, double *s)
+/* The smallest sigma_min in [lo, hi] near mid, given the three values there (f(mid) below
+ * both ends, or the best of the three is kept), by Brent's minimisation; *w and *s get the
+ * point and its value. */
+static void axis_min(cc *c, gsl_min_fminimizer *m, double lo, double flo, double mid, double fmid, double hi,
+                     double fhi, double *w, double *s)
 {
-    double flo = axis_f(lo, c), fmid = axis_f(mid, c), fhi = axis_f(hi, c);
     *w = mid;
     *s = fmid;
     if (flo < *s) { *w = lo; *s = flo; }
@@ -923,8 +924,12 @@ static void axis_scan(cc *c, gsl_min_fminimizer *m, double wmax, ptd_pspec_insta
         pick[k] = j;
     }
     for (size_t t = 0; t < npick && !c->st; t++) {
-        double wj = lo + (double)pick[t] * h, w, s;
-        axis_min(c, m, wj - h, wj, wj + h, &w, &s);
+        size_t j = pick[t];
+        double wj = lo + (double)j * h, w, s;
+        /* the neighbours' values as the minima were picked (the ends: one more evaluation) */
+        double fl = j ? sv[j - 1] : (c->polar ? sv[np - 2] : axis_f(wj - h, c));
+        double fr = j + 1 < np ? sv[j + 1] : (c->polar ? sv[1] : axis_f(wj + h, c));
+        axis_min(c, m, wj - h, fl, wj, sv[j], wj + h, fr, &w, &s);
         if (s < res->value) {
             res->value = s;
             res->w = w;
@@ -965,26 +970,37 @@ int ptd_pspec_stability_radius(const ptd_pspec_plan *p, int discrete, ptd_pspec_
         return ptd_error(PTD_ENOMEM, "distance to instability: out of memory");
     }
     double a = discrete ? 1.0 : 0.0;
-    /* the start: sigma_min at 0 (and pi) and at every eigenvalue's frequency (angle) */
+    /* the start: sigma_min at every eigenvalue's frequency (angle) and at 0 (and pi), each
+     * distinct one once (LegS: every eigenvalue is real) */
+    size_t nstart = n + (discrete ? 2 : 1);
+    double *ws = malloc(nstart * sizeof *ws);
+    if (!ws) {
+        gsl_min_fminimizer_free(m);
+        cc_free(&c);
+        return ptd_error(PTD_ENOMEM, "distance to instability: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) ws[i] = discrete ? carg(ev[i]) : cimag(ev[i]);
+    ws[n] = 0.0;
+    if (discrete) ws[n + 1] = M_PI;
     double best = INFINITY, wbest = 0;
-    for (size_t i = 0; i <= n + 1 && !c.st; i++) {
-        double w = i == n ? 0.0 : i == n + 1 ? (discrete ? M_PI : 0.0) : (discrete ? carg(ev[i]) : cimag(ev[i]));
-        int seen = 0; /* a frequency already tried (LegS: every eigenvalue is real) */
-        for (size_t j = 0; j < i && j < n && !seen; j++) seen = (discrete ? carg(ev[j]) : cimag(ev[j])) == w;
-        if (seen || (i == n + 1 && !discrete)) continue;
-        double s = sig(&c, a, w, NULL);
+    for (size_t i = 0; i < nstart && !c.st; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++) seen = ws[j] == ws[i];
+        if (seen) continue;
+        double w = ws[i], s = sig(&c, a, w, NULL);
         if (s < best) {
             best = s;
             wbest = w;
         }
     }
+    free(ws);
     double cc_floor = ptd_pspec_extreme_floor(p);
     res->value = best;
     res->w = wbest;
     int done = 0, low = !(res->value > cc_floor);
     unsigned maxit = 30;
+    double e = 0; /* the error of res->value, at res->w */
     for (unsigned round = 0; round < maxit && !st && !c.st && !low && !done; round++) {
-        double e = 0;
         res->value = sig(&c, a, res->w, &e);
         double L = res->value - (4 * e + 64 * PTD_U * res->value);
         if (!(L > cc_floor)) {
@@ -1006,7 +1022,7 @@ int ptd_pspec_stability_radius(const ptd_pspec_plan *p, int discrete, ptd_pspec_
             double mid = 0.5 * (lo + hi), smid = axis_f(mid, &c);
             if (!(smid < L)) continue;
             double w, s;
-            axis_min(&c, m, lo, mid, hi, &w, &s);
+            axis_min(&c, m, lo, axis_f(lo, &c), mid, smid, hi, axis_f(hi, &c), &w, &s);
             if (s < nbest) {
                 nbest = s;
                 nw = discrete ? remainder(w, 2 * M_PI) : w;
@@ -1039,8 +1055,9 @@ int ptd_pspec_stability_radius(const ptd_pspec_plan *p, int discrete, ptd_pspec_
     }
     if (!st && c.st) st = c.st;
     if (!st) {
-        double e = 0;
-        res->value = sig(&c, a, res->w, &e);
+        /* a certified value was evaluated, with its error, at the start of the last round;
+         * the other paths moved the point since */
+        if (!done) res->value = sig(&c, a, res->w, &e);
         res->sigma_err = e;
         if (!ptd_pspec_plan_exact(p) && res->value <= ptd_pspec_plan_floor(p)) res->below_floor = 1;
         if (c.st) st = c.st;
