@@ -542,10 +542,12 @@ char *cli_zoo_names(void)
     return s;
 }
 
-ptd_system *cli_zoo_make(const char *spec, size_t n, unsigned long seed)
+ptd_system *cli_zoo_make(const char *spec, size_t n, unsigned long seed) { return cli_zoo_make_rect(spec, n, seed, 0); }
+
+ptd_system *cli_zoo_make_rect(const char *spec, size_t n, unsigned long seed, int rect)
 {
     ptd_system *sys = NULL;
-    int st = ptd_zoo_make(spec, n, seed, &sys);
+    int st = rect ? ptd_zoo_make_rect(spec, n, seed, &sys) : ptd_zoo_make(spec, n, seed, &sys);
     if (st == PTD_ENOTFOUND) {
         char *names = cli_zoo_names();
         cli_usage("unknown matrix '%s' (known: %s; or file:PATH, or - for standard input)", spec, names);

@@ -109,6 +109,8 @@ char *cli_zoo_names(void);
 /* ptd_zoo_make with the tools' error handling: unknown names and bad n are usage errors
  * (exit 2) listing the choices, file problems failures (exit 1). */
 ptd_system *cli_zoo_make(const char *spec, size_t n, unsigned long seed);
+/* As cli_zoo_make; rect: a file matrix may have more rows than columns (pspec). */
+ptd_system *cli_zoo_make_rect(const char *spec, size_t n, unsigned long seed, int rect);
 
 /* Output kinds by -o extension. */
 typedef enum { OUT_STDOUT, OUT_IMAGE, OUT_SCRIPT, OUT_DATA } cli_out_kind;

@@ -322,9 +322,17 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
     int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
 
-    ptd_system *sys = cli_zoo_make(spec, n, seed);
+    ptd_system *sys = cli_zoo_make_rect(spec, n, seed, 1);
     int st;
     n = sys->n;
+    /* a rectangular m x n file: the pseudospectra of zI~ - A; what needs a square matrix is refused */
+    size_t rows = sys->A->rows;
+    int rect = rows > n;
+    if (rect) {
+        const char *opt = want_abscissa ? "--abscissa" : want_radius ? "--radius" : want_stab ? "--stability-radius"
+                        : want_mode ? "--mode" : trace_only ? "--trace" : want_fov ? "--fov" : NULL;
+        if (opt) cli_usage("%s needs a square matrix; %s is %zu x %zu", opt, spec, rows, n);
+    }
     { /* say what is ahead when it is long: an 8192 x 8192 file runs for hours */
         int nth = threads;
 #ifdef _OPENMP
@@ -472,7 +480,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         unsigned char *flags = malloc(n);
         if (!flags) cli_fail("out of memory");
         for (size_t k = 0; k < neps; k++) {
-            if (!(eabs[k] > floor_x && eabs[k] > floor_)) continue;
+            if (rect || !(eabs[k] > floor_x && eabs[k] > floor_)) continue; /* (A1's eigenvalues: nothing to miss) */
             if (!ptd_pspec_grid_missed(g, eabs[k], ptd_pspec_plan_eigenvalues(plan), n, flags)) continue;
             size_t in_box = 0;
             for (size_t i = 0; i < n; i++) {
@@ -499,7 +507,10 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     if (!notes_buf || !notes) cli_fail("out of memory");
     size_t nn = 0;
     snprintf(notes_buf[nn++], 200, "matrix: %s", spec);
-    snprintf(notes_buf[nn++], 200, "n: %zu", n);
+    if (rect)
+        snprintf(notes_buf[nn++], 200, "size: %zu x %zu (rectangular: sigma_min(z I~ - A), I~ = [I; 0])", rows, n);
+    else
+        snprintf(notes_buf[nn++], 200, "n: %zu", n);
     snprintf(notes_buf[nn++], 200, "seed: %lu", seed);
     {
         char list[120] = "";
@@ -523,7 +534,9 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
              method == PTD_PSPEC_SVD ? "svd" : method == PTD_PSPEC_LANCZOS_SINGLE ? "lanczos-single" : "lanczos");
     if (drv && drv->note) snprintf(notes_buf[nn++], 200, "%s", drv->note);
     snprintf(notes_buf[nn++], 200, "norm2: %.10g", nrm);
-    snprintf(notes_buf[nn++], 200, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "computed (zgees)");
+    snprintf(notes_buf[nn++], 200, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)"
+                                                     : rect ? "of the top block, computed (zgees); QR of the rest"
+                                                            : "computed (zgees)");
     snprintf(notes_buf[nn++], 200, "rounding floor: %.3g", method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_);
     for (size_t k = 0; k < neps; k++) {
         char v[40], zs[80];
@@ -540,7 +553,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         else if (want_radius)
             snprintf(notes_buf[nn++], 200, "pseudospectral radius (eps %.3g): not computed: %.140s", eabs[k], why_r[k]);
         ptd_pspec_grid_bounds gb;
-        if (g && eabs[k] > floor_x && ptd_pspec_grid_bound(g, eabs[k], ptd_pspec_plan_eigenvalues(plan), n, &gb) == PTD_OK &&
+        if (g && !rect && eabs[k] > floor_x && ptd_pspec_grid_bound(g, eabs[k], ptd_pspec_plan_eigenvalues(plan), n, &gb) == PTD_OK &&
             gb.missed)
             snprintf(notes_buf[nn++], 200, "eigenvalues in no grid contour (eps %.3g): %zu of %zu", eabs[k], gb.missed, n);
         if (traces[k])
@@ -550,7 +563,8 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     if (want_fov) snprintf(notes_buf[nn++], 200, "numerical range: boundary at %d angles (Johnson)", (int)NFOV);
     for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
     char title[128];
-    snprintf(title, sizeof title, "%s, n = %zu", spec, n);
+    if (rect) snprintf(title, sizeof title, "%s, %zu x %zu", spec, rows, n);
+    else snprintf(title, sizeof title, "%s, n = %zu", spec, n);
     ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn,
                           .latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0,
                           .eps_unit = relative ? nrm : 0};
@@ -575,6 +589,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         ov.ntraces = ntraced ? neps : 0;
         ov.traced_only = trace_only;
         ov.box = &box;
+        if (rect) ov.eig_title = "eigenvalues of the top block";
         st = ptd_plot_pspec_gnuplot_overlay(cli_mem_open(&script), g, eabs, neps, ptd_pspec_plan_eigenvalues(plan), n,
                                             &ov, &meta);
         cli_mem_close(&script);
@@ -591,9 +606,16 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
             rho = fmax(rho, cabs(ev[i]));
         }
         double hx = (box.xmax - box.xmin) / (double)(nx - 1), hy = (box.ymax - box.ymin) / (double)(ny - 1);
-        fprintf(stderr, "pspec: %s, n = %zu, ||A||_2 = %.6g, Schur form %s\n", spec, n, nrm,
-                ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "by zgees");
-        fprintf(stderr, "  spectral abscissa %.6g, spectral radius %.6g\n", alpha, rho);
+        if (rect) {
+            fprintf(stderr, "pspec: %s, %zu x %zu (rectangular: sigma_min(z I~ - A), I~ = [I; 0]), ||A||_2 = %.6g\n",
+                    spec, rows, n, nrm);
+            fprintf(stderr, "  the top %zu x %zu block: spectral abscissa %.6g, spectral radius %.6g (its eps-pseudospectra "
+                            "contain A's)\n", n, n, alpha, rho);
+        } else {
+            fprintf(stderr, "pspec: %s, n = %zu, ||A||_2 = %.6g, Schur form %s\n", spec, n, nrm,
+                    ptd_pspec_plan_exact(plan) ? "exact (triangular input)" : "by zgees");
+            fprintf(stderr, "  spectral abscissa %.6g, spectral radius %.6g\n", alpha, rho);
+        }
         for (int d = 0; d < 2 && want_stab; d++) cli_print_instability(&stab[d], d, floor_);
         double fl = method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_;
         double hmax = fmax(hx, hy);
@@ -623,8 +645,13 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
                 continue;
             }
             ptd_pspec_grid_bounds gb;
-            if (ptd_pspec_grid_bound(g, eabs[k], ev, n, &gb)) cli_fail("%s", ptd_last_error());
+            if (ptd_pspec_grid_bound(g, eabs[k], ev, rect ? 0 : n, &gb)) cli_fail("%s", ptd_last_error());
             char v1[40], v2[80];
+            if (rect && !(gb.abscissa_lo > -INFINITY)) {
+                fprintf(stderr, "  eps %s: no grid point has sigma_min <= eps (a rectangular matrix's "
+                                "eps-pseudospectrum may be empty)\n", cli_eps_text(eb, sizeof eb, eps[k], relative, nrm));
+                continue;
+            }
             fprintf(stderr, "  eps %s:", cli_eps_text(eb, sizeof eb, eps[k], relative, nrm));
             for (int which = 0; which < 2; which++) {
                 const ptd_pspec_extreme *x = which ? &xr[k] : &xa[k];

@@ -706,6 +706,9 @@ static int extreme(const ptd_pspec_plan *p, double eps, const ptd_pspec_extreme_
     memset(res, 0, sizeof *res);
     res->value = NAN;
     res->value_err = NAN;
+    if (ptd_pspec_plan_rows(p) != ptd_pspec_plan_order(p))
+        return ptd_error(PTD_EINVAL, "%s: not for a rectangular matrix (%zu x %zu)", what, ptd_pspec_plan_rows(p),
+                         ptd_pspec_plan_order(p));
     res->grid_value = NAN;
     if (!(eps > 0) || !isfinite(eps)) return ptd_error(PTD_EINVAL, "%s: eps must be positive and finite (got %g)", what, eps);
     double floor_ = ptd_pspec_plan_floor(p);
@@ -949,6 +952,9 @@ int ptd_pspec_stability_radius(const ptd_pspec_plan *p, int discrete, ptd_pspec_
     if (!p || !res) return ptd_error(PTD_EINVAL, "distance to instability: plan or result is NULL");
     memset(res, 0, sizeof *res);
     res->value = res->lower = res->sigma_err = NAN;
+    if (ptd_pspec_plan_rows(p) != ptd_pspec_plan_order(p))
+        return ptd_error(PTD_EINVAL, "distance to instability: not for a rectangular matrix (%zu x %zu)",
+                         ptd_pspec_plan_rows(p), ptd_pspec_plan_order(p));
     size_t n = ptd_pspec_plan_order(p);
     const double complex *ev = ptd_pspec_plan_eigenvalues(p);
     double top = -INFINITY;
@@ -1075,6 +1081,9 @@ int ptd_pspec_level_crossings(const ptd_pspec_plan *p, double eps, int which, do
 {
     ptd_clear_error();
     if (!p || !out || !count) return ptd_error(PTD_EINVAL, "level crossings: NULL argument");
+    if (ptd_pspec_plan_rows(p) != ptd_pspec_plan_order(p))
+        return ptd_error(PTD_EINVAL, "level crossings: not for a rectangular matrix (%zu x %zu)", ptd_pspec_plan_rows(p),
+                         ptd_pspec_plan_order(p));
     if (!(eps > 0) || !isfinite(eps) || !isfinite(x) || (which != 0 && which != 1) || (which == 1 && !(x > 0)))
         return ptd_error(PTD_EINVAL, "level crossings: need eps > 0, finite x (> 0 for a circle), which 0 or 1");
     cc c;

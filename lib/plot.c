@@ -577,8 +577,9 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
         snprintf(contour_spec, sizeof contour_spec, "%s using 1:2 with lines lw 2 lc rgb '%s' title ",
                  use_grid ? "$contours" : "$traced", ONE_LEVEL_COLOUR);
     }
-    const char *eig_spec =
-        "$eig using 1:2 with points pt 7 ps 0.8 lc rgb 'black' title 'eigenvalues'";
+    char eig_spec[192];
+    snprintf(eig_spec, sizeof eig_spec, "$eig using 1:2 with points pt 7 ps 0.8 lc rgb 'black' title '%.100s'",
+             ov && ov->eig_title ? ov->eig_title : "eigenvalues");
 
     /* ptd_ncontour: the grid drew a contour (always 0 without a grid); then its contours and
      * any traced curves, else the traced curves alone, else a label saying that nothing

@@ -28,9 +28,14 @@
 enum { MS_NB = 32, MS_STEP = 12, MS_LANES = 48, MS_CHAINS = 384 };
 
 struct ptd_pspec_plan {
-    size_t n;
-    ptd_matrix *A;        /* copy of the input */
-    double complex *T;    /* upper triangular Schur factor, n x n column-major */
+    size_t n;             /* columns of A: the order of the pencil */
+    size_t m;             /* rows of A: n for a square plan, more for a rectangular one */
+    ptd_matrix *A;        /* copy of the input, m x n */
+    ptd_matrix *A1;       /* its top n x n block (A itself when square) */
+    double complex *T;    /* upper triangular Schur factor of A1 = U T U^*, n x n column-major */
+    double complex *R2;   /* rectangular plans: the k2 x n upper trapezoidal R of A2 U = Q2 R2
+                             (A2 the last m - n rows of A), column-major, leading dimension k2 */
+    size_t k2;            /* min(m - n, n); 0 for a square plan */
     double complex *eig;  /* diag(T) */
     double complex *start;/* Lanczos start vector, unit norm, fixed */
     double *blk;          /* T's diagonal blocks for the multi-shift solves (see ms_blocks) */
@@ -61,7 +66,9 @@ typedef struct {
 struct ptd_pspec_work {
     size_t n;
     unsigned kmax;           /* Lanczos basis capacity (steps) */
-    double complex *M;       /* T - zI (Lanczos) or zI - A (SVD), n x n */
+    double complex *M;       /* T - zI (Lanczos), its triangular factor R(z) (rectangular
+                                plans) or zI~ - A (SVD, m x n) */
+    double complex *B2, *qrT;/* rectangular plans: a copy of R2 and ztpqrt2's T, per point */
     unsigned long m_holds;   /* id of the plan whose T M holds off the diagonal (0: none) */
     double complex *Q;       /* Lanczos basis, (kmax + 1) x n */
     double complex *y;
@@ -75,8 +82,6 @@ struct ptd_pspec_work {
     double complex *svd_work;
     lapack_int svd_lwork;
 };
-
-static int is_square(const ptd_matrix *A) { return A && A->rows == A->cols && A->rows > 0; }
 
 static void *aligned(size_t bytes)
 {
@@ -131,8 +136,10 @@ static int rf_work_alloc(rf_work *r, size_t n)
 void ptd_pspec_plan_free(ptd_pspec_plan *p)
 {
     if (!p) return;
+    if (p->A1 != p->A) ptd_matrix_free(p->A1);
     ptd_matrix_free(p->A);
     free(p->T);
+    free(p->R2);
     free(p->eig);
     free(p->start);
     free(p->blk);
@@ -146,17 +153,17 @@ static lapack_logical select_none(const lapack_complex_double *w)
     return 0;
 }
 
-/* The complex Schur form of a general A by zgees (no balancing: only unitary similarities
- * leave sigma_min unchanged). */
-static int schur_general(ptd_pspec_plan *p)
+/* The complex Schur form A1 = U T U^* of a general A1 by zgees (no balancing: only unitary
+ * similarities leave sigma_min unchanged); U (n x n) only when not NULL. */
+static int schur_general(ptd_pspec_plan *p, double complex *U)
 {
     size_t n = p->n;
-    memcpy(p->T, p->A->data, n * n * sizeof(double complex));
+    memcpy(p->T, p->A1->data, n * n * sizeof(double complex));
     lapack_int sdim = 0;
     double complex *w = malloc(n * sizeof *w);
     if (!w) return ptd_error(PTD_ENOMEM, "out of memory (Schur form, n = %zu)", n);
-    lapack_int info = LAPACKE_zgees(LAPACK_COL_MAJOR, 'N', 'N', select_none, (lapack_int)n,
-                                    p->T, (lapack_int)n, &sdim, w, NULL, 1);
+    lapack_int info = LAPACKE_zgees(LAPACK_COL_MAJOR, U ? 'V' : 'N', 'N', select_none, (lapack_int)n,
+                                    p->T, (lapack_int)n, &sdim, w, U, U ? (lapack_int)n : 1);
     free(w);
     int st = ptd_lapack_status("zgees", (int)info);
     if (st) return st;
@@ -165,6 +172,36 @@ static int schur_general(ptd_pspec_plan *p)
     for (size_t j = 0; j < n; j++)
         for (size_t i = j + 1; i < n; i++) p->T[i + j * n] = 0;
     return PTD_OK;
+}
+
+/* A rectangular plan's reduction, once: with A = [A1; A2] (A2 the last m - n rows) and
+ * A1 = U T U^*, zI~ - A = diag(U, I) [zI - T; -A2 U] U^*, and A2 U = Q2 [R2; 0] (zgeqrf), so
+ * that sigma(zI~ - A) = sigma([zI - T; R2]): T and the k2 = min(m - n, n) rows of R2 are all a
+ * point needs (docs/mathematics.md section 2, "Rectangular matrices"). */
+static int rect_reduce(ptd_pspec_plan *p)
+{
+    size_t n = p->n, m = p->m, k = m - n, k2 = p->k2;
+    double complex *U = malloc(n * n * sizeof *U);
+    double complex *G = ptdi_lapack_alloc(k, n, sizeof *G), *tau = malloc(k2 * sizeof *tau);
+    double complex *work = ptdi_lapack_work(64 * n, k, sizeof *work);
+    int st = U && G && tau && work ? PTD_OK : ptd_error(PTD_ENOMEM, "out of memory (rectangular plan, %zu x %zu)", m, n);
+    if (!st) st = schur_general(p, U);
+    if (!st) {
+        const double complex one = 1, zero = 0;
+        cblas_zgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)k, (int)n, (int)n, &one, p->A->data + n, (int)m,
+                    U, (int)n, &zero, G, (int)k);
+        lapack_int info = LAPACKE_zgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)k, (lapack_int)n, G, (lapack_int)k, tau,
+                                              work, (lapack_int)(64 * n));
+        st = ptd_lapack_status("zgeqrf", (int)info);
+    }
+    if (!st)
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < k2; i++) p->R2[i + j * k2] = i <= j ? G[i + j * k] : 0;
+    free(U);
+    free(G);
+    free(tau);
+    free(work);
+    return st;
 }
 
 /* A fixed pseudo-random unit vector: every start alike, so that no value depends on the
@@ -348,24 +385,35 @@ static double *ms_blocks(const double complex *T, size_t n)
     return blk;
 }
 
-/* A plan of order n with its arrays allocated, A copied (or, A NULL, an n x n matrix to fill);
- * NULL when out of memory. */
-static ptd_pspec_plan *plan_alloc(size_t n, const ptd_matrix *A)
+/* A plan for an m x n matrix (m >= n) with its arrays allocated, A copied (or, A NULL, an
+ * m x n matrix to fill: then the top block A1 is filled by plan_top); NULL when out of memory. */
+static ptd_pspec_plan *plan_alloc(size_t m, size_t n, const ptd_matrix *A)
 {
     ptd_pspec_plan *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n = n;
+    p->m = m;
+    p->k2 = m > n ? (m - n < n ? m - n : n) : 0;
     p->ld = (n + 7) / 8 * 8;
     p->id = ++plan_ids;
-    p->A = A ? ptd_matrix_copy(A) : ptd_matrix_alloc(n, n);
+    p->A = A ? ptd_matrix_copy(A) : ptd_matrix_alloc(m, n);
+    p->A1 = m == n ? p->A : ptd_matrix_alloc(n, n);
     p->T = malloc(n * n * sizeof *p->T);
     p->eig = malloc(n * sizeof *p->eig);
     p->start = malloc(n * sizeof *p->start);
-    if (!p->A || !p->T || !p->eig || !p->start) {
+    if (p->k2) p->R2 = calloc(p->k2 * n, sizeof *p->R2);
+    if (!p->A || !p->A1 || !p->T || !p->eig || !p->start || (p->k2 && !p->R2)) {
         ptd_pspec_plan_free(p);
         return NULL;
     }
     return p;
+}
+
+/* A rectangular plan's A1: the top n x n block of A. */
+static void plan_top(ptd_pspec_plan *p)
+{
+    for (size_t j = 0; j < p->n && p->A1 != p->A; j++)
+        memcpy(p->A1->data + j * p->n, p->A->data + j * p->m, p->n * sizeof(double complex));
 }
 
 /* What a plan derives from T by copying alone: the solver's blocks, |T| (exact plans) and
@@ -387,67 +435,97 @@ int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out)
 {
     ptd_clear_error();
     *out = NULL;
-    if (!is_square(A)) return ptd_error(PTD_EINVAL, "pspec: a square matrix is needed");
+    if (!A || A->rows < A->cols || A->cols == 0)
+        return ptd_error(PTD_EINVAL, "pspec: a square matrix, or a rectangular one with more rows than columns, is needed");
     if (!ptd_matrix_is_finite(A)) return ptd_error(PTD_EINVAL, "pspec: the matrix has NaN or infinite entries");
-    size_t n = A->rows;
-    ptd_pspec_plan *p = plan_alloc(n, A);
-    if (!p) return ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
+    size_t n = A->cols, m = A->rows;
+    ptd_pspec_plan *p = plan_alloc(m, n, A);
+    if (!p) return ptd_error(PTD_ENOMEM, "out of memory (plan, %zu x %zu)", m, n);
+    plan_top(p);
     int st = PTD_OK;
-    if (ptd_matrix_is_upper(A)) {
-        memcpy(p->T, A->data, n * n * sizeof(double complex));
-        p->exact = 1;
-    } else if (ptd_matrix_is_lower(A)) {
-        /* J A J with J the reversal permutation is upper triangular: T_ij = A_{n-1-i, n-1-j} */
-        for (size_t j = 0; j < n; j++)
-            for (size_t i = 0; i < n; i++) p->T[i + j * n] = PTD_AT(A, n - 1 - i, n - 1 - j);
-        p->exact = 1;
+    if (m > n) {
+        /* no exact plan: every point's QR rounds */
+        st = ptd_matrix_norm2(A, &p->norm2);
+        if (!st) st = rect_reduce(p);
+    } else {
+        if (ptd_matrix_is_upper(A)) {
+            memcpy(p->T, A->data, n * n * sizeof(double complex));
+            p->exact = 1;
+        } else if (ptd_matrix_is_lower(A)) {
+            /* J A J with J the reversal permutation is upper triangular: T_ij = A_{n-1-i, n-1-j} */
+            for (size_t j = 0; j < n; j++)
+                for (size_t i = 0; i < n; i++) p->T[i + j * n] = PTD_AT(A, n - 1 - i, n - 1 - j);
+            p->exact = 1;
+        }
+        /* ||A||_2 = ||T||_2 when T is A up to a permutation: O(n^2) a Lanczos step.  Otherwise
+         * the SVD of A itself (the Schur form only approximates A, and its O(n^3) is several
+         * times the SVD's) */
+        st = p->exact ? norm2_lanczos(p->T, n, A, &p->norm2) : ptd_matrix_norm2(A, &p->norm2);
+        if (!st && !p->exact) st = schur_general(p, NULL);
     }
-    /* ||A||_2 = ||T||_2 when T is A up to a permutation: O(n^2) a Lanczos step.  Otherwise
-     * the SVD of A itself (the Schur form only approximates A, and its O(n^3) is several
-     * times the SVD's) */
-    st = p->exact ? norm2_lanczos(p->T, n, A, &p->norm2) : ptd_matrix_norm2(A, &p->norm2);
-    if (!st && !p->exact) st = schur_general(p);
     if (!st) st = plan_derive(p);
     if (st) {
         ptd_pspec_plan_free(p);
         return st;
     }
-    p->floor = p->exact ? 0.0 : (double)n * PTD_U * p->norm2;
+    /* the Schur form's and (rectangular) the QR's backward errors */
+    p->floor = p->exact ? 0.0 : (double)m * PTD_U * p->norm2;
     fixed_start(p->start, n, 20240607UL);
     *out = p;
     return PTD_OK;
 }
 
 /* --- plans as bytes (ptd_pspec_plan_export / _import) -------------------------------------
- * A header of 8 eight-byte words, then A, T (n^2 complex each, column-major) and the start
- * vector (n complex), in this machine's byte order.  What is derived from those by copying
- * alone (the blocks, |T|, the eigenvalues) is derived again on import; nothing that a BLAS
- * kernel computes is. */
-enum { PLAN_MAGIC = 0x70746470u, PLAN_FORMAT = 1, PLAN_HEADER = 64 };
+ * A header of 8 eight-byte words (magic, format, n, exact, ||A||, floor, 1.0, m), then A (m x n),
+ * T (n x n, complex, column-major), the start vector (n complex) and, for a rectangular plan,
+ * R2 (k2 x n), in this machine's byte order.  What is derived from those by copying alone
+ * (the top block, the blocks, |T|, the eigenvalues) is derived again on import; nothing that a
+ * BLAS kernel computes is. */
+enum { PLAN_MAGIC = 0x70746470u, PLAN_FORMAT = 2, PLAN_HEADER = 64 };
 
-static size_t plan_bytes(size_t n) { return PLAN_HEADER + (2 * n * n + n) * sizeof(double complex); }
+static size_t plan_k2(size_t m, size_t n) { return m > n ? (m - n < n ? m - n : n) : 0; }
+
+static size_t plan_bytes(size_t m, size_t n)
+{
+    return PLAN_HEADER + (m * n + n * n + n + plan_k2(m, n) * n) * sizeof(double complex);
+}
 
 int ptd_pspec_plan_export(const ptd_pspec_plan *p, void **buf, size_t *len)
 {
     ptd_clear_error();
     *buf = NULL;
     *len = 0;
-    size_t n = p->n, total = plan_bytes(n);
+    size_t n = p->n, m = p->m, total = plan_bytes(m, n);
     unsigned char *b = malloc(total);
     if (!b) return ptd_error(PTD_ENOMEM, "out of memory (plan export, %zu bytes)", total);
-    uint64_t h[8] = {PLAN_MAGIC, PLAN_FORMAT, (uint64_t)n, (uint64_t)p->exact, 0, 0, 0, 0};
+    uint64_t h[8] = {PLAN_MAGIC, PLAN_FORMAT, (uint64_t)n, (uint64_t)p->exact, 0, 0, 0, (uint64_t)m};
     memcpy(&h[4], &p->norm2, sizeof(double));
     memcpy(&h[5], &p->floor, sizeof(double));
     const double one = 1.0; /* a byte-order and floating-point format check */
     memcpy(&h[6], &one, sizeof(double));
     memcpy(b, h, sizeof h);
-    size_t nn = n * n * sizeof(double complex);
-    memcpy(b + PLAN_HEADER, p->A->data, nn);
-    memcpy(b + PLAN_HEADER + nn, p->T, nn);
-    memcpy(b + PLAN_HEADER + 2 * nn, p->start, n * sizeof(double complex));
+    size_t off = PLAN_HEADER, c = sizeof(double complex);
+    memcpy(b + off, p->A->data, m * n * c);
+    off += m * n * c;
+    memcpy(b + off, p->T, n * n * c);
+    off += n * n * c;
+    memcpy(b + off, p->start, n * c);
+    off += n * c;
+    if (p->k2) memcpy(b + off, p->R2, p->k2 * n * c);
     *buf = b;
     *len = total;
     return PTD_OK;
+}
+
+/* 1 when the k x n column-major X is finite and zero below the diagonal; else *bad = its index. */
+static int finite_upper(const double complex *X, size_t k, size_t n, size_t *bad)
+{
+    for (size_t t = 0; t < k * n; t++)
+        if (!isfinite(creal(X[t])) || !isfinite(cimag(X[t])) || (t % k > t / k && X[t] != 0)) {
+            *bad = t;
+            return 0;
+        }
+    return 1;
 }
 
 int ptd_pspec_plan_import(const void *buf, size_t len, ptd_pspec_plan **out)
@@ -465,34 +543,44 @@ int ptd_pspec_plan_import(const void *buf, size_t len, ptd_pspec_plan **out)
         return ptd_error(PTD_EFORMAT, "plan import: not a plan of this library (or another byte order)");
     if (h[1] != PLAN_FORMAT) return ptd_error(PTD_EFORMAT, "plan import: format %llu, this library reads %d",
                                               (unsigned long long)h[1], PLAN_FORMAT);
-    if (h[2] == 0 || h[2] > PTD_ZOO_MAX_N || h[3] > 1)
-        return ptd_error(PTD_EFORMAT, "plan import: order %llu (1..%d), exact flag %llu", (unsigned long long)h[2],
-                         PTD_ZOO_MAX_N, (unsigned long long)h[3]);
-    size_t n = (size_t)h[2];
-    if (len != plan_bytes(n))
-        return ptd_error(PTD_EFORMAT, "plan import: %zu bytes, a plan of order %zu has %zu", len, n, plan_bytes(n));
+    if (h[2] == 0 || h[2] > PTD_ZOO_MAX_N || h[7] < h[2] || h[7] > PTD_ZOO_MAX_N || h[3] > (h[7] == h[2]))
+        return ptd_error(PTD_EFORMAT, "plan import: %llu x %llu (1..%d, rows >= columns), exact flag %llu",
+                         (unsigned long long)h[7], (unsigned long long)h[2], PTD_ZOO_MAX_N, (unsigned long long)h[3]);
+    size_t n = (size_t)h[2], m = (size_t)h[7];
+    if (len != plan_bytes(m, n))
+        return ptd_error(PTD_EFORMAT, "plan import: %zu bytes, a plan of %zu x %zu has %zu", len, m, n, plan_bytes(m, n));
     if (!(norm2 >= 0) || !isfinite(norm2) || !(floor_ >= 0) || !isfinite(floor_))
         return ptd_error(PTD_EFORMAT, "plan import: norm %g, floor %g", norm2, floor_);
-    ptd_pspec_plan *p = plan_alloc(n, NULL);
-    if (!p) return ptd_error(PTD_ENOMEM, "out of memory (plan, n = %zu)", n);
+    ptd_pspec_plan *p = plan_alloc(m, n, NULL);
+    if (!p) return ptd_error(PTD_ENOMEM, "out of memory (plan, %zu x %zu)", m, n);
     p->exact = (int)h[3];
     p->norm2 = norm2;
     p->floor = floor_;
     const unsigned char *b = buf;
-    size_t nn = n * n * sizeof(double complex);
-    memcpy(p->A->data, b + PLAN_HEADER, nn);
-    memcpy(p->T, b + PLAN_HEADER + nn, nn);
-    memcpy(p->start, b + PLAN_HEADER + 2 * nn, n * sizeof(double complex));
+    size_t off = PLAN_HEADER, c = sizeof(double complex), bad = 0;
+    memcpy(p->A->data, b + off, m * n * c);
+    off += m * n * c;
+    memcpy(p->T, b + off, n * n * c);
+    off += n * n * c;
+    memcpy(p->start, b + off, n * c);
+    off += n * c;
+    if (p->k2) memcpy(p->R2, b + off, p->k2 * n * c);
     int st = PTD_OK;
-    for (size_t k = 0; !st && k < n * n; k++)
-        if (!isfinite(creal(p->A->data[k])) || !isfinite(cimag(p->A->data[k])) || !isfinite(creal(p->T[k])) ||
-            !isfinite(cimag(p->T[k])) || (k % n > k / n && p->T[k] != 0))
-            st = ptd_error(PTD_EFORMAT, "plan import: entry (%zu, %zu) is not finite or T is not upper triangular",
-                           k % n, k / n);
+    if (!ptd_matrix_is_finite(p->A))
+        st = ptd_error(PTD_EFORMAT, "plan import: the matrix has a non-finite entry");
+    else if (!finite_upper(p->T, n, n, &bad))
+        st = ptd_error(PTD_EFORMAT, "plan import: entry (%zu, %zu) of T is not finite or T is not upper triangular",
+                       bad % n, bad / n);
+    else if (p->k2 && !finite_upper(p->R2, p->k2, n, &bad))
+        st = ptd_error(PTD_EFORMAT, "plan import: entry (%zu, %zu) of R2 is not finite or R2 is not upper trapezoidal",
+                       bad % p->k2, bad / p->k2);
     for (size_t i = 0; !st && i < n; i++)
         if (!isfinite(creal(p->start[i])) || !isfinite(cimag(p->start[i])))
             st = ptd_error(PTD_EFORMAT, "plan import: start vector entry %zu is not finite", i);
-    if (!st) st = plan_derive(p);
+    if (!st) {
+        plan_top(p);
+        st = plan_derive(p);
+    }
     if (st) {
         ptd_pspec_plan_free(p);
         return st;
@@ -502,6 +590,7 @@ int ptd_pspec_plan_import(const void *buf, size_t len, ptd_pspec_plan **out)
 }
 
 size_t ptd_pspec_plan_order(const ptd_pspec_plan *p) { return p->n; }
+size_t ptd_pspec_plan_rows(const ptd_pspec_plan *p) { return p->m; }
 int ptd_pspec_plan_exact(const ptd_pspec_plan *p) { return p->exact; }
 double ptd_pspec_plan_norm2(const ptd_pspec_plan *p) { return p->norm2; }
 const double complex *ptd_pspec_plan_eigenvalues(const ptd_pspec_plan *p) { return p->eig; }
@@ -525,19 +614,29 @@ void ptd_pspec_work_free(ptd_pspec_work *w)
     free(w->s);
     free(w->svd_rwork);
     free(w->svd_work);
+    free(w->B2);
+    free(w->qrT);
     free(w);
 }
 
 ptd_pspec_work *ptd_pspec_work_alloc(const ptd_pspec_plan *p)
 {
-    size_t n = p->n;
+    size_t n = p->n, m = p->m;
     ptd_pspec_work *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->n = n;
     /* capacity for any maxit a caller may ask: n steps span the whole space */
     w->kmax = (unsigned)(n < 1000 ? n : 1000);
     size_t k = w->kmax + 1;
-    w->M = ptdi_lapack_alloc(n, n, sizeof *w->M); /* zgesvd's matrix */
+    w->M = ptdi_lapack_alloc(m, n, sizeof *w->M); /* zgesvd's matrix */
+    if (p->k2) {
+        w->B2 = ptdi_lapack_alloc(p->k2, n, sizeof *w->B2);
+        w->qrT = ptdi_lapack_alloc(n, n, sizeof *w->qrT);
+        if (!w->B2 || !w->qrT) {
+            ptd_pspec_work_free(w);
+            return NULL;
+        }
+    }
     w->Q = malloc(k * n * sizeof *w->Q);
     w->y = malloc(n * sizeof *w->y);
     w->alpha = malloc(k * sizeof *w->alpha);
@@ -551,13 +650,13 @@ ptd_pspec_work *ptd_pspec_work_alloc(const ptd_pspec_plan *p)
     }
     /* workspace query for the SVD, done once here so that evaluation never allocates */
     double complex q;
-    lapack_int info = LAPACKE_zgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, (lapack_int)n,
-                                          w->M, (lapack_int)n, w->s, NULL, 1, NULL, 1, &q, -1,
+    lapack_int info = LAPACKE_zgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)m, (lapack_int)n,
+                                          w->M, (lapack_int)m, w->s, NULL, 1, NULL, 1, &q, -1,
                                           w->svd_rwork);
-    w->svd_lwork = info == 0 ? (lapack_int)creal(q) : (lapack_int)(3 * n);
-    if (w->svd_lwork < (lapack_int)(3 * n)) w->svd_lwork = (lapack_int)(3 * n);
+    w->svd_lwork = info == 0 ? (lapack_int)creal(q) : (lapack_int)(2 * n + m);
+    if (w->svd_lwork < (lapack_int)(2 * n + m)) w->svd_lwork = (lapack_int)(2 * n + m);
     /* padded as lib/lapack.c explains: OpenBLAS reads past the panel inside it */
-    w->svd_work = ptdi_lapack_work((size_t)w->svd_lwork, n, sizeof *w->svd_work);
+    w->svd_work = ptdi_lapack_work((size_t)w->svd_lwork, m, sizeof *w->svd_work);
     if (!w->svd_work) {
         ptd_pspec_work_free(w);
         return NULL;
@@ -570,21 +669,36 @@ ptd_pspec_work *ptd_pspec_work_alloc(const ptd_pspec_plan *p)
 static int sigma_svd(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z,
                      ptd_pspec_point *res)
 {
-    size_t n = p->n;
+    size_t n = p->n, m = p->m;
     w->m_holds = 0;
-    memcpy(w->M, p->A->data, n * n * sizeof(double complex));
-    for (size_t k = 0; k < n * n; k++) w->M[k] = -w->M[k];
-    for (size_t i = 0; i < n; i++) w->M[i + i * n] += z;
-    lapack_int info = LAPACKE_zgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, (lapack_int)n,
-                                          w->M, (lapack_int)n, w->s, NULL, 1, NULL, 1, w->svd_work,
+    /* zI~ - A, I~ = [I; 0] (m x n) */
+    for (size_t k = 0; k < m * n; k++) w->M[k] = -p->A->data[k];
+    for (size_t i = 0; i < n; i++) w->M[i + i * m] += z;
+    lapack_int info = LAPACKE_zgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)m, (lapack_int)n,
+                                          w->M, (lapack_int)m, w->s, NULL, 1, NULL, 1, w->svd_work,
                                           w->svd_lwork, w->svd_rwork);
     int st = ptd_lapack_status("zgesvd", (int)info);
     if (st) return st;
     res->sigma = w->s[n - 1];
-    /* a backward stable SVD of zI - A: error at most about n u ||zI - A|| */
-    res->err = (double)n * PTD_U * (p->norm2 + cabs(z));
+    /* a backward stable SVD of zI~ - A: error at most about m u ||zI~ - A|| */
+    res->err = (double)m * PTD_U * (p->norm2 + cabs(z));
     res->iterations = 0;
     return PTD_OK;
+}
+
+/* A rectangular plan at z: M <- R(z), the triangular factor of [T - zI; R2] (ztpqrt2: n
+ * Householder reflections of k2 + 1 entries each, O(k2 n^2)), whose singular values are those
+ * of zI~ - A.  M no longer holds T's copy (m_holds 0). */
+static int rect_factor(const ptd_pspec_plan *p, ptd_pspec_work *w, double complex z)
+{
+    size_t n = p->n, k2 = p->k2;
+    w->m_holds = 0;
+    memcpy(w->M, p->T, n * n * sizeof(double complex));
+    for (size_t i = 0; i < n; i++) w->M[i + i * n] -= z;
+    memcpy(w->B2, p->R2, k2 * n * sizeof(double complex));
+    lapack_int info = LAPACKE_ztpqrt2_work(LAPACK_COL_MAJOR, (lapack_int)k2, (lapack_int)n, (lapack_int)k2, w->M,
+                                           (lapack_int)n, w->B2, (lapack_int)k2, w->qrT, (lapack_int)n);
+    return ptd_lapack_status("ztpqrt2", (int)info);
 }
 
 /* y <- y - sum_j (q_j^* y) q_j over the first k basis vectors, twice (full
@@ -756,8 +870,14 @@ static int sigma_lanczos(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
 {
     size_t n = p->n;
     /* T is copied once per workspace; each point only rewrites the diagonal (an O(n^2)
-     * copy per point cost as much as two triangular solves at n = 512) */
-    shifted_copy(p, w->M, &w->m_holds, z);
+     * copy per point cost as much as two triangular solves at n = 512).  A rectangular plan
+     * factors [T - zI; R2] instead (the same solves follow, with R(z)) */
+    if (p->k2) {
+        int st = rect_factor(p, w, z);
+        if (st) return st;
+    } else {
+        shifted_copy(p, w->M, &w->m_holds, z);
+    }
     for (size_t i = 0; i < n; i++)
         if (w->M[i + i * n] == 0) {
             singular_point(p, res);
@@ -859,6 +979,7 @@ int ptd_pspec_sigma_grad(const ptd_pspec_plan *p, ptd_pspec_work *w, double comp
                          ptd_pspec_point *res, double complex *grad)
 {
     *grad = 0;
+    if (p->k2) return ptd_error(PTD_EINVAL, "sigma_grad: not for a rectangular plan (%zu x %zu)", p->m, p->n);
     int st = ptd_pspec_sigma_min(p, w, z, o, res);
     if (st && st != PTD_ENOCONV) return st;
     size_t n = p->n;
@@ -935,6 +1056,7 @@ int ptd_pspec_mode(const ptd_pspec_plan *p, double complex z, double complex *v,
     if (!p || !v || !u || !info) return ptd_error(PTD_EINVAL, "pseudomode: NULL argument");
     memset(info, 0, sizeof *info);
     if (!isfinite(creal(z)) || !isfinite(cimag(z))) return ptd_error(PTD_EINVAL, "pseudomode: z is not finite");
+    if (p->k2) return ptd_error(PTD_EINVAL, "pseudomode: not for a rectangular matrix (%zu x %zu)", p->m, p->n);
     size_t n = p->n;
     double complex *r = malloc(n * sizeof *r);
     if (!r) return ptd_error(PTD_ENOMEM, "pseudomode: out of memory (n = %zu)", n);
@@ -1861,6 +1983,12 @@ static int eval_points(const ptd_pspec_plan *p, const ptd_pspec_opts *o, int thr
     if (count == 0) return PTD_OK;
     if (o && (!(o->tol >= 0) || o->tol >= 1))
         return ptd_error(PTD_EINVAL, "pspec: tol must be in [0, 1)");
+    /* a rectangular plan's points each have their own triangular factor: no shared solves */
+    if ((!o || o->method == PTD_PSPEC_LANCZOS) && p->k2) {
+        ptd_pspec_opts single = o ? *o : (ptd_pspec_opts){0};
+        single.method = PTD_PSPEC_LANCZOS_SINGLE;
+        return eval_single(p, &single, threads, z, count, sigma, err, iters, maxits, unconv);
+    }
     if (!o || o->method == PTD_PSPEC_LANCZOS)
         return eval_multi(p, o, threads, z, count, seg_count, rowlen, sigma, err, iters, maxits, unconv);
     if (o->method != PTD_PSPEC_SVD && o->method != PTD_PSPEC_LANCZOS_SINGLE)
@@ -2141,8 +2269,9 @@ int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, 
     }
     /* the enclosure: Lambda_eps(A) lies within eps of the numerical range W(A) */
     ptd_box enc;
-    int st = hermitian_extremes(p->A, 0, &enc.xmin, &enc.xmax);
-    if (!st) st = hermitian_extremes(p->A, 1, &enc.ymin, &enc.ymax);
+    /* (rectangular: sigma_min(zI~ - A) >= sigma_min(zI - A1), so Lambda_eps lies in A1's) */
+    int st = hermitian_extremes(p->A1, 0, &enc.xmin, &enc.xmax);
+    if (!st) st = hermitian_extremes(p->A1, 1, &enc.ymin, &enc.ymax);
     if (st) return st;
     enc.xmin -= emax;
     enc.xmax += emax;
@@ -2179,7 +2308,7 @@ int ptd_pspec_auto_box(const ptd_pspec_plan *p, const double *eps, size_t neps, 
      * is clean (or at the enclosure), then bisects it back towards the last crossing; the
      * first clean round adds a margin, and the next one checks the final border. */
     int margined = 0, unsettled = 0, real = 1;
-    for (size_t k = 0; k < p->n * p->n && real; k++) real = cimag(p->A->data[k]) == 0;
+    for (size_t k = 0; k < p->m * p->n && real; k++) real = cimag(p->A->data[k]) == 0;
     for (int round = 0; round < 8 && !st; round++) {
         int dirty = 0;
         for (int side = 0; side < 4 && !st; side++) {

@@ -121,8 +121,8 @@ int ptd_mm_write(FILE *f, const ptd_matrix *m);
 
 typedef struct {
     char name[64];  /* the name it was made from, e.g. "hippo-legs" or "file:a.mtx" */
-    size_t n;       /* order of A */
-    ptd_matrix *A;  /* n x n */
+    size_t n;       /* order of A (its columns) */
+    ptd_matrix *A;  /* n x n (m x n, m > n, only from ptd_zoo_make_rect) */
     ptd_matrix *B;  /* n x 1 input vector, or NULL when the matrix has none */
     ptd_matrix *P;  /* n x r rank correction with A + P P^T normal, or NULL */
 } ptd_system;
@@ -136,6 +136,9 @@ typedef struct {
  * Unknown names give PTD_ENOTFOUND; n == 0 or n > PTD_ZOO_MAX_N gives PTD_EINVAL; a
  * file matrix that is not square gives PTD_EFORMAT. */
 int ptd_zoo_make(const char *spec, size_t n, unsigned long seed, ptd_system **out);
+/* As ptd_zoo_make, but a file matrix may also be m x n with m > n (for ptd_pspec_plan_create's
+ * rectangular pseudospectra): then s->A is m x n and s->n = n, its columns. */
+int ptd_zoo_make_rect(const char *spec, size_t n, unsigned long seed, ptd_system **out);
 void ptd_system_free(ptd_system *s);
 
 /* The catalogue: number of names, the i-th name, and its one-line definition. */
@@ -153,7 +156,20 @@ int ptd_zoo_valid_n(const char *name, size_t n);
  * data every evaluation shares.  Read-only once created; share it between threads.
  * A triangular A is used as its own Schur form (upper as is, lower after reversing the
  * index order, a permutation): no rounding at all, so sigma_min stays accurate far below
- * u ||A||.  Otherwise LAPACK zgees (no balancing: balancing is not unitary). */
+ * u ||A||.  Otherwise LAPACK zgees (no balancing: balancing is not unitary).
+ *
+ * Rectangular A (m x n, m > n; an Arnoldi Hessenberg H~ is (k+1) x k): the pseudospectra are
+ * those of the pencil zI~ - A, I~ = [I; 0] the first n columns of the m x m identity:
+ * sigma_min(zI~ - A) in every function that takes a plan.  The plan reduces A once (the
+ * Schur form A1 = U T U^* of its top n x n block A1, and the QR factor R2 of the rest times U,
+ * min(m - n, n) rows); a point then costs a QR of [T - zI; R2] (O(min(m - n, n) n^2), LAPACK
+ * ztpqrt2) and inverse Lanczos on its triangular factor.  Grids evaluate rectangular points
+ * one at a time (the multi-shift solves need one T for every shift).  Since
+ * sigma_min(zI~ - A) >= sigma_min(zI - A1), the eps-pseudospectra of A lie inside those of A1;
+ * they may be empty (for eps below sigma_min of the last m - n rows), and need not contain
+ * A1's eigenvalues, which ptd_pspec_plan_eigenvalues gives (Arnoldi: the Ritz values).  Not
+ * for rectangular plans (PTD_EINVAL): pseudomodes, abscissa, radius, distance to
+ * instability, level crossings, tracing, sigma_grad. */
 typedef struct ptd_pspec_plan ptd_pspec_plan;
 /* Per-thread scratch space for evaluations; one per thread, never shared. */
 typedef struct ptd_pspec_work ptd_pspec_work;
@@ -168,18 +184,23 @@ typedef enum {
 } ptd_pspec_method;
 
 /* Cost O(n^3) for the Schur form unless A is triangular; ||A||_2 by Lanczos on A^* A,
- * O(n^2) a step (a dense SVD only when that does not settle). */
+ * O(n^2) a step (a dense SVD only when that does not settle).  A is n x n, or m x n with
+ * m > n (see above); fewer rows than columns is PTD_EINVAL. */
 int ptd_pspec_plan_create(const ptd_matrix *A, ptd_pspec_plan **out);
 void ptd_pspec_plan_free(ptd_pspec_plan *p);
+/* n, the columns of A (the order of the vectors, the number of eigenvalues). */
 size_t ptd_pspec_plan_order(const ptd_pspec_plan *p);
+/* m, the rows of A: the order for a square plan, more for a rectangular one. */
+size_t ptd_pspec_plan_rows(const ptd_pspec_plan *p);
 /* 1 when the Schur form is exact (A was triangular). */
 int ptd_pspec_plan_exact(const ptd_pspec_plan *p);
 /* ||A||_2, computed when the plan was made. */
 double ptd_pspec_plan_norm2(const ptd_pspec_plan *p);
-/* The eigenvalues, diag(T); an array of n owned by the plan. */
+/* The eigenvalues, diag(T); an array of n owned by the plan (rectangular: those of the top
+ * n x n block). */
 const ptd_complex *ptd_pspec_plan_eigenvalues(const ptd_pspec_plan *p);
 /* Rounding floor: sigma_min values below it are not resolved by the plan's data.
- * n u ||A||_2 for a computed Schur form; 0 for an exact one, where each point carries its
+ * m u ||A||_2 for a computed Schur form (m = n unless rectangular); 0 for an exact one, where each point carries its
  * own componentwise error estimate instead (ptd_pspec_point.err). */
 double ptd_pspec_plan_floor(const ptd_pspec_plan *p);
 
@@ -187,7 +208,7 @@ double ptd_pspec_plan_floor(const ptd_pspec_plan *p);
  * matrix, the Schur form and the start vector exactly as this plan holds them, so that a
  * plan imported elsewhere gives bit for bit the values this one gives, whatever BLAS kernel
  * that process runs (it never recomputes the Schur form).  *buf is malloc'd (free it), *len
- * is 32 n^2 + 16 n + 64 bytes.  The format is this build's: same library version and byte
+ * is 16 (m n + n^2 + n + k2 n) + 64 bytes, k2 = min(m - n, n).  The format is this build's: same library version and byte
  * order on both sides (import checks both). */
 int ptd_pspec_plan_export(const ptd_pspec_plan *p, void **buf, size_t *len);
 /* The plan of ptd_pspec_plan_export's bytes.  The header is checked against len before
@@ -903,6 +924,7 @@ typedef struct {
     size_t ntraces;
     int traced_only;
     const ptd_box *box;
+    const char *eig_title; /* the eigenvalues' key title (no quote characters); NULL: "eigenvalues" */
 } ptd_plot_overlay;
 
 /* ptd_plot_pspec_gnuplot with an overlay (NULL: the same script as without).  g may be NULL

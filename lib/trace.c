@@ -286,6 +286,9 @@ int ptd_pspec_trace(const ptd_pspec_plan *p, double eps, const ptd_pspec_trace_o
     ptd_clear_error();
     if (!p || !out) return ptd_error(PTD_EINVAL, "ptd_pspec_trace: plan or result is NULL");
     *out = NULL;
+    if (ptd_pspec_plan_rows(p) != ptd_pspec_plan_order(p))
+        return ptd_error(PTD_EINVAL, "ptd_pspec_trace: not for a rectangular matrix (%zu x %zu)", ptd_pspec_plan_rows(p),
+                         ptd_pspec_plan_order(p));
     if (!(eps > 0) || !isfinite(eps) || eps <= ptd_pspec_plan_floor(p))
         return ptd_error(PTD_EINVAL, "ptd_pspec_trace: eps = %g; want a finite eps above the rounding floor %.3g",
                          eps, ptd_pspec_plan_floor(p));

@@ -287,7 +287,7 @@ void ptd_system_free(ptd_system *s)
     free(s);
 }
 
-static int from_file(const char *spec, ptd_system **out)
+static int from_file(const char *spec, int rect, ptd_system **out)
 {
     const char *path = strcmp(spec, "-") == 0 ? NULL : spec + 5;
     if (path && !*path) return ptd_error(PTD_EINVAL, "file: needs a path, e.g. file:a.mtx");
@@ -297,11 +297,11 @@ static int from_file(const char *spec, ptd_system **out)
     int st = ptd_mm_read(f, path ? path : "<stdin>", &A);
     if (path) fclose(f);
     if (st) return st;
-    if (A->rows != A->cols) {
+    if (A->rows != A->cols && !(rect && A->rows > A->cols)) {
         size_t r = A->rows, c = A->cols;
         ptd_matrix_free(A);
-        return ptd_error(PTD_EFORMAT, "%s: matrix is %zu x %zu, a square matrix is needed",
-                         path ? path : "<stdin>", r, c);
+        return ptd_error(PTD_EFORMAT, "%s: matrix is %zu x %zu, a square matrix is needed%s",
+                         path ? path : "<stdin>", r, c, rect ? " (or one with more rows than columns)" : "");
     }
     ptd_system *s = calloc(1, sizeof *s);
     if (!s) {
@@ -309,18 +309,18 @@ static int from_file(const char *spec, ptd_system **out)
         return ptd_error(PTD_ENOMEM, "out of memory");
     }
     snprintf(s->name, sizeof s->name, "%s", spec);
-    s->n = A->rows;
+    s->n = A->cols;
     s->A = A;
     *out = s;
     return PTD_OK;
 }
 
-int ptd_zoo_make(const char *spec, size_t n, unsigned long seed, ptd_system **out)
+static int make(const char *spec, size_t n, unsigned long seed, int rect, ptd_system **out)
 {
     ptd_clear_error();
     *out = NULL;
     if (!spec) return ptd_error(PTD_EINVAL, "no matrix name");
-    if (strncmp(spec, "file:", 5) == 0 || strcmp(spec, "-") == 0) return from_file(spec, out);
+    if (strncmp(spec, "file:", 5) == 0 || strcmp(spec, "-") == 0) return from_file(spec, rect, out);
     const struct zoo_entry *e = lookup(spec);
     if (!e) return ptd_error(PTD_ENOTFOUND, "unknown matrix '%s'", spec);
     if (n == 0 || n > PTD_ZOO_MAX_N)
@@ -339,4 +339,11 @@ int ptd_zoo_make(const char *spec, size_t n, unsigned long seed, ptd_system **ou
     }
     *out = s;
     return PTD_OK;
+}
+
+int ptd_zoo_make(const char *spec, size_t n, unsigned long seed, ptd_system **out) { return make(spec, n, seed, 0, out); }
+
+int ptd_zoo_make_rect(const char *spec, size_t n, unsigned long seed, ptd_system **out)
+{
+    return make(spec, n, seed, 1, out);
 }

@@ -83,6 +83,29 @@ pspec - -eps 1e-1 --grid 9 --format tsv --quiet < "$DATA/sym.mtx" | grep -v '^#'
 cmp -s f.keep g.keep && pass "stdin matrix equals file matrix" || fail "stdin matrix differs"
 rm -f ./*.keep
 
+# a rectangular m x n file (m > n): sigma_min(z I~ - A), I~ = [I; 0].  For A = [a; b] (2 x 1)
+# it is sqrt(|z - a|^2 + |b|^2) exactly, so the eps-pseudospectrum is empty for eps <= |b|
+printf '%%%%MatrixMarket matrix array real general\n2 1\n0.3\n-0.7\n' > keep-r21.mtx
+expect 0 "rectangular 2 x 1" pspec file:keep-r21.mtx -eps 1 --box -1,1,-1,1 --grid 7 --format tsv
+awk '/^[-0-9]/ { n++; w = sqrt(($1 - 0.3)^2 + $2^2 + 0.49); d = $3 - w; if (d < 0) d = -d; if (d > 4e-16 * w) bad = 1 }
+     END { exit bad || n != 49 }' out.txt && pass "2 x 1: every grid value is the closed form" || fail "2 x 1: $(grep -v '^#' out.txt | head -3)"
+grep -q '^# size: 2 x 1 (rectangular' out.txt && pass "rectangular size recorded" || fail "no size note"
+grep -q 'the top 1 x 1 block' err.txt && pass "rectangular summary names the top block" || fail "summary: $(cat err.txt)"
+expect 0 "rectangular, empty pseudospectrum" pspec file:keep-r21.mtx -eps 0.5 --grid 20 --format tsv
+grep -q 'eps 0.5: no grid point has sigma_min <= eps' err.txt && pass "an empty eps-pseudospectrum is said so" \
+  || fail "empty: $(cat err.txt)"
+for opt in --abscissa --radius --stability-radius "--mode 0.3" --trace --fov; do
+  rm -f keep-r.gp
+  expect 2 "rectangular $opt" pspec file:keep-r21.mtx -eps 1 $opt -o keep-r.gp
+  grep -q "needs a square matrix; file:keep-r21.mtx is 2 x 1" err.txt && [ ! -e keep-r.gp ] \
+    && pass "rectangular $opt refused, no file" || fail "rectangular $opt: $(cat err.txt)"
+done
+printf '%%%%MatrixMarket matrix array real general\n1 2\n1\n2\n' > keep-r12.mtx
+expect 1 "fewer rows than columns" pspec file:keep-r12.mtx
+grep -q 'matrix is 1 x 2, a square matrix is needed (or one with more rows than columns)' err.txt \
+  && pass "1 x 2 refused" || fail "1 x 2: $(cat err.txt)"
+rm -f keep-r21.mtx keep-r12.mtx
+
 # images, when gnuplot is here
 if command -v gnuplot >/dev/null 2>&1; then
   for ext in png svg pdf tex; do

@@ -7,6 +7,7 @@
 #include <gsl/gsl_rng.h>
 #include <lapacke.h>
 #include <mpfr.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1161,6 +1162,229 @@ START_TEST(test_mode_svd)
 }
 END_TEST
 
+/* --- rectangular matrices: sigma_min(zI~ - A), I~ = [I; 0] ------------------------------- */
+
+/* A complex Gaussian m x n matrix (Hessenberg: zero below the first subdiagonal, as Arnoldi's
+ * H~), scaled by `scale`. */
+static ptd_matrix *random_rect(size_t m, size_t n, int hessenberg, double scale, unsigned long seed)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    ptd_matrix *A = ptd_matrix_alloc(m, n);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < m; i++) {
+            double re = gsl_ran_gaussian(r, 1), im = gsl_ran_gaussian(r, 1);
+            PTD_AT(A, i, j) = hessenberg && i > j + 1 ? 0 : scale * CMPLX(re, im);
+        }
+    gsl_rng_free(r);
+    return A;
+}
+
+/* The oracle: every singular value of the rectangular zI~ - A by the test's own zgesvd of the
+ * m x n matrix (a spare column: OpenBLAS reads past it); the smallest into *smin and the
+ * second smallest into *snext (0 when n = 1). */
+static void rect_svd(const ptd_matrix *A, double complex z, double *smin, double *snext)
+{
+    size_t m = A->rows, n = A->cols;
+    double complex *M = calloc(m * (n + 1), sizeof *M);
+    double *sv = malloc(n * sizeof *sv), *sup = malloc(n * sizeof *sup);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < m; i++) M[i + j * m] = (i == j ? z : 0) - PTD_AT(A, i, j);
+    ck_assert_int_eq(LAPACKE_zgesvd(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)m, (lapack_int)n, M, (lapack_int)m, sv,
+                                    NULL, 1, NULL, 1, sup), 0);
+    *smin = sv[n - 1];
+    *snext = n > 1 ? sv[n - 2] : 0;
+    free(M);
+    free(sv);
+    free(sup);
+}
+
+/* Inverse Lanczos on the per-point QR of [T - zI; R2] and the library's SVD path agree with
+ * the test's SVD of the m x n zI~ - A within m u (||A|| + |z|) each, for fewer extra rows than
+ * columns (k2 = m - n), as many, more (k2 = n), and Arnoldi-shaped Hessenbergs. */
+START_TEST(test_rect_vs_svd)
+{
+    struct {
+        size_t m, n;
+        int hess;
+    } cases[] = {{2, 1, 0}, {6, 5, 0}, {13, 8, 0}, {16, 8, 0}, {40, 12, 0}, {31, 30, 1}, {61, 60, 1}, {9, 3, 1}};
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 29);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t m = cases[c].m, n = cases[c].n;
+        ptd_matrix *A = random_rect(m, n, cases[c].hess, 1.0 / sqrt((double)n), 100 + c);
+        ptd_pspec_plan *p = plan_of(A);
+        ck_assert_uint_eq(ptd_pspec_plan_rows(p), m);
+        ck_assert_uint_eq(ptd_pspec_plan_order(p), n);
+        ck_assert_int_eq(ptd_pspec_plan_exact(p), 0);
+        ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+        double nrm = ptd_pspec_plan_norm2(p);
+        double complex z[30];
+        random_points(r, p, 0.5, z, 30);
+        for (size_t k = 0; k < 30; k++) {
+            double want, next;
+            rect_svd(A, z[k], &want, &next);
+            ptd_pspec_point a = at(p, w, z[k], PTD_PSPEC_LANCZOS), b = at(p, w, z[k], PTD_PSPEC_SVD);
+            double tol = (double)m * U_ROUND * (nrm + cabs(z[k]));
+            /* err: the plan's floor m u ||A||, the solves' n u (||A|| + |z|), and a quarter of
+             * those for the iteration: at most 2.5 tol */
+            ck_assert_msg(fabs(a.sigma - want) <= a.err + tol && a.err <= 2.5 * tol,
+                          "%zu x %zu z=%g%+gi: lanczos %.17g (err %.3g) svd %.17g (tol %.3g)", m, n, creal(z[k]),
+                          cimag(z[k]), a.sigma, a.err, want, tol);
+            ck_assert_msg(fabs(b.sigma - want) <= tol, "%zu x %zu: library svd %.17g test svd %.17g", m, n, b.sigma, want);
+            ck_assert(a.iterations > 0);
+        }
+        ptd_pspec_work_free(w);
+        ptd_pspec_plan_free(p);
+        ptd_matrix_free(A);
+    }
+    gsl_rng_free(r);
+}
+END_TEST
+
+/* Closed forms and invariances.  A 2 x 1 [a; b]: sigma_min(zI~ - A) = sqrt(|z - a|^2 + |b|^2).
+ * Zero extra rows: the square A1's value.  [W A1 W^*; Y A2 W^*] with W, Y unitary (the
+ * transformations that keep I~): the same values. */
+START_TEST(test_rect_identities)
+{
+    ptd_matrix *A = ptd_matrix_alloc(2, 1);
+    A->data[0] = CMPLX(0.3, -1.2);
+    A->data[1] = CMPLX(-0.7, 0.4);
+    ptd_pspec_plan *p = plan_of(A);
+    ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+    for (int k = 0; k < 20; k++) {
+        double complex z = CMPLX(-2 + 0.2 * k, 1.5 - 0.17 * k);
+        double want = hypot(cabs(z - A->data[0]), cabs(A->data[1]));
+        ptd_pspec_point a = at(p, w, z, PTD_PSPEC_LANCZOS);
+        ck_assert_msg(fabs(a.sigma - want) <= 8 * U_ROUND * want, "2 x 1 at %g%+gi: %.17g, closed form %.17g", creal(z),
+                      cimag(z), a.sigma, want);
+    }
+    ptd_pspec_work_free(w);
+    ptd_pspec_plan_free(p);
+    ptd_matrix_free(A);
+
+    size_t n = 10, k = 4, m = n + k;
+    A = random_rect(m, n, 0, 0.3, 7);
+    ptd_matrix *Z = ptd_matrix_copy(A), *A1 = ptd_matrix_alloc(n, n);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = n; i < m; i++) PTD_AT(Z, i, j) = 0;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) PTD_AT(A1, i, j) = PTD_AT(A, i, j);
+    /* B = [W A1 W^*; Y A2 W^*], by plain loops */
+    ptd_matrix *W = random_unitary(n, 8), *Y = random_unitary(k, 9), *B = ptd_matrix_alloc(m, n);
+    ptd_matrix *top = similar(A1, W);
+    for (size_t j = 0; j < n; j++) {
+        for (size_t i = 0; i < n; i++) PTD_AT(B, i, j) = PTD_AT(top, i, j);
+        for (size_t i = 0; i < k; i++) {
+            double complex s = 0;
+            for (size_t a = 0; a < k; a++)
+                for (size_t b = 0; b < n; b++) s += PTD_AT(Y, i, a) * PTD_AT(A, n + a, b) * conj(PTD_AT(W, j, b));
+            PTD_AT(B, n + i, j) = s;
+        }
+    }
+    ptd_pspec_plan *pa = plan_of(A), *pb = plan_of(B), *pz = plan_of(Z), *p1 = plan_of(A1);
+    ptd_pspec_work *wa = ptd_pspec_work_alloc(pa), *wb = ptd_pspec_work_alloc(pb), *wz = ptd_pspec_work_alloc(pz),
+                   *w1 = ptd_pspec_work_alloc(p1);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 31);
+    double complex zs[25];
+    random_points(r, pa, 0.5, zs, 25);
+    for (size_t q = 0; q < 25; q++) {
+        double tol = 4 * (double)m * U_ROUND * (ptd_pspec_plan_norm2(pa) + cabs(zs[q]));
+        ptd_pspec_point a = at(pa, wa, zs[q], PTD_PSPEC_LANCZOS), b = at(pb, wb, zs[q], PTD_PSPEC_LANCZOS);
+        ptd_pspec_point c = at(pz, wz, zs[q], PTD_PSPEC_LANCZOS), d = at(p1, w1, zs[q], PTD_PSPEC_LANCZOS);
+        ck_assert_msg(fabs(a.sigma - b.sigma) <= tol, "unitary invariance: %.17g vs %.17g", a.sigma, b.sigma);
+        ck_assert_msg(fabs(c.sigma - d.sigma) <= tol, "zero rows: %.17g, square %.17g", c.sigma, d.sigma);
+        /* more rows can only raise sigma_min */
+        ck_assert_msg(a.sigma >= d.sigma - tol, "sigma_min(zI~ - A) %.17g below sigma_min(zI - A1) %.17g", a.sigma, d.sigma);
+    }
+    gsl_rng_free(r);
+    ptd_pspec_work_free(wa);
+    ptd_pspec_work_free(wb);
+    ptd_pspec_work_free(wz);
+    ptd_pspec_work_free(w1);
+    ptd_pspec_plan_free(pa);
+    ptd_pspec_plan_free(pb);
+    ptd_pspec_plan_free(pz);
+    ptd_pspec_plan_free(p1);
+    ptd_matrix_free(A);
+    ptd_matrix_free(Z);
+    ptd_matrix_free(A1);
+    ptd_matrix_free(W);
+    ptd_matrix_free(Y);
+    ptd_matrix_free(B);
+    ptd_matrix_free(top);
+}
+END_TEST
+
+/* Grids of a rectangular plan: the one-point values, bit for bit, on any thread count and in
+ * any split of rows, also from an exported and imported plan; the functions that need a
+ * square matrix refuse it; damaged R2 bytes are refused. */
+START_TEST(test_rect_grid_and_refusals)
+{
+    size_t m = 25, n = 20, nx = 23, ny = 17;
+    ptd_matrix *A = random_rect(m, n, 1, 0.25, 12);
+    ptd_pspec_plan *p = plan_of(A);
+    ptd_box b = {-1.5, 1.5, -1.2, 1.2};
+    ptd_pspec_grid *g1 = grid_of(p, &b, nx, ny, PTD_PSPEC_LANCZOS, 1, 0), *g2 = grid_of(p, &b, nx, ny, PTD_PSPEC_LANCZOS, 2, 0);
+    ck_assert(memcmp(g1->sigma, g2->sigma, nx * ny * sizeof(double)) == 0);
+    ck_assert(memcmp(g1->err, g2->err, nx * ny * sizeof(double)) == 0);
+    ptd_pspec_work *w = ptd_pspec_work_alloc(p);
+    for (size_t j = 0; j < ny; j += 5)
+        for (size_t i = 0; i < nx; i += 4) {
+            ptd_pspec_point a = at(p, w, CMPLX(ptd_pspec_grid_x(g1, i), ptd_pspec_grid_y(g1, j)), PTD_PSPEC_LANCZOS_SINGLE);
+            ck_assert(a.sigma == g1->sigma[i + j * nx] && a.err == g1->err[i + j * nx]);
+        }
+    void *buf = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(ptd_pspec_plan_export(p, &buf, &len), PTD_OK);
+    ck_assert_uint_eq(len, 64 + 16 * (m * n + n * n + n + (m - n) * n));
+    ptd_pspec_plan *q = NULL;
+    ck_assert_msg(ptd_pspec_plan_import(buf, len, &q) == PTD_OK, "%s", ptd_last_error());
+    ck_assert_uint_eq(ptd_pspec_plan_rows(q), m);
+    double *sig = malloc(nx * ny * sizeof *sig), *err = malloc(nx * ny * sizeof *err);
+    ptd_pspec_opts o = {.threads = 2};
+    ck_assert_int_eq(ptd_pspec_grid_rows(q, &b, nx, ny, 0, 9, &o, sig, err, NULL), PTD_OK);
+    ck_assert_int_eq(ptd_pspec_grid_rows(q, &b, nx, ny, 9, ny, &o, sig + 9 * nx, err + 9 * nx, NULL), PTD_OK);
+    ck_assert(memcmp(sig, g1->sigma, nx * ny * sizeof *sig) == 0 && memcmp(err, g1->err, nx * ny * sizeof *err) == 0);
+    /* R2 (after A, T and the start vector) must be upper trapezoidal and finite */
+    double complex *R2 = (double complex *)(void *)((unsigned char *)buf + 64 + 16 * (m * n + n * n + n));
+    ptd_pspec_plan *bad = NULL;
+    R2[1] = 1e-300;
+    ck_assert_int_eq(ptd_pspec_plan_import(buf, len, &bad), PTD_EFORMAT);
+    R2[1] = 0;
+    R2[m - n] = NAN;
+    ck_assert_int_eq(ptd_pspec_plan_import(buf, len, &bad), PTD_EFORMAT);
+    ck_assert_ptr_null(bad);
+    /* a rectangular plan flagged exact is refused */
+    ((uint64_t *)buf)[3] = 1;
+    ck_assert_int_eq(ptd_pspec_plan_import(buf, len, &bad), PTD_EFORMAT);
+    free(buf);
+    /* what needs a square matrix */
+    ptd_pspec_extreme x;
+    ptd_pspec_instability si;
+    ptd_pspec_trace_result *tr = NULL;
+    ptd_pspec_mode_info mi;
+    double complex v[20], u[25], grad;
+    ptd_pspec_point pt;
+    ck_assert_int_eq(ptd_pspec_abscissa(p, 0.1, NULL, &x), PTD_EINVAL);
+    ck_assert(strstr(ptd_last_error(), "rectangular") != NULL);
+    ck_assert_int_eq(ptd_pspec_radius(p, 0.1, NULL, &x), PTD_EINVAL);
+    ck_assert_int_eq(ptd_pspec_stability_radius(p, 0, &si), PTD_EINVAL);
+    ck_assert_int_eq(ptd_pspec_trace(p, 0.1, NULL, &tr), PTD_EINVAL);
+    ck_assert_int_eq(ptd_pspec_mode(p, 0.1, v, u, &mi), PTD_EINVAL);
+    ck_assert_int_eq(ptd_pspec_sigma_grad(p, w, 0.1, NULL, &pt, &grad), PTD_EINVAL);
+    free(sig);
+    free(err);
+    ptd_pspec_work_free(w);
+    ptd_pspec_plan_free(q);
+    ptd_pspec_grid_free(g1);
+    ptd_pspec_grid_free(g2);
+    ptd_pspec_plan_free(p);
+    ptd_matrix_free(A);
+}
+END_TEST
+
 int main(void)
 {
     ptd_init();
@@ -1186,6 +1410,12 @@ int main(void)
     tcase_add_test(tc, test_grid_rows_identical);
     tcase_add_test(tc, test_multishift_digits);
     tcase_add_test(tc, test_auto_box);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("rectangular");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_rect_vs_svd);
+    tcase_add_test(tc, test_rect_identities);
+    tcase_add_test(tc, test_rect_grid_and_refusals);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
