@@ -451,7 +451,7 @@ int main(int argc, char **argv)
     snprintf(note, sizeof note, "mpi ranks: %d", ranks);
     mpi_ctx c;
     memset(&c, 0, sizeof c);
-    pspec_driver d = {.grid = mpi_grid, .ctx = &c, .note = note, .summary = c.summary};
+    pspec_driver d = {.grid = mpi_grid, .ctx = &c, .note = note, .summary = c.summary, .ranks = ranks};
     int rc = pspec_run(argc, argv, &d);
     end_mpi();
     return rc;

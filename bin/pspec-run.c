@@ -342,7 +342,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         int svd = method == PTD_PSPEC_SVD;
         double points = (double)nx * (double)ny * (have_box ? 1.0 : 1.2); /* the region's search: ~20% more */
         double flops = cli_flops_plan(sys->A) + ((double)(eps ? neps : 8) * (want_abscissa + want_radius) + 4.0 * want_stab) * cli_flops_crisscross(n) +
-                       points * cli_flops_point(n, svd) / nth;
+                       points * cli_flops_point(n, svd) / nth / (drv && drv->ranks > 1 ? drv->ranks : 1);
         cli_notice_work(quiet, n, cli_bytes_matrices(n, 5 + (svd ? nth : 0)) + 24 * (double)nx * (double)ny,
                         flops / CLI_FLOP_RATE);
     }

@@ -19,6 +19,8 @@ typedef struct {
     const char *note;
     /* One more summary line, read after the grid (NULL or empty: none). */
     const char *summary;
+    /* Processes that share the grid (0 or 1: this one alone), for the long-run notice. */
+    int ranks;
 } pspec_driver;
 
 /* pspec's main (argv[0] names the program in messages); drv NULL is pspec itself.  Returns
