@@ -125,6 +125,28 @@ int main(int argc, char **argv)
         alpha = fmax(alpha, creal(ev[i]));
         rho = fmax(rho, cabs(ev[i]));
     }
+    /* what alpha and rho are worth: a backward stable eigensolver's lambda_i are exact for some
+     * A + E, ||E|| <= n u ||A||, so within kappa(lambda_i) n u ||A|| of the truth (to first order;
+     * exactly for a triangular A, whose eigenvalues are its diagonal); the extreme lies between
+     * the extremes of the lower and the upper ends, and a defective eigenvalue bounds nothing */
+    double aerr = 0, rerr = 0;
+    if (!ptd_pspec_plan_exact(plan)) {
+        ptd_eig *e = NULL;
+        if ((st = ptd_cond_eig(sys->A, &e))) cli_fail("%s", cli_lib_error("eigenvalue conditioning"));
+        double alo = -INFINITY, ahi = -INFINITY, rlo = 0, rhi = 0, pert = (double)n * 1.1102230246251565e-16 * nrm;
+        for (size_t i = 0; i < n; i++) {
+            double d = e->eig_cond[i] * pert, re = creal(e->lambda[i]), r = cabs(e->lambda[i]);
+            alo = fmax(alo, re - d);
+            ahi = fmax(ahi, re + d);
+            rlo = fmax(rlo, r - d);
+            rhi = fmax(rhi, r + d);
+        }
+        aerr = fmax(ahi - alpha, alpha - alo);
+        rerr = fmax(rhi - rho, rho - rlo);
+        if (!isfinite(aerr)) aerr = INFINITY;
+        if (!isfinite(rerr)) rerr = INFINITY;
+        ptd_eig_free(e);
+    }
     /* the eps ladder for the Kreiss-type bound: ||A|| 10^{-j}, j = 0..12, above the floor */
     double ladder[13];
     for (int j = 0; j < 13; j++) ladder[j] = nrm * pow(10.0, -j);
@@ -189,15 +211,35 @@ int main(int argc, char **argv)
         }
     }
 
-    char nb[9][200];
-    const char *notes[8];
+    char nb[10][200];
+    const char *notes[10];
     size_t nn = 0;
     snprintf(nb[nn++], 200, "matrix: %s", spec);
     snprintf(nb[nn++], 200, "n: %zu", n);
     snprintf(nb[nn++], 200, "seed: %lu", seed);
     snprintf(nb[nn++], 200, "%s: %.17g:%.17g, %zu points", discrete ? "k range" : "t range", t0, t1, points);
-    snprintf(nb[nn++], 200, "norm2: %.17g, spectral abscissa %.17g, spectral radius %.17g, numerical abscissa %.17g",
-             nrm, alpha, rho, omega);
+    char va[40], vr[40], vo[40], vn[40], ea[112];
+    double rnd = (double)n * 1.1102230246251565e-16 * nrm; /* norm2 and omega: a backward stable SVD or Hermitian eig */
+    /* a first-order bound beyond ||A|| says nothing: the computed value, to 6 digits, flagged */
+    int unresolved = aerr >= nrm || rerr >= nrm;
+    cli_digits(va, sizeof va, alpha, unresolved ? 1e-6 * fmax(fabs(alpha), nrm) : aerr);
+    cli_digits(vr, sizeof vr, rho, unresolved ? 1e-6 * fmax(rho, nrm) : rerr);
+    cli_digits(vo, sizeof vo, omega, rnd);
+    cli_digits(vn, sizeof vn, nrm, rnd);
+    snprintf(nb[nn++], 200, "norm2: %.24s, spectral abscissa %.24s, spectral radius %.24s, numerical abscissa %.24s", vn, va,
+             vr, vo);
+    if (unresolved)
+        snprintf(ea, sizeof ea, "not resolved (kappa(lambda) n u ||A|| > ||A||), computed values");
+    else if (aerr > 0)
+        snprintf(ea, sizeof ea, "within %.2g and %.2g (kappa(lambda) n u ||A||)", aerr, rerr);
+    else
+        snprintf(ea, sizeof ea, "exact (the diagonal of a triangular A)");
+    if (unresolved)
+        snprintf(nb[nn++], 200, "spectral abscissa and radius: %.100s; %s is drawn from them", ea,
+                 "eig_bound");
+    else
+        snprintf(nb[nn++], 200, "spectral abscissa and radius: %.100s; %s carries that error times %s", ea,
+                 "eig_bound", discrete ? "k / rho" : "t");
     snprintf(nb[nn++], 200, "Kreiss-type lower bound: %.17g (eps = %.3g)", K, Keps);
     if (*range_note) snprintf(nb[nn++], 200, "beyond the double range, written as %.17g: %s", DBL_MAX, range_note);
     for (size_t k = 0; k < nn; k++) notes[k] = nb[k];
@@ -241,7 +283,13 @@ int main(int argc, char **argv)
     cli_emit(out, want_tsv, script.buf, script.len, data.buf, data.len);
     if (!quiet) {
         fprintf(stderr, "transient: %s, n = %zu, ||A||_2 = %.6g\n", spec, n, nrm);
-        fprintf(stderr, "  spectral abscissa %.6g, spectral radius %.6g, numerical abscissa %.6g\n", alpha, rho, omega);
+        char sa[40], sr[40];
+        int da = unresolved ? 6 : ptd_digits(alpha, aerr), dr = unresolved ? 6 : ptd_digits(rho, rerr);
+        snprintf(sa, sizeof sa, "%.*g", da < 6 ? da : 6, alpha);
+        snprintf(sr, sizeof sr, "%.*g", dr < 6 ? dr : 6, rho);
+        fprintf(stderr, "  spectral abscissa %s, spectral radius %s%s, numerical abscissa %.6g\n", sa, sr,
+                unresolved ? " (computed; ill-conditioned eigenvalues, not resolved in double precision)"
+                : da < 6 || dr < 6 ? " (ill-conditioned eigenvalues: the digits they support)" : "", omega);
         if (isinf(y[kmax]))
             fprintf(stderr, "  max %s beyond the double range (first at %s = %.4g)\n", discrete ? "||A^k||" : "||e^{tA}||",
                     discrete ? "k" : "t", t[kmax]);

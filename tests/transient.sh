@@ -67,4 +67,17 @@ expect 2 "tsv as image" transient grcar --format tsv -o x.png
 expect 1 "unwritable" transient grcar -n 4 -o /nonexistent/x.png
 left=$(ls -A | grep -v -e '^out.txt$' -e '^err.txt$' || true)
 [ -z "$left" ] && pass "nothing left behind" || fail "left behind: $left"
+# alpha and rho carry their accuracy: kappa(lambda) n u ||A|| for a computed Schur form,
+# exact for a triangular A, "not resolved" where that bound exceeds ||A|| (grcar n = 200)
+expect 0 "grcar 30 accuracy" transient grcar -n 30 --points 20 --format tsv
+grep -q '^# spectral abscissa and radius: within [0-9.e+-]* and [0-9.e+-]* (kappa(lambda) n u ||A||)' out.txt \
+  && pass "grcar 30: alpha and rho with their error" || fail "grcar 30: $(grep '^# spectral' out.txt)"
+expect 0 "grcar 200 accuracy" transient grcar -n 200 --t-range 0:1 --points 5 --format tsv
+grep -q '^# spectral abscissa and radius: not resolved' out.txt && grep -q '^# norm2: [0-9.]*, spectral abscissa 1.6899[0-9]*,' out.txt \
+  && grep -q 'not resolved in double precision' err.txt && pass "grcar 200: alpha not resolved, 6 digits" \
+  || fail "grcar 200: $(grep '^# norm2\|^# spectral' out.txt) / $(cat err.txt)"
+expect 0 "legs accuracy" transient hippo-legs -n 16 --points 5 --format tsv
+grep -q '^# spectral abscissa and radius: exact' out.txt && grep -q 'spectral abscissa -1, spectral radius 16,' out.txt \
+  && pass "LegS: exact eigenvalues" || fail "LegS: $(grep '^# norm2\|^# spectral' out.txt)"
+
 finish
