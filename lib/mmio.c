@@ -342,6 +342,7 @@ static void store_entry(const mm_header *h, ptd_matrix *m, size_t i, size_t j, d
 typedef struct {
     uint32_t i, j;
     double complex v;
+    unsigned long line; /* for the sparse reader's duplicate check */
 } mm_entry;
 
 /* The values of one entry, starting at token `first`. */
@@ -362,8 +363,13 @@ static size_t values_per_entry(enum mm_field field)
     return field == MM_PATTERN ? 0 : field == MM_COMPLEX ? 2 : 1;
 }
 
-static int read_body(mm_reader *r, ptd_matrix **out)
+static int csr_build(const mm_reader *r, const mm_header *h, size_t rows, size_t cols, mm_entry *ent, size_t count,
+                     ptd_csr **out);
+
+/* The dense matrix into *out, or (csr not NULL: ptd_csr_read) the sparse one into *csr. */
+static int read_body(mm_reader *r, ptd_matrix **out, ptd_csr **csr)
 {
+    const size_t dim_max = csr ? PTD_CSR_MAX_N : PTD_ZOO_MAX_N;
     mm_header h;
     int got = read_line(r);
     if (got < 0) return -got;
@@ -387,12 +393,14 @@ static int read_body(mm_reader *r, ptd_matrix **out)
         if (rc == -1)
             return fail_at(r, "%s '%.*s%s' is not a non-negative integer", dim_name[k],
                            SHOW(r->tok[k]));
-        if (k < 2 && (rc == -2 || dim[k] < 1 || dim[k] > PTD_ZOO_MAX_N))
-            return fail_at(r, "%s %.*s%s out of range 1..%d", dim_name[k], SHOW(r->tok[k]),
-                           PTD_ZOO_MAX_N);
+        if (k < 2 && (rc == -2 || dim[k] < 1 || dim[k] > dim_max))
+            return fail_at(r, "%s %.*s%s out of range 1..%zu", dim_name[k], SHOW(r->tok[k]),
+                           dim_max);
         if (rc == -2) return fail_at(r, "%s %.*s%s too large", dim_name[k], SHOW(r->tok[k]));
     }
     const size_t rows = (size_t)dim[0], cols = (size_t)dim[1];
+    if (csr && !coord)
+        return fail_at(r, "an array file is dense: a sparse matrix needs a coordinate file");
     if (h.symmetry != MM_GENERAL && rows != cols)
         return fail_at(r, "a %s matrix must be square, not %zu x %zu",
                        symmetry_name[h.symmetry], rows, cols);
@@ -417,8 +425,9 @@ static int read_body(mm_reader *r, ptd_matrix **out)
     ptd_matrix *m = calloc(1, sizeof *m);
     mm_entry *ent = NULL;
     size_t cap = 0, filled = 0; /* array: positions of m->data written; coordinate: entries */
-    unsigned char *seen = coord ? calloc(rows * cols / 8 + 1, 1) : NULL;
-    if (!m || (coord && !seen)) {
+    /* (the sparse reader finds duplicates by sorting: no bitmap of rows * cols) */
+    unsigned char *seen = coord && !csr ? calloc(rows * cols / 8 + 1, 1) : NULL;
+    if (!m || (coord && !csr && !seen)) {
         free(seen);
         free(m);
         return ptd_error(PTD_ENOMEM, "%s: out of memory for a %zu x %zu matrix", r->name,
@@ -450,7 +459,7 @@ static int read_body(mm_reader *r, ptd_matrix **out)
             if (!status) status = check_entry(r, &h, rows, seen, i, j, v);
             if (!status && ptdi_grow((void **)&ent, &cap, filled + 1, total, sizeof *ent))
                 status = ptd_error(PTD_ENOMEM, "%s: out of memory at entry %zu", r->name, e + 1);
-            if (!status) ent[filled++] = (mm_entry){(uint32_t)i, (uint32_t)j, v};
+            if (!status) ent[filled++] = (mm_entry){(uint32_t)i, (uint32_t)j, v, r->line};
         } else {
             status = expect_tokens(r, nval, "");
             if (!status) status = parse_entry_value(r, &h, 0, &v);
@@ -479,6 +488,12 @@ static int read_body(mm_reader *r, ptd_matrix **out)
                                 "entries)", total);
     }
     free(seen);
+    if (csr) {
+        free(m);
+        if (!status) status = csr_build(r, &h, rows, cols, ent, filled, csr);
+        free(ent);
+        return status;
+    }
     if (!status) {
         /* the file is whole: the rest of the storage (calloc'd for a coordinate file, whose
          * zeros then cost no memory until touched), then the entries' places */
@@ -510,14 +525,9 @@ static int read_body(mm_reader *r, ptd_matrix **out)
     return PTD_OK;
 }
 
-int ptd_mm_read(FILE *f, const char *name, ptd_matrix **out)
+/* Either reader on f in the "C" locale, the stream locked. */
+static int read_file(FILE *f, const char *name, ptd_matrix **out, ptd_csr **csr)
 {
-    ptd_clear_error();
-    if (!out) return ptd_error(PTD_EINVAL, "ptd_mm_read: out is NULL");
-    *out = NULL;
-    if (!name) name = "(input)";
-    if (!f) return ptd_error(PTD_EINVAL, "%s: ptd_mm_read: file is NULL", name);
-
     locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     if (c_locale == (locale_t)0)
         return ptd_error(PTD_ENOMEM, "%s: cannot create the C locale", name);
@@ -532,13 +542,97 @@ int ptd_mm_read(FILE *f, const char *name, ptd_matrix **out)
         r->name = name;
         r->line = 0;
         flockfile(f);
-        status = read_body(r, out);
+        status = read_body(r, out, csr);
         funlockfile(f);
         free(r);
     }
     uselocale(old);
     freelocale(c_locale);
     return status;
+}
+
+int ptd_mm_read(FILE *f, const char *name, ptd_matrix **out)
+{
+    ptd_clear_error();
+    if (!out) return ptd_error(PTD_EINVAL, "ptd_mm_read: out is NULL");
+    *out = NULL;
+    if (!name) name = "(input)";
+    if (!f) return ptd_error(PTD_EINVAL, "%s: ptd_mm_read: file is NULL", name);
+    return read_file(f, name, out, NULL);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const mm_entry *x = a, *y = b;
+    if (x->i != y->i) return x->i < y->i ? -1 : 1;
+    if (x->j != y->j) return x->j < y->j ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* The entries (and their mirrors under the file's symmetry) as CSR, sorted by column within
+ * each row; a position given twice (directly or as a mirror) is an error naming the later line. */
+static int csr_build(const mm_reader *r, const mm_header *h, size_t rows, size_t cols, mm_entry *ent, size_t count,
+                     ptd_csr **out)
+{
+    size_t extra = 0;
+    if (h->symmetry != MM_GENERAL)
+        for (size_t e = 0; e < count; e++) extra += ent[e].i != ent[e].j;
+    mm_entry *all = malloc((count + extra + 1) * sizeof *all);
+    ptd_csr *A = calloc(1, sizeof *A);
+    if (!all || !A) {
+        free(all);
+        free(A);
+        return ptd_error(PTD_ENOMEM, "%s: out of memory for %zu entries", r->name, count + extra);
+    }
+    size_t t = 0;
+    for (size_t e = 0; e < count; e++) {
+        all[t++] = ent[e];
+        if (h->symmetry == MM_GENERAL || ent[e].i == ent[e].j) continue;
+        double complex v = ent[e].v;
+        v = h->symmetry == MM_SKEW ? -v : h->symmetry == MM_HERMITIAN ? conj(v) : v;
+        all[t++] = (mm_entry){ent[e].j, ent[e].i, v, ent[e].line};
+    }
+    qsort(all, t, sizeof *all, entry_cmp);
+    for (size_t e = 1; e < t; e++)
+        if (all[e].i == all[e - 1].i && all[e].j == all[e - 1].j) {
+            unsigned long line = all[e].line > all[e - 1].line ? all[e].line : all[e - 1].line;
+            size_t i = all[e].i + 1, j = all[e].j + 1;
+            free(all);
+            free(A);
+            return ptd_error(PTD_EFORMAT, "%s:%lu: duplicate entry (%zu, %zu)%s", r->name, line, i, j,
+                             h->symmetry == MM_GENERAL ? ": given on an earlier line"
+                                                       : ": it or its mirror was given on another line");
+        }
+    A->rows = rows;
+    A->cols = cols;
+    A->nnz = t;
+    A->rowptr = calloc(rows + 1, sizeof *A->rowptr);
+    A->colind = malloc((t + 1) * sizeof *A->colind);
+    A->val = malloc((t + 1) * sizeof *A->val);
+    if (!A->rowptr || !A->colind || !A->val) {
+        free(all);
+        ptd_csr_free(A);
+        return ptd_error(PTD_ENOMEM, "%s: out of memory for %zu entries", r->name, t);
+    }
+    for (size_t e = 0; e < t; e++) {
+        A->rowptr[all[e].i + 1]++;
+        A->colind[e] = all[e].j;
+        A->val[e] = all[e].v;
+    }
+    for (size_t i = 0; i < rows; i++) A->rowptr[i + 1] += A->rowptr[i];
+    free(all);
+    *out = A;
+    return PTD_OK;
+}
+
+int ptd_csr_read(FILE *f, const char *name, ptd_csr **out)
+{
+    ptd_clear_error();
+    if (!out) return ptd_error(PTD_EINVAL, "ptd_csr_read: out is NULL");
+    *out = NULL;
+    if (!name) name = "(input)";
+    if (!f) return ptd_error(PTD_EINVAL, "%s: ptd_csr_read: file is NULL", name);
+    return read_file(f, name, NULL, out);
 }
 
 int ptd_mm_write(FILE *f, const ptd_matrix *m)

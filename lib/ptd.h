@@ -446,6 +446,65 @@ int ptd_pspec_trace(const ptd_pspec_plan *p, double eps, const ptd_pspec_trace_o
 void ptd_pspec_trace_free(ptd_pspec_trace_result *r);
 
 /* ------------------------------------------------------------------------------------ */
+/* sparse: large sparse matrices (CSR), Arnoldi projection, sparse-LU reference            */
+/* ------------------------------------------------------------------------------------ */
+
+/* Compressed sparse rows: the entries of row i are val[rowptr[i] .. rowptr[i+1] - 1], in
+ * columns colind[...], increasing, each position once. */
+typedef struct {
+    size_t rows, cols, nnz;
+    size_t *rowptr; /* rows + 1 */
+    size_t *colind; /* nnz */
+    ptd_complex *val; /* nnz */
+} ptd_csr;
+
+/* Largest order ptd_csr_read accepts. */
+#define PTD_CSR_MAX_N 10000000
+
+/* A Matrix Market coordinate file (real, integer, complex or pattern; general, symmetric,
+ * skew-symmetric or hermitian, mirrored) straight into CSR: memory O(entries), never
+ * rows x cols; as strict as ptd_mm_read (errors name the file and line), a position given
+ * twice, directly or as a mirror, is PTD_EFORMAT; an array file is PTD_EFORMAT. */
+int ptd_csr_read(FILE *f, const char *name, ptd_csr **out);
+void ptd_csr_free(ptd_csr *A);
+/* The nonzero entries of a dense matrix. */
+int ptd_csr_from_dense(const ptd_matrix *M, ptd_csr **out);
+/* y = A x (x: cols, y: rows entries). */
+void ptd_csr_matvec(const ptd_csr *A, const ptd_complex *x, ptd_complex *y);
+/* sqrt(sum |a_ij|^2) */
+double ptd_csr_norm_fro(const ptd_csr *A);
+
+/* The 2-D convection-diffusion operator nu (u_xx + u_yy) - u_x - u_y / 2 on the unit square,
+ * nu = 0.02, zero Dirichlet boundary, m x m interior points (n = m^2, h = 1/(m+1)), five-point
+ * Laplacian and central differences: I (x) T_x + T_y (x) I with T tridiagonal Toeplitz
+ * (diagonal -2 nu/h^2, sub- and superdiagonal nu/h^2 +- w/(2h)), the unknowns numbered x
+ * first.  Its eigenvalues are known exactly (ptd_csr_convdiff_eig); it is far from normal
+ * (kappa(V) about ((1 + P)/(1 - P))^(m/2), P = h/(2 nu) the cell Peclet number, which must be
+ * below 1: m >= 25).  m in 25..3000. */
+int ptd_csr_convdiff(size_t m, ptd_csr **out);
+/* Its eigenvalue (j, k), 1 <= j, k <= m: -4 nu/h^2 + 2 sqrt(b_x c_x) cos(j pi/(m+1)) +
+ * 2 sqrt(b_y c_y) cos(k pi/(m+1)); j = k = 1 is the rightmost. */
+double ptd_csr_convdiff_eig(size_t m, size_t j, size_t k);
+
+/* k steps of Arnoldi with full reorthogonalisation (classical Gram-Schmidt twice) from a
+ * seeded unit start vector (complex Gaussian, GSL's mt19937): the (k+1) x k upper Hessenberg
+ * H~ with A V_k = V_{k+1} H~, V_{k+1} orthonormal (n x (k+1), into *V when V is not NULL).
+ * On breakdown at step j < k (h_{j+1,j} below 4 n u ||A||_F: an invariant subspace) it stops:
+ * H~ is (j+1) x j and *steps = j.  For any unit y, ||(zI~ - H~) y|| = ||(zI - A) V_k y||, so
+ * sigma_min(zI~ - H~) >= sigma_min(zI - A): each value of the projection is an upper bound
+ * on A's, and the eps-pseudospectra of H~ (ptd_pspec_plan_create takes it) lie inside A's,
+ * close to them near the eigenvalues Arnoldi has found.  Square A, 1 <= k <= n. */
+int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix **H, ptd_matrix **V, size_t *steps);
+
+/* sigma_min(zI - A) of a square sparse A: a sparse LU factorization of zI - A (UMFPACK,
+ * partial pivoting) and inverse Lanczos with full reorthogonalisation on
+ * (zI - A)^{-1} (zI - A)^{-*}, from a fixed start, to a quarter of the rounding estimate
+ * n u (||A||_F + |z|) (the error estimate err assumes the LU backward stable, as its pivoting
+ * keeps it in practice); at most 300 steps (PTD_ENOCONV, with the estimate so far).  An
+ * exactly singular zI - A gives sigma 0.  The reference the projection is tested against. */
+int ptd_csr_sigma_min(const ptd_csr *A, ptd_complex z, ptd_pspec_point *res);
+
+/* ------------------------------------------------------------------------------------ */
 /* cond: eigendecompositions and conditioning                                             */
 /* ------------------------------------------------------------------------------------ */
 

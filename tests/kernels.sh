@@ -7,7 +7,7 @@
 . "$TOP_SRCDIR/tests/lib.sh"
 
 KERNELS=${PTD_KERNELS:-"Prescott Nehalem Sandybridge Haswell Zen SkylakeX"}
-CHECKS="test_matrix test_zoo test_pspec test_plot test_cond test_condmp test_perturb test_optimize test_matfile test_crisscross
+CHECKS="test_matrix test_sparse test_zoo test_pspec test_plot test_cond test_condmp test_perturb test_optimize test_matfile test_crisscross
 test_transient test_tf test_train test_status test_trace"
 SHELLS="cli tools transient tf trust train trace"
 
