@@ -687,6 +687,7 @@ int cli_next(const cli_tool *t, cli_args *a, int argc, char **argv)
             return -1;
         case 'n':
             a->n = cli_size("-n", optarg, t->n_min, t->n_max);
+            a->n_given = 1;
             break;
         case C_SIZES:
             free(a->sizes);

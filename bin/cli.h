@@ -198,6 +198,7 @@ typedef struct {
     unsigned long seed;       /* default 1 */
     int threads;              /* 0: all */
     size_t n;
+    int n_given;              /* -n was on the command line */
     size_t *sizes, nsizes;    /* malloc'd; the default range when not given */
     int sizes_given;
     double *eps;              /* malloc'd, as given (NULL: none given) */

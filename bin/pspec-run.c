@@ -1,4 +1,4 @@
-/* pspec-run.c - the pspec tool (epsilon-pseudospectra of a dense matrix, as a gnuplot figure
+/* pspec-run.c - the pspec tool (epsilon-pseudospectra of a matrix, as a gnuplot figure
  * or data) as pspec_run (pspec.h), shared by pspec (bin/pspec.c) and pspec-mpi. */
 #include "config.h"
 #include "cli.h"
@@ -6,6 +6,7 @@
 #include "ptd.h"
 
 #include <complex.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,17 +27,19 @@ static const struct option own_opts[] = {
     {"abscissa", no_argument, NULL, 'A'},   {"radius", no_argument, NULL, 'R'},
     {"fov", no_argument, NULL, 'F'},        {"trace", no_argument, NULL, 'T'},
     {"stability-radius", no_argument, NULL, 'S'}, {"mode", required_argument, NULL, 'P'},
-    {NULL, 0, NULL, 0}};
+    {"sparse", required_argument, NULL, 'K'},  {"sparse-point", required_argument, NULL, 'Z'},
+    {"save", required_argument, NULL, 'W'},    {NULL, 0, NULL, 0}};
 
 static cli_tool tool = {
     .name = "pspec",
     .accept = CLI_OPT_N | CLI_OPT_EPS | CLI_OPT_RELATIVE | CLI_OPT_GRID | CLI_OPT_SEED | CLI_OPT_THREADS,
     .own = own_opts,
     .usage = usage,
-    .n_default = 64, .n_min = 1, .n_max = PTD_ZOO_MAX_N,
+    .n_default = 64, .n_min = 1, .n_max = (size_t)PSPEC_CONVDIFF_MMAX * PSPEC_CONVDIFF_MMAX,
     .eps_max = EPS_MAX,
     .grid_default = 200, .grid_max = 4000,
-    .help = {[CLI_H_N] = "order of a named matrix (default 64; at most 8192)",
+    .help = {[CLI_H_N] = "order of a named matrix (default 64, convdiff 2025; at most 8192,\n"
+                         "convdiff with --sparse 9000000)",
              [CLI_H_EPS] = "comma-separated eps levels, absolute, at most 1e150 (default\n"
                            "1e-1,...,1e-8, those above the rounding floor n u ||A||)",
              [CLI_H_RELATIVE] = "the eps levels are relative: multiplied by ||A||_2",
@@ -48,7 +51,7 @@ static cli_tool tool = {
 static void usage(void)
 {
     printf("Usage: %s MATRIX [options]\n"
-           "Epsilon-pseudospectra {z : sigma_min(zI - A) <= eps} of a dense matrix, drawn by gnuplot.\n"
+           "Epsilon-pseudospectra {z : sigma_min(zI - A) <= eps} of a matrix, drawn by gnuplot.\n"
            "\n"
            "MATRIX is a name (see below), file:PATH (Matrix Market) or - (Matrix Market on stdin).\n"
            "\n"
@@ -72,13 +75,23 @@ static void usage(void)
            "                     sets (2n eigenproblems), in the summary\n"
            "  --trace            draw the eps-level curves traced from every eigenvalue instead\n"
            "                     of grid contours (no grid; every component, however small)\n"
+           "  --sparse K         a large sparse A: K steps of Arnoldi, then the pseudospectra of\n"
+           "                     the (K+1) x K Hessenberg H~ around its Ritz values; they lie\n"
+           "                     inside A's (H~'s sigma_min bounds A's from above); the file is\n"
+           "                     read as sparse, never stored dense\n"
+           "  --sparse-point Z   with --sparse: sigma_min(ZI - A) by a sparse LU of ZI - A\n"
+           "                     (UMFPACK) beside the projection's bound, in the summary\n"
+           "  --save FILE        with --sparse: write H~ (Matrix Market) for pspec file:FILE\n"
            , cli_prog());
     cli_help_shared(&tool);
     printf("\nMatrices:\n");
     for (size_t i = 0; i < ptd_zoo_count(); i++) printf("  %-18s %s\n", ptd_zoo_name(i), ptd_zoo_describe(i));
+    printf("  %-18s %s\n", "convdiff", "2-D convection-diffusion, n = m^2 (m >= 25, default 2025), five-point\n"
+           "                     stencil, sparse; dense up to n = 8100, or with --sparse K");
     printf("\nExamples:\n"
            "  pspec hippo-legs -n 64 -eps 1e-4 | gnuplot -p\n"
            "  pspec grcar -n 100 -eps 1e-1,1e-2,1e-3,1e-4 -o grcar.pdf\n"
+           "  pspec convdiff -n 10000 --sparse 120 -eps 1e-1,1e-2,1e-3 -o convdiff.png\n"
            "Exit status: 0 success, 1 numerical or I/O failure, 2 usage error.\n");
 }
 
@@ -279,7 +292,10 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     tool.name = cli_prog(); /* pspec or pspec-mpi */
     int have_box = 0;
     int want_abscissa = 0, want_radius = 0, want_fov = 0, trace_only = 0, want_stab = 0, want_mode = 0;
-    double complex zmode = 0;
+    double complex zmode = 0, zsp = 0;
+    size_t sparse_k = 0;
+    int want_spoint = 0;
+    const char *save = NULL;
     const char *box_arg = NULL;
     double boxv[4];
     ptd_pspec_method method = PTD_PSPEC_LANCZOS;
@@ -306,6 +322,12 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
             want_mode = 1;
             break;
         case 'T': trace_only = 1; break;
+        case 'K': sparse_k = cli_size("--sparse", optarg, 1, PSPEC_SPARSE_KMAX); break;
+        case 'Z':
+            if (!cli_parse_complex(optarg, &zsp)) cli_usage("--sparse-point takes a point x, x+yi or x-yi (got '%s')", optarg);
+            want_spoint = 1;
+            break;
+        case 'W': save = optarg; break;
         }
     }
     size_t n = a.n, nx = a.nx, ny = a.ny, neps = a.neps;
@@ -314,6 +336,15 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     unsigned long seed = a.seed;
     const char *out = a.out, *cmd = a.cmd;
     const char *spec = cli_one_matrix(argc, argv);
+    int sparse = sparse_k > 0;
+    if (!sparse && (want_spoint || save)) cli_usage("%s needs --sparse K", want_spoint ? "--sparse-point" : "--save");
+    if (sparse) {
+        const char *opt = want_abscissa ? "--abscissa" : want_radius ? "--radius" : want_stab ? "--stability-radius"
+                        : want_mode ? "--mode" : trace_only ? "--trace" : want_fov ? "--fov" : NULL;
+        if (opt) cli_usage("%s needs a square matrix; with --sparse the projection H~ is (K+1) x K", opt);
+        if (relative) cli_usage("--relative needs ||A||_2, which --sparse does not compute: give absolute eps");
+        if (save) cli_check_save(save, out);
+    }
     if (have_box) {
         cli_check_spacing("--box", box_arg, boxv[0], boxv[1], nx, "--grid NX =");
         cli_check_spacing("--box", box_arg, boxv[2], boxv[3], ny, "--grid NY =");
@@ -322,18 +353,48 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     if (tsv && kind == OUT_IMAGE) cli_usage("--format tsv cannot be drawn as an image: use -o FILE.tsv");
     int want_tsv = kind == OUT_DATA || (kind == OUT_STDOUT && tsv);
 
-    ptd_system *sys = cli_zoo_make_rect(spec, n, seed, 1);
+    /* --sparse: the matrix as CSR, Arnoldi, and H~ in A's place from here on */
+    pspec_sparse sp = {0};
+    size_t side = 0;
+    ptd_system *sys = NULL;
+    if (sparse) {
+        sp.A = pspec_sparse_matrix(spec, n, a.n_given, seed, &side);
+        size_t nA = sp.A->rows;
+        if (sparse_k > nA) cli_usage("--sparse %zu: more steps than the order n = %zu", sparse_k, nA);
+        int nth = threads;
+#ifdef _OPENMP
+        if (!nth) nth = omp_get_max_threads();
+#endif
+        if (nth < 1) nth = 1;
+        double kk = (double)sparse_k, points = (double)nx * (double)ny * (have_box ? 1.0 : 1.2);
+        /* Arnoldi (BLAS 2, about one thread's rate), H~'s plan, the grid; the sparse LU of a
+         * point is not modelled (its fill depends on the matrix) */
+        double flops = pspec_sparse_flops(sp.A, sparse_k) + 100 * kk * kk * kk +
+                       points * cli_flops_point(sparse_k, method == PTD_PSPEC_SVD) / nth;
+        cli_notice_work(quiet, nA, 16.0 * (double)nA * (kk + 3) + 24.0 * (double)sp.A->nnz + cli_bytes_matrices(sparse_k, 6),
+                        flops / CLI_FLOP_RATE);
+        pspec_sparse_arnoldi(&sp, sparse_k, seed);
+        sys = calloc(1, sizeof *sys);
+        if (!sys) cli_fail("out of memory");
+        snprintf(sys->name, sizeof sys->name, "%s", spec);
+        sys->A = sp.H;
+        sys->n = sp.H->cols;
+    } else if (strcmp(spec, "convdiff") == 0) {
+        sys = pspec_convdiff_dense(n, a.n_given, &side);
+    } else {
+        sys = cli_zoo_make_rect(spec, n, seed, 1);
+    }
     int st;
     n = sys->n;
     /* a rectangular m x n file: the pseudospectra of zI~ - A; what needs a square matrix is refused */
     size_t rows = sys->A->rows;
     int rect = rows > n;
-    if (rect) {
+    if (rect && !sparse) {
         const char *opt = want_abscissa ? "--abscissa" : want_radius ? "--radius" : want_stab ? "--stability-radius"
                         : want_mode ? "--mode" : trace_only ? "--trace" : want_fov ? "--fov" : NULL;
         if (opt) cli_usage("%s needs a square matrix; %s is %zu x %zu", opt, spec, rows, n);
     }
-    { /* say what is ahead when it is long: an 8192 x 8192 file runs for hours */
+    if (!sparse) { /* say what is ahead when it is long: an 8192 x 8192 file runs for hours */
         int nth = threads;
 #ifdef _OPENMP
         if (!nth) nth = omp_get_max_threads();
@@ -350,6 +411,24 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     ptd_pspec_plan *plan = NULL;
     if ((st = ptd_pspec_plan_create(sys->A, &plan))) cli_fail("%s", ptd_last_error());
     double nrm = ptd_pspec_plan_norm2(plan), floor_ = ptd_pspec_plan_floor(plan);
+    /* --sparse: below the slack of the projection's bound no eps is resolved either */
+    if (sparse) floor_ += pspec_sparse_slack(&sp, 0);
+    /* --sparse-point: the sparse LU's sigma_min of A beside the projection's */
+    ptd_pspec_point lu = {0}, proj = {0};
+    int lu_st = 0;
+    double t_lu = 0;
+    if (want_spoint) {
+        double tl = cli_now();
+        lu_st = ptd_csr_sigma_min(sp.A, zsp, &lu);
+        if (lu_st && lu_st != PTD_ENOCONV) cli_fail("--sparse-point: %s", ptd_last_error());
+        t_lu = cli_now() - tl;
+        ptd_pspec_work *w = ptd_pspec_work_alloc(plan);
+        if (!w) cli_fail("out of memory");
+        ptd_pspec_opts o1 = {.method = method == PTD_PSPEC_SVD ? PTD_PSPEC_SVD : PTD_PSPEC_LANCZOS_SINGLE};
+        if ((st = ptd_pspec_sigma_min(plan, w, zsp, &o1, &proj)) && st != PTD_ENOCONV)
+            cli_fail("--sparse-point: %s", ptd_last_error());
+        ptd_pspec_work_free(w);
+    }
     if (want_mode) {
         pspec_mode_write(plan, sys->A, spec, zmode, out, want_tsv, quiet, cmd);
         free(a.eps);
@@ -507,7 +586,13 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     if (!notes_buf || !notes) cli_fail("out of memory");
     size_t nn = 0;
     snprintf(notes_buf[nn++], 200, "matrix: %s", spec);
-    if (rect)
+    if (sparse) {
+        snprintf(notes_buf[nn++], 200, "sparse: n = %zu, %zu nonzeros, ||A||_F = %.6g", sp.A->rows, sp.A->nnz, sp.norm_fro);
+        snprintf(notes_buf[nn++], 200, "Arnoldi: %zu steps%s from a seeded start, H~ %zu x %zu, ||A V - V H~||_F = %.2g, "
+                 "||V^* V - I||_F = %.2g", sp.steps, sp.steps < sp.k ? " (an invariant subspace)" : "", rows, n, sp.resid, sp.orth);
+        snprintf(notes_buf[nn++], 200, "shown: H~'s values, upper bounds on sigma_min(zI - A) to within %.2g; its "
+                 "eps-pseudospectra lie inside A's", pspec_sparse_slack(&sp, 0));
+    } else if (rect)
         snprintf(notes_buf[nn++], 200, "size: %zu x %zu (rectangular: sigma_min(z I~ - A), I~ = [I; 0])", rows, n);
     else
         snprintf(notes_buf[nn++], 200, "n: %zu", n);
@@ -535,6 +620,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     if (drv && drv->note) snprintf(notes_buf[nn++], 200, "%s", drv->note);
     snprintf(notes_buf[nn++], 200, "norm2: %.10g", nrm);
     snprintf(notes_buf[nn++], 200, "schur form: %s", ptd_pspec_plan_exact(plan) ? "exact (triangular input)"
+                                                     : sparse ? "of H~'s top block (the Ritz values), computed (zgees); QR of the rest"
                                                      : rect ? "of the top block, computed (zgees); QR of the rest"
                                                             : "computed (zgees)");
     snprintf(notes_buf[nn++], 200, "rounding floor: %.3g", method == PTD_PSPEC_SVD ? (double)n * 1.1102230246251565e-16 * nrm : floor_);
@@ -561,14 +647,22 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
                      eabs[k], traces[k]->components, traces[k]->unclosed, traces[k]->missed);
     }
     if (want_fov) snprintf(notes_buf[nn++], 200, "numerical range: boundary at %d angles (Johnson)", (int)NFOV);
+    if (want_spoint) {
+        char zs[80];
+        snprintf(notes_buf[nn++], 200, "sparse-point: z = %s: sigma_min(zI - A) = %.6g (sparse LU), of H~ %.6g",
+                 cli_complex(zs, sizeof zs, zsp, 4 * DBL_EPSILON * cabs(zsp)), lu.sigma, proj.sigma);
+    }
     for (size_t k = 0; k < nn; k++) notes[k] = notes_buf[k];
     char title[128];
-    if (rect) snprintf(title, sizeof title, "%s, %zu x %zu", spec, rows, n);
+    if (sparse) snprintf(title, sizeof title, "%s, n = %zu: Arnoldi, H~ %zu x %zu", spec, sp.A->rows, rows, n);
+    else if (rect) snprintf(title, sizeof title, "%s, %zu x %zu", spec, rows, n);
     else snprintf(title, sizeof title, "%s, n = %zu", spec, n);
     ptd_plot_meta meta = {.title = title, .command = cmd, .notes = notes, .nnotes = nn,
                           .latex = out && strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".tex") == 0,
                           .eps_unit = relative ? nrm : 0};
     cli_membuf script = {0}, data = {0};
+    double complex *exact = NULL;
+    size_t nexact = 0;
     size_t ntraced = 0;
     for (size_t k = 0; k < neps; k++) ntraced += traces[k] != NULL;
     if (want_tsv && trace_only) {
@@ -589,13 +683,32 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         ov.ntraces = ntraced ? neps : 0;
         ov.traced_only = trace_only;
         ov.box = &box;
-        if (rect) ov.eig_title = "eigenvalues of the top block";
+        if (rect) ov.eig_title = sparse ? "Ritz values" : "eigenvalues of the top block";
+        if (side) { /* convdiff: A's own eigenvalues, known exactly, those in the box */
+            nexact = 0;
+            exact = malloc(side * side * sizeof *exact);
+            if (!exact) cli_fail("out of memory");
+            for (size_t j = 1; j <= side; j++)
+                for (size_t l = 1; l <= side; l++) {
+                    double lam = ptd_csr_convdiff_eig(side, j, l);
+                    if (lam >= box.xmin && lam <= box.xmax && box.ymin <= 0 && box.ymax >= 0) exact[nexact++] = lam;
+                }
+            if (nexact) ov.sets[ov.nsets++] = (typeof(ov.sets[0])){exact, nexact, "eigenvalues of A (exact)", NULL};
+        }
         st = ptd_plot_pspec_gnuplot_overlay(cli_mem_open(&script), g, eabs, neps, ptd_pspec_plan_eigenvalues(plan), n,
                                             &ov, &meta);
         cli_mem_close(&script);
     }
     if (st) cli_fail("writing the output: %s", ptd_last_error());
     cli_emit(out, want_tsv, script.buf, script.len, data.buf, data.len);
+    free(exact);
+    if (save) { /* H~, so that pspec file:FILE draws the same figure without the sparse matrix */
+        cli_membuf hb = {0};
+        st = ptd_mm_write(cli_mem_open(&hb), sp.H);
+        cli_mem_close(&hb);
+        if (st || ptd_plot_write_file(save, hb.buf, hb.len)) cli_fail("--save %s: %s", save, ptd_last_error());
+        free(hb.buf);
+    }
 
     /* the summary: the numbers a reader wants first */
     if (!quiet) {
@@ -606,7 +719,28 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
             rho = fmax(rho, cabs(ev[i]));
         }
         double hx = (box.xmax - box.xmin) / (double)(nx - 1), hy = (box.ymax - box.ymin) / (double)(ny - 1);
-        if (rect) {
+        if (sparse) {
+            fprintf(stderr, "pspec: %s, n = %zu (sparse: %zu nonzeros, ||A||_F = %.6g)\n", spec, sp.A->rows, sp.A->nnz,
+                    sp.norm_fro);
+            fprintf(stderr, "  Arnoldi: %zu steps%s, %.3g s (%.3g s measuring): H~ %zu x %zu, ||H~||_2 = %.6g, "
+                            "||A V - V H~||_F = %.2g, ||V^* V - I||_F = %.2g\n", sp.steps,
+                    sp.steps < sp.k ? " (an invariant subspace: the Ritz values are eigenvalues)" : "", sp.seconds,
+                    sp.seconds_check, rows, n, nrm, sp.resid, sp.orth);
+            fprintf(stderr, "  Ritz values: rightmost %.6g, largest |.| %.6g\n", alpha, rho);
+            fprintf(stderr, "  shown are H~'s values: each bounds sigma_min(zI - A) from above (to within %.2g), so H~'s "
+                            "eps-pseudospectra lie inside A's, and A's pseudospectral abscissa and radius are at least "
+                            "those below\n", pspec_sparse_slack(&sp, 0));
+            if (want_spoint) {
+                char zs[80], v1[40], v2[40];
+                fprintf(stderr, "  at z = %s: sigma_min(zI - A) = %s (sparse LU and inverse Lanczos, %u steps, %.3g s%s); "
+                                "H~'s %s, %s\n", cli_complex(zs, sizeof zs, zsp, 4 * DBL_EPSILON * cabs(zsp)), cli_digits(v1, sizeof v1, lu.sigma, lu.err),
+                        lu.iterations, t_lu, lu_st ? ", not converged: an estimate" : "",
+                        cli_digits(v2, sizeof v2, proj.sigma, proj.err),
+                        proj.sigma + proj.err + pspec_sparse_slack(&sp, proj.sigma) >= lu.sigma - lu.err
+                            ? "an upper bound, as it must be"
+                            : "below A's beyond the errors: the bound failed (please report)");
+            }
+        } else if (rect) {
             fprintf(stderr, "pspec: %s, %zu x %zu (rectangular: sigma_min(z I~ - A), I~ = [I; 0]), ||A||_2 = %.6g\n",
                     spec, rows, n, nrm);
             fprintf(stderr, "  the top %zu x %zu block: spectral abscissa %.6g, spectral radius %.6g (its eps-pseudospectra "
@@ -648,14 +782,20 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
             if (ptd_pspec_grid_bound(g, eabs[k], ev, rect ? 0 : n, &gb)) cli_fail("%s", ptd_last_error());
             char v1[40], v2[80];
             if (rect && !(gb.abscissa_lo > -INFINITY)) {
-                fprintf(stderr, "  eps %s: no grid point has sigma_min <= eps (a rectangular matrix's "
-                                "eps-pseudospectrum may be empty)\n", cli_eps_text(eb, sizeof eb, eps[k], relative, nrm));
+                if (sparse)
+                    fprintf(stderr, "  eps %s: no grid point has H~'s sigma_min <= eps (the projection resolves none "
+                                    "here: more steps, or a box by the rightmost Ritz values)\n",
+                            cli_eps_text(eb, sizeof eb, eps[k], relative, nrm));
+                else
+                    fprintf(stderr, "  eps %s: no grid point has sigma_min <= eps (a rectangular matrix's "
+                                    "eps-pseudospectrum may be empty)\n", cli_eps_text(eb, sizeof eb, eps[k], relative, nrm));
                 continue;
             }
             fprintf(stderr, "  eps %s:", cli_eps_text(eb, sizeof eb, eps[k], relative, nrm));
             for (int which = 0; which < 2; which++) {
                 const ptd_pspec_extreme *x = which ? &xr[k] : &xa[k];
-                const char *name = which ? "radius" : "pseudospectral abscissa";
+                const char *name = sparse ? (which ? "H~'s radius" : "H~'s pseudospectral abscissa")
+                                          : which ? "radius" : "pseudospectral abscissa";
                 int want = which ? want_radius : want_abscissa;
                 double lo = which ? gb.radius_lo : gb.abscissa_lo, hi = which ? gb.radius_hi : gb.abscissa_hi;
                 if (want && !isnan(x->value) && x->certified)
@@ -678,7 +818,7 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
                      * slowly off a very non-normal matrix's level set): no upper bound */
                     fprintf(stderr, " %s >= %s (grid lower bound%s);", name,
                             cli_digits(v1, sizeof v1, lo, 0.1 * eabs[k]),
-                            want ? ", criss-cross failed" : which ? "; --radius for the value" : "; --abscissa for the value");
+                            want ? ", criss-cross failed" : rect ? "" : which ? "; --radius for the value" : "; --abscissa for the value");
             }
             fputc('\n', stderr);
             if (gb.missed)
@@ -748,5 +888,6 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     free(traces);
     ptd_pspec_plan_free(plan);
     ptd_system_free(sys);
+    ptd_csr_free(sp.A);
     return CLI_OK;
 }

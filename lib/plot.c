@@ -336,7 +336,9 @@ static void put_overlay_plot(FILE *f, const ptd_plot_overlay *ov, int latex, int
             fprintf(f, ", \\\n         $mark%zu using 1:2:3 with points pt %d ps 1.6 lw 2 lc palette notitle", s, pt[s]);
             fprintf(f, ", \\\n         NaN with points pt %d ps 1.6 lw 2 lc rgb 'black' title ", pt[s]);
         } else
-            fprintf(f, ", \\\n         $mark%zu using 1:2 with points pt %d ps 1.6 lc rgb '%s' title ", s, pt[s], col[s]);
+            /* a set of many points (a whole spectrum) small, so that it hides no contour */
+            fprintf(f, ", \\\n         $mark%zu using 1:2 with points pt %d ps %s lc rgb '%s' title ", s, pt[s],
+                    ov->sets[s].n > PTD_PLOT_MANY_MARKS ? "0.7" : "1.6", col[s]);
         put_quoted(f, ov->sets[s].title ? ov->sets[s].title : "points");
     }
 }

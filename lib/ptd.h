@@ -469,6 +469,8 @@ int ptd_csr_read(FILE *f, const char *name, ptd_csr **out);
 void ptd_csr_free(ptd_csr *A);
 /* The nonzero entries of a dense matrix. */
 int ptd_csr_from_dense(const ptd_matrix *M, ptd_csr **out);
+/* The dense matrix of A (zeros allocated: both sides at most PTD_ZOO_MAX_N, else PTD_EINVAL). */
+int ptd_csr_to_dense(const ptd_csr *A, ptd_matrix **out);
 /* y = A x (x: cols, y: rows entries). */
 void ptd_csr_matvec(const ptd_csr *A, const ptd_complex *x, ptd_complex *y);
 /* sqrt(sum |a_ij|^2) */
@@ -487,10 +489,12 @@ int ptd_csr_convdiff(size_t m, ptd_csr **out);
 double ptd_csr_convdiff_eig(size_t m, size_t j, size_t k);
 
 /* k steps of Arnoldi with full reorthogonalisation (classical Gram-Schmidt twice) from a
- * seeded unit start vector (complex Gaussian, GSL's mt19937): the (k+1) x k upper Hessenberg
+ * seeded unit start vector (Gaussian, GSL's mt19937; real when A is, so that H~ is real too,
+ * else complex): the (k+1) x k upper Hessenberg
  * H~ with A V_k = V_{k+1} H~, V_{k+1} orthonormal (n x (k+1), into *V when V is not NULL).
- * On breakdown at step j < k (h_{j+1,j} below 4 n u ||A||_F: an invariant subspace) it stops:
- * H~ is (j+1) x j and *steps = j.  For any unit y, ||(zI~ - H~) y|| = ||(zI - A) V_k y||, so
+ * On breakdown at step j <= k (h_{j+1,j} below 4 n u ||A||_F: an invariant subspace, always at
+ * j = n) it stops: H~ is (j+1) x j with its last row 0, *steps = j, and the last column of V is
+ * a unit vector orthogonal to the others (0 when j = n).  For any unit y, ||(zI~ - H~) y|| = ||(zI - A) V_k y||, so
  * sigma_min(zI~ - H~) >= sigma_min(zI - A): each value of the projection is an upper bound
  * on A's, and the eps-pseudospectra of H~ (ptd_pspec_plan_create takes it) lie inside A's,
  * close to them near the eigenvalues Arnoldi has found.  Square A, 1 <= k <= n. */
@@ -499,8 +503,8 @@ int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix *
 /* sigma_min(zI - A) of a square sparse A: a sparse LU factorization of zI - A (UMFPACK,
  * partial pivoting) and inverse Lanczos with full reorthogonalisation on
  * (zI - A)^{-1} (zI - A)^{-*}, from a fixed start, to a quarter of the rounding estimate
- * n u (||A||_F + |z|) (the error estimate err assumes the LU backward stable, as its pivoting
- * keeps it in practice); at most 300 steps (PTD_ENOCONV, with the estimate so far).  An
+ * n u (sqrt(||A||_1 ||A||_inf) + |z|), the first term a bound on ||A||_2 (the error estimate err
+ * assumes the LU backward stable, as its pivoting keeps it in practice); at most 300 steps (PTD_ENOCONV, with the estimate so far).  An
  * exactly singular zI - A gives sigma 0.  The reference the projection is tested against. */
 int ptd_csr_sigma_min(const ptd_csr *A, ptd_complex z, ptd_pspec_point *res);
 
@@ -959,6 +963,8 @@ int ptd_fov_abscissa(const ptd_matrix *A, double *omega);
 /* ------------------------------------------------------------------------------------ */
 
 #define PTD_PLOT_MAX_MARKS 4
+/* A set of more marks than this (without eps) is drawn with small symbols. */
+#define PTD_PLOT_MANY_MARKS 100
 
 /* What may be drawn over the contours: up to PTD_PLOT_MAX_MARKS sets of marked points (e.g.
  * where the pseudospectral abscissa is attained), each with a key title and a symbol of its
@@ -1359,7 +1365,7 @@ typedef struct {
 /* One epoch of AdamW over a seeded shuffle of d (epoch number e, 0-based). */
 int ptd_train_epoch(ptd_train_model *m, const ptd_train_opts *o, const ptd_dataset *d, size_t e,
                     ptd_train_epoch_stats *st);
-/* Loss and accuracy over all of d, in batches, optionally with noise. */
+/* Loss and accuracy over all of d (ptd_train_loss_grad without a gradient), optionally with noise. */
 int ptd_train_evaluate(ptd_train_model *m, const ptd_dataset *d, const ptd_train_noise *noise,
                        int threads, double *loss, double *acc);
 

@@ -63,6 +63,22 @@ int ptd_csr_from_dense(const ptd_matrix *M, ptd_csr **out)
     return PTD_OK;
 }
 
+int ptd_csr_to_dense(const ptd_csr *A, ptd_matrix **out)
+{
+    ptd_clear_error();
+    *out = NULL;
+    if (!A || !A->rows || !A->cols) return ptd_error(PTD_EINVAL, "csr: an empty matrix");
+    if (A->rows > PTD_ZOO_MAX_N || A->cols > PTD_ZOO_MAX_N)
+        return ptd_error(PTD_EINVAL, "csr: %zu x %zu is too large to store dense (at most %d x %d)", A->rows, A->cols,
+                         PTD_ZOO_MAX_N, PTD_ZOO_MAX_N);
+    ptd_matrix *M = ptd_matrix_alloc(A->rows, A->cols);
+    if (!M) return ptd_error(PTD_ENOMEM, "csr: out of memory for a dense %zu x %zu", A->rows, A->cols);
+    for (size_t i = 0; i < A->rows; i++)
+        for (size_t e = A->rowptr[i]; e < A->rowptr[i + 1]; e++) PTD_AT(M, i, A->colind[e]) = A->val[e];
+    *out = M;
+    return PTD_OK;
+}
+
 void ptd_csr_matvec(const ptd_csr *A, const double complex *x, double complex *y)
 {
     for (size_t i = 0; i < A->rows; i++) {
@@ -158,8 +174,11 @@ int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix *
         if (rng) gsl_rng_free(rng);
         return ptd_error(PTD_ENOMEM, "arnoldi: out of memory (n = %zu, %zu steps)", n, k);
     }
+    /* a real A gets a real start, so that H~ is real and its pseudospectra symmetric */
+    int real = 1;
+    for (size_t e = 0; e < A->nnz && real; e++) real = cimag(A->val[e]) == 0;
     for (size_t i = 0; i < n; i++) {
-        double re = gsl_ran_gaussian(rng, 1), im = gsl_ran_gaussian(rng, 1);
+        double re = gsl_ran_gaussian(rng, 1), im = real ? 0 : gsl_ran_gaussian(rng, 1);
         Q[i] = CMPLX(re, im);
     }
     gsl_rng_free(rng);
@@ -182,7 +201,26 @@ int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix *
         for (size_t i = 0; i <= j; i++) PTD_AT(Hk, i, j) = h[i];
         PTD_AT(Hk, j + 1, j) = b;
         if (b <= tiny) {
+            /* an invariant subspace to rounding: the last row of H~ is 0 (what is dropped, w,
+             * is below 4 n u ||A||_F), and the last column of V a unit vector orthogonal to the
+             * others, from the generator, or 0 when they span the space (j + 1 = n) */
+            PTD_AT(Hk, j + 1, j) = 0;
             j++;
+            memset(w, 0, n * sizeof *w);
+            if (j < n) {
+                gsl_rng *g = ptdi_rng_seeded(seed + 1);
+                for (size_t i = 0; g && i < n; i++) {
+                    double re = gsl_ran_gaussian(g, 1), im = gsl_ran_gaussian(g, 1);
+                    w[i] = CMPLX(re, im);
+                }
+                if (g) gsl_rng_free(g);
+                for (int pass = 0; pass < 2; pass++) {
+                    cblas_zgemv(CblasColMajor, CblasConjTrans, (int)n, (int)j, &one, Q, (int)n, w, 1, &zero, c, 1);
+                    cblas_zgemv(CblasColMajor, CblasNoTrans, (int)n, (int)j, &mone, Q, (int)n, c, 1, &one, w, 1);
+                }
+                double nw = cblas_dznrm2((int)n, w, 1);
+                for (size_t i = 0; i < n; i++) w[i] = nw > 0 ? w[i] / nw : 0;
+            }
             break;
         }
         for (size_t i = 0; i < n; i++) w[i] /= b;
@@ -280,7 +318,20 @@ int ptd_csr_sigma_min(const ptd_csr *A, double complex z, ptd_pspec_point *res)
     if (!A || A->rows != A->cols || A->rows == 0) return ptd_error(PTD_EINVAL, "sparse sigma_min: a square matrix is needed");
     if (!isfinite(creal(z)) || !isfinite(cimag(z))) return ptd_error(PTD_EINVAL, "sparse sigma_min: z is not finite");
     size_t n = A->rows, cap = n < LU_MAXIT ? n : LU_MAXIT;
-    double normwise = (double)n * PTD_U * (ptd_csr_norm_fro(A) + cabs(z));
+    /* ||A||_2 <= sqrt(||A||_1 ||A||_inf), both a pass over the entries */
+    double *colsum = calloc(n, sizeof *colsum), n1 = 0, ninf = 0;
+    if (!colsum) return ptd_error(PTD_ENOMEM, "sparse sigma_min: out of memory (n = %zu)", n);
+    for (size_t i = 0; i < n; i++) {
+        double r = 0;
+        for (size_t e = A->rowptr[i]; e < A->rowptr[i + 1]; e++) {
+            r += cabs(A->val[e]);
+            colsum[A->colind[e]] += cabs(A->val[e]);
+        }
+        ninf = fmax(ninf, r);
+    }
+    for (size_t j = 0; j < n; j++) n1 = fmax(n1, colsum[j]);
+    free(colsum);
+    double normwise = (double)n * PTD_U * (sqrt(n1 * ninf) + cabs(z));
     SuiteSparse_long *Ap = NULL, *Ai = NULL;
     double complex *Ax = NULL, *Q = malloc((cap + 1) * n * sizeof *Q), *y = malloc(n * sizeof *y),
                    *u = malloc(n * sizeof *u), *c = malloc((cap + 1) * sizeof *c);

@@ -27,6 +27,9 @@ draw grcar100.png pspec grcar -n 100 -eps 1e-1,1e-2,1e-3,1e-4
 draw kahan40.png pspec kahan -n 40 -eps 1e-2,1e-4,1e-6,1e-8
 # the pseudomode of LegS at a point where sigma_min is 2e-37, beside the nearest eigenvector
 draw legs64-mode.png pspec hippo-legs -n 64 --mode -30.5+5i
+# convection-diffusion, n = 2025: the Arnoldi projection's pseudospectra (inside A's), and A's dense
+draw convdiff-arnoldi.png pspec convdiff --sparse 160 -eps 1e-1,1e-2,1e-3,1e-4,1e-5 --sparse-point -7.13 --grid 150
+draw convdiff-dense.png pspec convdiff -eps 1e-1,1e-2,1e-3,1e-4,1e-5 --box -353.9,15.58,-92.07,92.69 --grid 120
 # kappa_2(V) of LegS against n, double and extended precision
 draw legs-kappa.png eigcond hippo-legs --sizes 4:128:4
 # kappa_2(V) of LegS + E against ||E||_2/||A||_2, random and optimised

@@ -106,6 +106,66 @@ grep -q 'matrix is 1 x 2, a square matrix is needed (or one with more rows than 
   && pass "1 x 2 refused" || fail "1 x 2: $(cat err.txt)"
 rm -f keep-r21.mtx keep-r12.mtx
 
+# --sparse K: Arnoldi's H~ in A's place.  With K = n the projection is A itself (V unitary):
+# every grid value the dense one, within both errors and the measured slack of the bound
+expect 0 "sparse, K = n" pspec grcar -n 20 --sparse 20 --box -1,3,-3,3 --grid 15 -eps 1e-2 --format tsv
+grep -q '^# shown: H~.s values, upper bounds on sigma_min(zI - A) to within' out.txt && pass "sparse: the bound recorded" \
+  || fail "sparse: no bound note"
+slack=$(sed -n 's/^# shown: .* to within \([^;]*\);.*/\1/p' out.txt)
+grep -v '^#' out.txt > keep-s.tsv
+pspec grcar -n 20 --box -1,3,-3,3 --grid 15 -eps 1e-2 --format tsv --quiet | grep -v '^#' > keep-d.tsv
+paste keep-s.tsv keep-d.tsv | awk -v s="$slack" 'NF == 8 { n++; d = $3 - $7; if (d < 0) d = -d; if (d > $4 + $8 + s) bad = 1 }
+  END { exit bad || n != 225 }' && pass "sparse K = n: the dense values" || fail "sparse K = n: $(paste keep-s.tsv keep-d.tsv | head -3)"
+# K < n on convdiff (n = 625): H~'s sigma_min bounds A's from above at every point (A's by the
+# dense Schur form), and the sparse LU's value at a point is the dense one
+expect 0 "sparse convdiff" pspec convdiff -n 625 --sparse 40 -eps 1e-2 --box -60,5,-20,20 --grid 15 --format tsv
+slack=$(sed -n 's/^# shown: .* to within \([^;]*\);.*/\1/p' out.txt)
+grep -v '^#' out.txt > keep-s.tsv
+pspec convdiff -n 625 -eps 1e-2 --box -60,5,-20,20 --grid 15 --format tsv --quiet | grep -v '^#' > keep-d.tsv
+paste keep-s.tsv keep-d.tsv | awk -v s="$slack" 'NF == 8 { n++; if ($3 + $4 + s < $7 - $8) bad = 1; if ($3 - $7 > 1e-3) loose++ }
+  END { exit bad || n != 225 || loose == 0 }' && pass "sparse: H~'s sigma_min >= A's everywhere (and not equal)" \
+  || fail "sparse: the projection fell below A's"
+expect 0 "sparse point" pspec convdiff -n 625 --sparse 40 -eps 1e-2 --sparse-point -10 --grid 10 -o keep-p.gp
+lu=$(sed -n 's/.*at z = -10+0i: sigma_min(zI - A) = \([^ ]*\) (sparse LU.*/\1/p' err.txt)
+pspec convdiff -n 625 -eps 1e-2 --box -10,-9,0,1 --grid 2 --format tsv --quiet > keep-d.tsv
+awk -v lu="$lu" '$1 == -10 && $2 == 0 { d = lu - $3; if (d < 0) d = -d; found = 1; if (d > 625 * 1.2e-16 * 2000 + $4) bad = 1 }
+  END { exit bad || !found || lu == "" }' keep-d.tsv && pass "sparse LU: the dense value at -10" || fail "sparse LU '$lu': $(cat keep-d.tsv | grep '^-10 0')"
+grep -q 'an upper bound, as it must be' err.txt && pass "sparse point: the projection above it" || fail "sparse point: $(cat err.txt)"
+grep -q "eigenvalues of A (exact)" keep-p.gp && grep -q "Ritz values" keep-p.gp && pass "convdiff figure: exact eigenvalues and Ritz values" \
+  || fail "convdiff figure: no exact eigenvalues or Ritz values"
+# --save writes H~; pspec file:H~ gives the same values, to the bit
+expect 0 "sparse save" pspec convdiff -n 625 --sparse 30 -eps 1e-2 --grid 9 --box -60,5,-20,20 --format tsv --save keep-h.mtx --quiet
+grep -v '^#' out.txt > keep-s.tsv
+head -n 2 keep-h.mtx | tail -n 1 | grep -qx '31 30' && pass "sparse save: a 31 x 30 file" || fail "sparse save: $(head -n 2 keep-h.mtx)"
+pspec file:keep-h.mtx -eps 1e-2 --grid 9 --box -60,5,-20,20 --format tsv --quiet | grep -v '^#' > keep-d.tsv
+cmp -s keep-s.tsv keep-d.tsv && pass "sparse save: pspec file:H~ gives the same grid" || fail "sparse save: the grids differ"
+# a sparse coordinate file (and standard input) as A
+printf '%%%%MatrixMarket matrix coordinate real general\n3 3 4\n1 1 1\n2 2 2\n3 3 3\n1 3 5\n' > keep-c.mtx
+expect 0 "sparse file" pspec file:keep-c.mtx --sparse 3 -eps 1e-1 --grid 5 --box 0,4,-1,1 --format tsv --quiet
+grep -v '^#' out.txt > keep-s.tsv
+pspec - --sparse 3 -eps 1e-1 --grid 5 --box 0,4,-1,1 --format tsv --quiet < keep-c.mtx | grep -v '^#' > keep-d.tsv
+cmp -s keep-s.tsv keep-d.tsv && pass "sparse: stdin equals the file" || fail "sparse: stdin differs"
+# what --sparse refuses: options for a square matrix, and nonsense
+for opt in --abscissa --radius --stability-radius "--mode 0.3" --trace --fov; do
+  rm -f keep-r.gp
+  expect 2 "sparse $opt" pspec grcar -n 20 --sparse 10 $opt -o keep-r.gp
+  grep -q "needs a square matrix; with --sparse the projection H~ is (K+1) x K" err.txt && [ ! -e keep-r.gp ] \
+    && pass "sparse $opt refused, no file" || fail "sparse $opt: $(cat err.txt)"
+done
+expect 2 "--save without --sparse" pspec grcar -n 20 --save keep-x.mtx
+expect 2 "--sparse-point without --sparse" pspec grcar -n 20 --sparse-point 1
+usage_error "--sparse-point not a point" "1+" pspec grcar -n 20 --sparse 5 --sparse-point 1+
+usage_error "--sparse 0" "0" pspec grcar -n 20 --sparse 0
+expect 2 "--sparse beyond n" pspec grcar -n 20 --sparse 21
+expect 2 "--sparse --relative" pspec grcar -n 20 --sparse 5 --relative
+expect 2 "convdiff n not a square" pspec convdiff -n 600 --sparse 5
+expect 2 "convdiff m below 25" pspec convdiff -n 576 --sparse 5
+expect 2 "convdiff dense too large" pspec convdiff -n 10000
+expect 2 "--save onto -o" pspec convdiff --sparse 5 -o keep-x.tsv --save keep-x.tsv
+expect 1 "sparse: a rectangular file" pspec file:keep-h.mtx --sparse 5
+[ ! -e keep-x.mtx ] && [ ! -e keep-x.tsv ] && pass "sparse refusals leave no file" || fail "sparse refusals left a file"
+rm -f keep-s.tsv keep-d.tsv keep-p.gp keep-h.mtx keep-c.mtx
+
 # images, when gnuplot is here
 if command -v gnuplot >/dev/null 2>&1; then
   for ext in png svg pdf tex; do

@@ -36,4 +36,18 @@ for tool in pspec pspec-mpi eigcond ptd-sweep tf-sweep transient ssm-train; do
   [ -z "$missing" ] && pass "$tool: the synopsis of $page(1) names all $n options of --help" \
     || fail "$tool: $page(1)'s synopsis lacks$missing"
 done
+
+# libptd(3) documents every function ptd.h declares, in its SYNOPSIS and its DESCRIPTION
+sed -n 's/^[a-z_ ]*[ *]\(ptd_[a-z0-9_]*\)(.*/\1/p' "$TOP_SRCDIR/lib/ptd.h" | sort -u > declared.txt
+sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$TOP_SRCDIR/man/libptd.3" > syn3.txt
+sed -n '/^\.SH DESCRIPTION/,$p' "$TOP_SRCDIR/man/libptd.3" > desc3.txt
+nsyn=""; ndesc=""
+for f in $(cat declared.txt); do
+  grep -qw -- "$f" syn3.txt || nsyn="$nsyn $f"
+  grep -qw -- "$f" desc3.txt || ndesc="$ndesc $f"
+done
+nd=$(wc -l < declared.txt)
+[ "$nd" -ge 100 ] || fail "only $nd functions found in ptd.h (the pattern above is wrong?)"
+[ -z "$nsyn" ] && pass "libptd(3): the synopsis names all $nd functions of ptd.h" || fail "libptd(3)'s synopsis lacks$nsyn"
+[ -z "$ndesc" ] && pass "libptd(3): the description documents all $nd functions" || fail "libptd(3)'s description lacks$ndesc"
 finish
