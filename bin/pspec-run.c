@@ -86,8 +86,7 @@ static void usage(void)
     cli_help_shared(&tool);
     printf("\nMatrices:\n");
     for (size_t i = 0; i < ptd_zoo_count(); i++) printf("  %-18s %s\n", ptd_zoo_name(i), ptd_zoo_describe(i));
-    printf("  %-18s %s\n", "convdiff", "2-D convection-diffusion, n = m^2 (m >= 25, default 2025), five-point\n"
-           "                     stencil, sparse; dense up to n = 8100, or with --sparse K");
+    printf("  %-18s %s\n", "convdiff", "2-D convection-diffusion, n = m^2, m >= 25 (default 2025); sparse");
     printf("\nExamples:\n"
            "  pspec hippo-legs -n 64 -eps 1e-4 | gnuplot -p\n"
            "  pspec grcar -n 100 -eps 1e-1,1e-2,1e-3,1e-4 -o grcar.pdf\n"

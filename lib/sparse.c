@@ -157,6 +157,44 @@ double ptd_csr_convdiff_eig(size_t m, size_t j, size_t k)
 
 /* --- Arnoldi ---------------------------------------------------------------------------- */
 
+/* Arnoldi's Gram-Schmidt pass and norm in a fixed order of operations (no BLAS): the
+ * Ritz values of a far-from-normal A move with the rounding of the basis (by far more than
+ * u, since they lie anywhere in A's pseudospectra), so the basis must not depend on the BLAS
+ * kernel or its threads.  c = Q^* w, w -= Q c, Q the first j columns. */
+static void cgs_pass(const double complex *Q, size_t n, size_t j, double complex *w, double complex *c)
+{
+    for (size_t l = 0; l < j; l++) {
+        const double complex *q = Q + l * n;
+        double sr = 0, si = 0;
+        for (size_t i = 0; i < n; i++) { /* conj(q_i) w_i */
+            sr += creal(q[i]) * creal(w[i]) + cimag(q[i]) * cimag(w[i]);
+            si += creal(q[i]) * cimag(w[i]) - cimag(q[i]) * creal(w[i]);
+        }
+        c[l] = CMPLX(sr, si);
+    }
+    for (size_t l = 0; l < j; l++) {
+        const double complex *q = Q + l * n;
+        double cr = creal(c[l]), ci = cimag(c[l]);
+        for (size_t i = 0; i < n; i++)
+            w[i] = CMPLX(creal(w[i]) - (creal(q[i]) * cr - cimag(q[i]) * ci),
+                         cimag(w[i]) - (creal(q[i]) * ci + cimag(q[i]) * cr));
+    }
+}
+
+/* ||x||_2, scaled by the largest |component| (no overflow), in a fixed order */
+static double nrm2_fixed(const double complex *x, size_t n)
+{
+    double big = 0;
+    for (size_t i = 0; i < n; i++) big = fmax(big, fmax(fabs(creal(x[i])), fabs(cimag(x[i]))));
+    if (!(big > 0) || !isfinite(big)) return big;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a = creal(x[i]) / big, b = cimag(x[i]) / big;
+        s += a * a + b * b;
+    }
+    return big * sqrt(s);
+}
+
 int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix **H, ptd_matrix **V, size_t *steps)
 {
     ptd_clear_error();
@@ -182,10 +220,9 @@ int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix *
         Q[i] = CMPLX(re, im);
     }
     gsl_rng_free(rng);
-    double nq = cblas_dznrm2((int)n, Q, 1);
+    double nq = nrm2_fixed(Q, n);
     for (size_t i = 0; i < n; i++) Q[i] /= nq;
     double tiny = 4 * (double)n * PTD_U * ptd_csr_norm_fro(A);
-    const double complex one = 1, mone = -1, zero = 0;
     size_t j;
     for (j = 0; j < k; j++) {
         double complex *w = Q + (j + 1) * n;
@@ -193,11 +230,10 @@ int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix *
         memset(h, 0, (j + 1) * sizeof *h);
         /* classical Gram-Schmidt twice: c = Q^* w, w -= Q c */
         for (int pass = 0; pass < 2; pass++) {
-            cblas_zgemv(CblasColMajor, CblasConjTrans, (int)n, (int)(j + 1), &one, Q, (int)n, w, 1, &zero, c, 1);
-            cblas_zgemv(CblasColMajor, CblasNoTrans, (int)n, (int)(j + 1), &mone, Q, (int)n, c, 1, &one, w, 1);
+            cgs_pass(Q, n, j + 1, w, c);
             for (size_t i = 0; i <= j; i++) h[i] += c[i];
         }
-        double b = cblas_dznrm2((int)n, w, 1);
+        double b = nrm2_fixed(w, n);
         for (size_t i = 0; i <= j; i++) PTD_AT(Hk, i, j) = h[i];
         PTD_AT(Hk, j + 1, j) = b;
         if (b <= tiny) {
@@ -215,10 +251,9 @@ int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix *
                 }
                 if (g) gsl_rng_free(g);
                 for (int pass = 0; pass < 2; pass++) {
-                    cblas_zgemv(CblasColMajor, CblasConjTrans, (int)n, (int)j, &one, Q, (int)n, w, 1, &zero, c, 1);
-                    cblas_zgemv(CblasColMajor, CblasNoTrans, (int)n, (int)j, &mone, Q, (int)n, c, 1, &one, w, 1);
+                    cgs_pass(Q, n, j, w, c);
                 }
-                double nw = cblas_dznrm2((int)n, w, 1);
+                double nw = nrm2_fixed(w, n);
                 for (size_t i = 0; i < n; i++) w[i] = nw > 0 ? w[i] / nw : 0;
             }
             break;
