@@ -337,10 +337,16 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     const char *spec = cli_one_matrix(argc, argv);
     int sparse = sparse_k > 0;
     if (!sparse && (want_spoint || save)) cli_usage("%s needs --sparse K", want_spoint ? "--sparse-point" : "--save");
+    /* the first option given that needs a square matrix (refused for a rectangular one) */
+    const char *square_opt = want_abscissa ? "--abscissa" : want_radius ? "--radius" : want_stab ? "--stability-radius"
+                           : want_mode ? "--mode" : trace_only ? "--trace" : want_fov ? "--fov" : NULL;
+    int nth = threads; /* the threads the grid will use, for the long-run notice */
+#ifdef _OPENMP
+    if (!nth) nth = omp_get_max_threads();
+#endif
+    if (nth < 1) nth = 1;
     if (sparse) {
-        const char *opt = want_abscissa ? "--abscissa" : want_radius ? "--radius" : want_stab ? "--stability-radius"
-                        : want_mode ? "--mode" : trace_only ? "--trace" : want_fov ? "--fov" : NULL;
-        if (opt) cli_usage("%s needs a square matrix; with --sparse the projection H~ is (K+1) x K", opt);
+        if (square_opt) cli_usage("%s needs a square matrix; with --sparse the projection H~ is (K+1) x K", square_opt);
         if (relative) cli_usage("--relative needs ||A||_2, which --sparse does not compute: give absolute eps");
         if (save) cli_check_save(save, out);
     }
@@ -360,13 +366,8 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
         sp.A = pspec_sparse_matrix(spec, n, a.n_given, seed, &side);
         size_t nA = sp.A->rows;
         if (sparse_k > nA) cli_usage("--sparse %zu: more steps than the order n = %zu", sparse_k, nA);
-        int nth = threads;
-#ifdef _OPENMP
-        if (!nth) nth = omp_get_max_threads();
-#endif
-        if (nth < 1) nth = 1;
         double kk = (double)sparse_k, points = (double)nx * (double)ny * (have_box ? 1.0 : 1.2);
-        /* Arnoldi (BLAS 2, about one thread's rate), H~'s plan, the grid; the sparse LU of a
+        /* Arnoldi (fixed-order loops on one thread), H~'s plan, the grid; the sparse LU of a
          * point is not modelled (its fill depends on the matrix) */
         double flops = pspec_sparse_flops(sp.A, sparse_k) + 100 * kk * kk * kk +
                        points * cli_flops_point(sparse_k, method == PTD_PSPEC_SVD) / nth;
@@ -388,17 +389,8 @@ int pspec_run(int argc, char **argv, const pspec_driver *drv)
     /* a rectangular m x n file: the pseudospectra of zI~ - A; what needs a square matrix is refused */
     size_t rows = sys->A->rows;
     int rect = rows > n;
-    if (rect && !sparse) {
-        const char *opt = want_abscissa ? "--abscissa" : want_radius ? "--radius" : want_stab ? "--stability-radius"
-                        : want_mode ? "--mode" : trace_only ? "--trace" : want_fov ? "--fov" : NULL;
-        if (opt) cli_usage("%s needs a square matrix; %s is %zu x %zu", opt, spec, rows, n);
-    }
+    if (rect && !sparse && square_opt) cli_usage("%s needs a square matrix; %s is %zu x %zu", square_opt, spec, rows, n);
     if (!sparse) { /* say what is ahead when it is long: an 8192 x 8192 file runs for hours */
-        int nth = threads;
-#ifdef _OPENMP
-        if (!nth) nth = omp_get_max_threads();
-#endif
-        if (nth < 1) nth = 1;
         int svd = method == PTD_PSPEC_SVD;
         double points = (double)nx * (double)ny * (have_box ? 1.0 : 1.2); /* the region's search: ~20% more */
         double flops = cli_flops_plan(sys->A) + ((double)(eps ? neps : 8) * (want_abscissa + want_radius) + 4.0 * want_stab) * cli_flops_crisscross(n) +

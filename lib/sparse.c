@@ -195,6 +195,19 @@ static double nrm2_fixed(const double complex *x, size_t n)
     return big * sqrt(s);
 }
 
+/* x: n seeded standard Gaussians (GSL's mt19937), real or complex; 0, or -1 when out of memory */
+static int gaussian_fill(unsigned long seed, int real, double complex *x, size_t n)
+{
+    gsl_rng *r = ptdi_rng_seeded(seed);
+    if (!r) return -1;
+    for (size_t i = 0; i < n; i++) {
+        double re = gsl_ran_gaussian(r, 1), im = real ? 0 : gsl_ran_gaussian(r, 1);
+        x[i] = CMPLX(re, im);
+    }
+    gsl_rng_free(r);
+    return 0;
+}
+
 int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix **H, ptd_matrix **V, size_t *steps)
 {
     ptd_clear_error();
@@ -206,20 +219,13 @@ int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix *
     if (k < 1 || k > n) return ptd_error(PTD_EINVAL, "arnoldi: %zu steps; 1..n (n = %zu)", k, n);
     double complex *Q = malloc(n * (k + 1) * sizeof *Q), *h = malloc((k + 1) * sizeof *h), *c = malloc((k + 1) * sizeof *c);
     ptd_matrix *Hk = ptd_matrix_alloc(k + 1, k);
-    gsl_rng *rng = ptdi_rng_seeded(seed);
-    if (!Q || !h || !c || !Hk || !rng) {
-        free(Q), free(h), free(c), ptd_matrix_free(Hk);
-        if (rng) gsl_rng_free(rng);
-        return ptd_error(PTD_ENOMEM, "arnoldi: out of memory (n = %zu, %zu steps)", n, k);
-    }
     /* a real A gets a real start, so that H~ is real and its pseudospectra symmetric */
     int real = 1;
     for (size_t e = 0; e < A->nnz && real; e++) real = cimag(A->val[e]) == 0;
-    for (size_t i = 0; i < n; i++) {
-        double re = gsl_ran_gaussian(rng, 1), im = real ? 0 : gsl_ran_gaussian(rng, 1);
-        Q[i] = CMPLX(re, im);
+    if (!Q || !h || !c || !Hk || gaussian_fill(seed, real, Q, n)) {
+        free(Q), free(h), free(c), ptd_matrix_free(Hk);
+        return ptd_error(PTD_ENOMEM, "arnoldi: out of memory (n = %zu, %zu steps)", n, k);
     }
-    gsl_rng_free(rng);
     double nq = nrm2_fixed(Q, n);
     for (size_t i = 0; i < n; i++) Q[i] /= nq;
     double tiny = 4 * (double)n * PTD_U * ptd_csr_norm_fro(A);
@@ -244,15 +250,11 @@ int ptd_csr_arnoldi(const ptd_csr *A, size_t k, unsigned long seed, ptd_matrix *
             j++;
             memset(w, 0, n * sizeof *w);
             if (j < n) {
-                gsl_rng *g = ptdi_rng_seeded(seed + 1);
-                for (size_t i = 0; g && i < n; i++) {
-                    double re = gsl_ran_gaussian(g, 1), im = gsl_ran_gaussian(g, 1);
-                    w[i] = CMPLX(re, im);
+                if (gaussian_fill(seed + 1, 0, w, n)) {
+                    free(Q), free(h), free(c), ptd_matrix_free(Hk);
+                    return ptd_error(PTD_ENOMEM, "arnoldi: out of memory (n = %zu, %zu steps)", n, k);
                 }
-                if (g) gsl_rng_free(g);
-                for (int pass = 0; pass < 2; pass++) {
-                    cgs_pass(Q, n, j, w, c);
-                }
+                for (int pass = 0; pass < 2; pass++) cgs_pass(Q, n, j, w, c);
                 double nw = nrm2_fixed(w, n);
                 for (size_t i = 0; i < n; i++) w[i] = nw > 0 ? w[i] / nw : 0;
             }
@@ -392,13 +394,7 @@ int ptd_csr_sigma_min(const ptd_csr *A, double complex z, ptd_pspec_point *res)
     }
     if (!st) {
         /* Lanczos on H = c M^{-1} M^{-*}, c = 1/||M^{-*} q_0||^2, from a fixed unit start */
-        gsl_rng *rng = ptdi_rng_seeded(20240607UL);
-        if (!rng) st = ptd_error(PTD_ENOMEM, "sparse sigma_min: out of memory");
-        for (size_t i = 0; rng && i < n; i++) {
-            double re = gsl_ran_gaussian(rng, 1), im = gsl_ran_gaussian(rng, 1);
-            Q[i] = CMPLX(re, im);
-        }
-        if (rng) gsl_rng_free(rng);
+        if (gaussian_fill(20240607UL, 0, Q, n)) st = ptd_error(PTD_ENOMEM, "sparse sigma_min: out of memory");
         double nq = st ? 1 : cblas_dznrm2((int)n, Q, 1);
         for (size_t i = 0; !st && i < n; i++) Q[i] /= nq;
         double scale = 0, theta = 0, theta_old = 0, bound = INFINITY;
