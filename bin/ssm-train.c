@@ -1,6 +1,6 @@
-/* ssm-train - train a small S4D / S4-PTD classifier on sequential Fashion-MNIST or ListOps,
- * then measure its test accuracy clean and under Fourier-mode noise at w_max, where the
- * transfer function of the S4D (normal-part) initialisation spikes. */
+/* ssm-train - train a small S4D / S4-PTD or S5 / S5-PTD classifier on sequential
+ * Fashion-MNIST or ListOps, then measure its test accuracy clean and under Fourier-mode noise
+ * at w_max, where the transfer function of the normal-part initialisation spikes. */
 #include "config.h"
 #include "cli.h"
 #include "ptd.h"
@@ -30,11 +30,18 @@ static void usage(void)
            "Fourier-mode noise a U[0,1) cos(w t) at w = w_max of the LegS normal part.\n"
            "\n"
            "Options (single or double dash):\n"
-           "  --task T           sfmnist (sequential Fashion-MNIST, default) or listops\n"
-           "  --init I           s4d-legs (default), s4d-lin or s4-ptd\n"
+           "  --task T           sfmnist (sequential Fashion-MNIST, default), listops or\n"
+           "                     pathfinder (32 x 32 images, two markers: joined by one path?)\n"
+           "  --layer S          s4 (a diagonal SSM per channel, default) or s5 (one SSM of\n"
+           "                     N/2 complex states shared by the channels, by a scan)\n"
+           "  --init I           legs (default), lin or ptd; also named s4d-legs, s4d-lin,\n"
+           "                     s4-ptd, s5, s5-lin, s5-ptd (an s5 name implies --layer s5)\n"
+           "  --blocks J         s5: J blocks of order N/J, each from LegS of that order (default 1)\n"
+           "  --no-conj-sym      s5: all N eigenvalues as states and y = Re(C x), not N/2 and 2 Re\n"
            "  --layers K         SSM layers (default 2)\n"
            "  --width H          channels (default 32)\n"
-           "  --state N          LegS order N; N/2 complex modes per channel (default 32)\n"
+           "  --state N          LegS order N; N/2 complex modes per channel, s5: N/2 states\n"
+           "                     per layer (default 32)\n"
            "  --epochs E         training epochs (default 1)\n"
            "  --batch B          mini-batch size (default 32)\n"
            "  --lr R             AdamW learning rate, at most 1 (default 5e-3)\n"
@@ -52,12 +59,16 @@ static void usage(void)
            "  --dt-range A:B     log-uniform range of the channels' steps dt (default 1e-3:1e-1)\n"
            "  --noise-sweep K    also test at K frequencies from 0 to 1.5 w_max (figure: accuracy\n"
            "                     against frequency)\n"
-           "  --compare          train s4d-legs and s4-ptd with the same seed and data\n"
-           "  --ptd FILE         s4-ptd from a PTD file (ptd-sweep --save) instead of computing it\n"
+           "  --compare          train legs and ptd (s4d-legs and s4-ptd, or s5 and s5-ptd) with\n"
+           "                     the same seed and data\n"
+           "  --ptd FILE         ptd from a PTD file (ptd-sweep --save; s5: of order N/J)\n"
            "  --save FILE        write a checkpoint after training\n"
            "  --load FILE        start from a checkpoint (its shape and init override the options)\n"
            "  --data-dir DIR     Fashion-MNIST IDX files (default " PTD_FMNIST_DIR ")\n"
            "  --min-len, --max-len, --max-depth, --max-args   ListOps (default 20, 200, 6, 5)\n"
+           "  --dashes K, --distractors K   Pathfinder: dashes per path, unmarked paths (8, 2)\n"
+           "  --samples K        draw the first K test sequences as images into -o and stop\n"
+           "                     (sfmnist, pathfinder)\n"
            );
     cli_help_shared(&tool);
     printf("\nExample:\n"
@@ -85,8 +96,11 @@ static void save_model(const ptd_train_model *m, const char *path)
     if (ptd_train_model_save(m, path)) cli_fail("%s", ptd_last_error());
 }
 
+static ptd_train_layer layer = PTD_LAYER_S4;
+
 static const char *init_name(ptd_train_init i)
 {
+    if (layer == PTD_LAYER_S5) return i == PTD_INIT_S4D_LEGS ? "s5" : i == PTD_INIT_S4D_LIN ? "s5-lin" : "s5-ptd";
     return i == PTD_INIT_S4D_LEGS ? "s4d-legs" : i == PTD_INIT_S4D_LIN ? "s4d-lin" : "s4-ptd";
 }
 
@@ -102,7 +116,7 @@ static const char *noise_at_name(ptd_noise_at at, int prose)
  * [0, 1.5 w_max] (301 frequencies). */
 static void note_strong_error(int quiet, const ptd_train_config *cfg, double wmax)
 {
-    if (quiet || cfg->init == PTD_INIT_S4D_LIN) return;
+    if (quiet || cfg->init == PTD_INIT_S4D_LIN || cfg->layer == PTD_LAYER_S5) return;
     enum { K = 301 };
     double w[K + 1], e[K + 1];
     for (size_t i = 0; i < K; i++) w[i] = 1.5 * wmax * (double)i / (K - 1);
@@ -115,11 +129,48 @@ static void note_strong_error(int quiet, const ptd_train_config *cfg, double wma
             "over [0, 1.5 w_max] (at w = %.4g)\n", e[K], e[at], w[at]);
 }
 
+static const char *task_name(int listops, int pf) { return pf ? "pathfinder" : listops ? "listops" : "sfmnist"; }
+static const char *task_title(int listops, int pf) { return pf ? "Pathfinder" : listops ? "ListOps" : "sFMNIST"; }
+
+/* --samples K: the first K test sequences drawn as images (Fashion-MNIST's grey values
+ * undone from the normalisation), each titled with its label. */
+static void draw_samples(const ptd_dataset *test, int pf, size_t k, const char *out, const char *cmd)
+{
+    static const char *const fm[10] = {"T-shirt", "trouser", "pullover", "dress", "coat",
+                                       "sandal", "shirt", "sneaker", "bag", "ankle boot"};
+    size_t side = pf ? 32 : 28;
+    if (test->len != side * side || test->din != 1) cli_fail("--samples: the test sequences are not %zu x %zu images", side, side);
+    if (k > test->n) k = test->n;
+    float *img = malloc(k * test->len * sizeof *img);
+    char t[64][40];
+    const char *titles[64];
+    if (!img) cli_fail("out of memory");
+    for (size_t i = 0; i < k; i++) {
+        for (size_t j = 0; j < test->len; j++) {
+            double v = test->x[i * test->len + j];
+            img[i * test->len + j] = (float)(pf ? v : v * PTD_FMNIST_STD + PTD_FMNIST_MEAN);
+        }
+        snprintf(t[i], sizeof t[i], "%s", pf ? (test->y[i] ? "joined" : "apart") : fm[test->y[i] % 10]);
+        titles[i] = t[i];
+    }
+    char title[120];
+    snprintf(title, sizeof title, "%s: the first %zu test sequences as images", pf ? "Pathfinder" : "sFMNIST", k);
+    ptd_plot_meta meta = {.title = title, .command = cmd};
+    cli_membuf text = {0};
+    FILE *f = cli_mem_open(&text);
+    if (ptd_plot_images_gnuplot(f, img, k, side, side, titles, &meta)) cli_fail("%s", ptd_last_error());
+    cli_mem_close(&text);
+    cli_emit(out, 0, text.buf, text.len, text.buf, text.len);
+    free(img), free(text.buf);
+}
+
 int main(int argc, char **argv)
 {
     cli_args a;
     cli_args_init(&tool, &a, argc, argv);
-    int task_listops = 0, freeze = 0, compare = 0;
+    int task_listops = 0, task_pf = 0, freeze = 0, compare = 0, layer_given = 0, init_layer = -1, no_conj = 0;
+    size_t blocks = 0, nsamples = 0;
+    ptd_pathfinder_opts pfo = PTD_PATHFINDER_DEFAULTS;
     ptd_train_init init = PTD_INIT_S4D_LEGS;
     size_t layers = 2, width = 32, state = 32, epochs = 1, batch = 32, subset = 0, tsubset = 0, sweep = 0;
     size_t nval = (size_t)-1;
@@ -143,23 +194,50 @@ int main(int argc, char **argv)
         {"load", required_argument, NULL, 'L'},       {"data-dir", required_argument, NULL, 'd'},
         {"min-len", required_argument, NULL, '1'},    {"max-len", required_argument, NULL, '2'},
         {"max-depth", required_argument, NULL, '3'},  {"max-args", required_argument, NULL, '4'},
-        {"dt-range", required_argument, NULL, 'D'},
+        {"dt-range", required_argument, NULL, 'D'},   {"layer", required_argument, NULL, 'Y'},
+        {"blocks", required_argument, NULL, 'J'},     {"no-conj-sym", no_argument, NULL, 'Z'},
+        {"dashes", required_argument, NULL, '5'},     {"distractors", required_argument, NULL, '6'},
+        {"samples", required_argument, NULL, '7'},
         {NULL, 0, NULL, 0}};
     tool.own = opts;
     int c;
     while ((c = cli_next(&tool, &a, argc, argv)) != -1) {
         switch (c) {
         case 'T':
+            task_listops = task_pf = 0;
             if (strcmp(optarg, "sfmnist") == 0) task_listops = 0;
             else if (strcmp(optarg, "listops") == 0) task_listops = 1;
-            else cli_usage("--task must be sfmnist or listops (got '%s')", optarg);
+            else if (strcmp(optarg, "pathfinder") == 0) task_pf = 1;
+            else cli_usage("--task must be sfmnist, listops or pathfinder (got '%s')", optarg);
             break;
-        case 'I':
-            if (strcmp(optarg, "s4d-legs") == 0) init = PTD_INIT_S4D_LEGS;
-            else if (strcmp(optarg, "s4d-lin") == 0) init = PTD_INIT_S4D_LIN;
-            else if (strcmp(optarg, "s4-ptd") == 0) init = PTD_INIT_S4_PTD;
-            else cli_usage("--init must be s4d-legs, s4d-lin or s4-ptd (got '%s')", optarg);
+        case 'I': {
+            static const struct {
+                const char *name;
+                ptd_train_init init;
+                int layer; /* -1: either */
+            } names[] = {{"legs", PTD_INIT_S4D_LEGS, -1}, {"lin", PTD_INIT_S4D_LIN, -1}, {"ptd", PTD_INIT_S4_PTD, -1},
+                         {"s4d-legs", PTD_INIT_S4D_LEGS, PTD_LAYER_S4}, {"s4d-lin", PTD_INIT_S4D_LIN, PTD_LAYER_S4},
+                         {"s4-ptd", PTD_INIT_S4_PTD, PTD_LAYER_S4}, {"s5", PTD_INIT_S4D_LEGS, PTD_LAYER_S5},
+                         {"s5-lin", PTD_INIT_S4D_LIN, PTD_LAYER_S5}, {"s5-ptd", PTD_INIT_S4_PTD, PTD_LAYER_S5}};
+            size_t k = 0;
+            while (k < sizeof names / sizeof names[0] && strcmp(optarg, names[k].name)) k++;
+            if (k == sizeof names / sizeof names[0])
+                cli_usage("--init must be legs, lin, ptd, s4d-legs, s4d-lin, s4-ptd, s5, s5-lin or s5-ptd (got '%s')",
+                          optarg);
+            init = names[k].init, init_layer = names[k].layer;
             break;
+        }
+        case 'Y':
+            if (strcmp(optarg, "s4") == 0) layer = PTD_LAYER_S4;
+            else if (strcmp(optarg, "s5") == 0) layer = PTD_LAYER_S5;
+            else cli_usage("--layer must be s4 or s5 (got '%s')", optarg);
+            layer_given = 1;
+            break;
+        case 'J': blocks = cli_size("--blocks", optarg, 1, 512); break;
+        case 'Z': no_conj = 1; break;
+        case '5': pfo.dashes = (unsigned)cli_size("--dashes", optarg, 1, 64); break;
+        case '6': pfo.distractors = (unsigned)cli_size("--distractors", optarg, 0, 16); break;
+        case '7': nsamples = cli_size("--samples", optarg, 1, 64); break;
         case 'l': layers = cli_size("--layers", optarg, 1, 16); break;
         case 'w': width = cli_size("--width", optarg, 1, 4096); break;
         case 'N':
@@ -212,9 +290,23 @@ int main(int argc, char **argv)
     unsigned long seed = a.seed;
     const char *out = a.out, *cmd = a.cmd;
     if (optind < argc) cli_usage("no positional arguments are taken (got '%s')", argv[optind]);
+    if (nsamples && task_listops) cli_usage("--samples draws images: --task sfmnist or pathfinder");
+    if (nsamples && (tsv || cli_output_kind(out) == OUT_DATA)) cli_usage("--samples draws a figure, not a table");
+    if (init_layer >= 0) {
+        if (layer_given && (int)layer != init_layer)
+            cli_usage("--init %s is an %s initialisation, but --layer is %s", init_name(init), init_layer ? "s5" : "s4",
+                      layer == PTD_LAYER_S5 ? "s5" : "s4");
+        layer = (ptd_train_layer)init_layer;
+    }
+    if (layer != PTD_LAYER_S5 && (blocks || no_conj)) cli_usage("--blocks and --no-conj-sym are for --layer s5");
+    if (!blocks) blocks = 1;
+    if (layer == PTD_LAYER_S5 && (state % blocks || (state / blocks) % 2))
+        cli_usage("--blocks %zu must divide --state %zu into blocks of even order", blocks, state);
+    /* the order of the LegS the PTD is made from: the state (s4) or a block (s5) */
+    const size_t sys_order = layer == PTD_LAYER_S5 ? state / blocks : state;
     if (compare && (save || load)) cli_usage("--compare trains two models: it cannot --save or --load one");
     if (lo.min_len > lo.max_len) cli_usage("--min-len %zu exceeds --max-len %zu", lo.min_len, lo.max_len);
-    if (ptdfile && init != PTD_INIT_S4_PTD && !compare) cli_usage("--ptd FILE needs --init s4-ptd or --compare");
+    if (ptdfile && init != PTD_INIT_S4_PTD && !compare) cli_usage("--ptd FILE needs --init ptd (s4-ptd, s5-ptd) or --compare");
     if (epochs == 0 && !load) cli_usage("--epochs 0 only makes sense with --load");
     /* decoupled weight decay multiplies each dense weight by 1 - lr wd a step */
     if (lr * wd > 1) cli_usage("--wd %g with --lr %g: lr wd = %g, but the decay factor 1 - lr wd must be >= 0", wd, lr, lr * wd);
@@ -227,9 +319,11 @@ int main(int argc, char **argv)
     if (ptdfile) {
         size_t fn;
         if (ptd_perturb_file_order(ptdfile, &fn)) cli_fail("--ptd: %s", ptd_last_error());
-        if (fn != state) cli_usage("--ptd %s has order %zu, but --state is %zu", ptdfile, fn, state);
+        if (fn != sys_order)
+            cli_usage("--ptd %s has order %zu, but the %s is %zu", ptdfile, fn,
+                      layer == PTD_LAYER_S5 ? "block order --state / --blocks" : "--state", sys_order);
         /* against LegS of that order, whose B gives the modes' inputs (text or MAT file) */
-        ptd_system *legs = cli_zoo_make("hippo-legs", state, 0);
+        ptd_system *legs = cli_zoo_make("hippo-legs", sys_order, 0);
         if (ptd_perturb_read(ptdfile, legs->A, legs->B, NULL, &ptd)) cli_fail("--ptd: %s", ptd_last_error());
         ptd_system_free(legs);
         char what[256];
@@ -242,19 +336,25 @@ int main(int argc, char **argv)
         if (ptd_train_model_load(load, &loaded)) cli_fail("%s", ptd_last_error());
         const ptd_train_config *lc = ptd_train_model_config(loaded);
         layers = lc->layers, width = lc->width, state = lc->state, init = lc->init;
+        layer = lc->layer, blocks = lc->blocks ? lc->blocks : 1, no_conj = lc->s5_full;
     }
 
     /* data */
     ptd_dataset *all = NULL, *train = NULL, *val = NULL, *test = NULL;
     double t0 = cli_now();
-    if (task_listops) {
+    if (task_pf) {
+        size_t ntr = subset ? subset : 10000, nte = tsubset ? tsubset : 1000;
+        if ((!eval_only && !nsamples && ptd_data_pathfinder_generate(&pfo, ntr, seed, &all)) ||
+            ptd_data_pathfinder_generate(&pfo, nte, seed + 1000003, &test))
+            cli_fail("%s", ptd_last_error());
+    } else if (task_listops) {
         size_t ntr = subset ? subset : 2000, nte = tsubset ? tsubset : 500;
         if ((!eval_only && ptd_data_listops_generate(&lo, ntr, seed, &all)) ||
             ptd_data_listops_generate(&lo, nte, seed + 1000003, &test))
             cli_fail("%s", ptd_last_error());
     } else {
         /* evaluating a checkpoint reads the test images only */
-        if ((!eval_only && ptd_data_fmnist_load(ddir, 0, &all)) || ptd_data_fmnist_load(ddir, 1, &test))
+        if ((!eval_only && !nsamples && ptd_data_fmnist_load(ddir, 0, &all)) || ptd_data_fmnist_load(ddir, 1, &test))
             cli_fail("%s (install the Debian package dataset-fashion-mnist, or give --data-dir)", ptd_last_error());
         if (subset || tsubset) {
             ptd_dataset *tmp;
@@ -272,9 +372,16 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (nsamples) {
+        draw_samples(test, task_pf, nsamples, out, cmd);
+        ptd_dataset_free(test);
+        ptd_ptd_free(ptd);
+        ptd_train_model_free(loaded);
+        return CLI_OK;
+    }
     if (eval_only) {
         cli_note(quiet, "ssm-train: %s: evaluation only: %zu test sequences of length %zu (%.1f s)\n",
-                 task_listops ? "listops" : "sfmnist", test->n, test->len, cli_now() - t0);
+                 task_name(task_listops, task_pf), test->n, test->len, cli_now() - t0);
     } else {
         if (nval == (size_t)-1) nval = all->n / 10 < 5000 ? all->n / 10 : 5000;
         if (nval >= all->n) cli_usage("--val %zu leaves no training data (of %zu)", nval, all->n);
@@ -286,7 +393,7 @@ int main(int argc, char **argv)
         }
         all = NULL;
         cli_note(quiet, "ssm-train: %s: %zu training, %zu validation, %zu test sequences of length %zu (%.1f s)\n",
-                 task_listops ? "listops" : "sfmnist", train->n, val ? val->n : 0, test->n, train->len, cli_now() - t0);
+                 task_name(task_listops, task_pf), train->n, val ? val->n : 0, test->n, train->len, cli_now() - t0);
     }
 
     /* models */
@@ -309,12 +416,12 @@ int main(int argc, char **argv)
     if (!loaded && (init == PTD_INIT_S4_PTD || compare)) {
         double tc = cli_now();
         if (!ptd) {
-            ptd_train_config pc = {.state = state, .seed = seed};
+            ptd_train_config pc = {.state = state, .seed = seed, .layer = layer, .blocks = blocks};
             if (ptd_train_ptd_create(&pc, &computed)) cli_fail("%s", ptd_last_error());
             ptd = computed;
             ptd_berr = ptd->backward_error;
         } else { /* against LegS, whatever the file says (a version-1 file may not say) */
-            ptd_system *legs = cli_zoo_make("hippo-legs", state, seed);
+            ptd_system *legs = cli_zoo_make("hippo-legs", sys_order, seed);
             if (ptd_perturb_backward_error(legs->A, ptd, &ptd_berr)) cli_fail("%s", ptd_last_error());
             ptd_system_free(legs);
         }
@@ -322,7 +429,7 @@ int main(int argc, char **argv)
         cli_note(quiet,
                  "ssm-train: PTD of LegS, N = %zu%s: ||E||/||A|| = %.3g, kappa_2(V) = %.4g; %zu of %zu eigenvalues of "
                  "A + E reflected: backward error of V L V^-1 %.3g\n",
-                 state, ptd_from_file ? " (from file)" : "", ptd->rel_E, ptd->kappa_V, ptd->reflected, ptd->n, ptd_berr);
+                 sys_order, ptd_from_file ? " (from file)" : "", ptd->rel_E, ptd->kappa_V, ptd->reflected, ptd->n, ptd_berr);
     }
     for (size_t k = 0; k < nm; k++) {
         if (loaded) {
@@ -334,11 +441,13 @@ int main(int argc, char **argv)
         } else {
             ptd_train_config cfg = {.din = train->din, .nclass = train->nclass, .len = train->len, .layers = layers,
                                     .width = width, .state = state, .init = inits[k], .ptd = ptd, .seed = seed,
-                                    .dt_min = dt_min, .dt_max = dt_max};
+                                    .dt_min = dt_min, .dt_max = dt_max, .layer = layer,
+                                    .blocks = layer == PTD_LAYER_S5 ? blocks : 0, .s5_full = no_conj};
             double tc = cli_now();
             if (ptd_train_model_create(&cfg, &models[k])) cli_fail("%s", ptd_last_error());
-            cli_note(quiet, "ssm-train: %s: %zu layers, width %zu, N = %zu (%zu modes), %zu parameters, w_max = %.4g%s\n",
+            cli_note(quiet, "ssm-train: %s: %zu layers, width %zu, N = %zu (%zu %s), %zu parameters, w_max = %.4g%s\n",
                      init_name(inits[k]), layers, width, state, ptd_train_model_config(models[k])->modes,
+                     layer == PTD_LAYER_S5 ? "states a layer" : "modes a channel",
                      ptd_train_model_nparams(models[k]),
                      ptd_train_model_wmax(models[k]),
                      inits[k] == PTD_INIT_S4_PTD ? (ptd_from_file ? " (PTD from file)" : "") : "");
@@ -386,20 +495,28 @@ int main(int argc, char **argv)
     double nfreq = isnan(freq) ? wmax : freq;
 
     /* output */
+    char layer_text[64];
+    if (layer == PTD_LAYER_S5 && blocks > 1)
+        snprintf(layer_text, sizeof layer_text, "S5, N = %zu in %zu blocks of %zu", state, blocks, state / blocks);
+    else snprintf(layer_text, sizeof layer_text, "%s, N = %zu", layer == PTD_LAYER_S5 ? "S5" : "S4", state);
     char title[200], nb[7][200];
     const char *notes[7];
     size_t nn = 0;
-    snprintf(nb[nn++], 200, "task: %s, train %zu, validation %zu, test %zu, seed %lu", task_listops ? "listops" : "sfmnist",
+    snprintf(nb[nn++], 200, "task: %s, train %zu, validation %zu, test %zu, seed %lu", task_name(task_listops, task_pf),
              train ? train->n : 0, val ? val->n : 0, test->n, seed);
-    snprintf(nb[nn++], 200, "model: %zu layers, width %zu, state N %zu, %s", layers, width, state,
-             freeze ? "SSM frozen (C, D, dense trained)" : "SSM trained");
+    if (layer == PTD_LAYER_S5)
+        snprintf(nb[nn++], 200, "model: s5, %zu layers, width %zu, state N %zu in %zu blocks, %s, %s", layers, width,
+                 state, blocks, no_conj ? "N states, Re" : "conjugate symmetry", freeze ? "SSM frozen" : "SSM trained");
+    else
+        snprintf(nb[nn++], 200, "model: %zu layers, width %zu, state N %zu, %s", layers, width, state,
+                 freeze ? "SSM frozen (C, D, dense trained)" : "SSM trained");
     snprintf(nb[nn++], 200, "training: %zu epochs, batch %zu, lr %g, ssm-lr %g, wd %g, clip %g", epochs, batch, lr,
              ssm_lr, wd, clip);
     snprintf(nb[nn++], 200, "noise: %g U[0,1) cos(w t) at %s, w %g (w_max %g)", amp,
              noise_at_name(at, 0), nfreq, wmax);
     if (ptd && !isnan(ptd_berr)) /* the PTD a model was made from here, not one inside a checkpoint */
-        snprintf(nb[nn++], 200, "s4-ptd: PTD of LegS%s, ||E||/||A|| %.17g, kappa_2(V) %.17g, %zu reflected, "
-                 "backward error of V L V^-1 %.17g", ptd_from_file ? " from file" : "", ptd->rel_E, ptd->kappa_V,
+        snprintf(nb[nn++], 200, "%s: PTD of LegS%s, ||E||/||A|| %.17g, kappa_2(V) %.17g, %zu reflected, "
+                 "backward error of V L V^-1 %.17g", init_name(PTD_INIT_S4_PTD), ptd_from_file ? " from file" : "", ptd->rel_E, ptd->kappa_V,
                  ptd->reflected, ptd_berr);
     for (size_t k = 0; k < nm; k++)
         snprintf(nb[nn++], 200, "%s: clean test accuracy %.4f, noisy %.4f", init_name(inits[k]), clean[k], noisy[k]);
@@ -411,8 +528,8 @@ int main(int argc, char **argv)
     int st;
     size_t E = epochs;
     if (sweep) {
-        snprintf(title, sizeof title, "%s, N = %zu: test accuracy under noise a U[0,1) cos(w t), a = %g, at %s",
-                 task_listops ? "ListOps" : "sFMNIST", state, amp, noise_at_name(at, 1));
+        snprintf(title, sizeof title, "%s, %s: test accuracy under noise a U[0,1) cos(w t), a = %g, at %s",
+                 task_title(task_listops, task_pf), layer_text,  amp, noise_at_name(at, 1));
         double *y = malloc(2 * nsw * sizeof *y);
         if (!y) cli_fail("out of memory");
         for (size_t k = 0; k < nm; k++)
@@ -450,13 +567,14 @@ int main(int argc, char **argv)
             double wx[2] = {wmax, wmax}, wy[2] = {0, 100};
             s[ns++] = (ptd_plot_series){.title = "w_max", .x = wx, .y = wy, .n = 2, .style = "lines",
                                         .colour = "#888888", .dashed = 1};
-            ptd_plot_axes ax = {.xlabel = "noise frequency w (per unit of each channel's time)",
+            ptd_plot_axes ax = {.xlabel = layer == PTD_LAYER_S5 ? "noise frequency w (per unit of each layer's mean step)"
+                                                                : "noise frequency w (per unit of each channel's time)",
                                 .ylabel = "test accuracy (%)", .hline = NAN, .key = "below", .ymax = 100};
             st = ptd_plot_series_gnuplot(f, s, ns, &ax, &meta);
         }
         free(y);
     } else {
-        snprintf(title, sizeof title, "%s, N = %zu: learning curves", task_listops ? "ListOps" : "sFMNIST", state);
+        snprintf(title, sizeof title, "%s, %s: learning curves", task_title(task_listops, task_pf), layer_text);
         double *x = malloc((E + 1) * sizeof *x);
         if (!x) cli_fail("out of memory");
         for (size_t e = 0; e < E; e++) x[e] = (double)(e + 1);

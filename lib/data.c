@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <zlib.h>
 
 void ptd_dataset_free(ptd_dataset *d)
@@ -357,4 +358,160 @@ int ptd_data_listops_eval(const int *tok, size_t len, int *value)
     if (v < 0 || pos != len) return ptd_error(PTD_EFORMAT, "listops: not a well-formed expression (at token %zu)", pos);
     *value = v;
     return PTD_OK;
+}
+
+/* ---- Pathfinder ----------------------------------------------------------------------------- */
+
+/* A path: its pixels (drawn dashes, the gaps between them, and the markers' squares when it
+ * carries markers), each with its kind, so that other paths can be kept away from all of it. */
+typedef struct {
+    int *x, *y;
+    unsigned char *drawn;
+    size_t n, cap;
+} pf_path;
+
+static int pf_push(pf_path *p, int x, int y, int drawn)
+{
+    if (p->n == p->cap) {
+        size_t c = p->cap ? 2 * p->cap : 64;
+        int *nx = realloc(p->x, c * sizeof *nx);
+        if (!nx) return -1;
+        p->x = nx;
+        int *ny = realloc(p->y, c * sizeof *ny);
+        if (!ny) return -1;
+        p->y = ny;
+        unsigned char *nd = realloc(p->drawn, c);
+        if (!nd) return -1;
+        p->drawn = nd;
+        p->cap = c;
+    }
+    p->x[p->n] = x, p->y[p->n] = y, p->drawn[p->n] = (unsigned char)drawn, p->n++;
+    return 0;
+}
+
+static int check_pf(const ptd_pathfinder_opts *o)
+{
+    if (o->size < 8 || o->size > 256 || o->dashes < 1 || o->dashes > 64 || o->dash_len < 1 || o->dash_len > 16 ||
+        o->gap < 1 || o->gap > 8 || o->distractors > 16 || !(o->max_turn >= 0 && o->max_turn <= M_PI))
+        return ptd_error(PTD_EINVAL, "pathfinder: need 8 <= size <= 256, 1 <= dashes <= 64, 1 <= dash_len <= 16, "
+                         "1 <= gap <= 8, distractors <= 16, 0 <= max_turn <= pi (got %zu, %u, %u, %u, %u, %g)",
+                         o->size, o->dashes, o->dash_len, o->gap, o->distractors, o->max_turn);
+    return PTD_OK;
+}
+
+/* One random walk of o->dashes dashes from a random point and heading, turning by up to
+ * max_turn at each dash; -1 when it leaves the image (a 1-pixel border kept free). */
+static int pf_walk(const ptd_pathfinder_opts *o, gsl_rng *r, pf_path *p)
+{
+    int S = (int)o->size;
+    double x = 2 + gsl_rng_uniform(r) * (S - 5), y = 2 + gsl_rng_uniform(r) * (S - 5);
+    double a = 2 * M_PI * gsl_rng_uniform(r);
+    p->n = 0;
+    if (pf_push(p, (int)lround(x), (int)lround(y), 1)) return -2;
+    for (unsigned d = 0; d < o->dashes; d++) {
+        if (d) a += o->max_turn * (2 * gsl_rng_uniform(r) - 1);
+        /* a dash of dash_len pixels after the first, then gap pixels left blank */
+        unsigned steps = o->dash_len + (d + 1 < o->dashes ? o->gap : 0) - (d == 0);
+        for (unsigned s = 0; s < steps; s++) {
+            x += cos(a), y += sin(a);
+            int ix = (int)lround(x), iy = (int)lround(y);
+            if (ix < 1 || iy < 1 || ix > S - 2 || iy > S - 2) return -1;
+            unsigned pos = s + (d == 0);
+            if (pf_push(p, ix, iy, pos < o->dash_len)) return -2;
+        }
+    }
+    return 0;
+}
+
+int ptd_data_pathfinder_sample(const ptd_pathfinder_opts *o, void *rng, float *img, int *label)
+{
+    int st = check_pf(o);
+    if (st) return st;
+    gsl_rng *r = rng;
+    const int S = (int)o->size, R = (int)o->gap + 1; /* paths keep a Chebyshev distance > R apart */
+    int *own = malloc((size_t)S * (size_t)S * sizeof *own);
+    pf_path p = {0};
+    if (!own) return ptd_error(PTD_ENOMEM, "out of memory");
+    st = PTD_ENOCONV;
+    unsigned long walks = 0; /* at most 10^5 walks an image */
+    /* the label first, kept through the retries (a coin per retry would favour the label
+     * whose paths fit more easily) */
+    const int lab = (int)gsl_rng_uniform_int(r, 2);
+    for (unsigned attempt = 0; attempt < 10000 && st == PTD_ENOCONV && walks < 100000; attempt++) {
+        unsigned npaths = (lab ? 1u : 2u) + o->distractors;
+        for (int i = 0; i < S * S; i++) own[i] = -1, img[i] = 0;
+        unsigned done = 0;
+        for (unsigned i = 0; i < npaths; i++) {
+            int ok = 0;
+            for (unsigned tries = 0; tries < 200 && !ok; tries++, walks++) {
+                int w = pf_walk(o, r, &p);
+                if (w == -2) goto nomem;
+                if (w) continue;
+                /* markers: both ends of path 0 (joined), or the first end of paths 0 and 1 */
+                size_t npix = p.n;
+                int marks[2][2], nm = 0;
+                if (lab && i == 0) marks[0][0] = p.x[0], marks[0][1] = p.y[0], marks[1][0] = p.x[npix - 1],
+                                   marks[1][1] = p.y[npix - 1], nm = 2;
+                else if (!lab && i < 2) marks[0][0] = p.x[0], marks[0][1] = p.y[0], nm = 1;
+                for (int k = 0; k < nm; k++)
+                    for (int dy = -1; dy <= 1; dy++)
+                        for (int dx = -1; dx <= 1; dx++)
+                            if (pf_push(&p, marks[k][0] + dx, marks[k][1] + dy, 1)) goto nomem;
+                ok = 1;
+                for (size_t k = 0; k < p.n && ok; k++) /* a marker too keeps off the border */
+                    ok = p.x[k] >= 1 && p.y[k] >= 1 && p.x[k] <= S - 2 && p.y[k] <= S - 2;
+                for (size_t k = 0; k < p.n && ok; k++)
+                    for (int dy = -R; dy <= R && ok; dy++)
+                        for (int dx = -R; dx <= R; dx++) {
+                            int xx = p.x[k] + dx, yy = p.y[k] + dy;
+                            if (xx < 0 || yy < 0 || xx >= S || yy >= S) continue;
+                            if (own[yy * S + xx] >= 0 && own[yy * S + xx] != (int)i) {
+                                ok = 0;
+                                break;
+                            }
+                        }
+            }
+            if (!ok) break;
+            for (size_t k = 0; k < p.n; k++) {
+                own[p.y[k] * S + p.x[k]] = (int)i;
+                if (p.drawn[k]) img[p.y[k] * S + p.x[k]] = 1;
+            }
+            done++;
+        }
+        if (done == npaths) {
+            *label = lab;
+            st = PTD_OK;
+        }
+    }
+    free(own), free(p.x), free(p.y), free(p.drawn);
+    if (st == PTD_ENOCONV)
+        return ptd_error(PTD_ENOCONV, "pathfinder: no image of %u separated paths of %u dashes fits %d x %d",
+                         (o->distractors + 2), o->dashes, S, S);
+    return st;
+nomem:
+    free(own), free(p.x), free(p.y), free(p.drawn);
+    return ptd_error(PTD_ENOMEM, "out of memory");
+}
+
+int ptd_data_pathfinder_generate(const ptd_pathfinder_opts *o, size_t n, unsigned long seed, ptd_dataset **out)
+{
+    *out = NULL;
+    ptd_clear_error();
+    int st = check_pf(o);
+    if (st) return st;
+    size_t len = o->size * o->size;
+    ptd_dataset *d = dataset_alloc(n, len, 1, 2);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!d || !r) {
+        st = ptd_error(PTD_ENOMEM, "out of memory for %zu Pathfinder images", n);
+        goto done;
+    }
+    gsl_rng_set(r, seed);
+    for (size_t i = 0; i < n && !st; i++) st = ptd_data_pathfinder_sample(o, r, d->x + i * len, &d->y[i]);
+    snprintf(d->name, sizeof d->name, "pathfinder");
+done:
+    gsl_rng_free(r);
+    if (st) ptd_dataset_free(d);
+    else *out = d;
+    return st;
 }

@@ -192,3 +192,41 @@ int ptd_plot_table_tsv(FILE *f, const char *const *columns, size_t ncols, const 
     }
     return finish(f, fn);
 }
+
+int ptd_plot_images_gnuplot(FILE *f, const float *img, size_t count, size_t h, size_t w, const char *const *titles,
+                            const ptd_plot_meta *meta)
+{
+    ptd_clear_error();
+    const char *fn = "ptd_plot_images_gnuplot";
+    if (!f || !img || !count || !h || !w) return ptd_error(PTD_EINVAL, "%s: NULL argument or no image", fn);
+    if (count > 64 || h > 4096 || w > 4096) return ptd_error(PTD_EINVAL, "%s: at most 64 images of 4096 x 4096", fn);
+    fputs("# ptdkit: grey images, a gnuplot 5 script with its data inline.\n", f);
+    provenance(f, meta);
+    ptdi_plot_terminal_fallback(f);
+    for (size_t k = 0; k < count; k++) {
+        fprintf(f, "\n$img%zu << EOD\n", k + 1);
+        for (size_t r = 0; r < h; r++)
+            for (size_t c = 0; c < w; c++) fprintf(f, "%.9g%c", (double)img[(k * h + r) * w + c], c + 1 < w ? ' ' : '\n');
+        fputs("EOD\n", f);
+    }
+    /* as square a grid of panels as fits the count */
+    size_t cols = 1;
+    while (cols * cols < count) cols++;
+    size_t rows = (count + cols - 1) / cols;
+    fputs("\nunset key\nunset tics\nset border lc rgb '#999999'\nunset colorbox\nset size ratio -1\n"
+          "set palette defined (0 'white', 1 'black')\nset cbrange [0:1]\n", f);
+    fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n", w - 1, h - 1);
+    fprintf(f, "set multiplot layout %zu,%zu", rows, cols);
+    if (meta && meta->title) {
+        fputs(" title ", f);
+        ptdi_put_quoted(f, meta->title);
+    }
+    fputs("\n", f);
+    for (size_t k = 0; k < count; k++) {
+        fputs("set title ", f);
+        ptdi_put_quoted(f, titles && titles[k] ? titles[k] : "");
+        fprintf(f, "\nplot $img%zu matrix with image pixels\n", k + 1);
+    }
+    fputs("unset multiplot\n", f);
+    return finish(f, fn);
+}

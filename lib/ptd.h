@@ -784,6 +784,11 @@ typedef struct {
 
 int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const ptd_plot_axes *ax,
                             const ptd_plot_meta *meta);
+/* Grey images (0 white, 1 black) as a grid of panels: count images of h x w pixels, image k
+ * row-major at img + k h w, row 0 at the top, titles[k] over each (titles may be NULL),
+ * meta's title over all.  At most 64 images. */
+int ptd_plot_images_gnuplot(FILE *f, const float *img, size_t count, size_t h, size_t w, const char *const *titles,
+                            const ptd_plot_meta *meta);
 /* A table: '#' provenance lines, "# columns: NAME ...", then nrows rows of ncols numbers
  * (row-major), %.17g.  Infinities are written as +-DBL_MAX; a NaN is refused (EINVAL):
  * a data set never holds inf or nan. */
@@ -1239,11 +1244,39 @@ int ptd_data_listops_generate(const ptd_listops_opts *o, size_t n, unsigned long
  * well-formed expression. */
 int ptd_data_listops_eval(const int *tok, size_t len, int *value);
 
+/* Pathfinder (Long Range Arena), generated: a size x size image (0 background, 1 ink) read
+ * row by row as a sequence of size^2 pixels with one feature; two markers (3 x 3 squares)
+ * sit at path ends, label 1 when one path joins them, 0 when they end two different paths;
+ * `distractors` more paths carry no marker.  A path is a walk of `dashes` dashes of dash_len
+ * pixels with gaps of `gap` pixels, turning by up to max_turn radians at each dash.  Paths
+ * never come within gap + 1 pixels (Chebyshev) of each other, so that the drawn ink of one
+ * path is connected when pixels up to gap + 1 apart count as neighbours, and two paths
+ * never are: a flood fill of that reach decides the label from the image alone. */
+typedef struct {
+    size_t size;               /* image side (PTD_PATHFINDER_DEFAULTS: 32) */
+    unsigned dashes, dash_len, gap, distractors;
+    double max_turn;
+} ptd_pathfinder_opts;
+#define PTD_PATHFINDER_DEFAULTS {.size = 32, .dashes = 8, .dash_len = 2, .gap = 1, .distractors = 2, .max_turn = 0.5236}
+/* One image into img (size^2 floats) and its label; rejection sampling (PTD_ENOCONV after
+ * 10^5 random walks when the paths do not fit). */
+int ptd_data_pathfinder_sample(const ptd_pathfinder_opts *o, void *rng /* gsl_rng */, float *img, int *label);
+/* n images as a data set (2 classes), seeded. */
+int ptd_data_pathfinder_generate(const ptd_pathfinder_opts *o, size_t n, unsigned long seed, ptd_dataset **out);
+
 /* ------------------------------------------------------------------------------------ */
-/* train: a small S4D / S4-PTD sequence classifier with hand-written gradients (lib/train.c)*/
+/* train: small S4D / S4-PTD and S5 / S5-PTD sequence classifiers with hand-written
+ * gradients (lib/train.c; the layers in lib/s4layer.c and lib/s5layer.c)                 */
 /* ------------------------------------------------------------------------------------ */
 
+/* With PTD_LAYER_S5 the same three initialisations mean: the eigenvectors of LegS's normal
+ * part (S5's own), S4D-Lin's spectrum with V = I, and the eigenvectors of LegS + E (S5-PTD),
+ * each per block. */
 typedef enum { PTD_INIT_S4D_LEGS = 0, PTD_INIT_S4D_LIN, PTD_INIT_S4_PTD } ptd_train_init;
+/* The SSM layer: S4 (one diagonal SSM per channel, FFT convolution with its kernel) or S5
+ * (one diagonal SSM of M complex states shared by the H channels, x_k = Lbar x_{k-1} +
+ * Bbar u_k, y_k = cf Re(C~ x_k) + D u_k, by a scan; cf = 2 with conjugate symmetry). */
+typedef enum { PTD_LAYER_S4 = 0, PTD_LAYER_S5 } ptd_train_layer;
 
 typedef struct {
     size_t din, nclass, len;   /* input features, classes, sequence length */
@@ -1258,8 +1291,15 @@ typedef struct {
                                   with ptd_perturb_optimize on the fly) */
     unsigned ptd_steps;        /* optimiser steps for the on-the-fly PTD (0: 1000) */
     double ptd_rel;            /* its ||E||/||A|| bound (0: 0.04) */
-    double dt_min, dt_max;     /* 0: 1e-3 and 1e-1 (log-uniform per channel) */
+    double dt_min, dt_max;     /* 0: 1e-3 and 1e-1 (log-uniform per channel; s5: per state) */
     unsigned long seed;
+    ptd_train_layer layer;     /* PTD_LAYER_S4 (0, the default) or PTD_LAYER_S5 */
+    size_t blocks;             /* s5: J diagonal blocks of order N/J, each from LegS of that
+                                  order (0: 1); N/J even */
+    int s5_full;               /* s5: every eigenvalue of each block a state, y = Re(C~ x) (N
+                                  states); 0: conjugate symmetry, the eigenvalues with
+                                  Im >= 0 and y = 2 Re(C~ x) (N/2, or more for real
+                                  eigenvalues of a real E, each with half its input) */
 } ptd_train_config;
 
 typedef struct ptd_train_model ptd_train_model;
@@ -1295,6 +1335,15 @@ int ptd_train_ptd_create(const ptd_train_config *c, ptd_ptd **out);
  * LegS's (V_k: the eigenvector of A_N, or of A + E, the mode belongs to).  s4-ptd needs
  * c->ptd; s4d-lin is no model of LegS (NaN). */
 int ptd_train_init_strong_error(const ptd_train_config *c, const double *w, size_t nw, double *err);
+/* The eigen-system an s5 model's blocks are made from (c->state N, c->blocks J, c->init,
+ * c->s5_full; pp: the PTD system of order N/J for s4-ptd, NULL otherwise): *mb states per
+ * block, their eigenvalues lam, the eigenvectors V (N/J x *mb, column-major) and the rows W
+ * (*mb x N/J, row-major; room for N/J each) that make Btilde = W B and C~ = C V from a real B
+ * and C per block.  V diag(lam) W is the block's matrix (LegS's normal part with Re lambda
+ * = -1/2, or LegS + E), with conjugate symmetry 2 Re(V diag(lam) W) (W halved for a real
+ * eigenvalue).  s5's initialisation draws B ~ N(0, 1/H) and C ~ N(0, 1) per layer. */
+int ptd_train_s5_block_system(const ptd_train_config *c, const ptd_ptd *pp, ptd_complex *lam, ptd_complex *V,
+                               ptd_complex *W, size_t *mb);
 void ptd_train_model_free(ptd_train_model *m);
 const ptd_train_config *ptd_train_model_config(const ptd_train_model *m);
 size_t ptd_train_model_nparams(const ptd_train_model *m);
@@ -1335,6 +1384,9 @@ typedef struct {
 int ptd_train_loss_grad(ptd_train_model *m, const ptd_dataset *d, const size_t *idx, size_t nb,
                         const ptd_train_noise *noise, int threads, double *loss, size_t *correct,
                         double *grad);
+/* The SSM of layer l (0-based) applied to u (L x H, time-major): y = K * u + D u of the s4
+ * layer's channels (FFT convolution), or y_k = cf Re(C~ x_k) + D u_k of the s5 layer (scan). */
+int ptd_train_ssm_apply(ptd_train_model *m, size_t l, const double *u, double *y);
 void ptd_train_timing_get(const ptd_train_model *m, ptd_train_timing *t);
 /* The transforms of the convolutions: FFTW's real-to-complex plans (the default; made once
  * per model, executed from every thread) or GSL's mixed-radix complex FFT carrying two

@@ -56,10 +56,8 @@ static ptd_dataset *random_data(size_t n, size_t len, size_t din, size_t nclass,
  * truncation, even with the LayerNorm's curvature over 3 channels, well under 1e-9: far
  * below the 1e-6 relative (plus 1e-8 absolute) tolerance, which still catches any missing
  * factor, sign or term in a hand-written backward pass (they show up at 1e-3 or more). */
-static void check_model(ptd_train_init init, const ptd_train_noise *nz, int nlayers)
+static void check_cfg(ptd_train_config c, const ptd_train_noise *nz)
 {
-    ptd_train_config c = {.din = 2, .nclass = 3, .len = 24, .layers = (size_t)nlayers, .width = 3, .state = 6,
-                          .init = init, .ptd_steps = 200, .seed = 5, .dt_min = 0.05, .dt_max = 0.5};
     ptd_train_model *m = NULL;
     ck_assert_msg(ptd_train_model_create(&c, &m) == 0, "%s", ptd_last_error());
     ptd_dataset *d = random_data(3, c.len, c.din, c.nclass, 9);
@@ -94,6 +92,13 @@ static void check_model(ptd_train_init init, const ptd_train_noise *nz, int nlay
     free(g);
     ptd_dataset_free(d);
     ptd_train_model_free(m);
+}
+
+static void check_model(ptd_train_init init, const ptd_train_noise *nz, int nlayers)
+{
+    ptd_train_config c = {.din = 2, .nclass = 3, .len = 24, .layers = (size_t)nlayers, .width = 3, .state = 6,
+                          .init = init, .ptd_steps = 200, .seed = 5, .dt_min = 0.05, .dt_max = 0.5};
+    check_cfg(c, nz);
 }
 
 START_TEST(grad_legs) { check_model(PTD_INIT_S4D_LEGS, NULL, 2); }
@@ -843,7 +848,8 @@ START_TEST(checkpoint_crafted)
         expect_refused(path, "bytes", "180 bytes");
     }
     /* values: NaN or infinite parameters and optimiser state, negative second moments, a NaN
-     * noise frequency w_max, reserved words, dt range */
+     * noise frequency w_max, the layer words (layer, blocks, s5_full: 0 0 0 for this s4
+     * model), reserved words, dt range */
     static const struct {
         int where; /* 0 header offset, 1 parameter, 2 first moment, 3 second moment, 4 extra */
         size_t at;
@@ -854,7 +860,10 @@ START_TEST(checkpoint_crafted)
         {2, 3, NAN, "first moment"},      {3, 3, NAN, "second moment"},
         {3, 4, -1e-3, "second moment"},  {3, 0, INFINITY, "second moment"},
         {4, 0, NAN, "w_max"},             {4, 0, -1, "w_max"},
-        {4, 0, INFINITY, "w_max"},        {4, 3, 1, "reserved"},
+        {4, 0, INFINITY, "w_max"},        {4, 5, 1, "reserved"},
+        {4, 7, -0.0, "reserved"},         {4, 2, 2, "not an s4 model"}, /* layer 2 */
+        {4, 2, 0.5, "not an integer"},    {4, 3, 1, "not an s4 model"}, /* s4 with blocks */
+        {4, 4, 1, "not an s4 model"},     {4, 2, 1, "not an s4 model"}, /* s5 with 0 blocks */
         {0, offsetof(ck_header, dt_min), NAN, "dt_min"},
         {0, offsetof(ck_header, dt_max), -1, "dt_max"},
         {0, offsetof(ck_header, dt_min), 1, "dt_min"}, /* above dt_max = 0.1 */
@@ -912,6 +921,372 @@ START_TEST(checkpoint_crafted)
 }
 END_TEST
 
+
+/* ---- Pathfinder ---------------------------------------------------------------------------- */
+
+/* The ink components of an image when pixels up to `reach` apart (Chebyshev) are neighbours,
+ * by a flood fill: comp[i] = component of ink pixel i (-1 for background); returns the count. */
+static int ink_components(const float *img, int S, int reach, int *comp)
+{
+    int *stack = malloc((size_t)S * (size_t)S * sizeof *stack), nc = 0;
+    for (int i = 0; i < S * S; i++) comp[i] = -1;
+    for (int i0 = 0; i0 < S * S; i0++) {
+        if (img[i0] < 0.5f || comp[i0] >= 0) continue;
+        int top = 0;
+        stack[top++] = i0, comp[i0] = nc;
+        while (top) {
+            int i = stack[--top], x = i % S, y = i / S;
+            for (int dy = -reach; dy <= reach; dy++)
+                for (int dx = -reach; dx <= reach; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= S || yy >= S) continue;
+                    int j = yy * S + xx;
+                    if (img[j] >= 0.5f && comp[j] < 0) comp[j] = nc, stack[top++] = j;
+                }
+        }
+        nc++;
+    }
+    free(stack);
+    return nc;
+}
+
+/* The label from the image alone: the markers are the image's solid 3 x 3 blocks of ink (a
+ * path is one pixel wide), found by scanning and merged when their centres touch; the label
+ * is 1 exactly when a flood fill of reach gap + 1 joins them.  Also: every image has exactly
+ * two markers, as many ink components as paths (1 or 2 marked plus the distractors), ink
+ * only 0 or 1, a free border; labels balanced; the same seed the same images. */
+START_TEST(pathfinder_labels_by_flood_fill)
+{
+    ptd_pathfinder_opts o = PTD_PATHFINDER_DEFAULTS;
+    const size_t n = 3000;
+    const int S = (int)o.size;
+    ptd_dataset *d = NULL, *d2 = NULL;
+    ck_assert_msg(ptd_data_pathfinder_generate(&o, n, 5, &d) == 0, "%s", ptd_last_error());
+    ck_assert_uint_eq(d->len, o.size * o.size);
+    ck_assert_uint_eq(d->din, 1);
+    ck_assert_uint_eq(d->nclass, 2);
+    int *comp = malloc((size_t)S * S * sizeof *comp);
+    size_t ones = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *img = d->x + i * d->len;
+        int cx[8], cy[8], nm = 0;
+        for (int y = 1; y < S - 1; y++)
+            for (int x = 1; x < S - 1; x++) {
+                int solid = 1;
+                for (int dy = -1; dy <= 1 && solid; dy++)
+                    for (int dx = -1; dx <= 1; dx++) solid &= img[(y + dy) * S + x + dx] == 1.0f;
+                if (!solid) continue;
+                int seen = 0;
+                for (int k = 0; k < nm; k++) seen |= abs(cx[k] - x) <= 1 && abs(cy[k] - y) <= 1;
+                if (!seen && nm < 8) cx[nm] = x, cy[nm] = y, nm++;
+            }
+        ck_assert_msg(nm == 2, "image %zu: %d markers", i, nm);
+        /* plain tests in the loops: check's assertions write to a pipe each time */
+        int border = 0, values = 1;
+        for (int k = 0; k < S; k++) border |= img[k] != 0 || img[(S - 1) * S + k] != 0 || img[k * S] != 0 || img[k * S + S - 1] != 0;
+        for (int k = 0; k < S * S; k++) values &= img[k] == 0 || img[k] == 1;
+        ck_assert_msg(!border && values, "image %zu: ink on the border or values other than 0 and 1", i);
+        int nc = ink_components(img, S, (int)o.gap + 1, comp);
+        int joined = comp[cy[0] * S + cx[0]] == comp[cy[1] * S + cx[1]];
+        ck_assert_msg(joined == d->y[i], "image %zu: label %d, but the flood fill says %s", i, d->y[i],
+                      joined ? "joined" : "apart");
+        ck_assert_msg(nc == (d->y[i] ? 1 : 2) + (int)o.distractors, "image %zu: %d ink components", i, nc);
+        ones += d->y[i] == 1;
+    }
+    /* a fair coin: 1500 +- 4.5 standard deviations (27) */
+    ck_assert_msg(ones > n / 2 - 125 && ones < n / 2 + 125, "%zu of %zu joined", ones, n);
+    ck_assert_int_eq(ptd_data_pathfinder_generate(&o, 50, 5, &d2), 0);
+    ck_assert_int_eq(memcmp(d2->x, d->x, 50 * d->len * sizeof *d->x), 0);
+    ptd_dataset_free(d2);
+    ck_assert_int_eq(ptd_data_pathfinder_generate(&o, 50, 6, &d2), 0);
+    ck_assert_int_ne(memcmp(d2->x, d->x, 50 * d->len * sizeof *d->x), 0);
+    ptd_dataset_free(d2);
+    /* limits, and paths that cannot fit */
+    ptd_pathfinder_opts bad = o;
+    bad.gap = 0;
+    ck_assert_int_eq(ptd_data_pathfinder_generate(&bad, 1, 1, &d2), PTD_EINVAL);
+    ck_assert_ptr_null(d2);
+    bad = o, bad.size = 8, bad.dashes = 20, bad.distractors = 6;
+    ck_assert_int_eq(ptd_data_pathfinder_generate(&bad, 1, 1, &d2), PTD_ENOCONV);
+    ck_assert_ptr_null(d2);
+    free(comp);
+    ptd_dataset_free(d);
+}
+END_TEST
+
+/* ---- s5 ------------------------------------------------------------------------------------ */
+
+static ptd_train_config s5_config(ptd_train_init init, size_t blocks, int full)
+{
+    ptd_train_config c = {.din = 2, .nclass = 3, .len = 24, .layers = 2, .width = 3, .state = 8, .init = init,
+                          .ptd_steps = 200, .seed = 5, .dt_min = 0.05, .dt_max = 0.5, .layer = PTD_LAYER_S5,
+                          .blocks = blocks, .s5_full = full};
+    return c;
+}
+
+/* Every S5 tensor against finite differences: the three initialisations, one and two blocks,
+ * with and without conjugate symmetry (the s4-ptd system of order 4 or 8 with its real
+ * eigenvalues, if the optimiser leaves any, as states of their own). */
+START_TEST(s5_grad)
+{
+    const ptd_train_init init[3] = {PTD_INIT_S4D_LEGS, PTD_INIT_S4D_LIN, PTD_INIT_S4_PTD};
+    for (int i = 0; i < 3; i++)
+        for (size_t J = 1; J <= 2; J++)
+            for (int full = 0; full <= 1; full++) check_cfg(s5_config(init[i], J, full), NULL);
+}
+END_TEST
+
+/* Noise in the layer is timed by the layer's mean step exp(mean log dt), so every state's
+ * log dt gets a share of its gradient. */
+START_TEST(s5_grad_noise)
+{
+    ptd_train_noise nz = {.at = PTD_NOISE_LAYERS, .amp = 0.7, .freq = 9, .seed = 3};
+    check_cfg(s5_config(PTD_INIT_S4D_LEGS, 2, 0), &nz);
+    nz.at = PTD_NOISE_SSM;
+    check_cfg(s5_config(PTD_INIT_S4_PTD, 1, 0), &nz);
+    nz.at = PTD_NOISE_INPUT;
+    check_cfg(s5_config(PTD_INIT_S4D_LEGS, 1, 1), &nz);
+}
+END_TEST
+
+/* The eigenvalues of a real-E PTD system with Im >= 0: the states conjugate symmetry keeps. */
+static size_t upper_half(const ptd_ptd *p)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < p->n; i++) k += cimag(p->lambda[i]) >= 0;
+    return k;
+}
+
+static size_t tensor_start(const ptd_train_model *m, const char *name)
+{
+    size_t np = ptd_train_model_nparams(m);
+    for (size_t i = 0; i < np; i++)
+        if (strcmp(ptd_train_param_name(m, i), name) == 0) return i;
+    ck_abort_msg("no tensor %s", name);
+    return 0;
+}
+
+/* Two independent computations of one output: an S5 layer with H = 1 channel is an S4D layer
+ * with the same Lambda, Btilde, C and one step for every state; the S4 path convolves with
+ * its kernel by FFT, the S5 path runs the recurrence.  The SSMs are compared directly
+ * (ptd_train_ssm_apply): a whole one-channel model would not do, since the LayerNorm of one
+ * channel maps everything to its beta.  The FFT's error is about u log2(2L) per transform
+ * and the scan's about u per step and state, accumulated over at most L steps of a
+ * contraction, so 4 L u of ||y|| is a bound with margin; a wrong sign, a missed conjugate or
+ * a state off by one is O(1). */
+START_TEST(s5_one_channel_is_s4d)
+{
+    for (int k = 0; k < 3; k++) {
+        ptd_train_config c4 = {.din = 1, .nclass = 3, .len = 784, .layers = 1, .width = 1, .state = k == 1 ? 64 : 16,
+                               .init = k == 2 ? PTD_INIT_S4_PTD : PTD_INIT_S4D_LEGS, .ptd_steps = 300, .seed = 7};
+        ptd_ptd *pp = NULL;
+        if (c4.init == PTD_INIT_S4_PTD) {
+            ck_assert_int_eq(ptd_train_ptd_create(&c4, &pp), 0);
+            c4.ptd = pp;
+        }
+        ptd_train_config c5 = c4;
+        c5.layer = PTD_LAYER_S5;
+        ptd_train_model *m4 = NULL, *m5 = NULL;
+        ck_assert_msg(ptd_train_model_create(&c4, &m4) == 0, "%s", ptd_last_error());
+        ck_assert_msg(ptd_train_model_create(&c5, &m5) == 0, "%s", ptd_last_error());
+        size_t M = ptd_train_model_config(m4)->modes;
+        ck_assert_uint_eq(ptd_train_model_config(m5)->modes, M);
+        size_t n4 = ptd_train_model_nparams(m4), n5 = ptd_train_model_nparams(m5);
+        ck_assert_uint_eq(n5, n4 + M - 1); /* M steps instead of one */
+        double *p4 = ptd_train_model_params(m4), *p5 = ptd_train_model_params(m5);
+        for (size_t i = 0; i < n4; i++) {
+            const char *nm = ptd_train_param_name(m4, i);
+            size_t a = tensor_start(m4, nm), b = tensor_start(m5, nm);
+            if (strstr(nm, "log_dt"))
+                for (size_t q = 0; q < M; q++) p5[b + q] = p4[i];
+            else p5[b + i - a] = p4[i];
+        }
+        size_t L = c4.len;
+        double *u = malloc(L * sizeof *u), *y4 = malloc(L * sizeof *y4), *y5 = malloc(L * sizeof *y5);
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(r, 11);
+        for (size_t t = 0; t < L; t++) u[t] = 2 * gsl_rng_uniform(r) - 1;
+        gsl_rng_free(r);
+        ck_assert_int_eq(ptd_train_ssm_apply(m4, 0, u, y4), 0);
+        ck_assert_int_eq(ptd_train_ssm_apply(m5, 0, u, y5), 0);
+        double dn = 0, yn = 0, dd = 0;
+        for (size_t t = 0; t < L; t++) {
+            dn += (y4[t] - y5[t]) * (y4[t] - y5[t]), yn += y4[t] * y4[t];
+            dd += (y4[t] - p4[tensor_start(m4, "layer1.D")] * u[t]) * (y4[t] - p4[tensor_start(m4, "layer1.D")] * u[t]);
+        }
+        double tol = 4 * (double)L * DBL_EPSILON;
+        fprintf(stderr, "s5_one_channel_is_s4d (%s, N = %zu, %zu states): outputs agree to %.3g of their norm "
+                "(tolerance %.3g)\n", k == 2 ? "s4-ptd" : "s4d-legs", c4.state, M, sqrt(dn / yn), tol);
+        ck_assert_msg(sqrt(dn) <= tol * sqrt(yn), "outputs differ by %.3g of their norm", sqrt(dn / yn));
+        ck_assert(dd > 1e-6 * yn); /* the convolution, not only D u, is compared */
+        free(u), free(y4), free(y5);
+        ptd_train_model_free(m4), ptd_train_model_free(m5);
+        ptd_ptd_free(pp);
+    }
+}
+END_TEST
+
+/* The block's eigen-system: V diag(lambda) W is the block's matrix (LegS's normal part with
+ * Re lambda = -1/2; LegS + E for s5-ptd), 2 Re of it under conjugate symmetry, to
+ * kappa(V) n u ||A|| (the eigensolver's backward error carried through V and W); without
+ * conjugate symmetry W V = I.  In the model: Lambda is J copies of the block's, and without
+ * conjugate symmetry V Btilde and C~ W are real per block (Btilde = W B and C~ = C V of a
+ * real B and C, each block from its own rows: the block-diagonal structure). */
+START_TEST(s5_block_system)
+{
+    const size_t N = 16, J = 2, Nb = N / J;
+    for (int k = 0; k < 4; k++) {
+        int full = k & 1;
+        ptd_train_config c = s5_config(k < 2 ? PTD_INIT_S4D_LEGS : PTD_INIT_S4_PTD, J, full);
+        c.state = N, c.ptd_steps = 300, c.width = 3;
+        ptd_ptd *pp = NULL;
+        if (c.init == PTD_INIT_S4_PTD) {
+            ck_assert_msg(ptd_train_ptd_create(&c, &pp) == 0, "%s", ptd_last_error());
+            ck_assert_uint_eq(pp->n, Nb);
+            ck_assert_uint_eq(pp->reflected, 0);
+            c.ptd = pp;
+        }
+        ptd_system *s = make(c.init == PTD_INIT_S4_PTD ? "hippo-legs" : "hippo-legs-normal", Nb);
+        ptd_complex lam[16], V[16 * 16], W[16 * 16];
+        size_t mb = 0;
+        ck_assert_msg(ptd_train_s5_block_system(&c, pp, lam, V, W, &mb) == 0, "%s", ptd_last_error());
+        ck_assert_uint_eq(mb, full ? Nb : pp ? upper_half(pp) : Nb / 2);
+        double kappa = pp ? pp->kappa_V : 1, nA, err = 0;
+        ck_assert_int_eq(ptd_matrix_norm2(s->A, &nA), 0);
+        for (size_t r = 0; r < Nb; r++)
+            for (size_t q = 0; q < Nb; q++) {
+                double complex v = 0;
+                for (size_t i = 0; i < mb; i++) v += V[r + i * Nb] * lam[i] * W[i * Nb + q];
+                double want = creal(PTD_AT(s->A, r, q)) + (pp ? creal(PTD_AT(pp->E, r, q)) : 0);
+                err = fmax(err, cabs((full ? v : 2 * creal(v)) - want));
+            }
+        double tol = 16 * kappa * (double)Nb * DBL_EPSILON * nA;
+        ck_assert_msg(err <= tol, "case %d: |V L W - A| = %.3g > %.3g", k, err, tol);
+        for (size_t i = 0; !pp && i < mb; i++) ck_assert(creal(lam[i]) == -0.5);
+        if (full)
+            for (size_t i = 0; i < Nb; i++)
+                for (size_t j = 0; j < Nb; j++) {
+                    double complex v = 0;
+                    for (size_t r = 0; r < Nb; r++) v += W[i * Nb + r] * V[r + j * Nb];
+                    ck_assert_msg(cabs(v - (i == j)) <= tol / nA, "case %d: (W V)[%zu, %zu] = %g%+gi", k, i, j,
+                                  creal(v), cimag(v));
+                }
+        /* the model */
+        ptd_train_model *m = NULL;
+        ck_assert_msg(ptd_train_model_create(&c, &m) == 0, "%s", ptd_last_error());
+        size_t M = ptd_train_model_config(m)->modes, H = c.width;
+        ck_assert_uint_eq(M, J * mb);
+        const double *p = ptd_train_model_params(m);
+        size_t lre = tensor_start(m, "layer1.log_neg_re_Lambda"), lim = tensor_start(m, "layer1.im_Lambda");
+        size_t B = tensor_start(m, "layer1.Btilde"), C = tensor_start(m, "layer1.C");
+        for (size_t j = 0; j < J; j++)
+            for (size_t i = 0; i < mb; i++) {
+                double complex l = CMPLX(-exp(p[lre + j * mb + i]), p[lim + j * mb + i]);
+                ck_assert_msg(cabs(l - CMPLX(fmin(creal(lam[i]), -1e-4), cimag(lam[i]))) <= 4 * DBL_EPSILON * cabs(l),
+                              "case %d: block %zu state %zu", k, j, i);
+            }
+        if (full)
+            for (size_t j = 0; j < J; j++)
+                for (size_t h = 0; h < H; h++) {
+                    double im = 0, re = 0, imc = 0, rec = 0;
+                    for (size_t r = 0; r < Nb; r++) {
+                        double complex y = 0, z = 0;
+                        for (size_t i = 0; i < mb; i++) {
+                            size_t q = j * mb + i;
+                            y += V[r + i * Nb] * CMPLX(p[B + 2 * (q * H + h)], p[B + 2 * (q * H + h) + 1]);
+                            z += CMPLX(p[C + 2 * (h * M + q)], p[C + 2 * (h * M + q) + 1]) * W[i * Nb + r];
+                        }
+                        im = fmax(im, fabs(cimag(y))), re = fmax(re, fabs(creal(y)));
+                        imc = fmax(imc, fabs(cimag(z))), rec = fmax(rec, fabs(creal(z)));
+                    }
+                    ck_assert_msg(im <= 16 * kappa * Nb * DBL_EPSILON * re && imc <= 16 * kappa * Nb * DBL_EPSILON * rec,
+                                  "case %d, block %zu, channel %zu: V Btilde %.3g, C~ W %.3g imaginary", k, j, h, im / re,
+                                  imc / rec);
+                }
+        ptd_train_model_free(m);
+        ptd_system_free(s);
+        ptd_ptd_free(pp);
+    }
+}
+END_TEST
+
+/* The same seed gives the same bits for every thread count, and a checkpoint keeps the layer. */
+START_TEST(s5_reproducible_and_checkpoint)
+{
+    ptd_listops_opts lo = {.min_len = 10, .max_len = 40, .max_depth = 4, .max_args = 4};
+    ptd_dataset *d = NULL;
+    ck_assert_int_eq(ptd_data_listops_generate(&lo, 40, 2, &d), 0);
+    double loss[3][2];
+    const int threads[3] = {1, 2, 5};
+    ptd_train_model *keep = NULL;
+    for (int k = 0; k < 3; k++) {
+        ptd_train_config c = {.din = d->din, .nclass = 10, .len = d->len, .layers = 2, .width = 8, .state = 8,
+                              .init = PTD_INIT_S4_PTD, .ptd_steps = 200, .seed = 3, .layer = PTD_LAYER_S5, .blocks = 2};
+        ptd_train_model *m = NULL;
+        ck_assert_msg(ptd_train_model_create(&c, &m) == 0, "%s", ptd_last_error());
+        ptd_train_opts o = {.batch = 24, .epochs = 2, .clip = 1, .wd = 0.01, .threads = threads[k], .seed = 4};
+        for (size_t e = 0; e < 2; e++) {
+            ptd_train_epoch_stats st;
+            ck_assert_int_eq(ptd_train_epoch(m, &o, d, e, &st), 0);
+            loss[k][e] = st.loss;
+        }
+        if (k) ptd_train_model_free(m);
+        else keep = m;
+    }
+    for (int k = 1; k < 3; k++)
+        for (int e = 0; e < 2; e++)
+            ck_assert_msg(memcmp(&loss[k][e], &loss[0][e], sizeof(double)) == 0, "epoch %d, %d threads: %.17g != %.17g",
+                          e, threads[k], loss[k][e], loss[0][e]);
+    ck_assert(loss[0][1] < loss[0][0]);
+    mk_tmp();
+    char path[400];
+    snprintf(path, sizeof path, "%s/s5.ckpt", tmpdir);
+    ck_assert_int_eq(ptd_train_model_save(keep, path), 0);
+    ptd_train_model *l = NULL;
+    ck_assert_msg(ptd_train_model_load(path, &l) == 0, "%s", ptd_last_error());
+    const ptd_train_config *a = ptd_train_model_config(keep), *b = ptd_train_model_config(l);
+    ck_assert_int_eq(b->layer, PTD_LAYER_S5);
+    ck_assert_uint_eq(b->blocks, 2);
+    ck_assert_int_eq(b->s5_full, 0);
+    ck_assert_uint_eq(b->modes, a->modes);
+    ck_assert_uint_eq(ptd_train_model_nparams(l), ptd_train_model_nparams(keep));
+    ck_assert_int_eq(memcmp(ptd_train_model_params(l), ptd_train_model_params(keep),
+                            ptd_train_model_nparams(l) * sizeof(double)), 0);
+    double l0, l1;
+    ck_assert_int_eq(ptd_train_evaluate(keep, d, NULL, 2, &l0, NULL), 0);
+    ck_assert_int_eq(ptd_train_evaluate(l, d, NULL, 2, &l1, NULL), 0);
+    ck_assert_int_eq(memcmp(&l0, &l1, sizeof l0), 0);
+    ptd_train_model_free(l);
+    /* an s4 checkpoint's layer words are 0: a file saying s5 with 0 blocks is refused */
+    ptd_train_model_free(keep);
+    rm_tmp();
+    ptd_dataset_free(d);
+}
+END_TEST
+
+/* Configurations an s5 layer cannot take, each refused with a message. */
+START_TEST(s5_refusals)
+{
+    ptd_train_model *m = NULL;
+    ptd_train_config c = s5_config(PTD_INIT_S4D_LEGS, 3, 0); /* 8 states in 3 blocks */
+    ck_assert_int_eq(ptd_train_model_create(&c, &m), PTD_EINVAL);
+    ck_assert(strstr(ptd_last_error(), "blocks"));
+    c = s5_config(PTD_INIT_S4D_LEGS, 8, 0); /* blocks of order 1 */
+    ck_assert_int_eq(ptd_train_model_create(&c, &m), PTD_EINVAL);
+    c = s5_config(PTD_INIT_S4D_LEGS, 1, 0);
+    c.layer = PTD_LAYER_S4, c.blocks = 2;
+    ck_assert_int_eq(ptd_train_model_create(&c, &m), PTD_EINVAL);
+    ck_assert(strstr(ptd_last_error(), "s5"));
+    c = s5_config(PTD_INIT_S4D_LEGS, 1, 0);
+    c.layer = (ptd_train_layer)7;
+    ck_assert_int_eq(ptd_train_model_create(&c, &m), PTD_EINVAL);
+    ck_assert_ptr_null(m);
+    c = s5_config(PTD_INIT_S4D_LEGS, 1, 0);
+    double w = 1, e;
+    ck_assert_int_eq(ptd_train_init_strong_error(&c, &w, 1, &e), PTD_EINVAL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("train");
@@ -931,6 +1306,7 @@ static Suite *suite(void)
     tcase_add_test(tc, idx_declared_beyond_data);
     tcase_add_test(tc, fmnist_synthetic);
     tcase_add_test(tc, fmnist_bad_label);
+    tcase_add_test(tc, pathfinder_labels_by_flood_fill);
     suite_add_tcase(s, tc);
     tc = tcase_create("training");
     tcase_add_test(tc, fit_64);
@@ -939,6 +1315,14 @@ static Suite *suite(void)
     tcase_add_test(tc, checkpoint);
     tcase_add_test(tc, checkpoint_save_targets);
     tcase_add_test(tc, checkpoint_crafted);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("s5");
+    tcase_add_test(tc, s5_grad);
+    tcase_add_test(tc, s5_grad_noise);
+    tcase_add_test(tc, s5_one_channel_is_s4d);
+    tcase_add_test(tc, s5_block_system);
+    tcase_add_test(tc, s5_reproducible_and_checkpoint);
+    tcase_add_test(tc, s5_refusals);
     suite_add_tcase(s, tc);
     return s;
 }

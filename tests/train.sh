@@ -90,6 +90,37 @@ else # AddressSanitizer reserves terabytes: no cap, the message still counts
 fi
 grep -q 'checkpoint field np' err.txt && pass "names the parameter count" || fail "message: $(cat err.txt)"
 
+# the s5 layer: both initialisations side by side, names, blocks, a checkpoint that keeps
+# the layer, and the start-up line (states a layer, no strong error: its B and C are random)
+expect 0 "s5 compare" ssm-train $TINY --layer s5 --blocks 2 --compare --noise-sweep 3 --format tsv
+grep -q '^# columns: w accuracy_s5 accuracy_s5-ptd$' out.txt && pass "s5 sweep columns" || fail "s5: $(grep columns out.txt)"
+grep -q 'ssm-train: s5: 1 layers, width 8, N = 8 (4 states a layer)' err.txt && pass "s5 start-up line" || fail "$(cat err.txt)"
+grep -q 'PTD of LegS, N = 4:' err.txt && pass "s5-ptd from LegS of the block order" || fail "$(cat err.txt)"
+! grep -q 'worst output row' err.txt && pass "no strong-error line for s5" || fail "$(grep worst err.txt)"
+grep -q '^# model: s5, 1 layers, width 8, state N 8 in 2 blocks, conjugate symmetry' out.txt && pass "s5 in the tsv header" \
+  || fail "$(grep model out.txt)"
+expect 0 "s5 by its init name, no conjugate symmetry" ssm-train $TINY --init s5-lin --no-conj-sym --format tsv
+grep -q 'N = 8 (8 states a layer)' err.txt && pass "all N states without conjugate symmetry" || fail "$(cat err.txt)"
+expect 0 "s5 save" ssm-train $TINY --init s5-ptd --blocks 2 --save keep-s5.ckpt --quiet
+expect 0 "s5 load" ssm-train $TINY --load keep-s5.ckpt --epochs 0 --format tsv
+grep -q '^  s5-ptd ' err.txt && pass "the checkpoint keeps the layer" || fail "$(cat err.txt)"
+expect 2 "s4 init name with --layer s5" ssm-train $TINY --layer s5 --init s4-ptd
+expect 2 "blocks without s5" ssm-train $TINY --blocks 2
+expect 2 "blocks of odd order" ssm-train $TINY --layer s5 --blocks 8
+expect 2 "bad layer" ssm-train $TINY --layer s6
+expect 2 "s5 PTD file of the full order" ssm-train $TINY --layer s5 --blocks 2 --init ptd --ptd keep-legs8.ptd
+grep -q 'block order' err.txt && pass "names the block order" || fail "$(cat err.txt)"
+# Pathfinder: a tiny run, the samples figure, refusals
+expect 0 "tiny pathfinder" ssm-train --task pathfinder --width 4 --state 4 --layers 1 --train-subset 40 --test-subset 20 --val 10 --format tsv
+grep -q 'pathfinder: 30 training, 10 validation, 20 test sequences of length 1024' err.txt && pass "pathfinder data" \
+  || fail "$(head -1 err.txt)"
+expect 0 "pathfinder samples" ssm-train --task pathfinder --samples 4 -o keep-pf.gp
+[ "$(grep -c 'matrix with image' keep-pf.gp)" -eq 4 ] && pass "four images drawn" || fail "$(grep -c image keep-pf.gp)"
+grep -q "set title 'joined'" keep-pf.gp && grep -q "set title 'apart'" keep-pf.gp && pass "titled by label" || fail "titles"
+expect 2 "samples of listops" ssm-train $TINY --samples 3 -o x.png
+expect 2 "samples as a table" ssm-train --task pathfinder --samples 3 -o x.tsv
+expect 2 "too many distractors" ssm-train --task pathfinder --distractors 17
+
 # bad input
 expect 2 "unknown task" ssm-train --task cifar
 expect 2 "unknown init" ssm-train --init s4
