@@ -667,6 +667,26 @@ static void free_options(struct option **o)
     *o = NULL;
 }
 
+/* getopt_long_only takes an unambiguous prefix of a long option for it: in a tool without
+ * -eps, "-eps 0.1" would be ptd-sweep's --eps-range.  A shared option's full name given to a
+ * tool that does not take it is refused instead, as every tool refuses it, whatever its own
+ * options happen to begin with.  `matched`: the long option getopt chose. */
+static void refuse_shared_prefix(const cli_tool *t, char **argv, const char *matched)
+{
+    /* the element just read: the option, or its value when that came separately */
+    const char *el = argv[optind - 1];
+    if (optarg && optarg == el && optind >= 2) el = argv[optind - 2];
+    if (el[0] != '-') return;
+    const char *name = el + (el[1] == '-' ? 2 : 1);
+    size_t len = strcspn(name, "=");
+    if (strlen(matched) == len && strncmp(name, matched, len) == 0) return; /* given in full */
+    for (int r = 0; r < CLI_NSHARED; r++)
+        if (!takes(t, r) && strlen(shared[r].opt.name) == len && strncmp(name, shared[r].opt.name, len) == 0)
+            cli_usage("unknown option '%.*s': %s does not take the shared %.*s (ptdkit(7)); for --%s, write it in full",
+                      (int)(len + (size_t)(name - el)), el, t->name, (int)strcspn(shared[r].column, " "),
+                      shared[r].column, matched);
+}
+
 int cli_next(const cli_tool *t, cli_args *a, int argc, char **argv)
 {
     static struct option *opts;
@@ -678,7 +698,9 @@ int cli_next(const cli_tool *t, cli_args *a, int argc, char **argv)
     }
     opterr = 0;
     for (;;) {
-        int c = getopt_long_only(argc, argv, t->accept & CLI_OPT_N ? "n:o:hq" : "o:hq", opts, NULL);
+        int li = -1;
+        int c = getopt_long_only(argc, argv, t->accept & CLI_OPT_N ? "n:o:hq" : "o:hq", opts, &li);
+        if (li >= 0) refuse_shared_prefix(t, argv, opts[li].name);
         switch (c) {
         case -1:
             if (a->threads) ptd_set_threads(a->threads);
