@@ -1176,6 +1176,7 @@ int ptd_plot_lines_gnuplot(FILE *f, const double *x, size_t nx, const ptd_plot_c
             double hi = pow(10.0, ceil(log10(ymax)) + 1); /* headroom over the peak */
             if (!(hi > lo)) hi = lo * 10;
             fprintf(f, "set yrange [%.17g:%.17g]\n", lo, hi);
+            if (hi / lo > PTDI_LOG_MINOR_DECADES) fputs("unset mytics\n", f); /* as plotxy.c */
         }
     }
     const int latex = meta && meta->latex;

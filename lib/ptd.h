@@ -766,7 +766,9 @@ typedef struct {
                                  axis, are left out (and counted in a comment) */
     const double *ylo, *yhi;  /* error bar ends, or NULL */
     size_t n;
-    const char *style;        /* "points", "lines" or "linespoints" (NULL) */
+    const char *style;        /* "points" (open rings), "dots" (small filled dots, no line:
+                                 drawn after a "points" series, each dot sits inside its
+                                 ring where the two agree), "lines" or "linespoints" (NULL) */
     const char *colour;       /* "#rrggbb", or NULL for the next of a fixed sequence */
     int dashed;               /* 1: a dashed line (guides, fitted growth rates) */
 } ptd_plot_series;

@@ -477,6 +477,34 @@ START_TEST(test_series_axes)
 }
 END_TEST
 
+/* rings under dots: a "dots" series is points (no line), smaller than the rings of a "points"
+ * one, so that drawn after them both show where they agree; minor tics only over few decades */
+START_TEST(test_series_dots_and_decades)
+{
+    double x[3] = {1, 2, 3}, y[3] = {1, 1e20, 1e40}, ys[3] = {1, 10, 100};
+    ptd_plot_series s[2] = {{.title = "double", .x = x, .y = y, .n = 3, .style = "points"},
+                            {.title = "extended", .x = x, .y = y, .n = 3, .style = "dots"}};
+    ptd_plot_axes ax = {.logy = 1, .hline = NAN};
+    membuf m;
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_series_gnuplot(m.f, s, 2, &ax, NULL), PTD_OK);
+    char *t = mem_close(&m);
+    const char *ring = strstr(t, "$s1 using 1:2 with points lw 2 pt 6 ps 1.3");
+    const char *dot = strstr(t, "$s2 using 1:2 with points lw 2 pt 7 ps 0.6");
+    ck_assert_msg(ring && dot && ring < dot, "%s", strstr(t, "\nplot "));
+    ck_assert_ptr_null(strstr(t, "with dots")); /* gnuplot's own dots are single pixels */
+    ck_assert_ptr_nonnull(strstr(t, "unset mytics\n")); /* 40 decades */
+    ck_assert_ptr_null(strstr(t, "unset mxtics"));
+    free(t);
+    s[0].y = s[1].y = ys; /* 2 decades: gnuplot's minor tics stay */
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_series_gnuplot(m.f, s, 2, &ax, NULL), PTD_OK);
+    t = mem_close(&m);
+    ck_assert_ptr_null(strstr(t, "unset mytics"));
+    free(t);
+}
+END_TEST
+
 START_TEST(test_is_image)
 {
     ck_assert_int_eq(ptd_plot_is_image("a.png"), 1);
@@ -1201,6 +1229,7 @@ int main(void)
     tcase_add_test(tc, test_script_latex_and_levels);
     tcase_add_test(tc, test_script_relative_and_markers);
     tcase_add_test(tc, test_series_axes);
+    tcase_add_test(tc, test_series_dots_and_decades);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("files");
