@@ -249,10 +249,12 @@ static void pspec_mode_write(const ptd_pspec_plan *plan, const ptd_matrix *A, co
         free(rows);
     } else {
         char t0[160], t1[160];
-        snprintf(t0, sizeof t0, "pseudomode |v_k| at z = %s (sigma_min %.3g)", zs, mi.sigma);
+        /* key titles are markup: enhanced text (subscripts, Greek), or LaTeX */
+        snprintf(t0, sizeof t0, latex ? "pseudomode $|v_k|$ at $z = %s$ ($\\sigma_{\\min}$ %.3g)"
+                                      : "pseudomode |v_k| at z = %s (σ_{min} %.3g)", zs, mi.sigma);
         size_t zeros = 0;
         for (size_t i = 0; i < n; i++) zeros += ae[i] == 0;
-        snprintf(t1, sizeof t1, "eigenvector |x_k| of lambda = %s", ls);
+        snprintf(t1, sizeof t1, latex ? "eigenvector $|x_k|$ of $\\lambda = %s$" : "eigenvector |x_k| of λ = %s", ls);
         if (zeros) snprintf(t1 + strlen(t1), sizeof t1 - strlen(t1), " (%zu exact zeros, not drawn)", zeros);
         ptd_plot_series s[2] = {{.title = t0, .x = k, .y = av, .n = n, .style = "linespoints"},
                                 {.title = t1, .x = k, .y = ae, .n = n, .style = "lines", .dashed = 1}};

@@ -517,8 +517,8 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
     put_quoted(f, text);
     fputs(latex ? "\n" : " noenhanced\n", f);
 
-    /* below the plot: never on top of the contours */
-    fputs("set key outside below center horizontal samplen 2 height 1 noenhanced\n", f);
+    /* below the plot: never on top of the contours; its titles are markup (ptd.h) */
+    fputs("set key outside below center horizontal samplen 2 height 1\n", f);
 
     char contour_spec[512];
     if (nlev > 1) {
@@ -1198,7 +1198,7 @@ int ptd_plot_lines_gnuplot(FILE *f, const double *x, size_t nx, const ptd_plot_c
         put_quoted(f, text);
         fputs(latex ? "\n" : " noenhanced\n", f);
     }
-    fputs("set key outside below center horizontal samplen 3 height 1 noenhanced\nplot ", f);
+    fputs("set key outside below center horizontal samplen 3 height 1\nplot ", f); /* titles: markup */
     for (size_t k = 0; k < ns; k++) {
         fprintf(f, "%s$data using 1:%zu with %s title ", k ? ", \\\n     " : "", k + 2,
                 s[k].style ? s[k].style : "lines lw 2");

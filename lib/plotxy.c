@@ -123,15 +123,16 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
     if (strcmp(key, "top right") && strcmp(key, "top left") && strcmp(key, "bottom left") && strcmp(key, "bottom right") &&
         strcmp(key, "below"))
         return ptd_error(PTD_EINVAL, "%s: key position '%s' (top/bottom left/right, below)", fn, key);
-    if (!strcmp(key, "below")) fputs("set key outside below center horizontal samplen 3 noenhanced\n", f);
-    else fprintf(f, "set key inside %s vertical samplen 3 box opaque noenhanced\n", key);
+    /* the key's titles are markup, as the axis labels are (ptd.h): enhanced text, or LaTeX */
+    if (!strcmp(key, "below")) fputs("set key outside below center horizontal samplen 3 height 1\n", f);
+    else fprintf(f, "set key inside %s vertical samplen 3 box opaque\n", key);
     if (isfinite(ax->hline)) {
         fprintf(f, "set arrow 1 from graph 0, first %.17g to graph 1, first %.17g nohead dt 3 lc rgb '#888888'\n",
                 ax->hline, ax->hline);
         if (ax->hline_label) {
             fprintf(f, "set label 1 ");
             ptdi_put_quoted(f, ax->hline_label);
-            fprintf(f, " at graph 0.02, first %.17g offset 0, 0.7 tc rgb '#555555' noenhanced\n", ax->hline);
+            fprintf(f, " at graph 0.02, first %.17g offset 0, 0.7 tc rgb '#555555'\n", ax->hline);
         }
     }
     if (plotted == 0) {
@@ -143,11 +144,9 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
               "set label 2 'no drawable points' at graph 0.5, graph 0.6 center\n", f);
         for (size_t k = 0; k < ns && k < 6; k++) {
             if (!s[k].title) continue;
-            if (latex) ptdi_latex_text(buf, sizeof buf, s[k].title);
-            else snprintf(buf, sizeof buf, "%s", s[k].title);
-            fprintf(f, "set label %zu ", k + 3);
-            ptdi_put_quoted(f, buf);
-            fprintf(f, " at graph 0.5, graph %.2f center%s\n", 0.5 - 0.07 * (double)k, latex ? "" : " noenhanced");
+            fprintf(f, "set label %zu ", k + 3); /* markup, as in the key */
+            ptdi_put_quoted(f, s[k].title);
+            fprintf(f, " at graph 0.5, graph %.2f center\n", 0.5 - 0.07 * (double)k);
         }
         fputs("plot NaN notitle\n", f);
         return finish(f, fn);

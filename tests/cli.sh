@@ -64,6 +64,18 @@ if command -v gnuplot >/dev/null 2>&1; then
   rm -f gp.err
 fi
 rm -f xr.gp
+# --mode's figure: the key's subscripts and Greek are enhanced text (|v_k|, sigma_{min}, lambda),
+# not the literal v_k and sigma_min a noenhanced key showed; the title stays plain text
+expect 0 "--mode figure" pspec hippo-legs -n 16 --mode -7.5+1i -o keep-mode.gp --quiet
+grep -q "^set key outside below" keep-mode.gp && ! grep -q "^set key.*noenhanced" keep-mode.gp \
+  && grep -q "title 'pseudomode |v_k| at z = -7.5+1i (σ_{min} [0-9.e+-]*)'" keep-mode.gp \
+  && grep -q "title 'eigenvector |x_k| of λ = " keep-mode.gp && ! grep -v '^#' keep-mode.gp | grep -q 'sigma_min\|lambda =' \
+  && grep -q "^set title 'hippo-legs, n = 16: pseudomode at z = -7.5+1i' noenhanced" keep-mode.gp \
+  && pass "--mode key: enhanced subscripts and Greek, title plain" || fail "--mode key: $(grep -e '^set key' -e 'title' keep-mode.gp | tail -4)"
+expect 0 "--mode figure, LaTeX" pspec hippo-legs -n 16 --mode -7.5+1i -o keep-mode.tex --quiet
+grep -qF 'pseudomode $|v_k|$ at $z = -7.5+1i$ ($\sigma_{\min}$' keep-mode.tex && grep -qF 'eigenvector $|x_k|$ of $\lambda = ' keep-mode.tex \
+  && pass "--mode key in LaTeX: math, no bare underscore" || fail "--mode LaTeX key: $(grep -e pseudomode -e eigenvector keep-mode.tex)"
+rm -f keep-mode.gp keep-mode.tex keep-mode.pdf
 # an eps far below the criss-cross floor (exact plan): a lower bound, said so, exit 0; below a
 # computed Schur form's floor: not computed, said so, exit 0 (no single eps ends the run)
 expect 0 "--abscissa below the criss-cross floor" pspec hippo-legs -n 8 -eps 1e-30 --abscissa --grid 10 -o low.gp

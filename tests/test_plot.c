@@ -477,6 +477,46 @@ START_TEST(test_series_axes)
 }
 END_TEST
 
+/* Text: the title is plain (a file name keeps its underscore: noenhanced, or escaped for
+ * LaTeX); labels and key titles are markup, passed as given (enhanced text, or LaTeX), in
+ * the x-y figures, the line plots and the pseudospectra alike. */
+START_TEST(test_text_plain_title_markup_keys)
+{
+    double x[2] = {1, 2}, y[2] = {1, 2};
+    ptd_plot_series s[1] = {{.title = "|v_k| (σ_{min})", .x = x, .y = y, .n = 2}};
+    ptd_plot_axes ax = {.ylabel = "|v_k|", .hline = 1.5, .hline_label = "10^{-3}", .key = "top left"};
+    ptd_plot_curve c[1] = {{.y = y, .name = "v", .title = "|v_k|"}};
+    ptd_pspec_grid *g = circle_grid(5, 5, unit_box, 0);
+    double eps[1] = {0.5};
+    double complex eig[1] = {0};
+    for (int latex = 0; latex <= 1; latex++) {
+        ptd_plot_meta meta = {.title = "file:a_b.mtx", .latex = latex};
+        membuf m;
+        for (int w = 0; w < 3; w++) {
+            mem_open(&m);
+            if (w == 0) ck_assert_int_eq(ptd_plot_series_gnuplot(m.f, s, 1, &ax, &meta), PTD_OK);
+            else if (w == 1) ck_assert_int_eq(ptd_plot_lines_gnuplot(m.f, x, 2, c, 1, "k", "|v_k|", 0, &meta), PTD_OK);
+            else {
+                ptd_plot_overlay ov = {.eig_title = "λ_k"};
+                ck_assert_int_eq(ptd_plot_pspec_gnuplot_overlay(m.f, g, eps, 1, eig, 1, &ov, &meta), PTD_OK);
+            }
+            char *t = mem_close(&m);
+            ck_assert_msg(strstr(t, latex ? "set title 'file:a\\_b.mtx" : "set title 'file:a_b.mtx") != NULL, "%d %d: %s", latex, w,
+                          strstr(t, "set title"));
+            if (!latex) ck_assert_msg(strstr(t, ": ε = 0.5' noenhanced\n") || strstr(t, "file:a_b.mtx' noenhanced\n"),
+                                      "%d: %s", w, strstr(t, "set title"));
+            const char *key = strstr(t, "\nset key ");
+            ck_assert_ptr_nonnull(key);
+            ck_assert_msg(strncmp(key, "\nset key ", 9) == 0 && !strstr(key + 1, "noenhanced"), "%d %d: %s", latex, w, key);
+            ck_assert_ptr_nonnull(strstr(t, w == 2 ? "title 'λ_k'" : w == 1 ? "title '|v_k|'" : "title '|v_k| (σ_{min})'"));
+            if (w == 0) ck_assert_ptr_nonnull(strstr(t, "set label 1 '10^{-3}' at graph 0.02, first 1.5 offset 0, 0.7 tc rgb '#555555'\n"));
+            free(t);
+        }
+    }
+    free_grid(g);
+}
+END_TEST
+
 /* rings under dots: a "dots" series is points (no line), smaller than the rings of a "points"
  * one, so that drawn after them both show where they agree; minor tics only over few decades */
 START_TEST(test_series_dots_and_decades)
@@ -1230,6 +1270,7 @@ int main(void)
     tcase_add_test(tc, test_script_relative_and_markers);
     tcase_add_test(tc, test_series_axes);
     tcase_add_test(tc, test_series_dots_and_decades);
+    tcase_add_test(tc, test_text_plain_title_markup_keys);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("files");
