@@ -64,6 +64,21 @@ if command -v gnuplot >/dev/null 2>&1; then
   rm -f gp.err
 fi
 rm -f xr.gp
+# nested levels read as nested: about each of LegS-normal's 8 eigenvalues the grid draws the
+# 0.3 ring (radius 0.3) and 0.1, 0.01 are traced below resolution: one circle each, the 0.1
+# one's, well inside the ring, none for 0.01 (inside the 0.1 disc), each dot inside its circle
+expect 0 "nested levels" pspec hippo-legs-normal -n 8 -eps 0.3,0.1,0.01 -o keep-nest.gp --quiet
+awk '/^\$tiny << EOD/ { on = 1; next } on && /^EOD/ { on = 0 } on { n++; if ($3 != -1 || !($4 > 0.1 && $4 < 0.18)) bad = 1 }
+     END { exit bad || n != 8 }' keep-nest.gp \
+  && grep -q '^# 8 more below resolution, not circled: inside a larger eps' keep-nest.gp \
+  && awk '/^\$eig << EOD/ { on = 1; next } on && /^EOD/ { on = 0 } on { n++; if (!($3 < 0.6 * 0.15 / (0.0055 * 48))) bad = 1 }
+          END { exit bad || n != 8 }' keep-nest.gp \
+  && pass "nested levels: 0.1 circled inside the 0.3 rings, dots inside" || fail "nested levels: $(sed -n '/^\$tiny/,/^EOD/p;/^\$eig/,/^EOD/p' keep-nest.gp | head -20)"
+if command -v gnuplot >/dev/null 2>&1; then
+  GNUTERM=dumb gnuplot keep-nest.gp > /dev/null 2>gp.err && [ ! -s gp.err ] && pass "nested script runs through gnuplot" || fail "nested gnuplot: $(head -2 gp.err)"
+  rm -f gp.err
+fi
+rm -f keep-nest.gp
 # --mode's figure: the key's subscripts and Greek are enhanced text (|v_k|, sigma_{min}, lambda),
 # not the literal v_k and sigma_min a noenhanced key showed; the title stays plain text
 expect 0 "--mode figure" pspec hippo-legs -n 16 --mode -7.5+1i -o keep-mode.gp --quiet
