@@ -316,6 +316,30 @@ int cli_notice_work(int quiet, size_t n, double bytes, double seconds)
     return 1;
 }
 
+/* PTD_PROGRESS_SECONDS: when the progress lines start in a file or pipe (default 5) */
+static double progress_after(void)
+{
+    static double after = -1;
+    if (after < 0) {
+        const char *e = getenv("PTD_PROGRESS_SECONDS");
+        char *end;
+        double v = e && *e ? strtod(e, &end) : 5;
+        after = e && *e && *end == '\0' && v >= 0 && isfinite(v) ? v : 5;
+    }
+    return after;
+}
+
+int cli_notice_phase(int quiet, const char *what, double seconds)
+{
+    if (quiet || !(seconds > progress_after())) return 0;
+    static const char *const tu[] = {"s", "min", "h", "days"};
+    static const double ts[] = {1, 60, 3600, 86400};
+    char t[32];
+    human(t, sizeof t, seconds, tu, ts, 4);
+    fprintf(stderr, "%s: %s: about %s (a rough estimate)\n", prog, what, t);
+    return 1;
+}
+
 char *cli_command_line(int argc, char **argv)
 {
     size_t len = 1;
@@ -372,14 +396,7 @@ static void progress_show(cli_progress_state *s, double f, size_t done, size_t t
         fflush(stderr);
         return;
     }
-    static double after = -1;
-    if (after < 0) {
-        const char *e = getenv("PTD_PROGRESS_SECONDS");
-        char *end;
-        double v = e && *e ? strtod(e, &end) : 5;
-        after = e && *e && *end == '\0' && v >= 0 && isfinite(v) ? v : 5;
-    }
-    if (el < after) return;
+    if (el < progress_after()) return;
     if (s->shown && f < 1 && el - s->last < 10) return;
     if (s->shown && f >= 1 && s->last >= el) return;
     s->shown = 1;

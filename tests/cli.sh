@@ -64,6 +64,20 @@ if command -v gnuplot >/dev/null 2>&1; then
   rm -f gp.err
 fi
 rm -f xr.gp
+# pspec's phases without a grid say what they compute before they start when they are long
+# (here with PTD_PROGRESS_SECONDS=0, every one), and the criss-crosses count as progress
+PTD_PROGRESS_SECONDS=0 pspec grcar -n 32 -eps 1e-1,1e-2 --abscissa --radius --stability-radius --grid 20 -o keep-x.tsv 2>err.txt
+grep -qE '^pspec: criss-cross for the pseudospectral abscissa and radius at 2 eps, n = 32: about [0-9.e+-]+ s \(a rough estimate\)$' err.txt \
+  && grep -qE '^pspec: --stability-radius: criss-cross on the imaginary axis and the unit circle, n = 32: about ' err.txt \
+  && [ "$(grep -c '^pspec: criss-cross: 4/4 done' err.txt)" -eq 1 ] \
+  && pass "criss-cross: a start line and progress" || fail "criss-cross notices: $(grep '^pspec' err.txt)"
+PTD_PROGRESS_SECONDS=0 pspec convdiff --sparse 40 --grid 20 -eps 1e-1 --sparse-point -7.13 -o keep-x.tsv 2>err.txt
+grep -qE '^pspec: Arnoldi, 40 steps on n = 2025 \(9945 nonzeros\), one thread: about ' err.txt \
+  && grep -qE '^pspec: --sparse-point: a sparse LU of zI - A at z = -7.13\+0i \(n = 2025, 9945 nonzeros\), then inverse Lanczos: about ' err.txt \
+  && pass "--sparse: start lines for Arnoldi and the sparse LU" || fail "sparse notices: $(grep '^pspec' err.txt)"
+pspec grcar -n 32 -eps 1e-1,1e-2 --abscissa --radius --grid 20 -o keep-x.tsv 2>err.txt
+! grep -q 'rough estimate\|^pspec: criss-cross' err.txt && pass "a short criss-cross says nothing ahead" || fail "short run: $(grep '^pspec' err.txt)"
+rm -f keep-x.tsv
 # nested levels read as nested: about each of LegS-normal's 8 eigenvalues the grid draws the
 # 0.3 ring (radius 0.3) and 0.1, 0.01 are traced below resolution: one circle each, the 0.1
 # one's, well inside the ring, none for 0.01 (inside the 0.1 disc), each dot inside its circle

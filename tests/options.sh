@@ -159,6 +159,13 @@ PTD_PROGRESS_SECONDS=0 tf-sweep hippo-legs --sizes 8:16 --models full,ptd --step
 grep -qE '^tf-sweep: sizes: [0-9]+%, [0-9]+ s elapsed, about [0-9]+ s left$' err.txt \
   && grep -qE '^tf-sweep: sizes: done, [0-9]+ s elapsed$' err.txt \
   && pass "tf-sweep progress within the sizes" || fail "tf-sweep progress: $(head -3 err.txt)"
+# ptd-sweep's optimiser moves the bar within each size (it showed nothing but the line per
+# size): percentages, then one done line, after the last size's line
+PTD_PROGRESS_SECONDS=0 ptd-sweep hippo-legs -n 12 --points 3 --method optimize --steps 300 -o keep-p.tsv 2>err.txt
+grep -qE '^ptd-sweep: optimised sizes: [0-9]+%, [0-9]+ s elapsed, about [0-9]+ s left$' err.txt \
+  && [ "$(grep -c '^ptd-sweep: optimised sizes: done' err.txt)" -eq 1 ] \
+  && [ "$(grep -n '^ptd-sweep: optimised sizes: done' err.txt | cut -d: -f1)" -gt "$(grep -n '^ptd-sweep: optimised size 3/3' err.txt | cut -d: -f1)" ] \
+  && pass "ptd-sweep progress within the optimised sizes" || fail "ptd-sweep progress: $(head -6 err.txt)"
 # transient: the times (in parallel, reported by the calling thread) and the powers.  On one
 # thread the calling thread computes every time, so a line per time is certain; on three, how
 # many times the calling thread gets depends on the scheduler (under load it may get only the
