@@ -316,6 +316,30 @@ int cli_notice_work(int quiet, size_t n, double bytes, double seconds)
     return 1;
 }
 
+/* PTD_PROGRESS_SECONDS: when the progress lines start in a file or pipe (default 5) */
+static double progress_after(void)
+{
+    static double after = -1;
+    if (after < 0) {
+        const char *e = getenv("PTD_PROGRESS_SECONDS");
+        char *end;
+        double v = e && *e ? strtod(e, &end) : 5;
+        after = e && *e && *end == '\0' && v >= 0 && isfinite(v) ? v : 5;
+    }
+    return after;
+}
+
+int cli_notice_phase(int quiet, const char *what, double seconds)
+{
+    if (quiet || !(seconds > progress_after())) return 0;
+    static const char *const tu[] = {"s", "min", "h", "days"};
+    static const double ts[] = {1, 60, 3600, 86400};
+    char t[32];
+    human(t, sizeof t, seconds, tu, ts, 4);
+    fprintf(stderr, "%s: %s: about %s (a rough estimate)\n", prog, what, t);
+    return 1;
+}
+
 char *cli_command_line(int argc, char **argv)
 {
     size_t len = 1;
@@ -372,14 +396,7 @@ static void progress_show(cli_progress_state *s, double f, size_t done, size_t t
         fflush(stderr);
         return;
     }
-    static double after = -1;
-    if (after < 0) {
-        const char *e = getenv("PTD_PROGRESS_SECONDS");
-        char *end;
-        double v = e && *e ? strtod(e, &end) : 5;
-        after = e && *e && *end == '\0' && v >= 0 && isfinite(v) ? v : 5;
-    }
-    if (el < after) return;
+    if (el < progress_after()) return;
     if (s->shown && f < 1 && el - s->last < 10) return;
     if (s->shown && f >= 1 && s->last >= el) return;
     s->shown = 1;
@@ -667,6 +684,26 @@ static void free_options(struct option **o)
     *o = NULL;
 }
 
+/* getopt_long_only takes an unambiguous prefix of a long option for it: in a tool without
+ * -eps, "-eps 0.1" would be ptd-sweep's --eps-range.  A shared option's full name given to a
+ * tool that does not take it is refused instead, as every tool refuses it, whatever its own
+ * options happen to begin with.  `matched`: the long option getopt chose. */
+static void refuse_shared_prefix(const cli_tool *t, char **argv, const char *matched)
+{
+    /* the element just read: the option, or its value when that came separately */
+    const char *el = argv[optind - 1];
+    if (optarg && optarg == el && optind >= 2) el = argv[optind - 2];
+    if (el[0] != '-') return;
+    const char *name = el + (el[1] == '-' ? 2 : 1);
+    size_t len = strcspn(name, "=");
+    if (strlen(matched) == len && strncmp(name, matched, len) == 0) return; /* given in full */
+    for (int r = 0; r < CLI_NSHARED; r++)
+        if (!takes(t, r) && strlen(shared[r].opt.name) == len && strncmp(name, shared[r].opt.name, len) == 0)
+            cli_usage("unknown option '%.*s': %s does not take the shared %.*s (ptdkit(7)); for --%s, write it in full",
+                      (int)(len + (size_t)(name - el)), el, t->name, (int)strcspn(shared[r].column, " "),
+                      shared[r].column, matched);
+}
+
 int cli_next(const cli_tool *t, cli_args *a, int argc, char **argv)
 {
     static struct option *opts;
@@ -678,7 +715,9 @@ int cli_next(const cli_tool *t, cli_args *a, int argc, char **argv)
     }
     opterr = 0;
     for (;;) {
-        int c = getopt_long_only(argc, argv, t->accept & CLI_OPT_N ? "n:o:hq" : "o:hq", opts, NULL);
+        int li = -1;
+        int c = getopt_long_only(argc, argv, t->accept & CLI_OPT_N ? "n:o:hq" : "o:hq", opts, &li);
+        if (li >= 0) refuse_shared_prefix(t, argv, opts[li].name);
         switch (c) {
         case -1:
             if (a->threads) ptd_set_threads(a->threads);

@@ -75,6 +75,10 @@ double cli_bytes_matrices(size_t n, double count);
 /* One line on stderr, unless quiet, when `seconds` exceeds PTD_NOTICE_SECONDS (default 60):
  * "PROG: n = N: about 2.3 h and 5.4 GB ahead (rough estimate)".  Returns 1 when said. */
 int cli_notice_work(int quiet, size_t n, double bytes, double seconds);
+/* One line on stderr, unless quiet, before a phase estimated to take longer than
+ * PTD_PROGRESS_SECONDS (default 5, when progress lines start): "PROG: WHAT: about 40 s (a
+ * rough estimate)", for work that has no steps of its own to show.  Returns 1 when said. */
+int cli_notice_phase(int quiet, const char *what, double seconds);
 
 /* The command line as one string (for provenance); malloc'd. */
 char *cli_command_line(int argc, char **argv);

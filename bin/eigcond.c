@@ -237,8 +237,10 @@ int main(int argc, char **argv)
             snprintf(t1, sizeof t1, "extended precision (MPFR)");
             if (m && m->defective)
                 snprintf(t1 + strlen(t1), sizeof t1 - strlen(t1), "; %zu defective: κ = ∞, not drawn", m->defective);
+            /* double in rings, extended in dots drawn over them: where they agree (the
+             * resolved ones, and LAPACK's at n = 64 all of them) each dot sits in its ring */
             ptd_plot_series s[2] = {{.title = t0, .x = x, .y = y, .n = n, .style = "points"},
-                                    {.title = t1, .x = xm, .y = ym, .n = n, .style = "points"}};
+                                    {.title = t1, .x = xm, .y = ym, .n = n, .style = "dots"}};
             ptd_plot_axes ax = {.xlabel = latex ? "$\\mathrm{Re}\\,\\lambda$" : "Re λ",
                                 .ylabel = latex ? "$\\kappa(\\lambda)$" : "κ(λ) = 1/|y^* x|",
                                 .logy = 1, .hline = PTD_KAPPA_UNRESOLVED,

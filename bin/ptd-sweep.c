@@ -102,16 +102,31 @@ static double eig_shift(const ptd_ptd *p, const double complex *lam0, size_t n)
 typedef struct {
     int quiet;
     double t0;
+    cli_progress_state bar; /* the optimiser's steps within the sizes */
+    size_t done, sizes;     /* sizes finished, of sizes */
 } sweep_progress;
 
 /* The line per optimised size, whether or not stderr is a terminal: long runs show where
- * they are. */
+ * they are (a terminal's bar cleared first, drawn again at the next step). */
 static void size_line(void *ctx, size_t i, size_t k, const ptd_ptd *p, double seconds)
 {
-    const sweep_progress *sp = ctx;
+    sweep_progress *sp = ctx;
+    sp->done = i + 1;
     if (sp->quiet) return;
+    cli_progress_end(&sp->bar);
     fprintf(stderr, "ptd-sweep: optimised size %zu/%zu, ||E||/||A|| %.3g: kappa_2(V) %.4g, %zu reflected, %.1f s\n",
             i + 1, k, p->rel_E, p->kappa_V, p->reflected, seconds);
+}
+
+/* The optimiser's step within the size being optimised: the bar moves by the size's share
+ * (a size that stops early, its phases converged, jumps to its end), short of its end
+ * until the size is done: the done line comes once, after the last size's. */
+static void optimiser_step(void *ctx, unsigned step, unsigned steps, double kappa, double rel_E)
+{
+    (void)kappa, (void)rel_E;
+    sweep_progress *sp = ctx;
+    if (steps && sp->sizes)
+        cli_progress_fraction(&sp->bar, ((double)sp->done + fmin((double)step / (double)steps, 0.99)) / (double)sp->sizes);
 }
 
 /* BERR: the backward error of the system returned (eigenvalues reflected); BERR0: before the
@@ -272,10 +287,12 @@ int main(int argc, char **argv)
         ptd_ptd **res = calloc(points, sizeof *res);
         if (!eps || !res) cli_fail("out of memory");
         for (size_t k = 0; k < points; k++) eps[k] = rows[k * NCOL + COL_REL];
-        sweep_progress sp = {quiet, cli_now()};
+        sweep_progress sp = {.quiet = quiet, .t0 = cli_now(), .sizes = points};
+        cli_progress_start(&sp.bar, quiet, "optimised sizes");
         ptd_perturb_opts o = {.objective = objective, .optimizer = optimizer, .weight = weight,
                               .steps = (unsigned)steps, .seed = seed, .real = real, .margin = margin,
-                              .starts = (unsigned)starts, .size_done = size_line, .progress_ctx = &sp};
+                              .starts = (unsigned)starts, .size_done = size_line, .progress = optimiser_step,
+                              .progress_ctx = &sp};
         int st;
         if (optimizer == PTD_OPT_LBFGS) st = ptd_perturb_optimize_path(sys->A, sys->B, NULL, eps, points, &o, res);
         else {
@@ -288,6 +305,8 @@ int main(int argc, char **argv)
             }
         }
         if (st) cli_fail("optimised perturbation: %s", ptd_last_error());
+        cli_progress_fraction(&sp.bar, 1);
+        cli_progress_end(&sp.bar);
         for (size_t k = 0; k < points; k++) {
             double *r = rows + k * NCOL;
             ptd_ptd *p = res[k];

@@ -688,7 +688,7 @@ int main(int argc, char **argv)
                                                 .colour = colours[q], .dashed = q == 3};
             }
             double mx[2] = {m.wmax, m.wmax}, my[2] = {ymin > 0 && isfinite(ymin) ? ymin : 1e-3, ymax > 0 ? ymax : 1};
-            snprintf(wt, 96, "largest frequency of A_N: %.4g", m.wmax);
+            snprintf(wt, 96, latex ? "largest frequency of $A_N$: %.4g" : "largest frequency of A_N: %.4g", m.wmax);
             if (m.wmax > w0 && m.wmax < hi)
                 ser[nser++] = (ptd_plot_series){.title = wt, .x = mx, .y = my, .n = 2, .style = "lines",
                                                 .colour = "#888888", .dashed = 1};

@@ -13,6 +13,9 @@
 
 /* Unit roundoff of IEEE double (half the machine epsilon). */
 #define PTD_U (DBL_EPSILON / 2)
+/* a log axis over more than this factor gets no minor tics (plot.c, plotxy.c): gnuplot spaces
+ * its major tics decades apart there and draws the minor ones of a single decade beside each */
+#define PTDI_LOG_MINOR_DECADES 1e10
 
 /* The one error funnel: record a formatted one-line message for ptd_last_error() and
  * return `status`.  Put a breakpoint here to catch every error. */

@@ -263,34 +263,156 @@ static void put_overlay_data(FILE *f, const ptd_plot_overlay *ov)
     }
 }
 
-/* the traced curves' datablock $traced (x y log10 eps, a blank line after each curve; an open
- * curve is drawn as far as it went); the number of points written */
-static size_t put_traced_data(FILE *f, const ptd_plot_overlay *ov, const ptd_box *bx, const double *lev, size_t nlev,
-                              size_t *ntiny)
+/* An eigenvalue's dot (pt 7 ps 0.6, about 3 px on the 640 px of a PNG's frame) and its margin,
+ * as a fraction of the box: a circle smaller than this would vanish under it. */
+#define DOT_RADIUS 0.0055
+#define EIG_PS 0.6
+/* a circle about a component below resolution smaller than this is not drawn */
+#define CIRCLE_MIN 0.002
+
+/* log10 sigma at grid point (i, j) as the script's $sigma holds it */
+static double grid_log_sigma(const ptd_pspec_grid *g, size_t i, size_t j)
 {
-    size_t m = 0;
-    *ntiny = 0;
-    if (!ov || !ov->traces) return 0;
-    for (size_t t = 0; t < ov->ntraces; t++) {
-        const ptd_pspec_trace_result *r = ov->traces[t];
-        if (!r) continue;
-        for (size_t c = 0; c < r->ncurves; c++) {
-            const ptd_pspec_curve *cv = &r->curves[c];
-            if (cv->nv < 2) continue;
-            if (m == 0) fputs("\n# traced level curves (ptd_pspec_trace): Re Im log10 eps, a blank line after each\n"
-                              "$traced << EOD\n", f);
-            for (size_t k = 0; k < cv->nv; k++)
-                if (finite_z(cv->z[k])) {
-                    fprintf(f, "%.17g %.17g %.10g\n", creal(cv->z[k]), cimag(cv->z[k]), log10(r->eps));
-                    m++;
+    return log10(fmax(finite_sigma(g->sigma[i + j * g->nx]), DBL_TRUE_MIN));
+}
+
+/* The distance from (cx, cy) to the nearest point within w of it where a grid edge crosses one
+ * of the levels lv[0..nl-1] (log10 eps), interpolated linearly on the edge as gnuplot's
+ * contours are: the vertices of the drawn contours.  INFINITY when none is that near. */
+static double grid_contour_distance(const ptd_pspec_grid *g, double cx, double cy, double w, const double *lv,
+                                    size_t nl)
+{
+    const ptd_box *b = &g->box;
+    double hx = (b->xmax - b->xmin) / (double)(g->nx - 1), hy = (b->ymax - b->ymin) / (double)(g->ny - 1);
+    double fi0 = floor((cx - w - b->xmin) / hx), fi1 = ceil((cx + w - b->xmin) / hx);
+    double fj0 = floor((cy - w - b->ymin) / hy), fj1 = ceil((cy + w - b->ymin) / hy);
+    if (!(fi1 >= 0 && fj1 >= 0 && fi0 <= (double)(g->nx - 1) && fj0 <= (double)(g->ny - 1))) return INFINITY;
+    size_t i0 = fi0 > 0 ? (size_t)fi0 : 0, j0 = fj0 > 0 ? (size_t)fj0 : 0;
+    size_t i1 = fi1 < (double)(g->nx - 1) ? (size_t)fi1 : g->nx - 1, j1 = fj1 < (double)(g->ny - 1) ? (size_t)fj1 : g->ny - 1;
+    double best = INFINITY;
+    for (size_t j = j0; j <= j1; j++)
+        for (size_t i = i0; i <= i1; i++) {
+            double a = grid_log_sigma(g, i, j), x = ptd_pspec_grid_x(g, i), y = ptd_pspec_grid_y(g, j);
+            for (int dir = 0; dir < 2; dir++) {
+                size_t i2 = i + (dir == 0), j2 = j + (dir == 1);
+                if (i2 > i1 || j2 > j1) continue;
+                double c = grid_log_sigma(g, i2, j2), x2 = ptd_pspec_grid_x(g, i2), y2 = ptd_pspec_grid_y(g, j2);
+                for (size_t k = 0; k < nl; k++) {
+                    if ((a < lv[k]) == (c < lv[k])) continue;
+                    double t = (lv[k] - a) / (c - a);
+                    best = fmin(best, hypot(x + t * (x2 - x) - cx, y + t * (y2 - y) - cy));
                 }
-            fputc('\n', f);
+            }
         }
+    return best;
+}
+
+/* The distance from (cx, cy) to the polyline of a curve (closed: back to its start). */
+static double curve_distance(const ptd_pspec_curve *cv, double cx, double cy)
+{
+    double best = INFINITY;
+    size_t m = cv->closed ? cv->nv + 1 : cv->nv;
+    for (size_t k = 1; k < m; k++) {
+        double complex p = cv->z[k - 1], q = cv->z[k % cv->nv];
+        if (!finite_z(p) || !finite_z(q)) continue;
+        double dx = creal(q) - creal(p), dy = cimag(q) - cimag(p), l2 = dx * dx + dy * dy;
+        double t = l2 > 0 ? ((cx - creal(p)) * dx + (cy - cimag(p)) * dy) / l2 : 0;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        best = fmin(best, hypot(creal(p) + t * dx - cx, cimag(p) + t * dy - cy));
     }
-    if (m) fputs("EOD\n", f);
-    /* a closed component narrower than a 150th of the box is drawn, but below what the figure
-     * resolves: circle it, at its centre, the circle larger for a larger eps (1.5 to 3.5) */
-    double res = fmax(bx->xmax - bx->xmin, bx->ymax - bx->ymin) / 150;
+    return best;
+}
+
+/* Whether (x, y) lies inside a closed curve (crossing number) */
+static int curve_encloses(const ptd_pspec_curve *cv, double x, double y)
+{
+    int in = 0;
+    for (size_t k = 0, l = cv->nv - 1; k < cv->nv; l = k++) {
+        double complex p = cv->z[k], q = cv->z[l];
+        if (!finite_z(p) || !finite_z(q)) continue;
+        if ((cimag(p) > y) != (cimag(q) > y) &&
+            x < creal(p) + (y - cimag(p)) * (creal(q) - creal(p)) / (cimag(q) - cimag(p)))
+            in = !in;
+    }
+    return in;
+}
+
+/* one traced curve as the figure draws it */
+typedef struct {
+    const ptd_pspec_curve *cv;
+    double eps, cx, cy;     /* cx, cy: the centre of its bounding box */
+    double x0, x1, y0, y1;  /* the bounding box */
+    size_t rank;            /* the index of its eps among the sorted levels */
+    int tiny;               /* closed, not a hole, narrower than the figure resolves (2: and
+                               inside a larger eps's such component) */
+} traced_curve;
+
+/* a circle about a component below resolution, in the units of the axes */
+typedef struct {
+    double x, y, leps, r;
+} tiny_circle;
+
+/* What the figure draws of the traced curves, and how: decided before anything is written,
+ * since the eigenvalues' dots are sized by it. */
+typedef struct {
+    traced_curve *tc;
+    size_t m, nbig;        /* curves drawn; of them, resolved */
+    tiny_circle *circ;
+    size_t ncirc, inside, crowded; /* circles; components not circled, and why */
+    const ptd_pspec_grid *g;       /* the grid whose contours are drawn, or NULL */
+    const double *lev;
+    size_t nlev;
+    double bsize;                  /* the box's larger side */
+    double *lv;                    /* room for nlev log10 levels */
+} traced_set;
+
+static void traced_free(traced_set *ts)
+{
+    free(ts->tc);
+    free(ts->circ);
+    free(ts->lv);
+}
+
+/* The distance from (x, y) to the nearest drawn line within w of it, or INFINITY: the grid's
+ * contours of the levels from index k0 on, the resolved traced curves of eps above `above`
+ * (0: all), and the circles (circles: 1). */
+static double drawn_distance(const traced_set *ts, double x, double y, double w, size_t k0, double above, int circles)
+{
+    double *lv = ts->lv;
+    double d = INFINITY;
+    size_t nl = 0;
+    for (size_t k = k0; k < ts->nlev; k++) lv[nl++] = log10(ts->lev[k]);
+    if (ts->g && nl) d = grid_contour_distance(ts->g, x, y, w, lv, nl);
+    for (size_t p = 0; p < ts->m; p++) {
+        const traced_curve *c = &ts->tc[p];
+        if (c->tiny || !(c->eps > above)) continue;
+        double bx = fmax(fmax(c->x0 - x, x - c->x1), 0), by = fmax(fmax(c->y0 - y, y - c->y1), 0);
+        if (hypot(bx, by) < fmin(d, w)) d = fmin(d, curve_distance(c->cv, x, y));
+    }
+    for (size_t q = 0; circles && q < ts->ncirc; q++)
+        d = fmin(d, fabs(hypot(ts->circ[q].x - x, ts->circ[q].y - y) - ts->circ[q].r));
+    return d;
+}
+
+/* Sorts the overlay's traced curves into resolved and tiny, and decides the circles. */
+static int traced_prepare(traced_set *ts, const ptd_plot_overlay *ov, const ptd_pspec_grid *g, const ptd_box *bx,
+                          const double *lev, size_t nlev)
+{
+    memset(ts, 0, sizeof *ts);
+    ts->g = g, ts->lev = lev, ts->nlev = nlev;
+    ts->bsize = fmax(bx->xmax - bx->xmin, bx->ymax - bx->ymin);
+    size_t nc = 0;
+    for (size_t t = 0; ov && ov->traces && t < ov->ntraces; t++)
+        if (ov->traces[t]) nc += ov->traces[t]->ncurves;
+    ts->tc = nc ? malloc(nc * sizeof *ts->tc) : NULL;
+    ts->circ = nc ? malloc(nc * sizeof *ts->circ) : NULL;
+    ts->lv = malloc((nlev ? nlev : 1) * sizeof *ts->lv);
+    if ((nc && (!ts->tc || !ts->circ)) || !ts->lv) {
+        traced_free(ts);
+        return ptd_error(PTD_ENOMEM, "ptd_plot_pspec_gnuplot: %zu traced curves", nc);
+    }
+    if (!nc) return PTD_OK;
+    const double res = ts->bsize / 150;
     for (size_t t = 0; t < ov->ntraces; t++) {
         const ptd_pspec_trace_result *r = ov->traces[t];
         if (!r) continue;
@@ -299,24 +421,98 @@ static size_t put_traced_data(FILE *f, const ptd_plot_overlay *ov, const ptd_box
             if (lev[k] < r->eps) rank = k + 1;
         for (size_t c = 0; c < r->ncurves; c++) {
             const ptd_pspec_curve *cv = &r->curves[c];
-            if (!cv->closed || cv->hole || cv->nv < 2) continue;
             double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-            for (size_t k = 0; k < cv->nv; k++) {
-                x0 = fmin(x0, creal(cv->z[k]));
-                x1 = fmax(x1, creal(cv->z[k]));
-                y0 = fmin(y0, cimag(cv->z[k]));
-                y1 = fmax(y1, cimag(cv->z[k]));
-            }
-            if (!(fmax(x1 - x0, y1 - y0) < res)) continue;
-            if (*ntiny == 0)
-                fputs("\n# traced components below the figure's resolution: Re Im log10 eps pointsize\n$tiny << EOD\n", f);
-            fprintf(f, "%.17g %.17g %.10g %.3g\n", 0.5 * (x0 + x1), 0.5 * (y0 + y1), log10(r->eps),
-                    1.5 + (nlev > 1 ? 2.0 * (double)rank / (double)(nlev - 1) : 0));
-            (*ntiny)++;
+            size_t fin = 0;
+            for (size_t k = 0; k < cv->nv; k++)
+                if (finite_z(cv->z[k])) {
+                    fin++;
+                    x0 = fmin(x0, creal(cv->z[k]));
+                    x1 = fmax(x1, creal(cv->z[k]));
+                    y0 = fmin(y0, cimag(cv->z[k]));
+                    y1 = fmax(y1, cimag(cv->z[k]));
+                }
+            if (fin < 2) continue; /* nothing to draw (and no empty block in $traced) */
+            int tiny = cv->closed && !cv->hole && fmax(x1 - x0, y1 - y0) < res;
+            ts->tc[ts->m++] = (traced_curve){cv, r->eps, 0.5 * (x0 + x1), 0.5 * (y0 + y1), x0, x1, y0, y1, rank, tiny};
+            ts->nbig += !tiny;
         }
     }
-    if (*ntiny) fputs("EOD\n", f);
-    return m;
+    /* A closed component narrower than a 150th of the box is drawn, but below what the figure
+     * resolves: it is circled at its centre, a circle in the units of the axes (radius 0.9 to
+     * 1.8 % of the box, larger for a larger eps), so that the levels read as nested, as they
+     * are: none where a larger eps's component holds the centre and is below resolution too
+     * (that one's circle stands for both), and none larger than half its distance to a drawn
+     * contour of a larger eps (the grid's, or a traced curve), so that it sits inside the
+     * contour that encloses it, nor larger than half the way to the next circle; one that
+     * would then be too small to see (a 500th of the box) is left out, the contour marking
+     * the place. */
+    for (size_t q = 0; q < ts->m; q++) {
+        traced_curve *c = &ts->tc[q];
+        if (!c->tiny) continue;
+        for (size_t p = 0; p < ts->m && c->tiny == 1; p++)
+            if (p != q && ts->tc[p].tiny && ts->tc[p].eps > c->eps && c->cx >= ts->tc[p].x0 && c->cx <= ts->tc[p].x1 &&
+                c->cy >= ts->tc[p].y0 && c->cy <= ts->tc[p].y1 && curve_encloses(ts->tc[p].cv, c->cx, c->cy))
+                c->tiny = 2; /* held: not circled */
+        ts->inside += c->tiny == 2;
+    }
+    for (size_t q = 0; q < ts->m; q++) {
+        const traced_curve *c = &ts->tc[q];
+        if (c->tiny != 1) continue;
+        double R = ts->bsize * (0.009 + (nlev > 1 ? 0.009 * (double)c->rank / (double)(nlev - 1) : 0));
+        double d = drawn_distance(ts, c->cx, c->cy, 2 * R, c->rank + 1, c->eps, 0);
+        for (size_t p = 0; p < ts->m; p++) /* and no two circles overlap */
+            if (p != q && ts->tc[p].tiny == 1) d = fmin(d, hypot(ts->tc[p].cx - c->cx, ts->tc[p].cy - c->cy));
+        double rad = fmin(R, 0.5 * d);
+        if (!(rad >= ts->bsize * CIRCLE_MIN)) {
+            ts->crowded++;
+            continue;
+        }
+        ts->circ[ts->ncirc++] = (tiny_circle){c->cx, c->cy, log10(c->eps), rad};
+    }
+    return PTD_OK;
+}
+
+/* $traced (x y log10 eps, a blank line after each curve; an open curve is drawn as far as it
+ * went), the resolved curves first, then the tiny ones; and $tiny, the circles */
+static void traced_write(FILE *f, const traced_set *ts)
+{
+    if (ts->m)
+        fputs("\n# traced level curves (ptd_pspec_trace): Re Im log10 eps, a blank line after each; first\n"
+              "# those the figure resolves, then those narrower than a 150th of the box\n$traced << EOD\n", f);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t q = 0; q < ts->m; q++) {
+            const traced_curve *c = &ts->tc[q];
+            if ((c->tiny != 0) != pass) continue;
+            for (size_t k = 0; k < c->cv->nv; k++)
+                if (finite_z(c->cv->z[k]))
+                    fprintf(f, "%.17g %.17g %.10g\n", creal(c->cv->z[k]), cimag(c->cv->z[k]), log10(c->eps));
+            fputc('\n', f);
+        }
+    if (ts->m) fputs("EOD\n", f);
+    if (ts->ncirc) {
+        fputs("\n# traced components below the figure's resolution, each circled: Re Im log10 eps radius\n"
+              "# (the radius in the units of the axes)\n$tiny << EOD\n", f);
+        for (size_t q = 0; q < ts->ncirc; q++)
+            fprintf(f, "%.17g %.17g %.10g %.6g\n", ts->circ[q].x, ts->circ[q].y, ts->circ[q].leps, ts->circ[q].r);
+        fputs("EOD\n", f);
+    }
+    if (ts->inside)
+        fprintf(f, "# %zu more below resolution, not circled: inside a larger eps's component below resolution too\n",
+                ts->inside);
+    if (ts->crowded)
+        fprintf(f, "# %zu more below resolution, not circled: a larger eps's contour lies too close around them\n",
+                ts->crowded);
+}
+
+/* An eigenvalue's dot: pt 7 ps 0.6, smaller where a drawn line (a contour, a resolved traced
+ * curve, a circle) passes nearer than twice the dot's radius, so that the dot sits inside
+ * the ring that encloses it (down to ps 0.25). */
+static double eig_point_size(const traced_set *ts, double x, double y)
+{
+    double dot = ts->bsize * DOT_RADIUS;
+    double d = drawn_distance(ts, x, y, 2 * dot, 0, 0, 1);
+    double ps = d < 2 * dot ? EIG_PS * d / (2 * dot) : EIG_PS;
+    return ps < 0.25 ? 0.25 : ps;
 }
 
 /* the overlay's plot clauses, each starting with ", " */
@@ -341,6 +537,67 @@ static void put_overlay_plot(FILE *f, const ptd_plot_overlay *ov, int latex, int
                     ov->sets[s].n > PTD_PLOT_MANY_MARKS ? "0.7" : "1.6", col[s]);
         put_quoted(f, ov->sets[s].title ? ov->sets[s].title : "points");
     }
+}
+
+/* One plot command, its clauses in drawing order: what lies below the figure's resolution
+ * first (the circles, and the curves inside them), then the contours (`contours`: the
+ * grid's) and the traced curves the figure resolves, then the eigenvalues' dots, each small
+ * enough to sit inside the nearest ring (eig_point_size); then the key's entries, as NaN
+ * samples in the order the key shows them (eps_title: the one level's, NULL for several);
+ * then the overlay's points, over everything. */
+static void put_layers(FILE *f, int contours, size_t nlev, size_t ntraced, size_t nbig, size_t ntiny, size_t nfin,
+                       const char *eps_title, const char *eig_title, const char *tiny_title, const ptd_plot_overlay *ov,
+                       int latex)
+{
+    const char *lc = nlev > 1 ? "palette" : "rgb '" ONE_LEVEL_COLOUR "'", *c3 = nlev > 1 ? ":3" : "";
+    int first = 1;
+#define CLAUSE() (fputs(first ? "    plot " : ", \\\n         ", f), first = 0)
+    if (ntiny) {
+        CLAUSE();
+        fprintf(f, "$tiny using 1:2:4%s with circles fs empty lw 1.5 lc %s notitle", c3, lc);
+    }
+    if (ntraced > nbig) {
+        CLAUSE();
+        fprintf(f, "$traced every :::%zu using 1:2%s with lines lw 2 lc %s notitle", nbig, c3, lc);
+    }
+    if (contours) {
+        CLAUSE();
+        fprintf(f, "$contours using 1:2%s with lines lw 2 lc %s ", c3, lc);
+        if (eps_title) {
+            fputs("title ", f);
+            put_quoted(f, eps_title);
+        } else
+            fputs("notitle", f);
+    }
+    if (nbig) {
+        CLAUSE();
+        fprintf(f, "$traced every :::0::%zu using 1:2%s with lines lw 2 lc %s notitle", nbig - 1, c3, lc);
+    }
+    if (nfin) {
+        CLAUSE();
+        fputs("$eig using 1:2:3 with points pt 7 ps variable lc rgb 'black' notitle", f);
+    }
+    if (!contours && ntraced && eps_title) {
+        CLAUSE();
+        fprintf(f, "NaN with lines lw 2 lc %s title ", lc);
+        put_quoted(f, eps_title);
+    }
+    if (ntiny) {
+        CLAUSE();
+        fprintf(f, "NaN with points pt 6 ps 1.5 lw 1.5 lc %s title ", nlev > 1 ? "rgb 'black'" : lc);
+        put_quoted(f, tiny_title);
+    }
+    if (nfin) {
+        CLAUSE();
+        fprintf(f, "NaN with points pt 7 ps %g lc rgb 'black' title ", EIG_PS);
+        put_quoted(f, eig_title);
+    }
+    if (first) {
+        CLAUSE();
+        fputs("NaN notitle", f);
+    }
+#undef CLAUSE
+    put_overlay_plot(f, ov, latex, nlev > 1);
 }
 
 int ptd_plot_pspec_gnuplot(FILE *f, const ptd_pspec_grid *g, const double *eps,
@@ -409,6 +666,12 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
         return ptd_error(PTD_ENOMEM, "%s: %zu eps levels", fn, nlev);
     }
     for (size_t k = 0; k < nlev; k++) shown[k] = unit ? lev[k] / unit : lev[k];
+    traced_set ts;
+    if ((st = traced_prepare(&ts, ov, use_grid ? g : NULL, bx, lev, nlev))) {
+        free(lev);
+        free(shown);
+        return st;
+    }
     const int fixed = eps_fixed(shown, nlev);
     const char *per = unit ? (latex ? "\\,\\|A\\|_2" : " ||A||₂") : "";
     char buf[256], text[1024];
@@ -448,15 +711,16 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
     fputs("EOD\n", f);
     }
     if (nfin > 0) {
-        fputs("\n# eigenvalues: Re Im\n$eig << EOD\n", f);
+        /* the dot's size: smaller where a drawn ring is close (eig_point_size) */
+        fputs("\n# eigenvalues: Re Im pointsize\n$eig << EOD\n", f);
         for (size_t k = 0; k < neig; k++)
             if (isfinite(creal(eig[k])) && isfinite(cimag(eig[k])))
-                fprintf(f, "%.17g %.17g\n", creal(eig[k]), cimag(eig[k]));
+                fprintf(f, "%.17g %.17g %.3g\n", creal(eig[k]), cimag(eig[k]), eig_point_size(&ts, creal(eig[k]), cimag(eig[k])));
         fputs("EOD\n", f);
     }
     put_overlay_data(f, ov);
-    size_t ntiny = 0;
-    size_t ntraced = put_traced_data(f, ov, bx, lev, nlev, &ntiny);
+    traced_write(f, &ts);
+    const size_t ntraced = ts.m, nbig = ts.nbig, ntiny = ts.ncirc;
 
     /* contour extraction: gnuplot writes the lines into $contours, column 3 the level */
     if (use_grid) {
@@ -517,10 +781,9 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
     put_quoted(f, text);
     fputs(latex ? "\n" : " noenhanced\n", f);
 
-    /* below the plot: never on top of the contours */
-    fputs("set key outside below center horizontal samplen 2 height 1 noenhanced\n", f);
+    /* below the plot: never on top of the contours; its titles are markup (ptd.h) */
+    fputs("set key outside below center horizontal samplen 2 height 1\n", f);
 
-    char contour_spec[512];
     if (nlev > 1) {
         /* levels equally spaced in log10 (a decade ladder): a discrete bar, one band of
          * colour per level centred on it, as the contours are coloured; else a gradient */
@@ -565,8 +828,6 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
         if (unit) put_quoted(f, latex ? "$\\varepsilon/\\|A\\|_2$" : "ε/||A||₂");
         else put_quoted(f, latex ? "$\\varepsilon$" : "ε");
         fputs("\n", f);
-        snprintf(contour_spec, sizeof contour_spec, "%s using 1:2:3 with lines lw 2 lc palette notitle",
-                 use_grid ? "$contours" : "$traced");
     } else {
         if (latex) {
             eps_latex(buf, sizeof buf, shown[0], fixed, tol);
@@ -575,62 +836,30 @@ int ptd_plot_pspec_gnuplot_overlay(FILE *f, const ptd_pspec_grid *g, const doubl
             eps_near(buf, sizeof buf, shown[0], fixed, tol);
             snprintf(text, sizeof text, "ε = %s%s", buf, per);
         }
-        /* text goes through put_quoted; build the plot clause around it below */
-        snprintf(contour_spec, sizeof contour_spec, "%s using 1:2 with lines lw 2 lc rgb '%s' title ",
-                 use_grid ? "$contours" : "$traced", ONE_LEVEL_COLOUR);
+        /* the key's entry for the one level: text, through put_quoted */
     }
-    char eig_spec[192];
-    snprintf(eig_spec, sizeof eig_spec, "$eig using 1:2 with points pt 7 ps 0.8 lc rgb 'black' title '%.100s'",
-             ov && ov->eig_title ? ov->eig_title : "eigenvalues");
-
     /* ptd_ncontour: the grid drew a contour (always 0 without a grid); then its contours and
      * any traced curves, else the traced curves alone, else a label saying that nothing
      * crosses the box */
-    char traced_spec[512], tiny_spec[512];
-    snprintf(traced_spec, sizeof traced_spec, "$traced using 1:2%s with lines lw 2 lc %s ", nlev > 1 ? ":3" : "",
-             nlev > 1 ? "palette" : "rgb '" ONE_LEVEL_COLOUR "'");
-    snprintf(tiny_spec, sizeof tiny_spec, ", \\\n         $tiny using 1:2:4%s with points pt 6 ps variable lw 1.5 lc %s title ",
-             nlev > 1 ? ":3" : "", nlev > 1 ? "palette" : "rgb '" ONE_LEVEL_COLOUR "'");
+    const char *eig_title = ov && ov->eig_title ? ov->eig_title : "eigenvalues";
     const char *tiny_title = latex ? "$\\varepsilon$-components below resolution" : "ε-components below resolution";
+    const char *eps_title = nlev == 1 ? text : NULL;
     if (use_grid) {
-        fputs("if (ptd_ncontour) {\n    plot ", f);
-        fputs(contour_spec, f);
-        if (nlev == 1) put_quoted(f, text);
-        if (ntraced) fprintf(f, ", \\\n         %snotitle", traced_spec);
-        if (ntiny) {
-            fputs(tiny_spec, f);
-            put_quoted(f, tiny_title);
-        }
-        if (nfin > 0) fprintf(f, ", \\\n         %s", eig_spec);
-        put_overlay_plot(f, ov, latex, nlev > 1);
+        fputs("if (ptd_ncontour) {\n", f);
+        put_layers(f, 1, nlev, ntraced, nbig, ntiny, nfin, eps_title, eig_title, tiny_title, ov, latex);
         fputs("\n} else {\n", f);
     } else {
         fputs("{\n", f);
     }
-    if (ntraced) {
-        fputs("    plot ", f);
-        fputs(traced_spec, f);
-        if (nlev == 1) {
-            fputs("title ", f);
-            put_quoted(f, text);
-        } else {
-            fputs("notitle", f);
-        }
-        if (ntiny) {
-            fputs(tiny_spec, f);
-            put_quoted(f, tiny_title);
-        }
-        if (nfin > 0) fprintf(f, ", \\\n         %s", eig_spec);
-        put_overlay_plot(f, ov, latex, nlev > 1);
-    } else {
+    if (!ntraced) {
         fputs("    set label 1 ", f);
         put_quoted(f, latex ? "no $\\varepsilon$-contour crosses this box" : "no ε-contour crosses this box");
-        fputs(" at graph 0.5, graph 0.5 center front\n    plot ", f);
-        fputs(nfin > 0 ? eig_spec : "NaN notitle", f);
-        put_overlay_plot(f, ov, latex, nlev > 1);
+        fputs(" at graph 0.5, graph 0.5 center front\n", f);
     }
+    put_layers(f, 0, nlev, ntraced, nbig, ntiny, nfin, eps_title, eig_title, tiny_title, ov, latex);
     fputs("\n}\n", f);
 
+    traced_free(&ts);
     free(lev);
     free(shown);
     return finish_stream(f, fn);
@@ -1176,6 +1405,7 @@ int ptd_plot_lines_gnuplot(FILE *f, const double *x, size_t nx, const ptd_plot_c
             double hi = pow(10.0, ceil(log10(ymax)) + 1); /* headroom over the peak */
             if (!(hi > lo)) hi = lo * 10;
             fprintf(f, "set yrange [%.17g:%.17g]\n", lo, hi);
+            if (hi / lo > PTDI_LOG_MINOR_DECADES) fputs("unset mytics\n", f); /* as plotxy.c */
         }
     }
     const int latex = meta && meta->latex;
@@ -1197,7 +1427,7 @@ int ptd_plot_lines_gnuplot(FILE *f, const double *x, size_t nx, const ptd_plot_c
         put_quoted(f, text);
         fputs(latex ? "\n" : " noenhanced\n", f);
     }
-    fputs("set key outside below center horizontal samplen 3 height 1 noenhanced\nplot ", f);
+    fputs("set key outside below center horizontal samplen 3 height 1\nplot ", f); /* titles: markup */
     for (size_t k = 0; k < ns; k++) {
         fprintf(f, "%s$data using 1:%zu with %s title ", k ? ", \\\n     " : "", k + 2,
                 s[k].style ? s[k].style : "lines lw 2");

@@ -39,7 +39,7 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
     provenance(f, meta);
     ptdi_plot_terminal_fallback(f);
     size_t plotted = 0;
-    double xlo = INFINITY, xhi = -INFINITY; /* of the points drawn */
+    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY; /* of the points drawn */
     for (size_t k = 0; k < ns; k++) {
         fprintf(f, "\n# series %zu: %s\n$s%zu << EOD\n", k + 1, s[k].title ? s[k].title : "", k + 1);
         size_t left = 0;
@@ -55,6 +55,7 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
             else fprintf(f, "%.17g %.17g\n", x, y);
             plotted++;
             xlo = fmin(xlo, x), xhi = fmax(xhi, x);
+            ylo = fmin(ylo, s[k].ylo ? fmin(y, s[k].ylo[i]) : y), yhi = fmax(yhi, s[k].ylo ? fmax(y, s[k].yhi[i]) : y);
         }
         fputs("EOD\n", f);
         if (left) fprintf(f, "# %zu point(s) left out: not finite%s\n", left, ax->logx || ax->logy ? " or <= 0 on a log axis" : "");
@@ -62,6 +63,10 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
     fputs("\n# the figure\n", f);
     if (ax->logx) fputs("set logscale x\nset format x '10^{%L}'\n", f);
     if (ax->logy) fputs("set logscale y\nset format y '10^{%L}'\n", f);
+    /* over many decades gnuplot puts its major tics decades apart and still draws the minor
+     * tics 2..9 of one decade beside each, a bar of marks a few pixels long: none then */
+    if (ax->logx && plotted && xhi / xlo > PTDI_LOG_MINOR_DECADES) fputs("unset mxtics\n", f);
+    if (ax->logy && plotted && yhi / ylo > PTDI_LOG_MINOR_DECADES) fputs("unset mytics\n", f);
     if (latex) {
         /* cairolatex: LaTeX typesets the tics */
         if (ax->logx) fputs("set format x '$10^{%L}$'\n", f);
@@ -118,15 +123,16 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
     if (strcmp(key, "top right") && strcmp(key, "top left") && strcmp(key, "bottom left") && strcmp(key, "bottom right") &&
         strcmp(key, "below"))
         return ptd_error(PTD_EINVAL, "%s: key position '%s' (top/bottom left/right, below)", fn, key);
-    if (!strcmp(key, "below")) fputs("set key outside below center horizontal samplen 3 noenhanced\n", f);
-    else fprintf(f, "set key inside %s vertical samplen 3 box opaque noenhanced\n", key);
+    /* the key's titles are markup, as the axis labels are (ptd.h): enhanced text, or LaTeX */
+    if (!strcmp(key, "below")) fputs("set key outside below center horizontal samplen 3 height 1\n", f);
+    else fprintf(f, "set key inside %s vertical samplen 3 box opaque\n", key);
     if (isfinite(ax->hline)) {
         fprintf(f, "set arrow 1 from graph 0, first %.17g to graph 1, first %.17g nohead dt 3 lc rgb '#888888'\n",
                 ax->hline, ax->hline);
         if (ax->hline_label) {
             fprintf(f, "set label 1 ");
             ptdi_put_quoted(f, ax->hline_label);
-            fprintf(f, " at graph 0.02, first %.17g offset 0, 0.7 tc rgb '#555555' noenhanced\n", ax->hline);
+            fprintf(f, " at graph 0.02, first %.17g offset 0, 0.7 tc rgb '#555555'\n", ax->hline);
         }
     }
     if (plotted == 0) {
@@ -138,11 +144,9 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
               "set label 2 'no drawable points' at graph 0.5, graph 0.6 center\n", f);
         for (size_t k = 0; k < ns && k < 6; k++) {
             if (!s[k].title) continue;
-            if (latex) ptdi_latex_text(buf, sizeof buf, s[k].title);
-            else snprintf(buf, sizeof buf, "%s", s[k].title);
-            fprintf(f, "set label %zu ", k + 3);
-            ptdi_put_quoted(f, buf);
-            fprintf(f, " at graph 0.5, graph %.2f center%s\n", 0.5 - 0.07 * (double)k, latex ? "" : " noenhanced");
+            fprintf(f, "set label %zu ", k + 3); /* markup, as in the key */
+            ptdi_put_quoted(f, s[k].title);
+            fprintf(f, " at graph 0.5, graph %.2f center\n", 0.5 - 0.07 * (double)k);
         }
         fputs("plot NaN notitle\n", f);
         return finish(f, fn);
@@ -158,9 +162,11 @@ int ptd_plot_series_gnuplot(FILE *f, const ptd_plot_series *s, size_t ns, const 
         if (s[k].ylo)
             fprintf(f, "$s%zu using 1:2:3:4 with yerrorbars pt 7 ps 0.6 lc rgb '%s' notitle, \\\n     ", k + 1, col);
         /* point specifiers only where points are drawn: gnuplot warns on "lines ... pt" */
-        /* "points" alone are open rings, larger than a line's dots: a point under another
-         * series' dot (double precision under extended, where they agree) stays visible */
-        fprintf(f, "$s%zu using 1:2 with %s lw 2%s lc rgb '%s'%s title ", k + 1, style,
+        /* "points" alone are open rings, larger than a line's dots, and "dots" those dots
+         * without the line: a ring under another series' dot (double precision under
+         * extended, where they agree) stays visible around it */
+        int dots = !strcmp(style, "dots");
+        fprintf(f, "$s%zu using 1:2 with %s lw 2%s lc rgb '%s'%s title ", k + 1, dots ? "points" : style,
                 !strcmp(style, "lines") ? "" : !strcmp(style, "points") ? " pt 6 ps 1.3" : " pt 7 ps 0.6", col,
                 s[k].dashed ? " dt 2" : "");
         ptdi_put_quoted(f, s[k].title ? s[k].title : "");

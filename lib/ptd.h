@@ -728,6 +728,12 @@ int ptd_perturb_describe(const ptd_ptd *p, char *buf, size_t len);
 /* plot: gnuplot scripts, data files, rendered images                                     */
 /* ------------------------------------------------------------------------------------ */
 
+/* Text in figures.  meta->title is plain text, shown as given (it may name a file: never
+ * read as markup, escaped for LaTeX).  Axis labels and key titles (ptd_plot_axes,
+ * ptd_plot_series, ptd_plot_curve, ptd_plot_overlay) are markup the caller writes for the
+ * output: gnuplot enhanced text for .png/.svg/.pdf ("|v_k|", "σ_{min}", "10^{-3}"; a
+ * literal _ ^ { } @ & ~ or backslash written with a backslash before it), LaTeX when
+ * meta->latex ("$|v_k|$"). */
 typedef struct {
     const char *title;          /* plot title, e.g. "hippo-legs, n = 64" */
     const char *command;        /* the command line that made the data (provenance) */
@@ -766,7 +772,9 @@ typedef struct {
                                  axis, are left out (and counted in a comment) */
     const double *ylo, *yhi;  /* error bar ends, or NULL */
     size_t n;
-    const char *style;        /* "points", "lines" or "linespoints" (NULL) */
+    const char *style;        /* "points" (open rings), "dots" (small filled dots, no line:
+                                 drawn after a "points" series, each dot sits inside its
+                                 ring where the two agree), "lines" or "linespoints" (NULL) */
     const char *colour;       /* "#rrggbb", or NULL for the next of a fixed sequence */
     int dashed;               /* 1: a dashed line (guides, fitted growth rates) */
 } ptd_plot_series;
@@ -994,7 +1002,8 @@ typedef struct {
     size_t ntraces;
     int traced_only;
     const ptd_box *box;
-    const char *eig_title; /* the eigenvalues' key title (no quote characters); NULL: "eigenvalues" */
+    const char *eig_title; /* the eigenvalues' key title (markup, as every key title);
+                              NULL: "eigenvalues" */
 } ptd_plot_overlay;
 
 /* ptd_plot_pspec_gnuplot with an overlay (NULL: the same script as without).  g may be NULL

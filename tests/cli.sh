@@ -64,6 +64,47 @@ if command -v gnuplot >/dev/null 2>&1; then
   rm -f gp.err
 fi
 rm -f xr.gp
+# pspec's phases without a grid say what they compute before they start when they are long
+# (here with PTD_PROGRESS_SECONDS=0, every one), and the criss-crosses count as progress
+PTD_PROGRESS_SECONDS=0 pspec grcar -n 32 -eps 1e-1,1e-2 --abscissa --radius --stability-radius --grid 20 -o keep-x.tsv 2>err.txt
+grep -qE '^pspec: criss-cross for the pseudospectral abscissa and radius at 2 eps, n = 32: about [0-9.e+-]+ s \(a rough estimate\)$' err.txt \
+  && grep -qE '^pspec: --stability-radius: criss-cross on the imaginary axis and the unit circle, n = 32: about ' err.txt \
+  && [ "$(grep -c '^pspec: criss-cross: 4/4 done' err.txt)" -eq 1 ] \
+  && pass "criss-cross: a start line and progress" || fail "criss-cross notices: $(grep '^pspec' err.txt)"
+PTD_PROGRESS_SECONDS=0 pspec convdiff --sparse 40 --grid 20 -eps 1e-1 --sparse-point -7.13 -o keep-x.tsv 2>err.txt
+grep -qE '^pspec: Arnoldi, 40 steps on n = 2025 \(9945 nonzeros\), one thread: about ' err.txt \
+  && grep -qE '^pspec: --sparse-point: a sparse LU of zI - A at z = -7.13\+0i \(n = 2025, 9945 nonzeros\), then inverse Lanczos: about ' err.txt \
+  && pass "--sparse: start lines for Arnoldi and the sparse LU" || fail "sparse notices: $(grep '^pspec' err.txt)"
+pspec grcar -n 32 -eps 1e-1,1e-2 --abscissa --radius --grid 20 -o keep-x.tsv 2>err.txt
+! grep -q 'rough estimate\|^pspec: criss-cross' err.txt && pass "a short criss-cross says nothing ahead" || fail "short run: $(grep '^pspec' err.txt)"
+rm -f keep-x.tsv
+# nested levels read as nested: about each of LegS-normal's 8 eigenvalues the grid draws the
+# 0.3 ring (radius 0.3) and 0.1, 0.01 are traced below resolution: one circle each, the 0.1
+# one's, well inside the ring, none for 0.01 (inside the 0.1 disc), each dot inside its circle
+expect 0 "nested levels" pspec hippo-legs-normal -n 8 -eps 0.3,0.1,0.01 -o keep-nest.gp --quiet
+awk '/^\$tiny << EOD/ { on = 1; next } on && /^EOD/ { on = 0 } on { n++; if ($3 != -1 || !($4 > 0.1 && $4 < 0.18)) bad = 1 }
+     END { exit bad || n != 8 }' keep-nest.gp \
+  && grep -q '^# 8 more below resolution, not circled: inside a larger eps' keep-nest.gp \
+  && awk '/^\$eig << EOD/ { on = 1; next } on && /^EOD/ { on = 0 } on { n++; if (!($3 < 0.6 * 0.15 / (0.0055 * 48))) bad = 1 }
+          END { exit bad || n != 8 }' keep-nest.gp \
+  && pass "nested levels: 0.1 circled inside the 0.3 rings, dots inside" || fail "nested levels: $(sed -n '/^\$tiny/,/^EOD/p;/^\$eig/,/^EOD/p' keep-nest.gp | head -20)"
+if command -v gnuplot >/dev/null 2>&1; then
+  GNUTERM=dumb gnuplot keep-nest.gp > /dev/null 2>gp.err && [ ! -s gp.err ] && pass "nested script runs through gnuplot" || fail "nested gnuplot: $(head -2 gp.err)"
+  rm -f gp.err
+fi
+rm -f keep-nest.gp
+# --mode's figure: the key's subscripts and Greek are enhanced text (|v_k|, sigma_{min}, lambda),
+# not the literal v_k and sigma_min a noenhanced key showed; the title stays plain text
+expect 0 "--mode figure" pspec hippo-legs -n 16 --mode -7.5+1i -o keep-mode.gp --quiet
+grep -q "^set key outside below" keep-mode.gp && ! grep -q "^set key.*noenhanced" keep-mode.gp \
+  && grep -q "title 'pseudomode |v_k| at z = -7.5+1i (σ_{min} [0-9.e+-]*)'" keep-mode.gp \
+  && grep -q "title 'eigenvector |x_k| of λ = " keep-mode.gp && ! grep -v '^#' keep-mode.gp | grep -q 'sigma_min\|lambda =' \
+  && grep -q "^set title 'hippo-legs, n = 16: pseudomode at z = -7.5+1i' noenhanced" keep-mode.gp \
+  && pass "--mode key: enhanced subscripts and Greek, title plain" || fail "--mode key: $(grep -e '^set key' -e 'title' keep-mode.gp | tail -4)"
+expect 0 "--mode figure, LaTeX" pspec hippo-legs -n 16 --mode -7.5+1i -o keep-mode.tex --quiet
+grep -qF 'pseudomode $|v_k|$ at $z = -7.5+1i$ ($\sigma_{\min}$' keep-mode.tex && grep -qF 'eigenvector $|x_k|$ of $\lambda = ' keep-mode.tex \
+  && pass "--mode key in LaTeX: math, no bare underscore" || fail "--mode LaTeX key: $(grep -e pseudomode -e eigenvector keep-mode.tex)"
+rm -f keep-mode.gp keep-mode.tex keep-mode.pdf
 # an eps far below the criss-cross floor (exact plan): a lower bound, said so, exit 0; below a
 # computed Schur form's floor: not computed, said so, exit 0 (no single eps ends the run)
 expect 0 "--abscissa below the criss-cross floor" pspec hippo-legs -n 8 -eps 1e-30 --abscissa --grid 10 -o low.gp

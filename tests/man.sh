@@ -15,9 +15,20 @@ else
   echo "SKIP: groff not installed (man-db brings it)"
 fi
 
-# the options of a --help text: the first word of each line indented by two spaces
+# the options of a --help text: on each line indented by two spaces, the option that starts it
+# and every further one of the same column, each after ", " and its value's name
+# ("  --min-len, --max-len, --max-depth, --max-args   ListOps ..." names four)
 help_options() {
-  "$1" --help 2>&1 | sed -n 's/^  \(--*[a-z][-a-z0-9]*\).*/\1/p' | sort -u
+  "$1" --help 2>&1 | awk '/^  --?[a-z]/ {
+    s = substr($0, 3)
+    while (match(s, /^--?[a-z][-a-z0-9]*/)) {
+      print substr(s, 1, RLENGTH)
+      s = substr(s, RLENGTH + 1)
+      sub(/^ [A-Z][^ ,]*/, "", s)          # the value: -n N, --sizes A:B[:S]
+      if (s !~ /^, --?[a-z]/) break
+      s = substr(s, 3)
+    }
+  }' | sort -u
 }
 synopsis() { sed -n '/^\.SH SYNOPSIS/,/^\.SH /p' "$TOP_SRCDIR/man/$1.1" | sed 's/\\-/-/g'; }
 

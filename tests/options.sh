@@ -40,6 +40,15 @@ expect 2 "ssm-train refuses -n" ssm-train -n 8 -o x.tsv
 expect 2 "pspec refuses --sizes" pspec grcar --sizes 4:8 -o x.tsv
 expect 2 "tf-sweep refuses --grid" tf-sweep hippo-legs --grid 100 -o x.tsv
 grep -q -- '--points' err.txt && pass "tf-sweep --grid points to --points" || fail "tf-sweep --grid: $(cat err.txt)"
+# a shared option's name is not an abbreviation of a tool's own option: ptd-sweep takes no
+# -eps, and getopt would otherwise read "-eps 0.1" as --eps-range 0.1
+for form in "-eps 0.1" "--eps 0.1" "-eps=0.1" "-eps"; do
+  v=${form%% *}; usage_error "ptd-sweep refuses $form" "${v%%=*}" ptd-sweep hippo-legs -n 4 $form -o x.tsv
+  grep -q -- "--eps-range, write it in full" err.txt || fail "ptd-sweep $form: $(cat err.txt)"
+done
+usage_error "eigcond refuses -points (not its own --precision, not a prefix)" "-points" eigcond grcar -n 8 -points 3 -o x.tsv
+expect 0 "ptd-sweep -eps-range in full" ptd-sweep hippo-legs -n 4 -eps-range 1e-3:1e-2 --points 2 --method random -o x.tsv
+rm -f x.tsv
 for tool in $TOOLS; do
   expect 2 "$tool --threads 0" "$tool" grcar --threads 0 -o x.tsv
   expect 2 "$tool --seed x" "$tool" grcar --seed x -o x.tsv
@@ -150,6 +159,13 @@ PTD_PROGRESS_SECONDS=0 tf-sweep hippo-legs --sizes 8:16 --models full,ptd --step
 grep -qE '^tf-sweep: sizes: [0-9]+%, [0-9]+ s elapsed, about [0-9]+ s left$' err.txt \
   && grep -qE '^tf-sweep: sizes: done, [0-9]+ s elapsed$' err.txt \
   && pass "tf-sweep progress within the sizes" || fail "tf-sweep progress: $(head -3 err.txt)"
+# ptd-sweep's optimiser moves the bar within each size (it showed nothing but the line per
+# size): percentages, then one done line, after the last size's line
+PTD_PROGRESS_SECONDS=0 ptd-sweep hippo-legs -n 12 --points 3 --method optimize --steps 300 -o keep-p.tsv 2>err.txt
+grep -qE '^ptd-sweep: optimised sizes: [0-9]+%, [0-9]+ s elapsed, about [0-9]+ s left$' err.txt \
+  && [ "$(grep -c '^ptd-sweep: optimised sizes: done' err.txt)" -eq 1 ] \
+  && [ "$(grep -n '^ptd-sweep: optimised sizes: done' err.txt | cut -d: -f1)" -gt "$(grep -n '^ptd-sweep: optimised size 3/3' err.txt | cut -d: -f1)" ] \
+  && pass "ptd-sweep progress within the optimised sizes" || fail "ptd-sweep progress: $(head -6 err.txt)"
 # transient: the times (in parallel, reported by the calling thread) and the powers.  On one
 # thread the calling thread computes every time, so a line per time is certain; on three, how
 # many times the calling thread gets depends on the scheduler (under load it may get only the

@@ -83,6 +83,17 @@ static int contains_ci(const char *hay, const char *needle)
     return 0;
 }
 
+/* No inf and no nan in a script, but for gnuplot's NaN as a key's sample ("NaN with ...",
+ * "NaN notitle"), which draws nothing. */
+static int no_inf_nan(const char *s)
+{
+    if (contains_ci(s, "inf")) return 0;
+    for (const char *p = s; *p; p++)
+        if (strncasecmp(p, "nan", 3) == 0 && strncmp(p, "NaN with ", 9) != 0 && strncmp(p, "NaN notitle", 11) != 0)
+            return 0;
+    return 1;
+}
+
 /* A fresh directory per test: make check runs the suites in parallel. */
 static char *make_tmpdir(void)
 {
@@ -210,7 +221,7 @@ START_TEST(test_tsv_layout_and_values)
     ck_assert_int_eq(ptd_plot_pspec_tsv(m.f, g, &meta), PTD_OK);
     char *s = mem_close(&m);
     ck_assert_str_eq(ptd_last_error(), "");
-    ck_assert(!contains_ci(s, "inf") && !contains_ci(s, "nan"));
+    ck_assert(no_inf_nan(s));
     ck_assert_ptr_nonnull(strstr(s, "# columns: x y sigma_min\n"));
     ck_assert_ptr_nonnull(strstr(s, "# command: test_plot tsv\n"));
     char ver[64];
@@ -259,7 +270,7 @@ START_TEST(test_tsv_never_inf)
     mem_open(&m);
     ck_assert_int_eq(ptd_plot_pspec_tsv(m.f, g, NULL), PTD_OK);
     char *s = mem_close(&m);
-    ck_assert(!contains_ci(s, "inf") && !contains_ci(s, "nan"));
+    ck_assert(no_inf_nan(s));
     ck_assert_ptr_nonnull(strstr(s, "# columns: x y sigma_min\n"));
     free(s);
     free_grid(g);
@@ -308,7 +319,7 @@ START_TEST(test_script_text)
     double eps[] = {1e-4};
     double complex eig[] = {0, INFINITY};
     char *s = script_for(g, eps, 1, eig, 2, 0);
-    ck_assert(!contains_ci(s, "inf") && !contains_ci(s, "nan"));
+    ck_assert(no_inf_nan(s));
     /* the terminal is the renderer's: the script sets one only when gnuplot has none that
      * draws (gnuplot-nox's "unknown"), and then the text terminal, once, before any plot */
     const char *fb = "if (GPVAL_TERM eq \"unknown\") { set terminal dumb ";
@@ -352,10 +363,17 @@ START_TEST(test_script_text)
     ck_assert_uint_eq(nblank, ny);
     assert_close(lowest, log10(DBL_TRUE_MIN), 0, 1e-9); /* %.10g */
 
-    /* $eig: the finite eigenvalue only */
+    /* $eig: the finite eigenvalue only, and its dot's size: the full 0.6, since the contour
+     * gnuplot draws from this coarse grid (log10 sigma interpolated between 0 and 0.2) lies
+     * at 0.198, far from the dot */
     b = strstr(s, "$eig << EOD\n");
     ck_assert_ptr_nonnull(b);
-    ck_assert_int_eq(strncmp(strchr(b, '\n') + 1, "0 0\nEOD\n", 8), 0);
+    b = strchr(b, '\n') + 1;
+    double ps = 0;
+    ck_assert_int_eq(strncmp(b, "0 0 ", 4), 0);
+    ck_assert_int_eq(sscanf(b + 4, "%lf", &ps), 1);
+    assert_close(ps, 0.6, 0, 0);
+    ck_assert_int_eq(strncmp(strchr(b, '\n') + 1, "EOD\n", 4), 0);
     free(s);
     free_grid(g);
 }
@@ -474,6 +492,155 @@ START_TEST(test_series_axes)
     mem_open(&m);
     ck_assert_int_eq(ptd_plot_series_gnuplot(m.f, s, 2, &ax, NULL), PTD_EINVAL);
     free(mem_close(&m));
+}
+END_TEST
+
+/* A traced near-disc |z - c| = r of 64 vertices, closed (the last the first again). */
+static void disc_curve(ptd_pspec_curve *cv, double complex c, double r)
+{
+    memset(cv, 0, sizeof *cv);
+    cv->nv = 65;
+    cv->z = malloc(cv->nv * sizeof *cv->z);
+    ck_assert_ptr_nonnull(cv->z);
+    for (size_t k = 0; k < cv->nv; k++) cv->z[k] = c + r * cexp(2 * M_PI * I * (double)(k % 64) / 64);
+    cv->closed = 1;
+    cv->neig = 1;
+}
+
+/* the numbers of a datablock's rows, ncol each, into v; the rows read */
+static size_t datablock(const char *s, const char *name, double *v, size_t ncol, size_t max)
+{
+    char head[64];
+    snprintf(head, sizeof head, "%s << EOD\n", name);
+    const char *b = strstr(s, head);
+    if (!b) return 0;
+    b = strchr(b, '\n') + 1;
+    size_t n = 0;
+    while (strncmp(b, "EOD\n", 4) != 0 && n < max) {
+        char *end = (char *)b;
+        for (size_t c = 0; c < ncol; c++) v[n * ncol + c] = strtod(end, &end);
+        n++;
+        b = strchr(b, '\n') + 1;
+    }
+    return n;
+}
+
+/* Nested levels read as nested (HiPPO-LegS-normal n = 8 at eps 0.3, 0.1, 0.01 in a box 48
+ * across): about an eigenvalue the grid draws the 0.3-contour, a ring of radius 0.3, and the
+ * 0.1 and 0.01 components are traced discs below the figure's resolution (a 150th of the
+ * box).  The 0.1 disc is circled inside the 0.3 ring; the 0.01 disc, inside the 0.1 one,
+ * gets no circle of its own; the dot is smaller than the circle; the rings are drawn over
+ * the circles and the dots over the rings.  Then the 0.3 ring alone: a dot inside it. */
+START_TEST(test_nested_levels_read_nested)
+{
+    const ptd_box box = {-24, 24, -24, 24};
+    ptd_pspec_grid *g = circle_grid(200, 200, box, 0.5 + 0.25 * I);
+    ptd_pspec_curve cv[2];
+    disc_curve(&cv[0], 0.5 + 0.25 * I, 0.1);
+    disc_curve(&cv[1], 0.5 + 0.25 * I, 0.01);
+    ptd_pspec_trace_result r[2] = {{.eps = 0.1, .ncurves = 1, .curves = &cv[0], .components = 1},
+                                   {.eps = 0.01, .ncurves = 1, .curves = &cv[1], .components = 1}};
+    const ptd_pspec_trace_result *tr[2] = {&r[0], &r[1]};
+    double eps[3] = {0.3, 0.1, 0.01}, v[16];
+    double complex eig[1] = {0.5 + 0.25 * I};
+    ptd_plot_overlay ov = {.traces = tr, .ntraces = 2};
+    membuf m;
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_pspec_gnuplot_overlay(m.f, g, eps, 3, eig, 1, &ov, NULL), PTD_OK);
+    char *t = mem_close(&m);
+    /* one circle, the 0.1 disc's, well inside the 0.3 ring (about half way to it) */
+    ck_assert_uint_eq(datablock(t, "$tiny", v, 4, 4), 1);
+    assert_close(v[2], -1, 1e-12, 0);
+    ck_assert_msg(v[3] > 0.1 && v[3] < 0.6 * 0.3, "the circle's radius %g", v[3]); /* the drawn ring: 0.31 */
+    ck_assert_ptr_nonnull(strstr(t, "# 1 more below resolution, not circled: inside a larger eps's component"));
+    /* the dot: smaller than the circle (ps 0.6 is a radius of about 0.0055 of the box) */
+    ck_assert_uint_eq(datablock(t, "$eig", v + 4, 3, 1), 1);
+    ck_assert_msg(v[6] / 0.6 * 0.0055 * 48 < v[3], "the dot's size %g against the circle's radius %g", v[6], v[3]);
+    /* drawn: circles, then the rings, then the dots */
+    const char *pc = strstr(t, "    plot $tiny using 1:2:4:3 with circles"), *pr = strstr(t, "$contours using 1:2:3 with lines"),
+               *pd = strstr(t, "$eig using 1:2:3 with points pt 7 ps variable");
+    ck_assert_msg(pc && pr && pd && pc < pr && pr < pd, "%s", strstr(t, "if (ptd_ncontour)"));
+    free(t);
+
+    /* the 0.3 ring alone (no traced curves): the dot fits inside it */
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_pspec_gnuplot(m.f, g, eps, 1, eig, 1, NULL), PTD_OK);
+    t = mem_close(&m);
+    ck_assert_uint_eq(datablock(t, "$eig", v, 3, 1), 1);
+    ck_assert_msg(v[2] / 0.6 * 0.0055 * 48 < 0.3 - 0.1, "the dot's size %g in a ring of radius 0.3", v[2]);
+    ck_assert_ptr_null(strstr(t, "$tiny"));
+    free(t);
+    free(cv[0].z);
+    free(cv[1].z);
+    free_grid(g);
+}
+END_TEST
+
+/* Text: the title is plain (a file name keeps its underscore: noenhanced, or escaped for
+ * LaTeX); labels and key titles are markup, passed as given (enhanced text, or LaTeX), in
+ * the x-y figures, the line plots and the pseudospectra alike. */
+START_TEST(test_text_plain_title_markup_keys)
+{
+    double x[2] = {1, 2}, y[2] = {1, 2};
+    ptd_plot_series s[1] = {{.title = "|v_k| (σ_{min})", .x = x, .y = y, .n = 2}};
+    ptd_plot_axes ax = {.ylabel = "|v_k|", .hline = 1.5, .hline_label = "10^{-3}", .key = "top left"};
+    ptd_plot_curve c[1] = {{.y = y, .name = "v", .title = "|v_k|"}};
+    ptd_pspec_grid *g = circle_grid(5, 5, unit_box, 0);
+    double eps[1] = {0.5};
+    double complex eig[1] = {0};
+    for (int latex = 0; latex <= 1; latex++) {
+        ptd_plot_meta meta = {.title = "file:a_b.mtx", .latex = latex};
+        membuf m;
+        for (int w = 0; w < 3; w++) {
+            mem_open(&m);
+            if (w == 0) ck_assert_int_eq(ptd_plot_series_gnuplot(m.f, s, 1, &ax, &meta), PTD_OK);
+            else if (w == 1) ck_assert_int_eq(ptd_plot_lines_gnuplot(m.f, x, 2, c, 1, "k", "|v_k|", 0, &meta), PTD_OK);
+            else {
+                ptd_plot_overlay ov = {.eig_title = "λ_k"};
+                ck_assert_int_eq(ptd_plot_pspec_gnuplot_overlay(m.f, g, eps, 1, eig, 1, &ov, &meta), PTD_OK);
+            }
+            char *t = mem_close(&m);
+            ck_assert_msg(strstr(t, latex ? "set title 'file:a\\_b.mtx" : "set title 'file:a_b.mtx") != NULL, "%d %d: %s", latex, w,
+                          strstr(t, "set title"));
+            if (!latex) ck_assert_msg(strstr(t, ": ε = 0.5' noenhanced\n") || strstr(t, "file:a_b.mtx' noenhanced\n"),
+                                      "%d: %s", w, strstr(t, "set title"));
+            const char *key = strstr(t, "\nset key ");
+            ck_assert_ptr_nonnull(key);
+            ck_assert_msg(strncmp(key, "\nset key ", 9) == 0 && !strstr(key + 1, "noenhanced"), "%d %d: %s", latex, w, key);
+            ck_assert_ptr_nonnull(strstr(t, w == 2 ? "title 'λ_k'" : w == 1 ? "title '|v_k|'" : "title '|v_k| (σ_{min})'"));
+            if (w == 0) ck_assert_ptr_nonnull(strstr(t, "set label 1 '10^{-3}' at graph 0.02, first 1.5 offset 0, 0.7 tc rgb '#555555'\n"));
+            free(t);
+        }
+    }
+    free_grid(g);
+}
+END_TEST
+
+/* rings under dots: a "dots" series is points (no line), smaller than the rings of a "points"
+ * one, so that drawn after them both show where they agree; minor tics only over few decades */
+START_TEST(test_series_dots_and_decades)
+{
+    double x[3] = {1, 2, 3}, y[3] = {1, 1e20, 1e40}, ys[3] = {1, 10, 100};
+    ptd_plot_series s[2] = {{.title = "double", .x = x, .y = y, .n = 3, .style = "points"},
+                            {.title = "extended", .x = x, .y = y, .n = 3, .style = "dots"}};
+    ptd_plot_axes ax = {.logy = 1, .hline = NAN};
+    membuf m;
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_series_gnuplot(m.f, s, 2, &ax, NULL), PTD_OK);
+    char *t = mem_close(&m);
+    const char *ring = strstr(t, "$s1 using 1:2 with points lw 2 pt 6 ps 1.3");
+    const char *dot = strstr(t, "$s2 using 1:2 with points lw 2 pt 7 ps 0.6");
+    ck_assert_msg(ring && dot && ring < dot, "%s", strstr(t, "\nplot "));
+    ck_assert_ptr_null(strstr(t, "with dots")); /* gnuplot's own dots are single pixels */
+    ck_assert_ptr_nonnull(strstr(t, "unset mytics\n")); /* 40 decades */
+    ck_assert_ptr_null(strstr(t, "unset mxtics"));
+    free(t);
+    s[0].y = s[1].y = ys; /* 2 decades: gnuplot's minor tics stay */
+    mem_open(&m);
+    ck_assert_int_eq(ptd_plot_series_gnuplot(m.f, s, 2, &ax, NULL), PTD_OK);
+    t = mem_close(&m);
+    ck_assert_ptr_null(strstr(t, "unset mytics"));
+    free(t);
 }
 END_TEST
 
@@ -1201,6 +1368,9 @@ int main(void)
     tcase_add_test(tc, test_script_latex_and_levels);
     tcase_add_test(tc, test_script_relative_and_markers);
     tcase_add_test(tc, test_series_axes);
+    tcase_add_test(tc, test_series_dots_and_decades);
+    tcase_add_test(tc, test_text_plain_title_markup_keys);
+    tcase_add_test(tc, test_nested_levels_read_nested);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("files");

@@ -56,6 +56,13 @@ awk '/<< EOD$/ { d = 1; next } /^EOD$/ { d = 0 } d && tolower($0) ~ /inf|nan/ { 
 if command -v gnuplot >/dev/null 2>&1; then
   expect 0 "eigcond lagt image" eigcond hippo-lagt -n 64 -o keep-lagt.png --quiet
 fi
+# the eigenvalue-condition figure: where double and extended agree (LegS n = 16: all 16) both
+# series show, the extended one in dots drawn after, and smaller than, the double one's rings
+expect 0 "eigcond legs 16 figure" eigcond hippo-legs -n 16 -o keep-cond16.gp --quiet
+awk '/^plot \$s1 / { if ($0 ~ /with points .*pt 6 ps 1.3 .*double precision/) ring = 1 }
+     /^     \$s2 / { if ($0 ~ /with points .*pt 7 ps 0.6 .*extended precision/) dot = 1 }
+     END { exit !(ring && dot) }' keep-cond16.gp \
+  && pass "cond figure: double in rings, extended in dots over them" || fail "cond figure: $(grep -A1 '^plot' keep-cond16.gp)"
 expect 0 "eigcond jordan sizes" eigcond jordan --sizes 2:10:4 --format tsv
 awk '/^[0-9]/ { if ($4 != 1.7976931348623157e+308 || $7 != $1) bad = 1 } END { exit bad }' out.txt \
   && pass "jordan sizes: kappa inf, all defective" || fail "jordan sizes: $(grep -v '^#' out.txt)"

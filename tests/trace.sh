@@ -26,7 +26,7 @@ grep -q 'traced for the figure: 4 components: 4 with 1 eigenvalue' m4.txt \
 # the figure draws them: four closed curves in $traced, each circled in $tiny
 awk '/^\$traced << EOD/ { on = 1; next } on && /^EOD/ { on = 0 } on && NF == 0 { curves++ } END { exit curves != 4 }' m4.gp \
   && awk '/^\$tiny << EOD/ { on = 1; next } on && /^EOD/ { on = 0 } on { k++ } END { exit k != 4 }' m4.gp \
-  && grep -q 'plot \$traced using 1:2 with lines' m4.gp \
+  && grep -q '\$traced every :::0 using 1:2 with lines' m4.gp \
   && pass "4 x 4 at 1e-6: the frame is not empty (four curves, circled)" || fail "the figure: $(grep -n 'traced\|tiny' m4.gp | head)"
 
 # --- kahan: every eigenvalue the grid misses is in a traced, closed component (which may hold
@@ -48,7 +48,7 @@ done
 pspec kahan -n 40 -eps 1e-2,1e-8 --trace -o kt.gp 2>kt.txt
 grep -q '^  eps 1e-08: traced 16 components: 1 with 25 eigenvalues, 15 with 1 eigenvalue' kt.txt \
   && pass "--trace: kahan at 1e-8 has 16 components" || fail "--trace summary: $(cat kt.txt)"
-! grep -q '^\$sigma' kt.gp && grep -q '^# no grid: traced level curves' kt.gp && grep -q 'plot \$traced using 1:2:3' kt.gp \
+! grep -q '^\$sigma' kt.gp && grep -q '^# no grid: traced level curves' kt.gp && grep -q '\$traced every :::[0-9:]* using 1:2:3 with lines' kt.gp \
   && pass "--trace: no grid in the script, the traced curves plotted" || fail "--trace script: $(grep -n 'plot\|sigma' kt.gp | head)"
 pspec grcar -n 32 -eps 1e-1,1e-3 --trace --format tsv --quiet > g.tsv
 grep -q '^# columns: eps curve x y sigma_min err$' g.tsv && pass "--trace tsv: the columns" || fail "tsv header: $(grep columns g.tsv)"
