@@ -66,7 +66,8 @@ static void usage(void)
            "  --load FILE        start from a checkpoint (its shape and init override the options)\n"
            "  --data-dir DIR     Fashion-MNIST IDX files (default " PTD_FMNIST_DIR ")\n"
            "  --min-len, --max-len, --max-depth, --max-args   ListOps (default 20, 200, 6, 5)\n"
-           "  --dashes K, --distractors K   Pathfinder: dashes per path, unmarked paths (8, 2)\n"
+           "  --dashes K, --distractors K   Pathfinder: dashes per path (8), paths besides the\n"
+           "                     two marked ones (2; a joined image has one more)\n"
            "  --samples K        draw the first K test sequences as images into -o and stop\n"
            "                     (sfmnist, pathfinder)\n"
            );
@@ -497,7 +498,7 @@ int main(int argc, char **argv)
     /* output */
     char layer_text[64];
     if (layer == PTD_LAYER_S5 && blocks > 1)
-        snprintf(layer_text, sizeof layer_text, "S5, N = %zu in %zu blocks of %zu", state, blocks, state / blocks);
+        snprintf(layer_text, sizeof layer_text, "S5, N = %zu x %zu", blocks, state / blocks);
     else snprintf(layer_text, sizeof layer_text, "%s, N = %zu", layer == PTD_LAYER_S5 ? "S5" : "S4", state);
     char title[200], nb[7][200];
     const char *notes[7];
@@ -528,7 +529,7 @@ int main(int argc, char **argv)
     int st;
     size_t E = epochs;
     if (sweep) {
-        snprintf(title, sizeof title, "%s, %s: test accuracy under noise a U[0,1) cos(w t), a = %g, at %s",
+        snprintf(title, sizeof title, "%s, %s: accuracy under noise a U[0,1) cos(w t), a = %g, at %s",
                  task_title(task_listops, task_pf), layer_text,  amp, noise_at_name(at, 1));
         double *y = malloc(2 * nsw * sizeof *y);
         if (!y) cli_fail("out of memory");
@@ -565,11 +566,11 @@ int main(int argc, char **argv)
                                             .colour = col, .dashed = 1};
             }
             double wx[2] = {wmax, wmax}, wy[2] = {0, 100};
-            s[ns++] = (ptd_plot_series){.title = "w_max", .x = wx, .y = wy, .n = 2, .style = "lines",
+            s[ns++] = (ptd_plot_series){.title = latex ? "$w_{\\max}$" : "w_{max}", .x = wx, .y = wy, .n = 2, .style = "lines",
                                         .colour = "#888888", .dashed = 1};
             ptd_plot_axes ax = {.xlabel = layer == PTD_LAYER_S5 ? "noise frequency w (per unit of each layer's mean step)"
                                                                 : "noise frequency w (per unit of each channel's time)",
-                                .ylabel = "test accuracy (%)", .hline = NAN, .key = "below", .ymax = 100};
+                                .ylabel = latex ? "test accuracy (\\%)" : "test accuracy (%)", .hline = NAN, .key = "below", .ymax = 100};
             st = ptd_plot_series_gnuplot(f, s, ns, &ax, &meta);
         }
         free(y);
@@ -621,7 +622,7 @@ int main(int argc, char **argv)
                     s[ns++] = (ptd_plot_series){.title = tt[2 * k + 1], .x = x, .y = yv + k * (E + 1), .n = E,
                                                 .style = "linespoints", .colour = col};
             }
-            ptd_plot_axes ax = {.xlabel = "epoch", .ylabel = "accuracy (%)", .hline = NAN, .key = "below", .ymax = 100};
+            ptd_plot_axes ax = {.xlabel = "epoch", .ylabel = latex ? "accuracy (\\%)" : "accuracy (%)", .hline = NAN, .key = "below", .ymax = 100};
             st = ptd_plot_series_gnuplot(f, s, ns, &ax, &meta);
             free(ya), free(yv);
         }

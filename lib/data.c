@@ -438,7 +438,9 @@ int ptd_data_pathfinder_sample(const ptd_pathfinder_opts *o, void *rng, float *i
      * whose paths fit more easily) */
     const int lab = (int)gsl_rng_uniform_int(r, 2);
     for (unsigned attempt = 0; attempt < 10000 && st == PTD_ENOCONV && walks < 100000; attempt++) {
-        unsigned npaths = (lab ? 1u : 2u) + o->distractors;
+        /* as many paths in either class (a joined image gets one distractor more), so that
+         * the amount of ink says nothing about the label */
+        unsigned npaths = 2u + o->distractors;
         for (int i = 0; i < S * S; i++) own[i] = -1, img[i] = 0;
         unsigned done = 0;
         for (unsigned i = 0; i < npaths; i++) {

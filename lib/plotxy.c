@@ -223,9 +223,10 @@ int ptd_plot_images_gnuplot(FILE *f, const float *img, size_t count, size_t h, s
           "set palette defined (0 'white', 1 'black')\nset cbrange [0:1]\n", f);
     fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n", w - 1, h - 1);
     fprintf(f, "set multiplot layout %zu,%zu", rows, cols);
-    if (meta && meta->title) {
+    if (meta && meta->title) { /* plain text, as every figure's title (it may name files) */
         fputs(" title ", f);
         ptdi_put_quoted(f, meta->title);
+        fputs(" noenhanced", f);
     }
     fputs("\n", f);
     for (size_t k = 0; k < count; k++) {

@@ -1256,7 +1256,8 @@ int ptd_data_listops_eval(const int *tok, size_t len, int *value);
 /* Pathfinder (Long Range Arena), generated: a size x size image (0 background, 1 ink) read
  * row by row as a sequence of size^2 pixels with one feature; two markers (3 x 3 squares)
  * sit at path ends, label 1 when one path joins them, 0 when they end two different paths;
- * `distractors` more paths carry no marker.  A path is a walk of `dashes` dashes of dash_len
+ * every image has 2 + distractors paths (the unmarked ones are distractors), so that the
+ * amount of ink does not tell the classes apart.  A path is a walk of `dashes` dashes of dash_len
  * pixels with gaps of `gap` pixels, turning by up to max_turn radians at each dash.  Paths
  * never come within gap + 1 pixels (Chebyshev) of each other, so that the drawn ink of one
  * path is connected when pixels up to gap + 1 apart count as neighbours, and two paths

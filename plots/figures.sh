@@ -36,7 +36,12 @@ draw legs-kappa.png eigcond hippo-legs --sizes 4:128:4
 draw legs32-ptd.png ptd-sweep hippo-legs -n 32 --points 6 --eps-range 1e-6:1e-1 --relative
 # the strong and weak errors of S4D and PTD against n
 draw legs-tf.png tf-sweep hippo-legs --mode errors --normalize --sizes 8:128
+# nine Pathfinder images of the generated task, titled by label
+draw pathfinder-samples.png ssm-train --task pathfinder --samples 9
 if [ "$TRAINING" = 1 ]; then
+  # S5 against S5-PTD, the same sweep
+  draw s5-sfmnist-noise-sweep.png ssm-train --task sfmnist --layer s5 --compare --state 64 --blocks 2 --width 64 \
+    --layers 4 --epochs 2 --train-subset 40000 --lr 1e-2 --dt-range 1e-3:9.6e-3 --threads 2 --seed 1 --noise-sweep 7
   # test accuracy against the noise frequency, S4D against S4-PTD (sequential Fashion-MNIST)
   draw sfmnist-noise-sweep.png ssm-train --task sfmnist --compare --freeze-ssm --state 32 --width 64 --layers 4 \
     --epochs 3 --train-subset 20000 --lr 1e-2 --dt-range 1e-3:9.6e-3 --threads 2 --seed 1 --noise-sweep 7

@@ -21,6 +21,7 @@ while [ "$i" -lt "$count" ]; do
   cmd=$(cat "$TMP/blocks/cmd$i")
   name="README \$ $(echo "$cmd" | head -n 1 | cut -c1-60)"
   case "$cmd" in
+    ssm-train*--samples*) ;; # draws data, trains nothing
     ssm-train*)
       if [ "${PTD_README_LONG:-0}" != 1 ]; then
         echo "SKIP: $name (a long training run: PTD_README_LONG=1, or make check-readme-long)"; continue

@@ -953,8 +953,9 @@ static int ink_components(const float *img, int S, int reach, int *comp)
 /* The label from the image alone: the markers are the image's solid 3 x 3 blocks of ink (a
  * path is one pixel wide), found by scanning and merged when their centres touch; the label
  * is 1 exactly when a flood fill of reach gap + 1 joins them.  Also: every image has exactly
- * two markers, as many ink components as paths (1 or 2 marked plus the distractors), ink
- * only 0 or 1, a free border; labels balanced; the same seed the same images. */
+ * two markers, as many ink components as paths (2 plus the distractors in either class), ink
+ * only 0 or 1, a free border; labels balanced, and as much ink in either class; the same seed
+ * the same images. */
 START_TEST(pathfinder_labels_by_flood_fill)
 {
     ptd_pathfinder_opts o = PTD_PATHFINDER_DEFAULTS;
@@ -966,7 +967,8 @@ START_TEST(pathfinder_labels_by_flood_fill)
     ck_assert_uint_eq(d->din, 1);
     ck_assert_uint_eq(d->nclass, 2);
     int *comp = malloc((size_t)S * S * sizeof *comp);
-    size_t ones = 0;
+    size_t ones = 0, nlab[2] = {0, 0};
+    double inks[2] = {0, 0};
     for (size_t i = 0; i < n; i++) {
         const float *img = d->x + i * d->len;
         int cx[8], cy[8], nm = 0;
@@ -990,9 +992,16 @@ START_TEST(pathfinder_labels_by_flood_fill)
         int joined = comp[cy[0] * S + cx[0]] == comp[cy[1] * S + cx[1]];
         ck_assert_msg(joined == d->y[i], "image %zu: label %d, but the flood fill says %s", i, d->y[i],
                       joined ? "joined" : "apart");
-        ck_assert_msg(nc == (d->y[i] ? 1 : 2) + (int)o.distractors, "image %zu: %d ink components", i, nc);
+        ck_assert_msg(nc == 2 + (int)o.distractors, "image %zu: %d ink components", i, nc);
+        size_t ink = 0;
+        for (int k = 0; k < S * S; k++) ink += img[k] == 1.0f;
+        inks[d->y[i]] += (double)ink, nlab[d->y[i]]++;
         ones += d->y[i] == 1;
     }
+    /* no shortcut through the amount of ink: the classes' mean ink agrees to 2 % (3 paths
+     * against 4, as a first version had, is a third more) */
+    double m0 = inks[0] / (double)nlab[0], m1 = inks[1] / (double)nlab[1];
+    ck_assert_msg(fabs(m0 - m1) <= 0.02 * m0, "mean ink %.1f (apart) against %.1f (joined)", m0, m1);
     /* a fair coin: 1500 +- 4.5 standard deviations (27) */
     ck_assert_msg(ones > n / 2 - 125 && ones < n / 2 + 125, "%zu of %zu joined", ones, n);
     ck_assert_int_eq(ptd_data_pathfinder_generate(&o, 50, 5, &d2), 0);
