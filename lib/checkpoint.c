@@ -24,12 +24,6 @@ typedef struct {
     double dt_min, dt_max;
 } ck_header;
 
-/* The states (modes) per layer a configuration has when no PTD system adds real eigenvalues. */
-static size_t default_modes(const ptd_train_config *c)
-{
-    return c->layer == PTD_LAYER_S5 && c->s5_full ? c->state : c->state / 2;
-}
-
 int ptd_train_model_save(const ptd_train_model *m, const char *path)
 {
     ptd_clear_error();
@@ -52,7 +46,7 @@ int ptd_train_model_save(const ptd_train_model *m, const char *path)
      * eigenvalues; 0 otherwise.  extra[2..4]: the layer (0 s4, 1 s5), s5's blocks and
      * s5_full; 0 for an s4 model, so its files are as before the s5 layer */
     int s5 = m->cfg.layer == PTD_LAYER_S5;
-    double extra[8] = {m->wmax, m->M != default_modes(&m->cfg) ? (double)m->M : 0, s5 ? 1 : 0,
+    double extra[8] = {m->wmax, m->M != ptdi_train_default_modes(&m->cfg) ? (double)m->M : 0, s5 ? 1 : 0,
                        s5 ? (double)m->cfg.blocks : 0, s5 ? (double)m->cfg.s5_full : 0};
     memcpy(buf + off, extra, sizeof extra), off += sizeof extra;
     uint32_t crc = (uint32_t)crc32(0L, buf, (uInt)off);
@@ -210,7 +204,7 @@ int ptd_train_model_load(const char *path, ptd_train_model **out)
      * default), before the layout */
     double xm;
     memcpy(&xm, buf + sizeof h + (3 * h.np + 1) * 8, sizeof xm);
-    size_t m0 = default_modes(&c);
+    size_t m0 = ptdi_train_default_modes(&c);
     if (!(xm == 0 && !signbit(xm)) && !(xm == floor(xm) && xm >= (double)m0 && xm <= (double)h.state &&
                                         h.init == PTD_INIT_S4_PTD && !c.s5_full)) {
         st = ptd_error(PTD_EFORMAT, "%s: modes per channel = %g (the word after w_max) is not 0 or an integer in "

@@ -167,11 +167,7 @@ int ptd_train_ptd_create(const ptd_train_config *c, ptd_ptd **out)
     *out = NULL;
     if (!c || c->state < 2) return ptd_error(PTD_EINVAL, "s4-ptd: a state order N >= 2 is needed");
     size_t N = c->state;
-    if (c->layer == PTD_LAYER_S5) { /* s5: a block's order */
-        size_t J = c->blocks ? c->blocks : 1;
-        if (N % J || (N / J) % 2) return ptd_error(PTD_EINVAL, "s5-ptd: %zu blocks do not divide N = %zu into blocks of even order", J, N);
-        N /= J;
-    }
+    if (c->layer == PTD_LAYER_S5 && ptdi_s5_block_order(c, &N)) return PTD_EINVAL; /* s5: a block's order */
     ptd_system *s = NULL;
     int st = ptd_zoo_make("hippo-legs", N, 0, &s);
     /* a real E: the spectrum of A + E is closed under conjugation, so its modes with

@@ -25,6 +25,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+int ptdi_s5_block_order(const ptd_train_config *c, size_t *nb)
+{
+    size_t J = c->blocks ? c->blocks : 1;
+    if (c->state % J || (c->state / J) % 2)
+        return ptd_error(PTD_EINVAL, "s5: blocks J = %zu must divide N = %zu into blocks of even order", J, c->state);
+    *nb = c->state / J;
+    return PTD_OK;
+}
+
+size_t ptdi_train_default_modes(const ptd_train_config *c)
+{
+    return c->layer == PTD_LAYER_S5 && c->s5_full ? c->state : c->state / 2;
+}
+
 size_t ptdi_s5_states(const ptd_train_config *c, const ptd_ptd *pp)
 {
     size_t J = c->blocks ? c->blocks : 1;
@@ -98,13 +112,14 @@ int ptd_train_s5_block_system(const ptd_train_config *c, const ptd_ptd *pp, ptd_
     ptd_train_config cc = *c;
     cc.layer = PTD_LAYER_S5;
     if (!cc.blocks) cc.blocks = 1;
-    if (cc.state < 2 || cc.state > PTD_TRAIN_MAX_STATE || cc.state % cc.blocks || (cc.state / cc.blocks) % 2)
-        return ptd_error(PTD_EINVAL, "s5: blocks J = %zu must divide N = %zu (<= %d) into blocks of even order",
-                         cc.blocks, cc.state, PTD_TRAIN_MAX_STATE);
-    size_t Nb = cc.state / cc.blocks;
+    if (cc.state < 2 || cc.state > PTD_TRAIN_MAX_STATE)
+        return ptd_error(PTD_EINVAL, "s5: the state order N = %zu is not in 2..%d", cc.state, PTD_TRAIN_MAX_STATE);
+    size_t Nb;
+    int st = ptdi_s5_block_order(&cc, &Nb);
+    if (st) return st;
     if (cc.init == PTD_INIT_S4_PTD) {
         if (!pp) return ptd_error(PTD_EINVAL, "s5-ptd: the block's PTD system is needed");
-        int st = ptdi_ptd_fits(pp, Nb);
+        st = ptdi_ptd_fits(pp, Nb);
         if (st) return st;
     } else if (cc.init != PTD_INIT_S4D_LEGS && cc.init != PTD_INIT_S4D_LIN)
         return ptd_error(PTD_EINVAL, "s5: unknown initialisation %d", (int)cc.init);

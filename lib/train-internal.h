@@ -121,6 +121,13 @@ void ptdi_s4_kernel_grad_time(ptd_train_model *m, work *w, const double complex 
 /* lib/s5layer.c: one multi-input multi-output diagonal SSM per layer, by a scan */
 /* The states per layer an s5 configuration gives (pp: its PTD system of order N/J, or NULL). */
 size_t ptdi_s5_states(const ptd_train_config *c, const ptd_ptd *pp);
+/* The order N/J of an s5 configuration's blocks, or PTD_EINVAL (with the message) when the
+ * blocks do not divide N into blocks of even order: the one check of the model, the PTD
+ * system's creation and the block system. */
+int ptdi_s5_block_order(const ptd_train_config *c, size_t *nb);
+/* The states (modes) per layer when no PTD system adds real eigenvalues: N/2, or N for s5
+ * without conjugate symmetry. */
+size_t ptdi_train_default_modes(const ptd_train_config *c);
 int ptdi_s5_init(ptd_train_model *m, const ptd_ptd *pp, gsl_rng *r);
 void ptdi_s5_prepare(ptd_train_model *m, size_t l);
 void ptdi_s5_forward(ptd_train_model *m, work *w, size_t l, const double *z, const double *zd, double *y);

@@ -165,10 +165,9 @@ static int check_config(const ptd_train_config *c)
                              c->blocks, c->s5_full);
         return PTD_OK;
     }
-    size_t J = c->blocks ? c->blocks : 1;
-    if (c->state % J || (c->state / J) % 2)
-        return ptd_error(PTD_EINVAL, "model: s5 needs blocks J dividing N into blocks of even order (N = %zu, J = %zu)",
-                         c->state, J);
+    size_t J = c->blocks ? c->blocks : 1, nb;
+    int st = ptdi_s5_block_order(c, &nb);
+    if (st) return st;
     if (c->s5_full && c->modes && c->modes != c->state)
         return ptd_error(PTD_EINVAL, "model: s5 without conjugate symmetry has N = %zu states (got %zu)", c->state,
                          c->modes);
@@ -193,7 +192,7 @@ int ptdi_train_layout(const ptd_train_config *c, ptd_train_model **out)
     if (m->cfg.dt_max <= 0) m->cfg.dt_max = 1e-1;
     int s5 = c->layer == PTD_LAYER_S5;
     if (s5 && !m->cfg.blocks) m->cfg.blocks = 1;
-    m->H = c->width, m->M = c->modes ? c->modes : s5 && c->s5_full ? c->state : c->state / 2, m->L = c->len;
+    m->H = c->width, m->M = c->modes ? c->modes : ptdi_train_default_modes(c), m->L = c->len;
     m->nfft = 2 * c->len;
     m->cfg.modes = m->M;
     size_t H = m->H, M = m->M, nl = c->layers;
